@@ -1,0 +1,157 @@
+//! THE refresh-token state machine (SPEC §2.3–§2.7).
+//!
+//! `decide` looks at a grant, what was presented and the time, and says what must
+//! happen. It performs no I/O: the service layer applies the decision (a compare-and-swap
+//! on the grant's generation, a touch, a revocation) and reports the outcome.
+//!
+//! Decisions are made on the generation counter, never on timestamps, except the grace
+//! window itself: two rotations within one millisecond are still told apart.
+
+use crate::model::Grant;
+use crate::policy::ReuseReaction;
+use crate::time::{Dur, Timestamp};
+
+/// What the caller presented, and what the service knows about the world around it.
+#[derive(Clone, Debug)]
+pub struct Presented<'a> {
+    /// The authenticated client making the request.
+    pub client_id: &'a str,
+    /// The generation the presented (MAC-verified) token names.
+    pub generation: u64,
+    /// The grant's user exists and is active.
+    pub user_active: bool,
+    /// The session the grant is bound to is still live (only consulted for
+    /// `online_access` grants).
+    pub session_live: bool,
+    /// The client still allows the `refresh_token` grant and every scope of the grant.
+    pub client_allows: bool,
+}
+
+/// Settings that apply at once rather than being fixed at grant creation (SPEC §2.9:
+/// revocation-related settings).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct LivePolicy {
+    pub reuse_reaction: ReuseReaction,
+    pub check_user_active: bool,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    /// Current generation of a rotating grant: advance `from` → `from + 1` (compare-
+    /// and-swap) and answer with the successor token.
+    Rotate { from: u64 },
+    /// Current generation of a `reuse` grant: answer with the same token; write
+    /// `last_used_at` only when `touch` (bounded write amplification, see `touch_due`).
+    Reuse { touch: bool },
+    /// Generation g−1 within the grace period: answer with the existing generation-g
+    /// token, byte for byte, and a fresh access token. Nothing is written.
+    GraceReplay { current: u64 },
+    Reject(Rejection),
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Rejection {
+    /// Presented by a client other than the grant's: nothing of the grant changes.
+    ClientMismatch,
+    /// A generation the grant never reached: the token was forged with a leaked key
+    /// or the store was rolled back. Nothing changes.
+    FutureGeneration,
+    /// A rotated token outside the grace window: reuse. Apply `reaction`.
+    Reused {
+        presented: u64,
+        current: u64,
+        reaction: ReuseReaction,
+    },
+    Revoked,
+    Expired,
+    /// An `online_access` grant whose session has ended.
+    SessionEnded,
+    UserInactive,
+    /// The client no longer allows the refresh grant or a scope of the grant.
+    NoLongerAllowed,
+}
+
+impl Rejection {
+    /// The `error_description` for `invalid_grant`: says which, leaks nothing else.
+    pub fn description(self) -> &'static str {
+        match self {
+            Rejection::ClientMismatch => "the refresh token was not issued to this client",
+            Rejection::FutureGeneration => "the refresh token is invalid",
+            Rejection::Reused { .. } => {
+                "the refresh token was reused: it had already been exchanged"
+            }
+            Rejection::Revoked => "the refresh token has been revoked",
+            Rejection::Expired => "the refresh token has expired",
+            Rejection::SessionEnded => "the refresh token has been revoked: its session ended",
+            Rejection::UserInactive => "the user is inactive",
+            Rejection::NoLongerAllowed => {
+                "the client is no longer allowed the refresh_token grant or a scope of this grant"
+            }
+        }
+    }
+}
+
+/// Whether a `reuse` refresh should write `last_used_at`: once the previous write is
+/// older than 1% of the sliding window (capped at 60 s), so that a client refreshing
+/// hundreds of times a second costs no write each time, and a sliding expiry is off by
+/// at most 1%.
+pub fn touch_due(grant: &Grant, now: Timestamp) -> bool {
+    let cap = Dur::secs(60);
+    let step = grant.sliding.map_or(cap, |s| Dur(s.millis() / 100).min(cap));
+    now.since(grant.last_used_at) >= step
+}
+
+pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_>) -> Decision {
+    use Rejection::*;
+    // SPEC §2.7: a token presented by another client changes nothing of the grant.
+    if p.client_id != grant.client_id {
+        return Decision::Reject(ClientMismatch);
+    }
+    if p.generation > grant.generation {
+        return Decision::Reject(FutureGeneration);
+    }
+    let in_grace = grant.rotate
+        && p.generation + 1 == grant.generation
+        && now.since(grant.generation_started_at) < grant.grace;
+    // SPEC §2.5 / RFC 9700 §4.14.2: a rotated token presented again is reuse, and is
+    // recorded even when the grant is already revoked or expired (SPEC §2.8).
+    if p.generation < grant.generation && !in_grace {
+        return Decision::Reject(Reused {
+            presented: p.generation,
+            current: grant.generation,
+            reaction: live.reuse_reaction,
+        });
+    }
+    if !grant.is_active() {
+        return Decision::Reject(Revoked);
+    }
+    if grant.expiry().is_some_and(|e| now >= e) {
+        return Decision::Reject(Expired);
+    }
+    if grant.online && !p.session_live {
+        return Decision::Reject(SessionEnded);
+    }
+    if live.check_user_active && !p.user_active {
+        return Decision::Reject(UserInactive);
+    }
+    if !p.client_allows {
+        return Decision::Reject(NoLongerAllowed);
+    }
+    if in_grace {
+        return Decision::GraceReplay {
+            current: grant.generation,
+        };
+    }
+    if grant.rotate {
+        Decision::Rotate {
+            from: grant.generation,
+        }
+    } else {
+        Decision::Reuse {
+            touch: touch_due(grant, now),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

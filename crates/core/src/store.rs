@@ -1,0 +1,139 @@
+//! The storage traits the domain needs. Backends (SQLite, PostgreSQL, the Redis or
+//! in-process cache) live in `baton-store`; the domain sees only these.
+//!
+//! Futures are boxed so that the server can hold `Arc<dyn Store>` and choose the
+//! backend from configuration at start-up.
+
+use crate::error::StoreError;
+use crate::model::{AuthCode, Client, CodeUse, Event, Grant, GrantId, Session, SigningKey, User};
+use crate::time::Timestamp;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which grants a bulk revocation (or a listing) covers.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GrantFilter {
+    Grant(GrantId),
+    Client(String),
+    Subject(String),
+    ClientSubject { client_id: String, subject: String },
+    /// Every grant created in a session.
+    Session(String),
+    /// Only the grants bound to a session (`online_access`).
+    SessionOnline(String),
+    /// The grants of a session for the given clients (logout with `revoke_on_logout`).
+    SessionClients { session_id: String, client_ids: Vec<String> },
+}
+
+/// Why grants are being revoked; the store writes one `grant.revoked` event per grant
+/// it revokes, with this reason, plus `extra_events`, in the same transaction.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Revocation {
+    pub reason: String,
+    pub now: Timestamp,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub extra_events: Vec<Event>,
+}
+
+/// Grants: the hot path. Implemented by the main store and by the cache that keeps
+/// `persist = false` grants.
+pub trait GrantStore: Send + Sync {
+    /// Inserts a new grant and its `grant.created` event.
+    fn insert_grant<'a>(&'a self, grant: &'a Grant, event: Event) -> BoxFuture<'a, StoreResult<()>>;
+
+    fn get_grant(&self, id: GrantId) -> BoxFuture<'_, StoreResult<Option<Grant>>>;
+
+    /// The compare-and-swap of rotation: if the grant is active and still at
+    /// `expected`, set it to `expected + 1`, with `generation_started_at` and
+    /// `last_used_at` = `now`. Exactly one of any number of concurrent callers with the
+    /// same `expected` gets `true`.
+    fn advance(&self, id: GrantId, expected: u64, now: Timestamp) -> BoxFuture<'_, StoreResult<bool>>;
+
+    /// Records use of a `reuse` grant (sliding lifetime).
+    fn touch(&self, id: GrantId, now: Timestamp) -> BoxFuture<'_, StoreResult<()>>;
+
+    /// Revokes every active grant matching `filter`; answers the ids revoked. The
+    /// revocation and its events commit together, or not at all.
+    fn revoke<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>>;
+
+    /// Grants matching a filter (all statuses), newest first, at most `limit`, starting
+    /// after the grant `after` in that order.
+    fn list_grants<'a>(
+        &'a self,
+        filter: Option<&'a GrantFilter>,
+        after: Option<GrantId>,
+        limit: usize,
+    ) -> BoxFuture<'a, StoreResult<Vec<Grant>>>;
+}
+
+/// Everything else the server keeps.
+pub trait Store: GrantStore {
+    /// Checks the store answers (readiness).
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
+
+    fn get_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, StoreResult<Option<Client>>>;
+    fn upsert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>>;
+    fn list_clients(&self) -> BoxFuture<'_, StoreResult<Vec<Client>>>;
+    fn delete_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+
+    fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>>;
+    fn get_user_by_sub<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>>;
+    /// Inserts or replaces the user with this `sub` (a rename keeps the `sub`).
+    fn upsert_user<'a>(&'a self, user: &'a User) -> BoxFuture<'a, StoreResult<()>>;
+    fn list_users(&self) -> BoxFuture<'_, StoreResult<Vec<User>>>;
+    fn delete_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+
+    fn list_keys(&self) -> BoxFuture<'_, StoreResult<Vec<SigningKey>>>;
+    fn insert_key<'a>(&'a self, key: &'a SigningKey) -> BoxFuture<'a, StoreResult<()>>;
+    fn retire_key<'a>(&'a self, kid: &'a str, at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
+
+    fn insert_code<'a>(&'a self, code: &'a AuthCode) -> BoxFuture<'a, StoreResult<()>>;
+    /// Marks the code used with `use_` and answers the code as it was before: a code
+    /// whose `used` is already `Some` is a replay. Atomic: of two concurrent exchanges
+    /// exactly one sees `used == None`.
+    fn consume_code<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+        use_: &'a CodeUse,
+    ) -> BoxFuture<'a, StoreResult<Option<AuthCode>>>;
+
+    fn insert_session<'a>(&'a self, s: &'a Session) -> BoxFuture<'a, StoreResult<()>>;
+    fn get_session<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Session>>>;
+    fn touch_session<'a>(&'a self, id: &'a str, now: Timestamp, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
+    /// Ends a live session; answers it if it was live.
+    fn end_session<'a>(&'a self, id: &'a str, now: Timestamp) -> BoxFuture<'a, StoreResult<Option<Session>>>;
+
+    fn get_consent<'a>(&'a self, subject: &'a str, client_id: &'a str) -> BoxFuture<'a, StoreResult<Vec<String>>>;
+    fn add_consent<'a>(
+        &'a self,
+        subject: &'a str,
+        client_id: &'a str,
+        scopes: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
+    fn insert_events(&self, events: Vec<Event>) -> BoxFuture<'_, StoreResult<()>>;
+    fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
+
+    /// Marks a JWT access token revoked until it expires.
+    fn revoke_jti<'a>(&'a self, jti: &'a str, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
+    fn is_jti_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventQuery {
+    pub kind: Option<String>,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    pub since: Option<Timestamp>,
+    /// Events older than this id (newest-first paging).
+    pub before_id: Option<String>,
+    pub limit: usize,
+}

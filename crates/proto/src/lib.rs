@@ -1,0 +1,5 @@
+//! Wire types only: what crosses HTTP as JSON. No behaviour lives here.
+
+pub mod admin;
+pub mod oauth;
+pub mod settings;

@@ -1,0 +1,126 @@
+//! JSON encodings of the records stored as documents (clients, codes), shared by the
+//! backends so that every backend stores the same shape.
+
+use baton_core::error::StoreError;
+use baton_core::model::{AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, SigAlg, TokenFormat};
+use baton_core::policy::RefreshOverrides;
+use baton_core::secret::{hex, unhex};
+use baton_core::time::Timestamp;
+use serde_json::{json, Value};
+
+fn corrupt(what: &str) -> StoreError {
+    StoreError::Corrupt(format!("stored {what} could not be decoded"))
+}
+
+pub fn client_to_json(c: &Client) -> String {
+    json!({
+        "client_name": c.client_name,
+        "secret_sha256": c.secret_sha256.map(|s| hex(&s)),
+        "auth_method": c.auth_method.as_str(),
+        "redirect_uris": c.redirect_uris,
+        "post_logout_redirect_uris": c.post_logout_redirect_uris,
+        "backchannel_logout_uri": c.backchannel_logout_uri,
+        "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "scopes": c.scopes,
+        "access_token_format": c.access_token_format.map(|f| f.as_str()),
+        "id_token_alg": c.id_token_alg.as_str(),
+        "introspect_any": c.introspect_any,
+        "jwks": c.jwks,
+        "refresh_tokens": serde_json::to_value(c.refresh.to_dto()).unwrap_or(Value::Null),
+        "active": c.active,
+    })
+    .to_string()
+}
+
+fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+pub fn client_from_json(client_id: String, created_at: i64, data: &str) -> Result<Client, StoreError> {
+    let v: Value = serde_json::from_str(data).map_err(|_| corrupt("client"))?;
+    let secret_sha256 = match v["secret_sha256"].as_str() {
+        Some(h) => Some(
+            unhex(h)
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| corrupt("client secret digest"))?,
+        ),
+        None => None,
+    };
+    let dto = serde_json::from_value(v["refresh_tokens"].clone()).unwrap_or_default();
+    let refresh = RefreshOverrides::from_dto(&dto, "refresh_tokens").map_err(|_| corrupt("client settings"))?;
+    Ok(Client {
+        client_id,
+        client_name: v["client_name"].as_str().map(str::to_string),
+        secret_sha256,
+        auth_method: v["auth_method"].as_str().and_then(AuthMethod::parse).ok_or_else(|| corrupt("client auth method"))?,
+        redirect_uris: strings(&v["redirect_uris"]),
+        post_logout_redirect_uris: strings(&v["post_logout_redirect_uris"]),
+        backchannel_logout_uri: v["backchannel_logout_uri"].as_str().map(str::to_string),
+        grant_types: strings(&v["grant_types"]).iter().filter_map(|g| GrantType::parse(g)).collect(),
+        scopes: strings(&v["scopes"]),
+        access_token_format: v["access_token_format"].as_str().and_then(TokenFormat::parse),
+        id_token_alg: v["id_token_alg"].as_str().and_then(SigAlg::parse).unwrap_or(SigAlg::RS256),
+        introspect_any: v["introspect_any"].as_bool().unwrap_or(false),
+        jwks: match &v["jwks"] {
+            Value::Null => None,
+            j => Some(j.clone()),
+        },
+        refresh,
+        active: v["active"].as_bool().unwrap_or(true),
+        created_at: Timestamp(created_at),
+    })
+}
+
+pub fn code_to_json(c: &AuthCode) -> String {
+    json!({
+        "client_id": c.client_id,
+        "redirect_uri": c.redirect_uri,
+        "scope": c.scope,
+        "subject": c.subject,
+        "session_id": c.session_id,
+        "nonce": c.nonce,
+        "code_challenge": c.code_challenge,
+        "auth_time": c.auth_time.0,
+    })
+    .to_string()
+}
+
+pub fn code_from_json(digest: [u8; 32], expires_at: i64, data: &str, used: Option<&str>) -> Result<AuthCode, StoreError> {
+    let v: Value = serde_json::from_str(data).map_err(|_| corrupt("code"))?;
+    let s = |k: &str| v[k].as_str().map(str::to_string);
+    Ok(AuthCode {
+        digest,
+        client_id: s("client_id").ok_or_else(|| corrupt("code"))?,
+        redirect_uri: s("redirect_uri").unwrap_or_default(),
+        scope: s("scope").unwrap_or_default(),
+        subject: s("subject").ok_or_else(|| corrupt("code"))?,
+        session_id: s("session_id").unwrap_or_default(),
+        nonce: s("nonce"),
+        code_challenge: s("code_challenge"),
+        auth_time: Timestamp(v["auth_time"].as_i64().unwrap_or(0)),
+        expires_at: Timestamp(expires_at),
+        used: used.map(code_use_from_json).transpose()?,
+    })
+}
+
+pub fn code_use_to_json(u: &CodeUse) -> String {
+    json!({
+        "at": u.at.0,
+        "grant_id": u.grant_id.map(|g| g.to_hex()),
+        "access_jti": u.access_jti,
+        "access_exp": u.access_exp.map(|t| t.0),
+    })
+    .to_string()
+}
+
+pub fn code_use_from_json(s: &str) -> Result<CodeUse, StoreError> {
+    let v: Value = serde_json::from_str(s).map_err(|_| corrupt("code use"))?;
+    Ok(CodeUse {
+        at: Timestamp(v["at"].as_i64().unwrap_or(0)),
+        grant_id: v["grant_id"].as_str().and_then(GrantId::parse),
+        access_jti: v["access_jti"].as_str().map(str::to_string),
+        access_exp: v["access_exp"].as_i64().map(Timestamp),
+    })
+}

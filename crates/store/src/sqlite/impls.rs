@@ -1,0 +1,574 @@
+//! `GrantStore` and `Store` for SQLite.
+
+use super::{unavailable, SqliteStore};
+use crate::codec;
+use baton_core::error::StoreError;
+use baton_core::model::{
+    AuthCode, Client, CodeUse, Event, Grant, GrantId, GrantStatus, Session, SigAlg, SigningKey, User,
+};
+use baton_core::store::{BoxFuture, EventQuery, GrantFilter, GrantStore, Revocation, Store, StoreResult};
+use baton_core::time::{Dur, Timestamp};
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+use std::future::ready;
+
+const GRANT_COLS: &str = "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
+     expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
+     update_claims, revoked_at, revoked_reason";
+
+fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
+    let revoked_at: Option<i64> = r.get(16)?;
+    Ok(Grant {
+        id: GrantId(r.get::<_, [u8; 16]>(0)?),
+        client_id: r.get(1)?,
+        subject: r.get(2)?,
+        scope: r.get(3)?,
+        session_id: r.get(4)?,
+        online: r.get(5)?,
+        auth_time: Timestamp(r.get(6)?),
+        created_at: Timestamp(r.get(7)?),
+        expires_at: r.get::<_, Option<i64>>(8)?.map(Timestamp),
+        sliding: r.get::<_, Option<i64>>(9)?.map(Dur),
+        last_used_at: Timestamp(r.get(10)?),
+        generation: r.get::<_, i64>(11)? as u64,
+        generation_started_at: Timestamp(r.get(12)?),
+        rotate: r.get(13)?,
+        grace: Dur(r.get(14)?),
+        update_claims: r.get(15)?,
+        cached: false,
+        status: match revoked_at {
+            None => GrantStatus::Active,
+            Some(at) => GrantStatus::Revoked {
+                at: Timestamp(at),
+                reason: r.get::<_, Option<String>>(17)?.unwrap_or_default(),
+            },
+        },
+    })
+}
+
+fn filter_sql(f: &GrantFilter) -> (String, Vec<SqlValue>) {
+    let t = |s: &str| SqlValue::Text(s.to_string());
+    match f {
+        GrantFilter::Grant(id) => ("id = ?".into(), vec![SqlValue::Blob(id.0.to_vec())]),
+        GrantFilter::Client(c) => ("client_id = ?".into(), vec![t(c)]),
+        GrantFilter::Subject(s) => ("subject = ?".into(), vec![t(s)]),
+        GrantFilter::ClientSubject { client_id, subject } => {
+            ("client_id = ? AND subject = ?".into(), vec![t(client_id), t(subject)])
+        }
+        GrantFilter::Session(s) => ("session_id = ?".into(), vec![t(s)]),
+        GrantFilter::SessionOnline(s) => ("session_id = ? AND online = 1".into(), vec![t(s)]),
+        GrantFilter::SessionClients { session_id, client_ids } => {
+            let marks = vec!["?"; client_ids.len().max(1)].join(", ");
+            let mut v = vec![t(session_id)];
+            if client_ids.is_empty() {
+                v.push(SqlValue::Null);
+            }
+            v.extend(client_ids.iter().map(|c| t(c)));
+            (format!("session_id = ? AND client_id IN ({marks})"), v)
+        }
+    }
+}
+
+pub(crate) fn insert_event(c: &Connection, e: &Event) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO events (id, type, time, client_id, subject, grant_id, ip, user_agent, details)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .and_then(|mut s| {
+        s.execute(params![
+            e.id,
+            e.kind,
+            e.time.0,
+            e.client_id,
+            e.subject,
+            e.grant_id.map(|g| g.to_hex()),
+            e.ip,
+            e.user_agent,
+            e.details.to_string()
+        ])
+    })
+    .map(|_| ())
+    .map_err(unavailable)
+}
+
+fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
+    let details: String = r.get(8)?;
+    Ok(Event {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        time: Timestamp(r.get(2)?),
+        client_id: r.get(3)?,
+        subject: r.get(4)?,
+        grant_id: r.get::<_, Option<String>>(5)?.and_then(|g| GrantId::parse(&g)),
+        ip: r.get(6)?,
+        user_agent: r.get(7)?,
+        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let claims: String = r.get(4)?;
+    Ok(User {
+        sub: r.get(0)?,
+        username: r.get(1)?,
+        password_hash: r.get(2)?,
+        active: r.get(3)?,
+        claims: serde_json::from_str(&claims).unwrap_or_default(),
+        created_at: Timestamp(r.get(5)?),
+    })
+}
+
+const USER_COLS: &str = "sub, username, password_hash, active, claims, created_at";
+
+fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
+    Ok(Session {
+        id: r.get(0)?,
+        subject: r.get(1)?,
+        auth_time: Timestamp(r.get(2)?),
+        created_at: Timestamp(r.get(3)?),
+        last_seen_at: Timestamp(r.get(4)?),
+        expires_at: Timestamp(r.get(5)?),
+        ended_at: r.get::<_, Option<i64>>(6)?.map(Timestamp),
+    })
+}
+
+const SESSION_COLS: &str = "id, subject, auth_time, created_at, last_seen_at, expires_at, ended_at";
+
+fn revoke_in(c: &Connection, filter: &GrantFilter, why: &Revocation) -> Result<Vec<GrantId>, StoreError> {
+    let (wh, mut args) = filter_sql(filter);
+    let sql = format!(
+        "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL AND {wh} \
+         RETURNING id, client_id, subject"
+    );
+    let mut all = vec![SqlValue::Integer(why.now.0), SqlValue::Text(why.reason.clone())];
+    all.append(&mut args);
+    let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
+    let rows: Vec<(GrantId, String, String)> = stmt
+        .query_map(params_from_iter(all), |r| Ok((GrantId(r.get(0)?), r.get(1)?, r.get(2)?)))
+        .and_then(|it| it.collect())
+        .map_err(unavailable)?;
+    for (id, client_id, subject) in &rows {
+        insert_event(
+            c,
+            &Event {
+                id: baton_core::event_id(why.now),
+                kind: "grant.revoked".into(),
+                time: why.now,
+                client_id: Some(client_id.clone()),
+                subject: Some(subject.clone()),
+                grant_id: Some(*id),
+                ip: why.ip.clone(),
+                user_agent: why.user_agent.clone(),
+                details: serde_json::json!({ "reason": why.reason }),
+            },
+        )?;
+    }
+    for e in &why.extra_events {
+        insert_event(c, e)?;
+    }
+    Ok(rows.into_iter().map(|r| r.0).collect())
+}
+
+impl GrantStore for SqliteStore {
+    fn insert_grant<'a>(&'a self, g: &'a Grant, event: Event) -> BoxFuture<'a, StoreResult<()>> {
+        let g = g.clone();
+        Box::pin(self.write(move |c| {
+            let (revoked_at, reason) = match &g.status {
+                GrantStatus::Active => (None, None),
+                GrantStatus::Revoked { at, reason } => (Some(at.0), Some(reason.clone())),
+            };
+            c.prepare_cached(&format!(
+                "INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+            ))
+            .and_then(|mut s| {
+                s.execute(params![
+                    &g.id.0[..],
+                    g.client_id,
+                    g.subject,
+                    g.scope,
+                    g.session_id,
+                    g.online,
+                    g.auth_time.0,
+                    g.created_at.0,
+                    g.expires_at.map(|t| t.0),
+                    g.sliding.map(|d| d.0),
+                    g.last_used_at.0,
+                    g.generation as i64,
+                    g.generation_started_at.0,
+                    g.rotate,
+                    g.grace.0,
+                    g.update_claims,
+                    revoked_at,
+                    reason
+                ])
+            })
+            .map_err(unavailable)?;
+            insert_event(c, &event)
+        }))
+    }
+
+    fn get_grant(&self, id: GrantId) -> BoxFuture<'_, StoreResult<Option<Grant>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!("SELECT {GRANT_COLS} FROM grants WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([&id.0[..]], grant_from_row).optional())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn advance(&self, id: GrantId, expected: u64, now: Timestamp) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(self.write(move |c| {
+            c.prepare_cached(
+                "UPDATE grants SET generation = generation + 1, generation_started_at = ?3, last_used_at = ?3
+                 WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL",
+            )
+            .and_then(|mut s| s.execute(params![&id.0[..], expected as i64, now.0]))
+            .map(|n| n == 1)
+            .map_err(unavailable)
+        }))
+    }
+
+    fn touch(&self, id: GrantId, now: Timestamp) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(self.write(move |c| {
+            c.prepare_cached("UPDATE grants SET last_used_at = MAX(last_used_at, ?2) WHERE id = ?1")
+                .and_then(|mut s| s.execute(params![&id.0[..], now.0]))
+                .map(|_| ())
+                .map_err(unavailable)
+        }))
+    }
+
+    fn revoke<'a>(&'a self, filter: &'a GrantFilter, why: &'a Revocation) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+        let (filter, why) = (filter.clone(), why.clone());
+        Box::pin(self.write(move |c| revoke_in(c, &filter, &why)))
+    }
+
+    fn list_grants<'a>(
+        &'a self,
+        filter: Option<&'a GrantFilter>,
+        after: Option<GrantId>,
+        limit: usize,
+    ) -> BoxFuture<'a, StoreResult<Vec<Grant>>> {
+        Box::pin(ready(self.read(|c| {
+            let (mut wh, mut args) = filter.map(filter_sql).unwrap_or(("1 = 1".into(), vec![]));
+            if let Some(a) = after {
+                wh.push_str(" AND (created_at, id) < (SELECT created_at, id FROM grants WHERE id = ?)");
+                args.push(SqlValue::Blob(a.0.to_vec()));
+            }
+            args.push(SqlValue::Integer(limit as i64));
+            let sql = format!("SELECT {GRANT_COLS} FROM grants WHERE {wh} ORDER BY created_at DESC, id DESC LIMIT ?");
+            c.prepare_cached(&sql)
+                .and_then(|mut s| s.query_map(params_from_iter(args), grant_from_row)?.collect())
+                .map_err(unavailable)
+        })))
+    }
+}
+
+impl Store for SqliteStore {
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(ready(self.read(|c| {
+            c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get::<_, i64>(0))
+                .map(|_| ())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn get_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Client>>> {
+        Box::pin(ready(self.read(|c| {
+            let row: Option<(String, i64)> = c
+                .prepare_cached("SELECT data, created_at FROM clients WHERE client_id = ?1")
+                .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
+                .map_err(unavailable)?;
+            row.map(|(d, t)| codec::client_from_json(id.to_string(), t, &d)).transpose()
+        })))
+    }
+
+    fn upsert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>> {
+        let (id, data, t) = (client.client_id.clone(), codec::client_to_json(client), client.created_at.0);
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "INSERT INTO clients (client_id, data, created_at) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(client_id) DO UPDATE SET data = excluded.data",
+                params![id, data, t],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn list_clients(&self) -> BoxFuture<'_, StoreResult<Vec<Client>>> {
+        Box::pin(ready(self.read(|c| {
+            let rows: Vec<(String, String, i64)> = c
+                .prepare_cached("SELECT client_id, data, created_at FROM clients ORDER BY client_id")
+                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+                .map_err(unavailable)?;
+            rows.into_iter().map(|(id, d, t)| codec::client_from_json(id, t, &d)).collect()
+        })))
+    }
+
+    fn delete_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        let id = id.to_string();
+        Box::pin(self.write(move |c| {
+            c.execute("DELETE FROM clients WHERE client_id = ?1", [id]).map(|n| n > 0).map_err(unavailable)
+        }))
+    }
+
+    fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE username = ?1"))
+                .and_then(|mut s| s.query_row([username], user_from_row).optional())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn get_user_by_sub<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE sub = ?1"))
+                .and_then(|mut s| s.query_row([sub], user_from_row).optional())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn upsert_user<'a>(&'a self, u: &'a User) -> BoxFuture<'a, StoreResult<()>> {
+        let u = u.clone();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(sub) DO UPDATE SET username = excluded.username,
+                       password_hash = excluded.password_hash, active = excluded.active, claims = excluded.claims"
+                ),
+                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn list_users(&self) -> BoxFuture<'_, StoreResult<Vec<User>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY username"))
+                .and_then(|mut s| s.query_map([], user_from_row)?.collect())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn delete_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        let u = username.to_string();
+        Box::pin(self.write(move |c| {
+            c.execute("DELETE FROM users WHERE username = ?1", [u]).map(|n| n > 0).map_err(unavailable)
+        }))
+    }
+
+    fn list_keys(&self) -> BoxFuture<'_, StoreResult<Vec<SigningKey>>> {
+        Box::pin(ready(self.read(|c| {
+            let rows: Vec<(String, String, Vec<u8>, String, i64, Option<i64>)> = c
+                .prepare_cached(
+                    "SELECT kid, alg, sealed_private, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at",
+                )
+                .and_then(|mut s| {
+                    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?)))?
+                        .collect()
+                })
+                .map_err(unavailable)?;
+            rows.into_iter()
+                .map(|(kid, alg, sealed, jwk, created, retired)| {
+                    Ok(SigningKey {
+                        kid,
+                        alg: SigAlg::parse(&alg).ok_or_else(|| StoreError::Corrupt("signing key algorithm".into()))?,
+                        sealed_private: sealed,
+                        public_jwk: jwk,
+                        created_at: Timestamp(created),
+                        retired_at: retired.map(Timestamp),
+                    })
+                })
+                .collect()
+        })))
+    }
+
+    fn insert_key<'a>(&'a self, k: &'a SigningKey) -> BoxFuture<'a, StoreResult<()>> {
+        let k = k.clone();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "INSERT INTO signing_keys (kid, alg, sealed_private, public_jwk, created_at, retired_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![k.kid, k.alg.as_str(), k.sealed_private, k.public_jwk, k.created_at.0, k.retired_at.map(|t| t.0)],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn retire_key<'a>(&'a self, kid: &'a str, at: Timestamp) -> BoxFuture<'a, StoreResult<()>> {
+        let kid = kid.to_string();
+        Box::pin(self.write(move |c| {
+            c.execute("UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL", params![kid, at.0])
+                .map(|_| ())
+                .map_err(unavailable)
+        }))
+    }
+
+    fn insert_code<'a>(&'a self, code: &'a AuthCode) -> BoxFuture<'a, StoreResult<()>> {
+        let (d, data, exp) = (code.digest, codec::code_to_json(code), code.expires_at.0);
+        Box::pin(self.write(move |c| {
+            c.prepare_cached("INSERT INTO codes (digest, data, expires_at, used) VALUES (?1, ?2, ?3, NULL)")
+                .and_then(|mut s| s.execute(params![&d[..], data, exp]))
+                .map(|_| ())
+                .map_err(unavailable)
+        }))
+    }
+
+    fn consume_code<'a>(&'a self, digest: &'a [u8; 32], use_: &'a CodeUse) -> BoxFuture<'a, StoreResult<Option<AuthCode>>> {
+        let (d, u) = (*digest, codec::code_use_to_json(use_));
+        Box::pin(self.write(move |c| {
+            // The single writer makes this read-then-update atomic.
+            let row: Option<(String, i64, Option<String>)> = c
+                .prepare_cached("SELECT data, expires_at, used FROM codes WHERE digest = ?1")
+                .and_then(|mut s| s.query_row([&d[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                .map_err(unavailable)?;
+            let Some((data, exp, used)) = row else { return Ok(None) };
+            if used.is_none() {
+                c.prepare_cached("UPDATE codes SET used = ?2 WHERE digest = ?1")
+                    .and_then(|mut s| s.execute(params![&d[..], u]))
+                    .map_err(unavailable)?;
+            }
+            codec::code_from_json(d, exp, &data, used.as_deref()).map(Some)
+        }))
+    }
+
+    fn insert_session<'a>(&'a self, s: &'a Session) -> BoxFuture<'a, StoreResult<()>> {
+        let s = s.clone();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
+                params![s.id, s.subject, s.auth_time.0, s.created_at.0, s.last_seen_at.0, s.expires_at.0, s.ended_at.map(|t| t.0)],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn get_session<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Session>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))
+                .and_then(|mut s| s.query_row([id], session_from_row).optional())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn touch_session<'a>(&'a self, id: &'a str, now: Timestamp, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>> {
+        let id = id.to_string();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE id = ?1 AND ended_at IS NULL",
+                params![id, now.0, expires_at.0],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn end_session<'a>(&'a self, id: &'a str, now: Timestamp) -> BoxFuture<'a, StoreResult<Option<Session>>> {
+        let id = id.to_string();
+        Box::pin(self.write(move |c| {
+            c.query_row(
+                &format!("UPDATE sessions SET ended_at = ?2 WHERE id = ?1 AND ended_at IS NULL RETURNING {SESSION_COLS}"),
+                params![id, now.0],
+                session_from_row,
+            )
+            .optional()
+            .map_err(unavailable)
+        }))
+    }
+
+    fn get_consent<'a>(&'a self, subject: &'a str, client_id: &'a str) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+        Box::pin(ready(self.read(|c| {
+            let s: Option<String> = c
+                .prepare_cached("SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2")
+                .and_then(|mut s| s.query_row([subject, client_id], |r| r.get(0)).optional())
+                .map_err(unavailable)?;
+            Ok(s.map(|s| s.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect()).unwrap_or_default())
+        })))
+    }
+
+    fn add_consent<'a>(&'a self, subject: &'a str, client_id: &'a str, scopes: &'a [String]) -> BoxFuture<'a, StoreResult<()>> {
+        let (sub, cid, add) = (subject.to_string(), client_id.to_string(), scopes.to_vec());
+        Box::pin(self.write(move |c| {
+            let existing: Option<String> = c
+                .query_row("SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2", [&sub, &cid], |r| r.get(0))
+                .optional()
+                .map_err(unavailable)?;
+            let mut all: Vec<String> = existing
+                .map(|s| s.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect())
+                .unwrap_or_default();
+            for s in add {
+                if !all.contains(&s) {
+                    all.push(s);
+                }
+            }
+            c.execute(
+                "INSERT INTO consents (subject, client_id, scopes) VALUES (?1, ?2, ?3)
+                 ON CONFLICT(subject, client_id) DO UPDATE SET scopes = excluded.scopes",
+                params![sub, cid, all.join(" ")],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn insert_events(&self, events: Vec<Event>) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(self.write(move |c| events.iter().try_for_each(|e| insert_event(c, e))))
+    }
+
+    fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
+        Box::pin(ready(self.read(|c| {
+            let mut wh = vec!["1 = 1".to_string()];
+            let mut args: Vec<SqlValue> = Vec::new();
+            let mut add = |cond: &str, v: SqlValue| {
+                wh.push(cond.to_string());
+                args.push(v);
+            };
+            if let Some(k) = &q.kind {
+                add("type = ?", SqlValue::Text(k.clone()));
+            }
+            if let Some(cid) = &q.client_id {
+                add("client_id = ?", SqlValue::Text(cid.clone()));
+            }
+            if let Some(s) = &q.subject {
+                add("subject = ?", SqlValue::Text(s.clone()));
+            }
+            if let Some(t) = q.since {
+                add("time >= ?", SqlValue::Integer(t.0));
+            }
+            if let Some(b) = &q.before_id {
+                add("id < ?", SqlValue::Text(b.clone()));
+            }
+            args.push(SqlValue::Integer(q.limit as i64));
+            let sql = format!(
+                "SELECT id, type, time, client_id, subject, grant_id, ip, user_agent, details FROM events
+                 WHERE {} ORDER BY id DESC LIMIT ?",
+                wh.join(" AND ")
+            );
+            c.prepare_cached(&sql)
+                .and_then(|mut s| s.query_map(params_from_iter(args), event_from_row)?.collect())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn revoke_jti<'a>(&'a self, jti: &'a str, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>> {
+        let jti = jti.to_string();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "INSERT INTO revoked_jtis (jti, expires_at) VALUES (?1, ?2) ON CONFLICT(jti) DO NOTHING",
+                params![jti, expires_at.0],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn is_jti_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached("SELECT 1 FROM revoked_jtis WHERE jti = ?1")
+                .and_then(|mut s| s.exists([jti]))
+                .map_err(unavailable)
+        })))
+    }
+}

@@ -1,0 +1,45 @@
+//! Versioned, forward-only migrations, run at start-up and by `baton migrate`.
+
+use super::unavailable;
+use baton_core::error::StoreError;
+use rusqlite::Connection;
+
+/// (version, name, SQL). Append only.
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+
+/// Applies every migration newer than the database's version, each in its own
+/// transaction. Refuses a database whose schema is newer than this binary knows.
+pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>, StoreError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+            version INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            applied_at INTEGER NOT NULL
+        )",
+    )
+    .map_err(unavailable)?;
+    let current: i64 = conn
+        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .map_err(unavailable)?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.0);
+    if current > latest {
+        return Err(StoreError::Unavailable(format!(
+            "the database schema is version {current}, newer than this binary's {latest}: upgrade baton"
+        )));
+    }
+    let mut applied = Vec::new();
+    for (version, name, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
+        let tx = conn.transaction().map_err(unavailable)?;
+        tx.execute_batch(sql).map_err(|e| {
+            StoreError::Unavailable(format!("migration {version} ({name}) failed: {e}"))
+        })?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, strftime('%s','now'))",
+            rusqlite::params![version, name],
+        )
+        .map_err(unavailable)?;
+        tx.commit().map_err(unavailable)?;
+        applied.push(*version);
+    }
+    Ok(applied)
+}

@@ -1,0 +1,187 @@
+//! SQLite backend: WAL, `synchronous = FULL`, one writer thread that commits
+//! concurrent writes together (group commit), and a small pool of reader connections.
+//!
+//! Every write is a closure run inside the writer's transaction, each in its own
+//! savepoint so that one failing write does not undo its neighbours. A caller is told
+//! its write succeeded only after the COMMIT that contains it is durable.
+
+mod impls;
+mod migrate;
+
+use baton_core::error::StoreError;
+use rusqlite::{Connection, OpenFlags};
+use std::sync::mpsc;
+use std::sync::Mutex;
+use tokio::sync::oneshot;
+
+pub use migrate::{migrate, MIGRATIONS};
+
+type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+/// The most writes one transaction takes; more wait for the next commit.
+const MAX_BATCH: usize = 512;
+
+pub struct SqliteStore {
+    path: String,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict("a record with this key exists".into())
+        }
+        other => {
+            tracing::warn!(error = %other, "sqlite operation failed");
+            StoreError::Unavailable(other.to_string())
+        }
+    }
+}
+
+fn connect(path: &str) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+        | OpenFlags::SQLITE_OPEN_CREATE
+        | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| {
+        StoreError::Unavailable(format!("cannot open SQLite database `{path}`: {e}"))
+    })?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))
+        .map_err(unavailable)?;
+    // WAL: readers never block the writer nor each other. FULL: a commit is on disk
+    // before it is acknowledged, so no acknowledged rotation is lost in a crash.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA temp_store = MEMORY;",
+    )
+    .map_err(|e| StoreError::Unavailable(format!("cannot configure SQLite database `{path}`: {e}")))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(conn)
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database and runs pending migrations.
+    pub fn open(path: &str) -> Result<SqliteStore, StoreError> {
+        let path = if path.is_empty() { "baton.db" } else { path };
+        let mut conn = connect(path)?;
+        migrate(&mut conn)?;
+        Self::with_migrated(path, conn)
+    }
+
+    /// Opens an already-migrated database (the caller ran `migrate`).
+    fn with_migrated(path: &str, writer_conn: Connection) -> Result<SqliteStore, StoreError> {
+        let (tx, rx) = mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("baton-sqlite-writer".into())
+            .spawn(move || writer_loop(writer_conn, rx))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start writer thread: {e}")))?;
+        Ok(SqliteStore {
+            path: path.to_string(),
+            writer: Mutex::new(Some(tx)),
+            readers: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Runs `f` in the writer's next transaction; answers once that transaction has
+    /// committed (or failed, in which case nothing of `f` was kept).
+    pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
+        let job: Job = Box::new(move |conn| {
+            let r = f(conn);
+            let ok = r.is_ok();
+            let done: Completion = Box::new(move |commit| {
+                let _ = tx.send(commit.and(r));
+            });
+            (ok, done)
+        });
+        let sender = self
+            .writer
+            .lock()
+            .map_err(|_| StoreError::Unavailable("writer lock poisoned".into()))?
+            .clone()
+            .ok_or_else(|| StoreError::Unavailable("store is closed".into()))?;
+        sender
+            .send(job)
+            .map_err(|_| StoreError::Unavailable("writer thread has stopped".into()))?;
+        rx.await
+            .map_err(|_| StoreError::Unavailable("writer thread dropped the request".into()))?
+    }
+
+    /// Runs a read on a pooled connection. Reads are short and indexed, so they run
+    /// on the calling thread; WAL lets them proceed while the writer commits.
+    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = {
+            let mut pool = self
+                .readers
+                .lock()
+                .map_err(|_| StoreError::Unavailable("reader pool poisoned".into()))?;
+            pool.pop()
+        };
+        let conn = match conn {
+            Some(c) => c,
+            None => connect(&self.path)?,
+        };
+        let r = f(&conn);
+        if let Ok(mut pool) = self.readers.lock() {
+            if pool.len() < 16 {
+                pool.push(conn);
+            }
+        }
+        r
+    }
+
+    /// Stops accepting writes; the writer thread finishes what it has and exits.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.writer.lock() {
+            w.take();
+        }
+    }
+}
+
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+    let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
+    let mut done: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
+    while let Ok(first) = rx.recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            tracing::error!(error = %e, "sqlite: cannot begin a write transaction");
+            // Dropping a job drops its reply channel: each caller gets Unavailable.
+            batch.clear();
+            continue;
+        }
+        for job in batch.drain(..) {
+            let sp = conn.execute_batch("SAVEPOINT w");
+            let (ok, d) = job(&conn);
+            if sp.is_ok() {
+                let _ = if ok {
+                    conn.execute_batch("RELEASE w")
+                } else {
+                    conn.execute_batch("ROLLBACK TO w; RELEASE w")
+                };
+            }
+            done.push(d);
+        }
+        let commit = conn.execute_batch("COMMIT").map_err(unavailable);
+        if commit.is_err() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for d in done.drain(..) {
+            d(commit.clone());
+        }
+    }
+}
