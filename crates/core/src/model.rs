@@ -61,6 +61,8 @@ pub struct Grant {
     pub rotate: bool,
     pub grace: Dur,
     pub update_claims: bool,
+    /// The user's claims (JSON) at creation, kept when `update_claims` is off.
+    pub claims_snapshot: Option<String>,
     /// Lives in the cache rather than the main store (`persist = false`).
     pub cached: bool,
     pub status: GrantStatus,

@@ -110,9 +110,11 @@ pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_
     if p.generation > grant.generation {
         return Decision::Reject(FutureGeneration);
     }
+    // A clock behind the one that rotated (another node, an NTP step) reads a negative
+    // elapsed time: count it as zero, so that `grace_period = 0` never replays.
     let in_grace = grant.rotate
-        && p.generation + 1 == grant.generation
-        && now.since(grant.generation_started_at) < grant.grace;
+        && p.generation.checked_add(1) == Some(grant.generation)
+        && now.since(grant.generation_started_at).max(Dur::ZERO) < grant.grace;
     // SPEC §2.5 / RFC 9700 §4.14.2: a rotated token presented again is reuse, and is
     // recorded even when the grant is already revoked or expired (SPEC §2.8).
     if p.generation < grant.generation && !in_grace {

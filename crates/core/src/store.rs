@@ -96,6 +96,7 @@ pub trait Store: GrantStore {
     fn retire_key<'a>(&'a self, kid: &'a str, at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
 
     fn insert_code<'a>(&'a self, code: &'a AuthCode) -> BoxFuture<'a, StoreResult<()>>;
+    fn get_code<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<AuthCode>>>;
     /// Marks the code used with `use_` and answers the code as it was before: a code
     /// whose `used` is already `Some` is a replay. Atomic: of two concurrent exchanges
     /// exactly one sees `used == None`.

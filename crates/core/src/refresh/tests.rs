@@ -1,1 +1,1237 @@
+//! Table-driven tests of the refresh-token state machine (SPEC §2.3–§2.7).
+//!
+//! Every expectation goes through one `Checker::check` helper. The big table is the
+//! cross product of the facts `decide` looks at; each case's expected `Decision` comes
+//! from `oracle`, a readable restatement of the SPEC written without looking at how
+//! `decide` computes it (no timestamp arithmetic: each clock position and each presented
+//! generation states its meaning outright). Named tests below the table tell the
+//! important stories one step at a time.
+
 use super::*;
+use crate::model::{GrantId, GrantStatus};
+use std::fmt::Debug;
+
+const SEC: i64 = 1_000;
+const MIN: i64 = 60 * SEC;
+const HOUR: i64 = 60 * MIN;
+const DAY: i64 = 24 * HOUR;
+
+/// "Now" in every test: an arbitrary instant, far from the epoch.
+const NOW: Timestamp = Timestamp(1_700_000_000_000);
+/// The generation a grant of the table is at (the fresh-grant case aside).
+const G: u64 = 7;
+/// The default grace period (SPEC §2.4).
+const GRACE: Dur = Dur(30 * SEC);
+
+const CLIENT: &str = "client-7f3a";
+const OTHER_CLIENT: &str = "client-e21b";
+const SUBJECT: &str = "subject-9c1e";
+const SESSION: &str = "session-41d2";
+const SCOPE: &str = "openid offline_access payroll.read";
+const CLAIMS: &str = r#"{"name":"Ada Lovelace","email":"ada@example.test"}"#;
+
+const REACTIONS: [ReuseReaction; 4] = [
+    ReuseReaction::RevokeGrant,
+    ReuseReaction::RevokeClientUser,
+    ReuseReaction::RevokeSession,
+    ReuseReaction::LogOnly,
+];
+
+/// `NOW` shifted by `offset_ms` (negative is the past).
+fn at(offset_ms: i64) -> Timestamp {
+    Timestamp(NOW.0 + offset_ms)
+}
+
+/// An active, rotating, offline grant at generation `G`, well inside both lifetimes,
+/// whose current generation began 10 s ago.
+fn grant() -> Grant {
+    Grant {
+        id: GrantId([0xb7; 16]),
+        client_id: CLIENT.to_string(),
+        subject: SUBJECT.to_string(),
+        scope: SCOPE.to_string(),
+        session_id: Some(SESSION.to_string()),
+        online: false,
+        auth_time: at(-10 * DAY),
+        created_at: at(-10 * DAY),
+        expires_at: Some(at(20 * DAY)),
+        sliding: Some(Dur(7 * DAY)),
+        last_used_at: at(-10 * SEC),
+        generation: G,
+        generation_started_at: at(-10 * SEC),
+        rotate: true,
+        grace: GRACE,
+        update_claims: true,
+        claims_snapshot: Some(CLAIMS.to_string()),
+        cached: false,
+        status: GrantStatus::Active,
+    }
+}
+
+fn revoked() -> GrantStatus {
+    GrantStatus::Revoked {
+        at: at(-HOUR),
+        reason: "admin".to_string(),
+    }
+}
+
+/// The grant's own client presents `generation`; user active, session live, allowed.
+fn presented(generation: u64) -> Presented<'static> {
+    Presented {
+        client_id: CLIENT,
+        generation,
+        user_active: true,
+        session_live: true,
+        client_allows: true,
+    }
+}
+
+fn live(reuse_reaction: ReuseReaction) -> LivePolicy {
+    LivePolicy {
+        reuse_reaction,
+        check_user_active: true,
+    }
+}
+
+/// What the store's compare-and-swap does on `Decision::Rotate` (store.rs `advance`).
+fn advance(g: &mut Grant, now: Timestamp) {
+    g.generation += 1;
+    g.generation_started_at = now;
+    g.last_used_at = now;
+}
+
+fn reused(presented: u64, current: u64, reaction: ReuseReaction) -> Decision {
+    Decision::Reject(Rejection::Reused {
+        presented,
+        current,
+        reaction,
+    })
+}
+
+/// Collects every mismatch so that one run shows all of them, not only the first.
+#[derive(Default)]
+struct Checker {
+    checked: usize,
+    failures: Vec<String>,
+}
+
+impl Checker {
+    /// THE helper: `decide` must answer `want`, and a rejection's description must
+    /// name nothing of the grant or the request.
+    fn check(
+        &mut self,
+        label: &dyn Debug,
+        live: &LivePolicy,
+        now: Timestamp,
+        grant: &Grant,
+        p: &Presented<'_>,
+        want: Decision,
+    ) {
+        self.checked += 1;
+        let got = decide(live, now, grant, p);
+        if got != want {
+            self.failures
+                .push(format!("{label:?}\n    want {want:?}\n    got  {got:?}"));
+        }
+        if let Decision::Reject(r) = got {
+            if let Some(leak) = leak(r, grant, p) {
+                self.failures.push(format!(
+                    "{label:?}\n    description of {r:?} leaks {leak:?}"
+                ));
+            }
+        }
+    }
+
+    fn finish(self) {
+        let shown: Vec<&str> = self.failures.iter().take(30).map(String::as_str).collect();
+        assert!(
+            self.failures.is_empty(),
+            "{} of {} checks failed (first {} shown):\n{}",
+            self.failures.len(),
+            self.checked,
+            shown.len(),
+            shown.join("\n")
+        );
+    }
+}
+
+/// Anything of the grant or the request found in a rejection's description.
+fn leak(r: Rejection, g: &Grant, p: &Presented<'_>) -> Option<String> {
+    let d = r.description();
+    let mut secrets = vec![
+        g.id.to_hex(),
+        g.client_id.clone(),
+        g.subject.clone(),
+        g.scope.clone(),
+        p.client_id.to_string(),
+    ];
+    secrets.extend(g.session_id.clone());
+    secrets.extend(g.claims_snapshot.clone());
+    secrets.extend(g.scope.split(' ').map(str::to_string));
+    if let Some(s) = secrets
+        .into_iter()
+        .find(|s| !s.is_empty() && d.contains(s.as_str()))
+    {
+        return Some(s);
+    }
+    // No generation, timestamp or count of any kind.
+    d.chars().find(char::is_ascii_digit).map(String::from)
+}
+
+// ---------------------------------------------------------------------------------
+// The cross product.
+// ---------------------------------------------------------------------------------
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum State {
+    Active,
+    Revoked,
+}
+
+/// SPEC §2.3, fixed at grant creation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Mode {
+    /// `one_time`: `rotate = true`.
+    Rotating,
+    /// `reuse`: `rotate = false`.
+    Reusing,
+}
+
+/// Which generation is presented, and how long ago the grant advanced to its current
+/// generation.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Shown {
+    /// g, the grant's current generation.
+    Current,
+    /// g−1 in the very millisecond the grant advanced to g (two tabs at once).
+    PrevSameMs,
+    /// g−1 in the last millisecond before `grace_period` has passed.
+    PrevLastMsOfGrace,
+    /// g−1 exactly `grace_period` after the advance: grace is strict `<`.
+    PrevAtGraceEnd,
+    /// g−1 an hour after the grace period.
+    PrevAfterGrace,
+    /// g−2 in the millisecond of the last advance: inside the grace *time*.
+    TwoBackSameMs,
+    /// g+1: a generation the grant never reached.
+    Future,
+    /// Generation 1 of a fresh grant, never rotated.
+    FreshFirst,
+}
+
+const SHOWN: [Shown; 8] = [
+    Shown::Current,
+    Shown::PrevSameMs,
+    Shown::PrevLastMsOfGrace,
+    Shown::PrevAtGraceEnd,
+    Shown::PrevAfterGrace,
+    Shown::TwoBackSameMs,
+    Shown::Future,
+    Shown::FreshFirst,
+];
+
+impl Shown {
+    /// (the grant's generation, the generation presented, ms since the grant advanced
+    /// to its generation).
+    fn generations(self, grace: Dur) -> (u64, u64, i64) {
+        let grace = grace.millis();
+        match self {
+            Shown::Current => (G, G, 10 * SEC),
+            Shown::PrevSameMs => (G, G - 1, 0),
+            // With grace_period = 0 there is no "last millisecond": the same ms is 0.
+            Shown::PrevLastMsOfGrace => (G, G - 1, (grace - 1).max(0)),
+            Shown::PrevAtGraceEnd => (G, G - 1, grace),
+            Shown::PrevAfterGrace => (G, G - 1, grace + HOUR),
+            Shown::TwoBackSameMs => (G, G - 2, 0),
+            Shown::Future => (G, G + 1, 10 * SEC),
+            Shown::FreshFirst => (1, 1, 10 * DAY),
+        }
+    }
+}
+
+/// A clock position: the grant's lifetimes and last use, relative to `NOW`, with what
+/// they mean written out by hand.
+#[derive(Debug)]
+struct ClockCase {
+    name: &'static str,
+    /// `expires_at` − `NOW` in ms; `None` is `absolute_lifetime = unlimited`.
+    expires_in: Option<i64>,
+    /// `sliding_lifetime` in ms; `None` is `off`.
+    sliding: Option<i64>,
+    /// `NOW` − `last_used_at` in ms.
+    last_used_ago: i64,
+    /// The grant has died of age (SPEC §2.6: absolute, or sliding, whichever first).
+    dead: bool,
+    /// A `reuse` refresh now should write `last_used_at`: 1% of the sliding window,
+    /// at most 60 s (60 s when sliding is off), has passed since the last write.
+    /// Only consulted when alive.
+    touch: bool,
+}
+
+const CLOCKS: [ClockCase; 17] = [
+    ClockCase {
+        name: "inside both windows",
+        expires_in: Some(20 * DAY),
+        sliding: Some(7 * DAY),
+        last_used_ago: DAY,
+        dead: false,
+        touch: true,
+    },
+    ClockCase {
+        name: "inside both, last written 59.999 s ago (1% of 7d is capped at 60 s)",
+        expires_in: Some(20 * DAY),
+        sliding: Some(7 * DAY),
+        last_used_ago: MIN - 1,
+        dead: false,
+        touch: false,
+    },
+    ClockCase {
+        name: "inside both, last written exactly 60 s ago",
+        expires_in: Some(20 * DAY),
+        sliding: Some(7 * DAY),
+        last_used_ago: MIN,
+        dead: false,
+        touch: true,
+    },
+    ClockCase {
+        name: "last millisecond of the sliding window",
+        expires_in: Some(20 * DAY),
+        sliding: Some(7 * DAY),
+        last_used_ago: 7 * DAY - 1,
+        dead: false,
+        touch: true,
+    },
+    ClockCase {
+        name: "sliding window ends exactly now",
+        expires_in: Some(20 * DAY),
+        sliding: Some(7 * DAY),
+        last_used_ago: 7 * DAY,
+        dead: true,
+        touch: true,
+    },
+    ClockCase {
+        name: "a day past the sliding window",
+        expires_in: Some(20 * DAY),
+        sliding: Some(7 * DAY),
+        last_used_ago: 8 * DAY,
+        dead: true,
+        touch: true,
+    },
+    ClockCase {
+        name: "last millisecond before the absolute expiry",
+        expires_in: Some(1),
+        sliding: Some(7 * DAY),
+        last_used_ago: HOUR,
+        dead: false,
+        touch: true,
+    },
+    ClockCase {
+        name: "absolute expiry exactly now",
+        expires_in: Some(0),
+        sliding: Some(7 * DAY),
+        last_used_ago: HOUR,
+        dead: true,
+        touch: true,
+    },
+    ClockCase {
+        name: "past the absolute expiry",
+        expires_in: Some(-1),
+        sliding: Some(7 * DAY),
+        last_used_ago: HOUR,
+        dead: true,
+        touch: true,
+    },
+    ClockCase {
+        name: "used 1 ms ago, absolute expiry now: sliding never extends past absolute",
+        expires_in: Some(0),
+        sliding: Some(7 * DAY),
+        last_used_ago: 1,
+        dead: true,
+        touch: false,
+    },
+    ClockCase {
+        name: "sliding off, absolute a day ahead, idle for a year",
+        expires_in: Some(DAY),
+        sliding: None,
+        last_used_ago: 365 * DAY,
+        dead: false,
+        touch: true,
+    },
+    ClockCase {
+        name: "sliding off, last written 59.999 s ago (the 60 s cap applies)",
+        expires_in: Some(DAY),
+        sliding: None,
+        last_used_ago: MIN - 1,
+        dead: false,
+        touch: false,
+    },
+    ClockCase {
+        name: "sliding off, past the absolute expiry",
+        expires_in: Some(-DAY),
+        sliding: None,
+        last_used_ago: 2 * DAY,
+        dead: true,
+        touch: true,
+    },
+    ClockCase {
+        name: "absolute unlimited and sliding off, idle for ten years",
+        expires_in: None,
+        sliding: None,
+        last_used_ago: 3650 * DAY,
+        dead: false,
+        touch: true,
+    },
+    ClockCase {
+        name: "absolute unlimited, sliding window ends exactly now",
+        expires_in: None,
+        sliding: Some(7 * DAY),
+        last_used_ago: 7 * DAY,
+        dead: true,
+        touch: true,
+    },
+    ClockCase {
+        name: "absolute unlimited, sliding 1h, last written 35.999 s ago (1% is 36 s)",
+        expires_in: None,
+        sliding: Some(HOUR),
+        last_used_ago: 36 * SEC - 1,
+        dead: false,
+        touch: false,
+    },
+    ClockCase {
+        name: "absolute unlimited, sliding 1h, last written exactly 36 s ago",
+        expires_in: None,
+        sliding: Some(HOUR),
+        last_used_ago: 36 * SEC,
+        dead: false,
+        touch: true,
+    },
+];
+
+const GRACES: [Dur; 2] = [GRACE, Dur::ZERO];
+
+#[derive(Copy, Clone, Debug)]
+struct Case {
+    state: State,
+    mode: Mode,
+    shown: Shown,
+    clock: &'static ClockCase,
+    reaction: ReuseReaction,
+    grace: Dur,
+    wrong_client: bool,
+    user_active: bool,
+    check_user_active: bool,
+    online: bool,
+    session_live: bool,
+    client_allows: bool,
+}
+
+impl Case {
+    fn build(&self) -> (LivePolicy, Grant, Presented<'static>) {
+        let (current, shown, since_advance) = self.shown.generations(self.grace);
+        let mut g = grant();
+        g.status = match self.state {
+            State::Active => GrantStatus::Active,
+            State::Revoked => revoked(),
+        };
+        g.rotate = self.mode == Mode::Rotating;
+        g.grace = self.grace;
+        g.online = self.online;
+        g.expires_at = self.clock.expires_in.map(at);
+        g.sliding = self.clock.sliding.map(Dur);
+        g.last_used_at = at(-self.clock.last_used_ago);
+        g.generation = current;
+        g.generation_started_at = at(-since_advance);
+        let p = Presented {
+            client_id: if self.wrong_client {
+                OTHER_CLIENT
+            } else {
+                CLIENT
+            },
+            generation: shown,
+            user_active: self.user_active,
+            session_live: self.session_live,
+            client_allows: self.client_allows,
+        };
+        let live = LivePolicy {
+            reuse_reaction: self.reaction,
+            check_user_active: self.check_user_active,
+        };
+        (live, g, p)
+    }
+}
+
+/// The SPEC, restated per case.
+fn oracle(c: &Case) -> Decision {
+    use Rejection::*;
+    let (current, shown, _) = c.shown.generations(c.grace);
+    // §2.7: a token presented by any other client answers invalid_grant and changes
+    // nothing of the grant: no reuse reaction, and nothing said about its state.
+    if c.wrong_client {
+        return Decision::Reject(ClientMismatch);
+    }
+    // A generation the grant never reached (forged with a leaked key, or a store rolled
+    // back): refused, and it must not look like reuse (which would revoke).
+    if c.shown == Shown::Future {
+        return Decision::Reject(FutureGeneration);
+    }
+    // §2.4: g−1 presented *less than* grace_period after the grant advanced to g is a
+    // retry. Only a one_time grant ever advances (§2.3), and nothing is less than a
+    // grace_period of 0.
+    let grace_retry = c.mode == Mode::Rotating
+        && c.grace > Dur::ZERO
+        && matches!(c.shown, Shown::PrevSameMs | Shown::PrevLastMsOfGrace);
+    // §2.4: "any other rotated token (older than g−1, or g−1 after the grace period) is
+    // reuse"; §2.5: invalid_grant with the live reuse_reaction; §2.8: replays of a
+    // revoked or expired grant's tokens are still recognised, so reuse comes first.
+    let rotated = matches!(
+        c.shown,
+        Shown::PrevSameMs
+            | Shown::PrevLastMsOfGrace
+            | Shown::PrevAtGraceEnd
+            | Shown::PrevAfterGrace
+            | Shown::TwoBackSameMs
+    );
+    if rotated && !grace_retry {
+        return reused(shown, current, c.reaction);
+    }
+    // §2.6: "An expired or revoked grant answers invalid_grant ... that says which".
+    if c.state == State::Revoked {
+        return Decision::Reject(Revoked);
+    }
+    if c.clock.dead {
+        return Decision::Reject(Expired);
+    }
+    // §2.6: online_access grants die with their session; offline ones do not care.
+    if c.online && !c.session_live {
+        return Decision::Reject(SessionEnded);
+    }
+    // §2.6: check_user_active.
+    if c.check_user_active && !c.user_active {
+        return Decision::Reject(UserInactive);
+    }
+    // §2.2 / §2.7: the client must still be allowed the grant type and the scope.
+    if !c.client_allows {
+        return Decision::Reject(NoLongerAllowed);
+    }
+    // §2.4: the same generation-g token, byte for byte; nothing advances.
+    if grace_retry {
+        return Decision::GraceReplay { current };
+    }
+    match c.mode {
+        // §2.3 one_time: a new token, generation g → g+1.
+        Mode::Rotating => Decision::Rotate { from: current },
+        // §2.3 reuse: the same token; write last_used_at only when due.
+        Mode::Reusing => Decision::Reuse {
+            touch: c.clock.touch,
+        },
+    }
+}
+
+/// Every combination of the dimensions above.
+fn cross_product() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for state in [State::Active, State::Revoked] {
+        for mode in [Mode::Rotating, Mode::Reusing] {
+            for shown in SHOWN {
+                for clock in &CLOCKS {
+                    for reaction in REACTIONS {
+                        for grace in GRACES {
+                            // Six yes/no facts; bit set = the unusual value.
+                            for bits in 0..(1u8 << 6) {
+                                let odd = |i: u8| bits & (1 << i) != 0;
+                                cases.push(Case {
+                                    state,
+                                    mode,
+                                    shown,
+                                    clock,
+                                    reaction,
+                                    grace,
+                                    wrong_client: odd(0),
+                                    user_active: !odd(1),
+                                    check_user_active: !odd(2),
+                                    online: odd(3),
+                                    session_live: !odd(4),
+                                    client_allows: !odd(5),
+                                });
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    cases
+}
+
+/// The table's size: 2 states × 2 usages × 8 presentations × 17 clock positions ×
+/// 4 reactions × 2 grace periods × 2⁶ facts.
+const TABLE_SIZE: usize = 2 * 2 * SHOWN.len() * CLOCKS.len() * REACTIONS.len() * GRACES.len() * 64;
+
+#[test]
+fn decide_matches_the_spec_over_the_cross_product() {
+    let names: Vec<&str> = CLOCKS.iter().map(|k| k.name).collect();
+    for (i, name) in names.iter().enumerate() {
+        assert!(
+            !names[..i].contains(name),
+            "two clock positions named {name:?}"
+        );
+    }
+    let cases = cross_product();
+    assert_eq!(cases.len(), TABLE_SIZE);
+    assert_eq!(TABLE_SIZE, 278_528);
+    let mut c = Checker::default();
+    let mut seen: Vec<&'static str> = Vec::new();
+    for case in &cases {
+        let (live, grant, p) = case.build();
+        let want = oracle(case);
+        let kind = match want {
+            Decision::Rotate { .. } => "Rotate",
+            Decision::Reuse { touch: true } => "Reuse+touch",
+            Decision::Reuse { touch: false } => "Reuse",
+            Decision::GraceReplay { .. } => "GraceReplay",
+            Decision::Reject(Rejection::ClientMismatch) => "ClientMismatch",
+            Decision::Reject(Rejection::FutureGeneration) => "FutureGeneration",
+            Decision::Reject(Rejection::Reused { reaction, .. }) => reaction.as_str(),
+            Decision::Reject(Rejection::Revoked) => "Revoked",
+            Decision::Reject(Rejection::Expired) => "Expired",
+            Decision::Reject(Rejection::SessionEnded) => "SessionEnded",
+            Decision::Reject(Rejection::UserInactive) => "UserInactive",
+            Decision::Reject(Rejection::NoLongerAllowed) => "NoLongerAllowed",
+        };
+        if !seen.contains(&kind) {
+            seen.push(kind);
+        }
+        c.check(case, &live, NOW, &grant, &p, want);
+    }
+    c.finish();
+    // The table reaches every outcome, and every reaction reaches `Reused`.
+    assert_eq!(seen.len(), 15, "outcomes reached: {seen:?}");
+}
+
+// ---------------------------------------------------------------------------------
+// Named stories.
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn retry_after_a_lost_response_gets_the_same_current_generation() {
+    let live = live(ReuseReaction::RevokeGrant);
+    let mut c = Checker::default();
+    let mut g = grant();
+    // Created two days ago and never refreshed since.
+    g.generation = 1;
+    g.generation_started_at = at(-2 * DAY);
+    g.last_used_at = at(-2 * DAY);
+    let t = at(-HOUR);
+    c.check(
+        &"first refresh",
+        &live,
+        t,
+        &g,
+        &presented(1),
+        Decision::Rotate { from: 1 },
+    );
+    advance(&mut g, t);
+    // The response carrying generation 2 is lost: the client retries with generation 1.
+    for (label, after) in [
+        ("retry at once", 0),
+        ("retry after 5 s", 5 * SEC),
+        ("retry in the grace period's last ms", GRACE.millis() - 1),
+    ] {
+        let want = Decision::GraceReplay { current: 2 };
+        c.check(&label, &live, t.plus(Dur(after)), &g, &presented(1), want);
+    }
+    // The replayed generation-2 token is the current one, and goes on as usual.
+    let later = t.plus(Dur(10 * SEC));
+    c.check(
+        &"generation 2 after a replay",
+        &live,
+        later,
+        &g,
+        &presented(2),
+        Decision::Rotate { from: 2 },
+    );
+    // Once grace_period has passed since the advance, generation 1 is reuse.
+    let late = t.plus(GRACE);
+    c.check(
+        &"retry at grace end",
+        &live,
+        late,
+        &g,
+        &presented(1),
+        reused(1, 2, ReuseReaction::RevokeGrant),
+    );
+    c.finish();
+}
+
+#[test]
+fn two_rotations_one_millisecond_apart_are_told_apart_by_generation_alone() {
+    let live = live(ReuseReaction::RevokeGrant);
+    let mut c = Checker::default();
+    let t = at(-MIN);
+    let mut g = grant();
+    g.generation = 1;
+    advance(&mut g, t); // 1 → 2 at t
+    advance(&mut g, t.plus(Dur(1))); // 2 → 3 at t + 1 ms
+    let now = t.plus(Dur(1));
+    c.check(
+        &"g",
+        &live,
+        now,
+        &g,
+        &presented(3),
+        Decision::Rotate { from: 3 },
+    );
+    c.check(
+        &"g-1",
+        &live,
+        now,
+        &g,
+        &presented(2),
+        Decision::GraceReplay { current: 3 },
+    );
+    c.check(
+        &"g-2",
+        &live,
+        now,
+        &g,
+        &presented(1),
+        reused(1, 3, ReuseReaction::RevokeGrant),
+    );
+    // Even within one millisecond: the timestamps are equal, the generations are not.
+    let mut same = grant();
+    same.generation = 1;
+    advance(&mut same, t);
+    advance(&mut same, t);
+    c.check(
+        &"same ms: g",
+        &live,
+        t,
+        &same,
+        &presented(3),
+        Decision::Rotate { from: 3 },
+    );
+    c.check(
+        &"same ms: g-1",
+        &live,
+        t,
+        &same,
+        &presented(2),
+        Decision::GraceReplay { current: 3 },
+    );
+    c.check(
+        &"same ms: g-2",
+        &live,
+        t,
+        &same,
+        &presented(1),
+        reused(1, 3, ReuseReaction::RevokeGrant),
+    );
+    c.finish();
+}
+
+#[test]
+fn two_tabs_refreshing_at_once_never_fork_the_chain() {
+    let live = live(ReuseReaction::RevokeSession);
+    let mut c = Checker::default();
+    let mut g = grant();
+    // Both tabs hold generation G; tab A wins the compare-and-swap.
+    c.check(
+        &"tab A",
+        &live,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::Rotate { from: G },
+    );
+    advance(&mut g, NOW);
+    // Tab B's request, decided after the advance, is answered with tab A's token.
+    c.check(
+        &"tab B",
+        &live,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::GraceReplay { current: G + 1 },
+    );
+    c.finish();
+}
+
+#[test]
+fn reuse_of_two_generations_back_inside_the_grace_time_is_still_reuse() {
+    let mut c = Checker::default();
+    for reaction in REACTIONS {
+        let mut g = grant();
+        advance(&mut g, NOW); // the grant advanced to G + 1 this very millisecond
+        for (label, generation) in [("g-2", G - 1), ("g-3", G - 2), ("generation 1", 1)] {
+            let want = reused(generation, G + 1, reaction);
+            c.check(
+                &(label, reaction),
+                &live(reaction),
+                NOW,
+                &g,
+                &presented(generation),
+                want,
+            );
+        }
+    }
+    c.finish();
+}
+
+#[test]
+fn a_revoked_grants_rotated_token_is_reused_and_its_current_token_revoked() {
+    let mut c = Checker::default();
+    for reaction in REACTIONS {
+        let live = live(reaction);
+        let mut g = grant();
+        g.status = revoked();
+        let label = |s: &'static str| (s, reaction);
+        c.check(
+            &label("current"),
+            &live,
+            NOW,
+            &g,
+            &presented(G),
+            Decision::Reject(Rejection::Revoked),
+        );
+        c.check(
+            &label("g-2"),
+            &live,
+            NOW,
+            &g,
+            &presented(G - 2),
+            reused(G - 2, G, reaction),
+        );
+        let after_grace = g.generation_started_at.plus(GRACE);
+        let want = reused(G - 1, G, reaction);
+        c.check(
+            &label("g-1 after grace"),
+            &live,
+            after_grace,
+            &g,
+            &presented(G - 1),
+            want,
+        );
+        // g−1 inside the grace period is a retry, not a rotated token: the grant is
+        // revoked, and it says so.
+        let want = Decision::Reject(Rejection::Revoked);
+        c.check(
+            &label("g-1 inside grace"),
+            &live,
+            NOW,
+            &g,
+            &presented(G - 1),
+            want,
+        );
+    }
+    c.finish();
+}
+
+#[test]
+fn an_expired_grants_rotated_token_is_still_reported_as_reused() {
+    let mut c = Checker::default();
+    let live = live(ReuseReaction::RevokeClientUser);
+    let mut g = grant();
+    g.expires_at = Some(at(-1));
+    c.check(
+        &"current",
+        &live,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::Reject(Rejection::Expired),
+    );
+    let want = reused(G - 2, G, ReuseReaction::RevokeClientUser);
+    c.check(&"g-2", &live, NOW, &g, &presented(G - 2), want);
+    c.finish();
+}
+
+#[test]
+fn grace_period_zero_never_replays() {
+    let mut c = Checker::default();
+    let live = live(ReuseReaction::LogOnly);
+    let mut g = grant();
+    g.grace = Dur::ZERO;
+    advance(&mut g, NOW);
+    for after in [0, 1, SEC, HOUR] {
+        let want = reused(G, G + 1, ReuseReaction::LogOnly);
+        c.check(
+            &("g-1, ms after the advance", after),
+            &live,
+            at(after),
+            &g,
+            &presented(G),
+            want,
+        );
+    }
+    c.check(
+        &"g",
+        &live,
+        NOW,
+        &g,
+        &presented(G + 1),
+        Decision::Rotate { from: G + 1 },
+    );
+    c.finish();
+}
+
+/// FAILS against refresh.rs as written: `now.since(generation_started_at)` is negative
+/// when the deciding server's clock reads earlier than the one that advanced the grant
+/// (another node a few ms behind, or an NTP step back), and a negative elapsed time is
+/// `< Dur::ZERO`, so a `grace_period = 0` grant answers `GraceReplay`. SPEC §2.4: the
+/// retry is allowed when *less than* grace_period has passed since the grant advanced;
+/// no time at all is less than 0 s, so with grace_period 0 it must be reuse.
+#[test]
+fn grace_period_zero_never_replays_even_when_this_clock_reads_before_the_advance() {
+    let mut c = Checker::default();
+    let live = live(ReuseReaction::RevokeGrant);
+    let mut g = grant();
+    g.grace = Dur::ZERO;
+    advance(&mut g, NOW); // written by a node whose clock is ahead
+    for behind in [1, 5 * SEC] {
+        let want = reused(G, G + 1, ReuseReaction::RevokeGrant);
+        c.check(
+            &("g-1, clock ms behind", behind),
+            &live,
+            at(-behind),
+            &g,
+            &presented(G),
+            want,
+        );
+    }
+    c.finish();
+}
+
+#[test]
+fn sliding_window_never_extends_past_the_absolute_expiry() {
+    let mut c = Checker::default();
+    let live = live(ReuseReaction::RevokeGrant);
+    for rotate in [true, false] {
+        let mut g = grant();
+        g.rotate = rotate;
+        g.expires_at = Some(NOW);
+        g.sliding = Some(Dur(7 * DAY));
+        g.last_used_at = at(-1); // the sliding window would run for 7 more days
+        c.check(
+            &("at absolute", rotate),
+            &live,
+            NOW,
+            &g,
+            &presented(G),
+            Decision::Reject(Rejection::Expired),
+        );
+        let want = if rotate {
+            Decision::Rotate { from: G }
+        } else {
+            Decision::Reuse { touch: false }
+        };
+        c.check(
+            &("1 ms before", rotate),
+            &live,
+            at(-1),
+            &g,
+            &presented(G),
+            want,
+        );
+    }
+    c.finish();
+}
+
+#[test]
+fn reuse_grants_touch_once_one_percent_of_sliding_has_passed_capped_at_60s() {
+    // (sliding window, ms since last_used_at, touch due)
+    let rows: [(Option<i64>, i64, bool); 19] = [
+        (Some(7 * DAY), 0, false),
+        (Some(7 * DAY), MIN - 1, false),
+        (Some(7 * DAY), MIN, true), // 1% is 100.8 min: the 60 s cap applies
+        (Some(100 * MIN), MIN - 1, false),
+        (Some(100 * MIN), MIN, true), // 1% is exactly 60 s
+        (Some(200 * MIN), MIN, true), // 1% is 120 s: capped at 60 s
+        (Some(HOUR), 36 * SEC - 1, false),
+        (Some(HOUR), 36 * SEC, true), // 1% of 1 h
+        (Some(100 * SEC), 999, false),
+        (Some(100 * SEC), SEC, true),
+        (Some(150), 0, false), // 1% is 1 ms
+        (Some(150), 1, true),
+        (Some(50), 0, true), // 1% rounds to 0 ms: every refresh writes
+        (None, 0, false),
+        (None, MIN - 1, false), // sliding off: the cap, 60 s
+        (None, MIN, true),
+        (None, 10 * DAY, true),
+        (Some(7 * DAY), -SEC, false), // this clock reads before the last write
+        (None, -SEC, false),
+    ];
+    let live = live(ReuseReaction::RevokeGrant);
+    let mut c = Checker::default();
+    for (sliding, ago, due) in rows {
+        let mut g = grant();
+        g.rotate = false;
+        g.expires_at = None;
+        g.sliding = sliding.map(Dur);
+        g.last_used_at = at(-ago);
+        assert_eq!(
+            touch_due(&g, NOW),
+            due,
+            "touch_due: sliding {sliding:?}, {ago} ms ago"
+        );
+        // The sliding window must still be open for `decide` to answer at all.
+        if sliding.is_none_or(|s| ago < s) {
+            let label = ("decide", sliding, ago);
+            c.check(
+                &label,
+                &live,
+                NOW,
+                &g,
+                &presented(G),
+                Decision::Reuse { touch: due },
+            );
+        }
+    }
+    c.finish();
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Fault {
+    WrongClient,
+    FutureGeneration,
+    Reused,
+    Revoked,
+    Expired,
+    SessionEnded,
+    UserInactive,
+    NotAllowed,
+}
+
+/// SPEC precedence, strongest first.
+const PRECEDENCE: [Fault; 8] = [
+    Fault::WrongClient,
+    Fault::FutureGeneration,
+    Fault::Reused,
+    Fault::Revoked,
+    Fault::Expired,
+    Fault::SessionEnded,
+    Fault::UserInactive,
+    Fault::NotAllowed,
+];
+
+#[test]
+fn precedence_mismatch_future_reuse_revoked_expired_session_user_allowed() {
+    let mut c = Checker::default();
+    for reaction in REACTIONS {
+        for bits in 0..(1u16 << PRECEDENCE.len()) {
+            let faults: Vec<Fault> = (0..PRECEDENCE.len())
+                .filter(|i| bits & (1 << i) != 0)
+                .map(|i| PRECEDENCE[i])
+                .collect();
+            // One token cannot name both a future and a past generation.
+            if faults.contains(&Fault::FutureGeneration) && faults.contains(&Fault::Reused) {
+                continue;
+            }
+            let mut g = grant();
+            g.online = true;
+            let mut p = presented(G);
+            for f in &faults {
+                match f {
+                    Fault::WrongClient => p.client_id = OTHER_CLIENT,
+                    Fault::FutureGeneration => p.generation = G + 1,
+                    Fault::Reused => p.generation = G - 2,
+                    Fault::Revoked => g.status = revoked(),
+                    Fault::Expired => g.last_used_at = at(-8 * DAY),
+                    Fault::SessionEnded => p.session_live = false,
+                    Fault::UserInactive => p.user_active = false,
+                    Fault::NotAllowed => p.client_allows = false,
+                }
+            }
+            let want = match faults.first() {
+                None => Decision::Rotate { from: G },
+                Some(Fault::WrongClient) => Decision::Reject(Rejection::ClientMismatch),
+                Some(Fault::FutureGeneration) => Decision::Reject(Rejection::FutureGeneration),
+                Some(Fault::Reused) => reused(G - 2, G, reaction),
+                Some(Fault::Revoked) => Decision::Reject(Rejection::Revoked),
+                Some(Fault::Expired) => Decision::Reject(Rejection::Expired),
+                Some(Fault::SessionEnded) => Decision::Reject(Rejection::SessionEnded),
+                Some(Fault::UserInactive) => Decision::Reject(Rejection::UserInactive),
+                Some(Fault::NotAllowed) => Decision::Reject(Rejection::NoLongerAllowed),
+            };
+            c.check(&(&faults, reaction), &live(reaction), NOW, &g, &p, want);
+        }
+    }
+    assert_eq!(c.checked, 4 * (256 - 64));
+    c.finish();
+}
+
+#[test]
+fn client_mismatch_wins_over_everything_and_reports_nothing_of_the_grant() {
+    let mut c = Checker::default();
+    for reaction in REACTIONS {
+        let live = live(reaction);
+        let mut g = grant();
+        g.status = revoked();
+        g.expires_at = Some(at(-DAY));
+        g.online = true;
+        for generation in [1, G - 2, G - 1, G, G + 1, u64::MAX] {
+            let p = Presented {
+                client_id: OTHER_CLIENT,
+                generation,
+                user_active: false,
+                session_live: false,
+                client_allows: false,
+            };
+            let want = Decision::Reject(Rejection::ClientMismatch);
+            c.check(&(generation, reaction), &live, NOW, &g, &p, want);
+        }
+    }
+    c.finish();
+}
+
+#[test]
+fn user_inactive_matters_only_with_check_user_active() {
+    let mut c = Checker::default();
+    let mut p = presented(G);
+    p.user_active = false;
+    let on = live(ReuseReaction::RevokeGrant);
+    let off = LivePolicy {
+        check_user_active: false,
+        ..on
+    };
+    let g = grant();
+    c.check(
+        &"check on",
+        &on,
+        NOW,
+        &g,
+        &p,
+        Decision::Reject(Rejection::UserInactive),
+    );
+    c.check(
+        &"check off",
+        &off,
+        NOW,
+        &g,
+        &p,
+        Decision::Rotate { from: G },
+    );
+    c.finish();
+}
+
+#[test]
+fn an_ended_session_kills_online_grants_only() {
+    let mut c = Checker::default();
+    let live = live(ReuseReaction::RevokeGrant);
+    let mut p = presented(G);
+    p.session_live = false;
+    let mut g = grant();
+    c.check(
+        &"offline grant",
+        &live,
+        NOW,
+        &g,
+        &p,
+        Decision::Rotate { from: G },
+    );
+    g.online = true;
+    c.check(
+        &"online grant",
+        &live,
+        NOW,
+        &g,
+        &p,
+        Decision::Reject(Rejection::SessionEnded),
+    );
+    c.finish();
+}
+
+// ---------------------------------------------------------------------------------
+// Descriptions (SPEC §2.6: says which, leaks nothing else).
+// ---------------------------------------------------------------------------------
+
+fn every_rejection() -> Vec<Rejection> {
+    let mut all = vec![Rejection::ClientMismatch, Rejection::FutureGeneration];
+    all.extend(REACTIONS.map(|reaction| Rejection::Reused {
+        presented: 4_041,
+        current: 9_092,
+        reaction,
+    }));
+    all.extend([
+        Rejection::Revoked,
+        Rejection::Expired,
+        Rejection::SessionEnded,
+        Rejection::UserInactive,
+        Rejection::NoLongerAllowed,
+    ]);
+    all
+}
+
+#[test]
+fn descriptions_say_which_and_nothing_else() {
+    const WORDS: [&str; 4] = ["expired", "revoked", "reused", "inactive"];
+    // (kind, the words of WORDS it must say and no others, further words it must say)
+    let expected: [(Rejection, &[&str], &[&str]); 8] = [
+        (Rejection::ClientMismatch, &[], &["client"]),
+        (Rejection::FutureGeneration, &[], &["invalid"]),
+        (
+            Rejection::Reused {
+                presented: 1,
+                current: 2,
+                reaction: ReuseReaction::LogOnly,
+            },
+            &["reused"],
+            &[],
+        ),
+        (Rejection::Revoked, &["revoked"], &[]),
+        (Rejection::Expired, &["expired"], &[]),
+        (Rejection::SessionEnded, &["revoked"], &["session"]),
+        (Rejection::UserInactive, &["inactive"], &["user"]),
+        (Rejection::NoLongerAllowed, &[], &["client", "allowed"]),
+    ];
+    for (r, says, also) in expected {
+        let d = r.description().to_lowercase();
+        let found: Vec<&str> = WORDS.into_iter().filter(|w| d.contains(w)).collect();
+        assert_eq!(found, says, "{r:?}: {d:?}");
+        for w in also {
+            assert!(d.contains(w), "{r:?} should mention {w:?}: {d:?}");
+        }
+    }
+
+    let all = every_rejection();
+    for r in &all {
+        let d = r.description();
+        assert!(!d.is_empty(), "{r:?}");
+        assert!(
+            !d.chars().any(|ch| ch.is_ascii_digit()),
+            "{r:?} shows a number: {d:?}"
+        );
+        // The reaction is the server's business, not the caller's.
+        for reaction in REACTIONS {
+            assert!(
+                !d.contains(reaction.as_str()),
+                "{r:?} names its reaction: {d:?}"
+            );
+        }
+        for other in &all {
+            let same_kind = std::mem::discriminant(r) == std::mem::discriminant(other);
+            assert_eq!(d == other.description(), same_kind, "{r:?} vs {other:?}");
+        }
+    }
+}
+
+#[test]
+fn descriptions_never_contain_anything_of_the_grant() {
+    let mut g = grant();
+    g.status = revoked();
+    let p = presented(G);
+    for r in every_rejection() {
+        assert_eq!(leak(r, &g, &p), None, "{r:?}: {:?}", r.description());
+    }
+    // A kind's description is one constant, whatever the grant and the generations.
+    let a = Rejection::Reused {
+        presented: 1,
+        current: 2,
+        reaction: ReuseReaction::RevokeGrant,
+    };
+    let b = Rejection::Reused {
+        presented: u64::MAX - 1,
+        current: u64::MAX,
+        reaction: ReuseReaction::LogOnly,
+    };
+    assert_eq!(a.description(), b.description());
+}

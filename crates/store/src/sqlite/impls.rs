@@ -14,7 +14,7 @@ use std::future::ready;
 
 const GRANT_COLS: &str = "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
-     update_claims, revoked_at, revoked_reason";
+     update_claims, revoked_at, revoked_reason, claims";
 
 fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
     let revoked_at: Option<i64> = r.get(16)?;
@@ -35,6 +35,7 @@ fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
         rotate: r.get(13)?,
         grace: Dur(r.get(14)?),
         update_claims: r.get(15)?,
+        claims_snapshot: r.get(18)?,
         cached: false,
         status: match revoked_at {
             None => GrantStatus::Active,
@@ -178,7 +179,7 @@ impl GrantStore for SqliteStore {
                 GrantStatus::Revoked { at, reason } => (Some(at.0), Some(reason.clone())),
             };
             c.prepare_cached(&format!(
-                "INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
+                "INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)"
             ))
             .and_then(|mut s| {
                 s.execute(params![
@@ -199,7 +200,8 @@ impl GrantStore for SqliteStore {
                     g.grace.0,
                     g.update_claims,
                     revoked_at,
-                    reason
+                    reason,
+                    g.claims_snapshot
                 ])
             })
             .map_err(unavailable)?;
@@ -413,6 +415,16 @@ impl Store for SqliteStore {
                 .map(|_| ())
                 .map_err(unavailable)
         }))
+    }
+
+    fn get_code<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<AuthCode>>> {
+        Box::pin(ready(self.read(|c| {
+            let row: Option<(String, i64, Option<String>)> = c
+                .prepare_cached("SELECT data, expires_at, used FROM codes WHERE digest = ?1")
+                .and_then(|mut s| s.query_row([&digest[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                .map_err(unavailable)?;
+            row.map(|(data, exp, used)| codec::code_from_json(*digest, exp, &data, used.as_deref())).transpose()
+        })))
     }
 
     fn consume_code<'a>(&'a self, digest: &'a [u8; 32], use_: &'a CodeUse) -> BoxFuture<'a, StoreResult<Option<AuthCode>>> {

@@ -34,6 +34,7 @@ CREATE TABLE grants (
     rotate                INTEGER NOT NULL,
     grace_ms              INTEGER NOT NULL,
     update_claims         INTEGER NOT NULL,
+    claims                TEXT,
     revoked_at            INTEGER,
     revoked_reason        TEXT
 ) WITHOUT ROWID;

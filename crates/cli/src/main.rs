@@ -1,0 +1,151 @@
+//! The `baton` command: serve, migrate, check-config.
+
+use baton_server::config::{self, Config, Sources};
+use clap::{Parser, Subcommand};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "baton", version, about = "Baton: an OAuth 2.0 / OpenID Connect server built around the refresh-token lifecycle")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server (embedded SQLite at ./baton.db unless configured otherwise).
+    Serve {
+        /// Configuration file (default: ./baton.toml if present, else built-in defaults).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Seed a demo confidential client, public client and user, and print how to try them.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Apply pending database migrations and exit.
+    Migrate {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Validate a configuration file without starting.
+    CheckConfig {
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn load(file: Option<&Path>, create_secret: bool) -> Result<Config, String> {
+    let base_dir = match file.and_then(|f| f.parent()) {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?,
+    };
+    let src = Sources {
+        file,
+        env: std::env::vars().collect(),
+        base_dir,
+    };
+    config::load(&src, create_secret).map_err(|e| e.to_string())
+}
+
+fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let json = std::env::var("BATON_LOG_FORMAT").is_ok_and(|v| v == "json");
+    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        b.json().init();
+    } else {
+        b.init();
+    }
+}
+
+async fn serve(file: Option<&Path>, demo: bool) -> Result<(), String> {
+    let mut cfg = load(file, true)?;
+    for w in &cfg.warnings {
+        tracing::warn!("{w}");
+    }
+    let secret = if demo {
+        cfg.demo = true;
+        Some(baton_server::demo::seed(&mut cfg))
+    } else {
+        None
+    };
+    let listen = cfg.listen;
+    let issuer = cfg.issuer.clone();
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    let state = baton_server::bootstrap::build(cfg, baton_server::clock::Clock::default()).await?;
+    let running = baton_server::start(state, listener).map_err(|e| e.to_string())?;
+    tracing::info!(addr = %running.addr, issuer = %issuer, "baton is serving");
+    if let Some(s) = secret {
+        println!("{}", baton_server::demo::instructions(&issuer, &s));
+    }
+    shutdown_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("baton: cannot start the runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = rt.block_on(async {
+        match &cli.cmd {
+            Cmd::Serve { config, demo } => serve(config.as_deref(), *demo).await,
+            Cmd::Migrate { config } => {
+                let cfg = load(config.as_deref(), false)?;
+                baton_server::bootstrap::open_store(&cfg)?;
+                println!("migrations applied; schema is current");
+                Ok(())
+            }
+            Cmd::CheckConfig { config } => {
+                let cfg = load(config.as_deref(), false)?;
+                println!(
+                    "{}: configuration is valid ({} clients, {} users)",
+                    cfg.source,
+                    cfg.clients.len(),
+                    cfg.users.len()
+                );
+                Ok(())
+            }
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("baton: {e}");
+            ExitCode::from(2)
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Start-up: open and migrate the store, upsert configured clients and users, make
+//! sure signing keys exist, and assemble the shared state.
+
+use crate::clock::Clock;
+use crate::config::{ClientConfig, Config, UserConfig};
+use crate::state::{AppState, Shared};
+use baton_core::model::{Client, User};
+use baton_core::store::Store;
+use baton_core::time::{Dur, Timestamp};
+use baton_core::token::TokenKeys;
+use std::sync::{Arc, RwLock};
+
+pub fn client_from_config(c: &ClientConfig, created_at: Timestamp) -> Client {
+    Client {
+        client_id: c.client_id.clone(),
+        client_name: c.client_name.clone(),
+        secret_sha256: c.secret_sha256,
+        auth_method: c.auth_method,
+        redirect_uris: c.redirect_uris.clone(),
+        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        grant_types: c.grant_types.clone(),
+        scopes: c.scopes.clone(),
+        access_token_format: c.access_token_format,
+        id_token_alg: c.id_token_alg,
+        introspect_any: c.introspect_any,
+        jwks: c.jwks.clone(),
+        refresh: c.refresh.clone(),
+        active: c.active,
+        created_at,
+    }
+}
+
+async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Result<(), String> {
+    let existing = store.get_user(&u.username).await.map_err(|e| e.to_string())?;
+    let password_hash = match (&u.password, &u.password_hash, &existing) {
+        (_, Some(h), _) => h.clone(),
+        (Some(p), None, Some(e)) if crate::users::verifies(p.expose(), &e.password_hash) => e.password_hash.clone(),
+        (Some(p), None, _) => {
+            let p = p.expose().to_string();
+            tokio::task::spawn_blocking(move || crate::users::hash_password(&p))
+                .await
+                .map_err(|e| e.to_string())??
+        }
+        (None, None, _) => return Err(format!("user {} has no password", u.username)),
+    };
+    let sub = u
+        .sub
+        .clone()
+        .or_else(|| existing.as_ref().map(|e| e.sub.clone()))
+        .unwrap_or_else(|| baton_core::random_id("u_"));
+    let user = User {
+        sub,
+        username: u.username.clone(),
+        password_hash,
+        active: u.active,
+        claims: u.claims.clone(),
+        created_at: existing.map_or(now, |e| e.created_at),
+    };
+    store.upsert_user(&user).await.map_err(|e| e.to_string())
+}
+
+/// Opens the configured main store (and migrates it).
+pub fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
+    let s = baton_store::open(&cfg.storage_url).map_err(|e| format!("storage.url: {e}"))?;
+    Ok(s as Arc<dyn Store>)
+}
+
+/// Builds the shared state, seeding the store from configuration.
+pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
+    let store = open_store(&cfg)?;
+    let now = clock.now();
+    for c in &cfg.clients {
+        let created = store
+            .get_client(&c.client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_or(now, |e| e.created_at);
+        store
+            .upsert_client(&client_from_config(c, created))
+            .await
+            .map_err(|e| format!("cannot store client {}: {e}", c.client_id))?;
+    }
+    for u in &cfg.users {
+        upsert_user(store.as_ref(), u, now).await?;
+    }
+    let stored_keys = crate::keys::ensure(store.as_ref(), &cfg.secret.0, now).await?;
+    let publish_for = Dur(cfg.access_tokens.lifetime.millis() * 2);
+    let keyring = crate::keys::load(&cfg.secret.0, &stored_keys, now, publish_for)?;
+    let rt_keys = TokenKeys::from_secret(&cfg.secret.0);
+    let page_key = baton_core::token::derive(&cfg.secret.0, b"baton page mac v1");
+    let cache = Arc::new(baton_store::MemoryGrants::new(cfg.retain_revoked.millis()));
+    Ok(Arc::new(AppState {
+        cfg,
+        store,
+        cache,
+        keys: RwLock::new(Arc::new(keyring)),
+        rt_keys,
+        page_key,
+        clock,
+        logout: Arc::new(crate::sessions::NoNotifier),
+    }))
+}

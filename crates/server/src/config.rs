@@ -1,0 +1,641 @@
+//! Configuration (SPEC §6): parsed raw from TOML with unknown keys refused, overlaid
+//! with `BATON_<SECTION>__<KEY>` environment variables, then validated into a typed
+//! `Config` that is passed explicitly. There is no global configuration.
+
+use baton_core::model::{AuthMethod, GrantType, SigAlg, TokenFormat};
+use baton_core::policy::{RefreshOverrides, RefreshSettings};
+use baton_core::secret::Secret;
+use baton_core::time::{parse_duration, Dur};
+use baton_proto::settings::{AccessTokenSettings, RefreshTokenSettings};
+use base64::Engine;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    issuer: Option<String>,
+    listen: Option<String>,
+    secret_file: Option<String>,
+    admin_token: Option<String>,
+    #[serde(default)]
+    storage: RawStorage,
+    #[serde(default)]
+    access_tokens: AccessTokenSettings,
+    #[serde(default)]
+    refresh_tokens: RefreshTokenSettings,
+    #[serde(default)]
+    sessions: RawSessions,
+    #[serde(default)]
+    cleanup: RawCleanup,
+    #[serde(default)]
+    registration: RawRegistration,
+    #[serde(default)]
+    http: RawHttp,
+    #[serde(default)]
+    clients: Vec<RawClient>,
+    #[serde(default)]
+    users: Vec<RawUser>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    url: Option<String>,
+    cache_url: Option<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawSessions {
+    idle_lifetime: Option<String>,
+    absolute_lifetime: Option<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawCleanup {
+    interval: Option<String>,
+    retain_revoked: Option<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawRegistration {
+    enabled: Option<bool>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawHttp {
+    body_limit: Option<usize>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawClient {
+    client_id: String,
+    client_name: Option<String>,
+    client_secret: Option<String>,
+    client_secret_sha256: Option<String>,
+    token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    redirect_uris: Vec<String>,
+    #[serde(default)]
+    post_logout_redirect_uris: Vec<String>,
+    backchannel_logout_uri: Option<String>,
+    grant_types: Option<Vec<String>>,
+    scopes: Option<Vec<String>>,
+    access_token_format: Option<String>,
+    id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    introspect_any: bool,
+    jwks: Option<toml::Value>,
+    active: Option<bool>,
+    #[serde(default)]
+    refresh_tokens: RefreshTokenSettings,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawUser {
+    username: String,
+    password: Option<String>,
+    password_hash: Option<String>,
+    sub: Option<String>,
+    active: Option<bool>,
+    #[serde(default)]
+    claims: toml::Table,
+}
+
+/// A client as configured: its secret is still to be hashed and stored.
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub secret_sha256: Option<[u8; 32]>,
+    pub auth_method: AuthMethod,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub grant_types: Vec<GrantType>,
+    pub scopes: Vec<String>,
+    pub access_token_format: Option<TokenFormat>,
+    pub id_token_alg: SigAlg,
+    pub introspect_any: bool,
+    pub jwks: Option<serde_json::Value>,
+    pub active: bool,
+    pub refresh: RefreshOverrides,
+}
+
+#[derive(Clone, Debug)]
+pub struct UserConfig {
+    pub username: String,
+    pub password: Option<Secret>,
+    pub password_hash: Option<String>,
+    pub sub: Option<String>,
+    pub active: bool,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AccessTokenConfig {
+    pub lifetime: Dur,
+    pub format: TokenFormat,
+    pub signing_alg: SigAlg,
+}
+
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub idle_lifetime: Dur,
+    pub absolute_lifetime: Dur,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where this configuration came from, for messages.
+    pub source: String,
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub secret: SecretBytes,
+    pub admin_token: Option<Secret>,
+    pub storage_url: String,
+    pub cache_url: Option<String>,
+    pub access_tokens: AccessTokenConfig,
+    pub refresh_tokens: RefreshSettings,
+    pub sessions: SessionConfig,
+    pub cleanup_interval: Dur,
+    pub retain_revoked: Dur,
+    pub registration_enabled: bool,
+    pub body_limit: usize,
+    pub clients: Vec<ClientConfig>,
+    pub users: Vec<UserConfig>,
+    /// Warnings to log at start-up (e.g. a generated secret).
+    pub warnings: Vec<String>,
+    /// `baton serve --demo` (not a file key).
+    pub demo: bool,
+}
+
+/// The server secret; `Debug` is redacted.
+#[derive(Clone)]
+pub struct SecretBytes(pub Vec<u8>);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBytes([redacted])")
+    }
+}
+
+/// A configuration error: names the source, the key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub source: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.source, self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.source, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where to read configuration from and the environment to overlay.
+pub struct Sources<'a> {
+    /// `--config FILE`; when `None`, `./baton.toml` if present, else built-in defaults.
+    pub file: Option<&'a Path>,
+    /// Environment variables (pass `std::env::vars()`; tests pass their own).
+    pub env: Vec<(String, String)>,
+    /// Directory that relative default paths (database, secret) resolve against.
+    pub base_dir: PathBuf,
+}
+
+const SECTIONS: &[&str] = &["storage", "access_tokens", "refresh_tokens", "sessions", "cleanup", "registration", "http"];
+const TOP_KEYS: &[&str] = &["issuer", "listen", "secret_file", "admin_token"];
+
+/// Loads, overlays and validates configuration. Does not create the secret file:
+/// see [`Config::ensure_secret`]... which `load` calls when `create_secret` is true.
+pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigError> {
+    let default_file = src.base_dir.join("baton.toml");
+    let (path, source): (Option<PathBuf>, String) = match src.file {
+        Some(p) => (Some(p.to_path_buf()), p.display().to_string()),
+        None if default_file.exists() => (Some(default_file.clone()), default_file.display().to_string()),
+        None => (None, "built-in defaults".to_string()),
+    };
+    let err = |key: &str, message: String| ConfigError {
+        source: source.clone(),
+        key: key.to_string(),
+        message,
+    };
+    let mut table: toml::Table = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p).map_err(|e| err("", format!("cannot read the file: {e}")))?;
+            text.parse::<toml::Table>().map_err(|e| err("", format!("is not valid TOML: {}", e.message())))?
+        }
+        None => toml::Table::new(),
+    };
+    apply_env(&mut table, &src.env).map_err(|(k, m)| err(&k, m))?;
+    let raw: RawConfig = RawConfig::deserialize(toml::Value::Table(table))
+        .map_err(|e| err(&guess_key(e.message()), e.message().to_string()))?;
+    validate(raw, &source, src, create_secret)
+}
+
+/// Overlays `BATON_<SECTION>__<KEY>` and `BATON_<KEY>` variables onto the table.
+fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), (String, String)> {
+    for (name, value) in env {
+        let Some(rest) = name.strip_prefix("BATON_") else { continue };
+        let rest = rest.to_ascii_lowercase();
+        if rest == "secret" || rest == "config" || rest == "log" {
+            continue; // BATON_SECRET is read where the secret is resolved.
+        }
+        let (section, key) = match rest.split_once("__") {
+            Some((s, k)) => (Some(s.to_string()), k.to_string()),
+            None => (None, rest.clone()),
+        };
+        match &section {
+            Some(s) if !SECTIONS.contains(&s.as_str()) => {
+                return Err((name.clone(), format!("unknown section `{s}` in environment variable {name}")));
+            }
+            None if !TOP_KEYS.contains(&key.as_str()) => {
+                return Err((name.clone(), format!("unknown key `{key}` in environment variable {name}")));
+            }
+            _ => {}
+        }
+        let parsed = env_value(value);
+        match section {
+            Some(s) => {
+                let entry = table.entry(s.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                match entry {
+                    toml::Value::Table(t) => {
+                        t.insert(key, parsed);
+                    }
+                    _ => return Err((s, "is not a table".into())),
+                }
+            }
+            None => {
+                table.insert(key, parsed);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An environment value as TOML: booleans and integers as such, everything else a string.
+fn env_value(v: &str) -> toml::Value {
+    match v {
+        "true" => toml::Value::Boolean(true),
+        "false" => toml::Value::Boolean(false),
+        _ => v
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .unwrap_or_else(|_| toml::Value::String(v.to_string())),
+    }
+}
+
+/// Pulls the offending key out of a serde message such as "unknown field `foo`".
+fn guess_key(msg: &str) -> String {
+    msg.split('`').nth(1).unwrap_or("").to_string()
+}
+
+fn dur(source: &str, key: &str, v: Option<&String>, default: Dur) -> Result<Dur, ConfigError> {
+    match v {
+        None => Ok(default),
+        Some(s) => parse_duration(s)
+            .and_then(|d| if d > Dur::ZERO { Ok(d) } else { Err("must be positive".into()) })
+            .map_err(|m| ConfigError {
+                source: source.into(),
+                key: key.into(),
+                message: m,
+            }),
+    }
+}
+
+fn validate(raw: RawConfig, source: &str, src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigError> {
+    let err = |key: &str, message: String| ConfigError {
+        source: source.to_string(),
+        key: key.to_string(),
+        message,
+    };
+    let mut warnings = Vec::new();
+    let issuer = raw.issuer.unwrap_or_else(|| "http://127.0.0.1:8080".into());
+    let issuer_url = url::Url::parse(&issuer).map_err(|e| err("issuer", format!("`{issuer}` is not a URL: {e}")))?;
+    if !matches!(issuer_url.scheme(), "http" | "https") || issuer_url.query().is_some() || issuer_url.fragment().is_some() {
+        return Err(err("issuer", "must be an http(s) URL without query or fragment".into()));
+    }
+    let issuer = issuer.trim_end_matches('/').to_string();
+    let listen_s = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
+    let listen: SocketAddr = listen_s
+        .parse()
+        .map_err(|_| err("listen", format!("`{listen_s}` is not an address like 127.0.0.1:8080")))?;
+
+    let secret = resolve_secret(raw.secret_file.as_deref(), src, create_secret, &mut warnings).map_err(|(k, m)| err(&k, m))?;
+
+    let admin_token = raw.admin_token.map(Secret::new);
+    if let Some(t) = &admin_token {
+        if t.expose().len() < 16 {
+            return Err(err("admin_token", "must be at least 16 characters".into()));
+        }
+    }
+
+    let storage_url = raw.storage.url.unwrap_or_else(|| "sqlite://baton.db".into());
+    if !(storage_url.starts_with("sqlite://") || storage_url.starts_with("postgres://") || storage_url.starts_with("postgresql://")) {
+        return Err(err("storage.url", "must start with sqlite:// or postgres://".into()));
+    }
+    let storage_url = match storage_url.strip_prefix("sqlite://") {
+        Some(p) if !Path::new(p).is_absolute() => format!("sqlite://{}", src.base_dir.join(p).display()),
+        _ => storage_url,
+    };
+    if let Some(c) = &raw.storage.cache_url {
+        if !c.starts_with("redis://") {
+            return Err(err("storage.cache_url", "must start with redis://".into()));
+        }
+    }
+
+    let at = &raw.access_tokens;
+    let access_tokens = AccessTokenConfig {
+        lifetime: dur(source, "access_tokens.lifetime", at.lifetime.as_ref(), Dur::secs(3600))?,
+        format: match &at.format {
+            None => TokenFormat::Jwt,
+            Some(f) => TokenFormat::parse(f).ok_or_else(|| err("access_tokens.format", format!("unknown format `{f}`: expected jwt or reference")))?,
+        },
+        signing_alg: match &at.signing_alg {
+            None => SigAlg::ES256,
+            Some(a) => SigAlg::parse(a).ok_or_else(|| err("access_tokens.signing_alg", format!("unknown algorithm `{a}`: expected ES256, RS256 or EdDSA")))?,
+        },
+    };
+
+    let rt_over = RefreshOverrides::from_dto(&raw.refresh_tokens, "refresh_tokens").map_err(|e| err(&e.field, e.message))?;
+    let refresh_tokens = RefreshSettings::default().with(&rt_over);
+    refresh_tokens.validate("refresh_tokens").map_err(|e| err(&e.field, e.message))?;
+
+    let sessions = SessionConfig {
+        idle_lifetime: dur(source, "sessions.idle_lifetime", raw.sessions.idle_lifetime.as_ref(), Dur::secs(86_400))?,
+        absolute_lifetime: dur(source, "sessions.absolute_lifetime", raw.sessions.absolute_lifetime.as_ref(), Dur::secs(14 * 86_400))?,
+    };
+    let cleanup_interval = dur(source, "cleanup.interval", raw.cleanup.interval.as_ref(), Dur::secs(3600))?;
+    let retain_revoked = dur(source, "cleanup.retain_revoked", raw.cleanup.retain_revoked.as_ref(), Dur::secs(7 * 86_400))?;
+
+    let mut clients = Vec::new();
+    for (i, c) in raw.clients.into_iter().enumerate() {
+        let cc = client(c, i, &refresh_tokens).map_err(|(k, m)| err(&k, m))?;
+        if clients.iter().any(|o: &ClientConfig| o.client_id == cc.client_id) {
+            return Err(err(&format!("clients[{i}].client_id"), format!("`{}` is listed twice", cc.client_id)));
+        }
+        clients.push(cc);
+    }
+    let mut users = Vec::new();
+    for (i, u) in raw.users.into_iter().enumerate() {
+        let uc = user(u, i).map_err(|(k, m)| err(&k, m))?;
+        if users.iter().any(|o: &UserConfig| o.username == uc.username) {
+            return Err(err(&format!("users[{i}].username"), format!("`{}` is listed twice", uc.username)));
+        }
+        users.push(uc);
+    }
+
+    Ok(Config {
+        source: source.to_string(),
+        issuer,
+        listen,
+        secret,
+        admin_token,
+        storage_url,
+        cache_url: raw.storage.cache_url,
+        access_tokens,
+        refresh_tokens,
+        sessions,
+        cleanup_interval,
+        retain_revoked,
+        registration_enabled: raw.registration.enabled.unwrap_or(false),
+        body_limit: raw.http.body_limit.unwrap_or(64 * 1024),
+        clients,
+        users,
+        warnings,
+        demo: false,
+    })
+}
+
+fn resolve_secret(
+    secret_file: Option<&str>,
+    src: &Sources<'_>,
+    create: bool,
+    warnings: &mut Vec<String>,
+) -> Result<SecretBytes, (String, String)> {
+    let decode = |s: &str, key: &str| -> Result<SecretBytes, (String, String)> {
+        let bytes = base64::engine::general_purpose::STANDARD
+            .decode(s.trim())
+            .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim()))
+            .map_err(|_| (key.to_string(), "the secret is not valid base64".to_string()))?;
+        if bytes.len() < 32 {
+            return Err((key.to_string(), format!("the secret decodes to {} bytes; at least 32 are required", bytes.len())));
+        }
+        Ok(SecretBytes(bytes))
+    };
+    if let Some((_, v)) = src.env.iter().find(|(k, _)| k == "BATON_SECRET") {
+        return decode(v, "BATON_SECRET");
+    }
+    let path = src.base_dir.join(secret_file.unwrap_or("baton.secret"));
+    match std::fs::read_to_string(&path) {
+        Ok(s) => decode(&s, "secret_file"),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
+            let bytes = baton_core::random_bytes::<32>();
+            let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+            write_private(&path, &text).map_err(|e| ("secret_file".to_string(), format!("cannot create {}: {e}", path.display())))?;
+            warnings.push(format!(
+                "generated a new server secret in {} (mode 0600): keep it safe and back it up; losing it invalidates every refresh token",
+                path.display()
+            ));
+            Ok(SecretBytes(bytes.to_vec()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err((
+            "secret_file".to_string(),
+            format!("{} does not exist (baton serve creates it on first start)", path.display()),
+        )),
+        Err(e) => Err(("secret_file".to_string(), format!("cannot read {}: {e}", path.display()))),
+    }
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path)?;
+    f.write_all(text.as_bytes())?;
+    f.sync_all()
+}
+
+fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientConfig, (String, String)> {
+    let k = |f: &str| format!("clients[{i}].{f}");
+    if c.client_id.is_empty() || c.client_id.len() > 128 || c.client_id.chars().any(|ch| ch.is_control() || ch == ' ' || ch == ':') {
+        return Err((k("client_id"), "must be 1 to 128 printable characters without spaces or colons".into()));
+    }
+    let auth_method = match &c.token_endpoint_auth_method {
+        None if c.client_secret.is_none() && c.client_secret_sha256.is_none() && c.jwks.is_none() => AuthMethod::None,
+        None if c.jwks.is_some() && c.client_secret.is_none() => AuthMethod::PrivateKeyJwt,
+        None => AuthMethod::ClientSecretBasic,
+        Some(m) => AuthMethod::parse(m).ok_or_else(|| {
+            (k("token_endpoint_auth_method"), format!("unknown method `{m}`: expected client_secret_basic, client_secret_post, private_key_jwt or none"))
+        })?,
+    };
+    let secret_sha256 = match (&c.client_secret, &c.client_secret_sha256) {
+        (Some(_), Some(_)) => return Err((k("client_secret"), "give client_secret or client_secret_sha256, not both".into())),
+        (Some(s), None) => {
+            if s.chars().count() < 32 {
+                return Err((k("client_secret"), "must be at least 32 characters".into()));
+            }
+            Some(baton_core::secret::sha256(s.as_bytes()))
+        }
+        (None, Some(h)) => Some(
+            baton_core::secret::unhex(h)
+                .and_then(|b| <[u8; 32]>::try_from(b).ok())
+                .ok_or_else(|| (k("client_secret_sha256"), "must be 64 hex digits".to_string()))?,
+        ),
+        (None, None) => None,
+    };
+    match auth_method {
+        AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost if secret_sha256.is_none() => {
+            return Err((k("client_secret"), format!("is required for {}", auth_method.as_str())));
+        }
+        AuthMethod::None if secret_sha256.is_some() => {
+            return Err((k("client_secret"), "a public client (token_endpoint_auth_method = \"none\") has no secret".into()));
+        }
+        AuthMethod::PrivateKeyJwt if c.jwks.is_none() => {
+            return Err((k("jwks"), "is required for private_key_jwt".into()));
+        }
+        _ => {}
+    }
+    let jwks = match c.jwks {
+        None => None,
+        Some(v) => {
+            let j = serde_json::to_value(&v).map_err(|e| (k("jwks"), e.to_string()))?;
+            let j = match j {
+                serde_json::Value::String(s) => serde_json::from_str(&s).map_err(|e| (k("jwks"), format!("is not JSON: {e}")))?,
+                other => other,
+            };
+            if !j["keys"].is_array() {
+                return Err((k("jwks"), "must be a JWK Set: {\"keys\": [...]}".into()));
+            }
+            Some(j)
+        }
+    };
+    for (idx, u) in c.redirect_uris.iter().enumerate() {
+        check_redirect_uri(u).map_err(|m| (k(&format!("redirect_uris[{idx}]")), m))?;
+    }
+    for (idx, u) in c.post_logout_redirect_uris.iter().enumerate() {
+        check_redirect_uri(u).map_err(|m| (k(&format!("post_logout_redirect_uris[{idx}]")), m))?;
+    }
+    if let Some(u) = &c.backchannel_logout_uri {
+        check_redirect_uri(u).map_err(|m| (k("backchannel_logout_uri"), m))?;
+    }
+    let grant_types = match c.grant_types {
+        None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        Some(g) => g
+            .iter()
+            .map(|s| GrantType::parse(s).ok_or_else(|| (k("grant_types"), format!("unknown grant type `{s}`"))))
+            .collect::<Result<_, _>>()?,
+    };
+    if auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
+        return Err((k("grant_types"), "a public client cannot use client_credentials".into()));
+    }
+    if grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
+        return Err((k("redirect_uris"), "the authorization_code grant needs at least one redirect URI".into()));
+    }
+    let scopes = c.scopes.unwrap_or_else(|| {
+        ["openid", "profile", "email", "offline_access"].iter().map(|s| s.to_string()).collect()
+    });
+    for s in &scopes {
+        if baton_core::scope::parse(s).map(|v| v.len()) != Ok(1) {
+            return Err((k("scopes"), format!("`{s}` is not a single scope token")));
+        }
+    }
+    let refresh = RefreshOverrides::from_dto(&c.refresh_tokens, &k("refresh_tokens")).map_err(|e| (e.field, e.message))?;
+    server_rt.with(&refresh).validate(&k("refresh_tokens")).map_err(|e| (e.field, e.message))?;
+    Ok(ClientConfig {
+        client_id: c.client_id,
+        client_name: c.client_name,
+        secret_sha256,
+        auth_method,
+        redirect_uris: c.redirect_uris,
+        post_logout_redirect_uris: c.post_logout_redirect_uris,
+        backchannel_logout_uri: c.backchannel_logout_uri,
+        grant_types,
+        scopes,
+        access_token_format: match c.access_token_format {
+            None => None,
+            Some(f) => Some(TokenFormat::parse(&f).ok_or_else(|| (k("access_token_format"), format!("unknown format `{f}`: expected jwt or reference")))?),
+        },
+        id_token_alg: match c.id_token_signed_response_alg {
+            None => SigAlg::RS256,
+            Some(a) => SigAlg::parse(&a).ok_or_else(|| (k("id_token_signed_response_alg"), format!("unknown algorithm `{a}`")))?,
+        },
+        introspect_any: c.introspect_any,
+        jwks,
+        active: c.active.unwrap_or(true),
+        refresh,
+    })
+}
+
+/// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2), and http only
+/// for loopback hosts.
+pub fn check_redirect_uri(u: &str) -> Result<(), String> {
+    let url = url::Url::parse(u).map_err(|e| format!("`{u}` is not an absolute URI: {e}"))?;
+    if url.fragment().is_some() {
+        return Err(format!("`{u}` has a fragment, which RFC 6749 §3.1.2 forbids"));
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" => match url.host_str() {
+            Some("localhost") | Some("127.0.0.1") | Some("[::1]") => Ok(()),
+            _ => Err(format!("`{u}` uses http for a non-loopback host; use https")),
+        },
+        // Private-use schemes for native apps (RFC 8252 §7.1) must contain a dot.
+        s if s.contains('.') => Ok(()),
+        s => Err(format!("`{u}` uses scheme `{s}`: use https, http on loopback, or a reverse-domain private scheme")),
+    }
+}
+
+fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)> {
+    let k = |f: &str| format!("users[{i}].{f}");
+    if u.username.is_empty() || u.username.len() > 128 || u.username.chars().any(char::is_control) {
+        return Err((k("username"), "must be 1 to 128 characters without control characters".into()));
+    }
+    match (&u.password, &u.password_hash) {
+        (Some(_), Some(_)) => return Err((k("password"), "give password or password_hash, not both".into())),
+        (None, None) => return Err((k("password"), "password or password_hash is required".into())),
+        (None, Some(h)) if !h.starts_with("$argon2id$") => {
+            return Err((k("password_hash"), "must be an Argon2id PHC string ($argon2id$...)".into()));
+        }
+        (Some(p), None) if p.is_empty() => return Err((k("password"), "must not be empty".into())),
+        _ => {}
+    }
+    let claims = match serde_json::to_value(&u.claims) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => return Err((k("claims"), "must be a table".into())),
+    };
+    for reserved in ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid"] {
+        if claims.contains_key(reserved) {
+            return Err((k(&format!("claims.{reserved}")), "is set by the server and cannot be configured".into()));
+        }
+    }
+    Ok(UserConfig {
+        username: u.username,
+        password: u.password.map(Secret::new),
+        password_hash: u.password_hash,
+        sub: u.sub,
+        active: u.active.unwrap_or(true),
+        claims,
+    })
+}
+
+#[cfg(test)]
+mod tests;

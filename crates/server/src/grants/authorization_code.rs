@@ -1,0 +1,134 @@
+//! The authorization code grant (RFC 6749 §4.1.3, RFC 7636 PKCE).
+
+use super::{build, insert, issue_user_tokens, refresh_due, NewGrant, UserTokens};
+use crate::http::error::ApiResult;
+use crate::http::form::Form;
+use crate::http::Meta;
+use crate::state::AppState;
+use baton_core::error::OAuthError;
+use baton_core::model::{Client, CodeUse, GrantId, GrantType};
+use baton_core::store::{GrantFilter, Revocation};
+use baton_core::token::{RefreshClaims, FLAG_CACHED};
+use baton_proto::oauth::TokenResponse;
+
+fn bad_code() -> OAuthError {
+    OAuthError::invalid_grant("the authorization code is invalid, expired or was already used")
+}
+
+pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> ApiResult<TokenResponse> {
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(OAuthError::unauthorized_client("this client may not use the authorization_code grant").into());
+    }
+    let code = form.required("code")?;
+    let now = st.clock.now();
+    let digest = baton_core::secret::sha256(code.as_bytes());
+    let Some(stored) = st.store.get_code(&digest).await? else { return Err(bad_code().into()) };
+    // RFC 6749 §4.1.2: a code used twice fails, and what the first use issued is
+    // revoked.
+    if let Some(first) = &stored.used {
+        revoke_first_use(st, first, meta, now).await?;
+        return Err(OAuthError::invalid_grant("the authorization code was already used; the tokens it issued are revoked").into());
+    }
+    if stored.client_id != client.client_id {
+        return Err(bad_code().into());
+    }
+    if now >= stored.expires_at {
+        return Err(OAuthError::invalid_grant("the authorization code has expired").into());
+    }
+    // RFC 6749 §4.1.3: redirect_uri must be identical to the authorization request's.
+    if form.get("redirect_uri") != Some(stored.redirect_uri.as_str()) {
+        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
+    }
+    match (&stored.code_challenge, form.get("code_verifier")) {
+        (Some(ch), Some(v)) if baton_core::pkce::verify_s256(v, ch) => {}
+        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("the PKCE code_verifier does not match").into()),
+        (Some(_), None) => return Err(OAuthError::invalid_request("code_verifier is required (PKCE)").into()),
+        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier given but the authorization request had no code_challenge").into()),
+        (None, None) => {}
+    }
+    let user = st
+        .store
+        .get_user_by_sub(&stored.subject)
+        .await?
+        .filter(|u| u.active)
+        .ok_or_else(|| OAuthError::invalid_grant("the user is inactive"))?;
+    let settings = st.refresh_settings(client);
+    let due = refresh_due(client, &settings, &stored.scope, GrantType::AuthorizationCode);
+    let grant_id = due.then(|| GrantId(baton_core::random_bytes()));
+    let mut refresh_token = None;
+    let mut grant = None;
+    if let Some(id) = grant_id {
+        let g = build(
+            st,
+            &NewGrant {
+                client,
+                user: &user,
+                scope: &stored.scope,
+                session_id: Some(&stored.session_id),
+                auth_time: stored.auth_time,
+                id,
+            },
+            now,
+        );
+        refresh_token = Some(st.rt_keys.seal(&RefreshClaims {
+            grant_id: id,
+            generation: g.generation,
+            flags: if g.cached { FLAG_CACHED } else { 0 },
+        }));
+        grant = Some(g);
+    }
+    let issued = issue_user_tokens(
+        st,
+        now,
+        &UserTokens {
+            client,
+            user: &user,
+            scope: &stored.scope,
+            grant_id,
+            refresh_token,
+            session_id: Some(&stored.session_id),
+            auth_time: stored.auth_time,
+            nonce: stored.nonce.as_deref(),
+            claims: &user.claims,
+        },
+    )?;
+    // Consume atomically, recording what this use issues; only the winner of a
+    // concurrent double exchange stores its grant and answers.
+    let use_ = CodeUse {
+        at: now,
+        grant_id,
+        access_jti: Some(issued.access_jti.clone()),
+        access_exp: Some(issued.access_exp),
+    };
+    match st.store.consume_code(&digest, &use_).await? {
+        Some(c) if c.used.is_none() => {}
+        Some(c) => {
+            if let Some(first) = &c.used {
+                revoke_first_use(st, first, meta, now).await?;
+            }
+            return Err(bad_code().into());
+        }
+        None => return Err(bad_code().into()),
+    }
+    if let Some(g) = &grant {
+        insert(st, g, meta, now).await?;
+    }
+    Ok(issued.response)
+}
+
+async fn revoke_first_use(st: &AppState, first: &CodeUse, meta: &Meta, now: baton_core::time::Timestamp) -> ApiResult<()> {
+    if let Some(g) = first.grant_id {
+        let why = Revocation {
+            reason: "authorization_code_reused".into(),
+            now,
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            extra_events: vec![],
+        };
+        super::revoke_everywhere(st, &GrantFilter::Grant(g), &why).await?;
+    }
+    if let (Some(jti), Some(exp)) = (&first.access_jti, first.access_exp) {
+        st.store.revoke_jti(jti, exp).await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! The client credentials grant (RFC 6749 §4.4): an access token, never a refresh
+//! token (SPEC §2.2).
+
+use super::requested_scope;
+use crate::http::error::ApiResult;
+use crate::http::form::Form;
+use crate::state::AppState;
+use crate::tokens;
+use baton_core::error::OAuthError;
+use baton_core::model::{Client, GrantType};
+use baton_core::scope;
+use baton_proto::oauth::TokenResponse;
+
+pub async fn grant(st: &AppState, client: &Client, form: &Form) -> ApiResult<TokenResponse> {
+    // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+    if client.is_public() || !client.allows(GrantType::ClientCredentials) {
+        return Err(OAuthError::unauthorized_client("this client may not use the client_credentials grant").into());
+    }
+    let scopes = requested_scope(client, form.get("scope"))?;
+    if scopes.iter().any(|s| matches!(s.as_str(), "openid" | "offline_access" | "online_access")) {
+        return Err(OAuthError::invalid_scope("openid, offline_access and online_access need a user").into());
+    }
+    let scope = scope::join(&scopes);
+    let now = st.clock.now();
+    let access = tokens::access_token(
+        st,
+        now,
+        &tokens::AccessSubject {
+            client,
+            subject: None,
+            scope: &scope,
+            grant_id: None,
+            session_id: None,
+            auth_time: None,
+            claims: None,
+        },
+    )?;
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer".into(),
+        expires_in: access.expires_in,
+        refresh_token: None,
+        id_token: None,
+        scope: Some(scope),
+    })
+}

@@ -1,0 +1,74 @@
+//! The resource owner password credentials grant (RFC 6749 §4.3).
+
+use super::{build, event, insert, issue_user_tokens, log_event, refresh_due, requested_scope, NewGrant, UserTokens};
+use crate::http::error::ApiResult;
+use crate::http::form::Form;
+use crate::http::Meta;
+use crate::state::AppState;
+use baton_core::error::OAuthError;
+use baton_core::model::{Client, GrantId, GrantType};
+use baton_core::scope;
+use baton_core::token::{RefreshClaims, FLAG_CACHED};
+use baton_proto::oauth::TokenResponse;
+
+pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> ApiResult<TokenResponse> {
+    if !client.allows(GrantType::Password) {
+        return Err(OAuthError::unauthorized_client("this client may not use the password grant").into());
+    }
+    let username = form.required("username")?;
+    let password = form.required("password")?;
+    let scopes = requested_scope(client, form.get("scope"))?;
+    let now = st.clock.now();
+    let user = crate::users::check_password(st, username, password).await?;
+    let Some(user) = user else {
+        let ev = event("login.failed", now, meta, Some(&client.client_id), None, None, serde_json::json!({"via": "password_grant"}));
+        log_event(&ev);
+        st.store.insert_events(vec![ev]).await?;
+        // Does not say whether the user exists.
+        return Err(OAuthError::invalid_grant("the username or password is incorrect").into());
+    };
+    let ev = event("login.succeeded", now, meta, Some(&client.client_id), Some(&user.sub), None, serde_json::json!({"via": "password_grant"}));
+    log_event(&ev);
+    st.store.insert_events(vec![ev]).await?;
+    let scope = scope::join(&scopes);
+    let settings = st.refresh_settings(client);
+    let mut grant_id = None;
+    let mut refresh_token = None;
+    if refresh_due(client, &settings, &scope, GrantType::Password) {
+        let g = build(
+            st,
+            &NewGrant {
+                client,
+                user: &user,
+                scope: &scope,
+                session_id: None,
+                auth_time: now,
+                id: GrantId(baton_core::random_bytes()),
+            },
+            now,
+        );
+        insert(st, &g, meta, now).await?;
+        refresh_token = Some(st.rt_keys.seal(&RefreshClaims {
+            grant_id: g.id,
+            generation: g.generation,
+            flags: if g.cached { FLAG_CACHED } else { 0 },
+        }));
+        grant_id = Some(g.id);
+    }
+    let issued = issue_user_tokens(
+        st,
+        now,
+        &UserTokens {
+            client,
+            user: &user,
+            scope: &scope,
+            grant_id,
+            refresh_token,
+            session_id: None,
+            auth_time: now,
+            nonce: None,
+            claims: &user.claims,
+        },
+    )?;
+    Ok(issued.response)
+}

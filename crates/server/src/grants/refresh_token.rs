@@ -1,0 +1,244 @@
+//! The refresh_token grant (RFC 6749 §6, SPEC §2): the hot path.
+//!
+//! Read the grant, `decide`, apply: a compare-and-swap for a rotation, nothing for a
+//! grace replay, a touch for reuse, a revocation and its event for reuse detection.
+//! A CAS loser re-reads and decides again; it usually lands in the grace path and
+//! answers the winner's token, so concurrent refreshes never fork the chain.
+
+use super::{event, issue_user_tokens, log_event, revoke_everywhere, UserTokens};
+use crate::http::error::{ApiError, ApiResult};
+use crate::http::form::Form;
+use crate::http::Meta;
+use crate::state::AppState;
+use baton_core::error::OAuthError;
+use baton_core::model::{Client, Grant, GrantType, User};
+use baton_core::policy::ReuseReaction;
+use baton_core::refresh::{decide, Decision, LivePolicy, Presented, Rejection};
+use baton_core::scope;
+use baton_core::store::{GrantFilter, Revocation};
+use baton_core::time::Timestamp;
+use baton_core::token::RefreshClaims;
+use baton_proto::oauth::TokenResponse;
+
+fn invalid() -> ApiError {
+    OAuthError::invalid_grant("the refresh token is invalid").into()
+}
+
+pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> ApiResult<TokenResponse> {
+    let raw = form.required("refresh_token")?;
+    // A token this server did not seal (or that was altered) changes nothing and
+    // records nothing: no event storm from junk.
+    let claims = st.rt_keys.open(raw).ok_or_else(invalid)?;
+    let requested = form.get("scope");
+    let now = st.clock.now();
+    let store = st.grants(claims.cached());
+    let mut grant = store.get_grant(claims.grant_id).await?.ok_or_else(invalid)?;
+
+    // Facts about the world the decision needs; read once.
+    let user = st.store.get_user_by_sub(&grant.subject).await?;
+    let session_live = match (&grant.session_id, grant.online) {
+        (Some(sid), true) => st.store.get_session(sid).await?.is_some_and(|s| s.is_live(now)),
+        _ => true,
+    };
+    let settings = st.refresh_settings(client);
+    let live = LivePolicy {
+        reuse_reaction: settings.reuse_reaction,
+        check_user_active: settings.check_user_active,
+    };
+
+    for _ in 0..4 {
+        let client_allows = client.allows(GrantType::RefreshToken)
+            && grant.scope.split(' ').filter(|s| !s.is_empty()).all(|s| client.scopes.iter().any(|c| c == s));
+        let presented = Presented {
+            client_id: &client.client_id,
+            generation: claims.generation,
+            user_active: user.as_ref().is_some_and(|u| u.active),
+            session_live,
+            client_allows,
+        };
+        let decision = decide(&live, now, &grant, &presented);
+        let token_gen = match decision {
+            Decision::Rotate { from } => {
+                if store.advance(grant.id, from, now).await? {
+                    from + 1
+                } else {
+                    // Lost the race (or the grant was revoked meanwhile): decide again
+                    // on what is stored now.
+                    grant = store.get_grant(claims.grant_id).await?.ok_or_else(invalid)?;
+                    continue;
+                }
+            }
+            Decision::Reuse { touch } => {
+                if touch {
+                    store.touch(grant.id, now).await?;
+                }
+                claims.generation
+            }
+            Decision::GraceReplay { current } => current,
+            Decision::Reject(r) => return Err(reject(st, client, &grant, &claims, r, meta, now).await),
+        };
+        // Scope narrowing (SPEC §2.7) is checked once the token is known good, so
+        // that a bad scope never masks reuse detection.
+        let scope = narrowed_scope(&grant, requested)?;
+        let Some(user) = user.as_ref() else { return Err(invalid()) };
+        return respond(st, client, &grant, user, &scope, claims, token_gen, now, raw);
+    }
+    // Four lost races in a row means heavy contention on one grant: let the client retry.
+    Err(OAuthError::unavailable().into())
+}
+
+fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> ApiResult<String> {
+    match requested {
+        None => Ok(grant.scope.clone()),
+        Some(r) => {
+            let req = scope::parse(r).map_err(OAuthError::invalid_scope)?;
+            let granted: Vec<String> = grant.scope.split(' ').map(str::to_string).collect();
+            if !scope::is_subset(&req, &granted) {
+                return Err(OAuthError::invalid_scope("a refresh may narrow the scope, never widen it").into());
+            }
+            Ok(scope::join(&req))
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn respond(
+    st: &AppState,
+    client: &Client,
+    grant: &Grant,
+    user: &User,
+    scope: &str,
+    claims: RefreshClaims,
+    generation: u64,
+    now: Timestamp,
+    presented: &str,
+) -> ApiResult<TokenResponse> {
+    let refresh_token = if generation == claims.generation {
+        presented.to_string()
+    } else {
+        st.rt_keys.seal(&RefreshClaims { generation, ..claims })
+    };
+    let snapshot;
+    let user_claims = match (&grant.claims_snapshot, grant.update_claims) {
+        (Some(s), false) => {
+            snapshot = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).unwrap_or_default();
+            &snapshot
+        }
+        _ => &user.claims,
+    };
+    let issued = issue_user_tokens(
+        st,
+        now,
+        &UserTokens {
+            client,
+            user,
+            scope,
+            grant_id: Some(grant.id),
+            refresh_token: Some(refresh_token),
+            session_id: grant.session_id.as_deref(),
+            // OIDC Core §12.2: auth_time is that of the original authentication.
+            auth_time: grant.auth_time,
+            nonce: None,
+            claims: user_claims,
+        },
+    )?;
+    Ok(issued.response)
+}
+
+/// Applies a rejection: records what must be recorded (reuse, client mismatch), applies
+/// the reuse reaction, and answers `invalid_grant` saying which.
+async fn reject(
+    st: &AppState,
+    client: &Client,
+    grant: &Grant,
+    claims: &RefreshClaims,
+    r: Rejection,
+    meta: &Meta,
+    now: Timestamp,
+) -> ApiError {
+    let desc = r.description();
+    let res = match r {
+        Rejection::ClientMismatch => {
+            let ev = event(
+                "token.client_mismatch",
+                now,
+                meta,
+                Some(&client.client_id),
+                Some(&grant.subject),
+                Some(grant.id),
+                serde_json::json!({"presented_by": client.client_id, "issued_to": grant.client_id}),
+            );
+            log_event(&ev);
+            st.store.insert_events(vec![ev]).await
+        }
+        Rejection::Reused { presented, current, reaction } => {
+            let ev = event(
+                "token.reuse_detected",
+                now,
+                meta,
+                Some(&grant.client_id),
+                Some(&grant.subject),
+                Some(grant.id),
+                serde_json::json!({
+                    "generation_presented": presented,
+                    "generation_current": current,
+                    "reaction": reaction.as_str(),
+                    "grant_status": if grant.is_active() { "active" } else { "revoked" },
+                }),
+            );
+            log_event(&ev);
+            apply_reaction(st, grant, reaction, ev, meta, now).await
+        }
+        _ => Ok(()),
+    };
+    match res {
+        // SPEC §3: if recording the reuse (and its revocation) failed, say so: the
+        // client retries and the reuse is detected then.
+        Err(e) => ApiError::from(e),
+        Ok(()) => {
+            let _ = claims;
+            OAuthError::invalid_grant(desc).into()
+        }
+    }
+}
+
+async fn apply_reaction(
+    st: &AppState,
+    grant: &Grant,
+    reaction: ReuseReaction,
+    ev: baton_core::model::Event,
+    meta: &Meta,
+    now: Timestamp,
+) -> Result<(), baton_core::error::StoreError> {
+    let why = Revocation {
+        reason: "reuse_detected".into(),
+        now,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        extra_events: vec![ev.clone()],
+    };
+    let client_user = GrantFilter::ClientSubject {
+        client_id: grant.client_id.clone(),
+        subject: grant.subject.clone(),
+    };
+    let filter = match reaction {
+        ReuseReaction::LogOnly => return st.store.insert_events(vec![ev]).await,
+        ReuseReaction::RevokeGrant => GrantFilter::Grant(grant.id),
+        ReuseReaction::RevokeClientUser | ReuseReaction::RevokeSession => client_user,
+    };
+    if grant.cached {
+        // The cache holds the grant; its events go to the main store.
+        let mut f_why = why.clone();
+        f_why.extra_events.clear();
+        revoke_everywhere(st, &filter, &f_why).await?;
+        st.store.insert_events(vec![ev]).await?;
+    } else {
+        revoke_everywhere(st, &filter, &why).await?;
+    }
+    if reaction == ReuseReaction::RevokeSession {
+        if let Some(sid) = &grant.session_id {
+            crate::sessions::end(st, sid, "reuse_detected", now).await?;
+        }
+    }
+    Ok(())
+}

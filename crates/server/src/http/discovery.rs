@@ -1,0 +1,62 @@
+//! RFC 8414 / OIDC Discovery 1.0 metadata and the JWK Set. Only what works is
+//! advertised.
+
+use crate::state::Shared;
+use axum::extract::State;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use baton_core::model::{AuthMethod, GrantType, SigAlg};
+use serde_json::{json, Value};
+
+fn metadata(st: &Shared) -> Value {
+    let i = &st.cfg.issuer;
+    let algs: Vec<&str> = SigAlg::ALL.iter().map(|a| a.as_str()).collect();
+    json!({
+        "issuer": i,
+        "authorization_endpoint": format!("{i}/authorize"),
+        "token_endpoint": format!("{i}/token"),
+        "userinfo_endpoint": format!("{i}/userinfo"),
+        "jwks_uri": format!("{i}/jwks"),
+        "scopes_supported": ["openid", "profile", "email", "address", "phone", "offline_access", "online_access"],
+        "response_types_supported": ["code"],
+        "response_modes_supported": ["query"],
+        "grant_types_supported": GrantType::ALL.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
+        "token_endpoint_auth_methods_supported": AuthMethod::ALL.iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "token_endpoint_auth_signing_alg_values_supported": algs,
+        "id_token_signing_alg_values_supported": algs,
+        "subject_types_supported": ["public"],
+        "code_challenge_methods_supported": ["S256"],
+        "prompt_values_supported": ["none", "login", "consent"],
+        "claims_supported": [
+            "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp",
+            "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
+            "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+            "email", "email_verified", "address", "phone_number", "phone_number_verified"
+        ],
+        "claims_parameter_supported": false,
+        "request_parameter_supported": false,
+        "request_uri_parameter_supported": false,
+        "authorization_response_iss_parameter_supported": true,
+    })
+}
+
+fn json_response(body: String) -> Response {
+    let mut r = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r
+}
+
+pub async fn openid_configuration(State(st): State<Shared>) -> Response {
+    json_response(metadata(&st).to_string())
+}
+
+pub async fn oauth_metadata(State(st): State<Shared>) -> Response {
+    json_response(metadata(&st).to_string())
+}
+
+pub async fn jwks(State(st): State<Shared>) -> Response {
+    let body = st.keyring().jwks_json().to_string();
+    let mut r = ([(header::CONTENT_TYPE, "application/jwk-set+json")], body).into_response();
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    r
+}

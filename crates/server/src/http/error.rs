@@ -1,0 +1,74 @@
+//! The one place that maps errors to HTTP statuses. `IntoResponse` does not log.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use baton_core::error::{ErrorCode, OAuthError, StoreError};
+use baton_proto::oauth::ErrorResponse;
+
+/// An error answered as RFC 6749 §5.2 JSON.
+#[derive(Debug)]
+pub struct ApiError {
+    pub err: OAuthError,
+    /// Overrides the status the code implies (413 for oversize bodies, 415 …).
+    pub status: Option<StatusCode>,
+}
+
+impl ApiError {
+    pub fn status(&self) -> StatusCode {
+        if let Some(s) = self.status {
+            return s;
+        }
+        match self.err.code {
+            ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::AccessDenied => StatusCode::FORBIDDEN,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+
+    pub fn with_status(mut self, s: StatusCode) -> Self {
+        self.status = Some(s);
+        self
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(err: OAuthError) -> Self {
+        ApiError { err, status: None }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        OAuthError::from(e).into()
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = ErrorResponse {
+            error: self.err.code.as_str().to_string(),
+            error_description: Some(self.err.description),
+        };
+        let mut resp = (status, axum::Json(body)).into_response();
+        let h = resp.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6749 §5.2: a 401 for invalid_client carries the scheme the client can
+            // use; RFC 6750 §3 for bearer tokens.
+            let v = if self.err.code == ErrorCode::InvalidToken {
+                HeaderValue::from_static("Bearer error=\"invalid_token\"")
+            } else {
+                HeaderValue::from_static("Basic realm=\"baton\"")
+            };
+            h.insert(header::WWW_AUTHENTICATE, v);
+        }
+        resp
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,108 @@
+//! `GET/POST /consent`: the consent form (SPEC §3: buttons `decision=allow|deny`),
+//! naming `offline_access` in plain words.
+
+use super::authorize::{current_session, error_redirect, issue_code};
+use super::handle::{self, AuthRequest, CSRF_COOKIE};
+use super::html::{error_page, escape, page};
+use super::login::{csrf_cookie, request_from_query, to_login};
+use crate::grants::{event, log_event};
+use crate::http::{form, Body, Meta};
+use crate::state::{AppState, Shared};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+
+/// Plain words for a scope; unknown scopes are shown by name.
+pub fn describe(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "confirm who you are",
+        "profile" => "see your name and basic profile details",
+        "email" => "see your email address",
+        "address" => "see your postal address",
+        "phone" => "see your phone number",
+        "offline_access" => "keep access while you are away, until you revoke it",
+        "online_access" => "keep access while you stay signed in here",
+        _ => "a permission defined by the application",
+    }
+}
+
+fn render(st: &AppState, r: &AuthRequest, h: &str, headers: &HeaderMap, client_name: &str) -> Response {
+    let (csrf_c, new) = csrf_cookie(headers);
+    let csrf = handle::csrf_token(st, &csrf_c, h);
+    let items: String = r
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(|s| format!("<li><strong>{}</strong>: {}</li>", escape(s), escape(describe(s))))
+        .collect();
+    let body = format!(
+        "<h1>Allow access?</h1><p><strong>{}</strong> asks to:</p><ul>{items}</ul>\
+         <form method=\"post\" action=\"/consent\">\
+         <input type=\"hidden\" name=\"req\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
+         <button type=\"submit\" name=\"decision\" value=\"deny\">Deny</button></form>",
+        escape(client_name),
+        escape(h),
+        escape(&csrf),
+    );
+    let mut resp = page(StatusCode::OK, "Allow access?", &body);
+    if new {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(st, CSRF_COOKIE, &csrf_c, None)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let (r, h) = match request_from_query(&st, q) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    if current_session(&st, &headers).await.is_none() {
+        return to_login(&h);
+    }
+    let name = match st.store.get_client(&r.client_id).await {
+        Ok(Some(c)) => c.display_name().to_string(),
+        _ => r.client_id.clone(),
+    };
+    render(&st, &r, &h, &headers, &name)
+}
+
+pub async fn post(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body(body): Body) -> Response {
+    if form::require_form_content_type(&headers).is_err() {
+        return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the form must be posted as application/x-www-form-urlencoded");
+    }
+    let f = match form::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+    };
+    let now = st.clock.now();
+    let Some(h) = f.get("req") else { return error_page(StatusCode::BAD_REQUEST, "This request has expired; start again.") };
+    let Some(r) = handle::open(&st, h, now) else {
+        return error_page(StatusCode::BAD_REQUEST, "This request has expired; start again.");
+    };
+    if !handle::csrf_ok(&st, handle::cookie(&headers, CSRF_COOKIE).as_deref(), h, f.get("csrf")) {
+        return error_page(StatusCode::FORBIDDEN, "The form could not be verified (CSRF). Reload the page and try again.");
+    }
+    let Some(session) = current_session(&st, &headers).await else { return to_login(h) };
+    let scopes: Vec<String> = r.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    match f.get("decision") {
+        Some("allow") => {
+            if st.store.add_consent(&session.subject, &r.client_id, &scopes).await.is_err() {
+                return error_page(StatusCode::SERVICE_UNAVAILABLE, "The server is temporarily unavailable; try again.");
+            }
+            let ev = event("consent.granted", now, &meta, Some(&r.client_id), Some(&session.subject), None, serde_json::json!({"scope": r.scope}));
+            log_event(&ev);
+            let _ = st.store.insert_events(vec![ev]).await;
+            issue_code(&st, &r, &session, &meta).await
+        }
+        Some("deny") => {
+            let ev = event("consent.denied", now, &meta, Some(&r.client_id), Some(&session.subject), None, serde_json::json!({"scope": r.scope}));
+            log_event(&ev);
+            let _ = st.store.insert_events(vec![ev]).await;
+            error_redirect(&st, &r.redirect_uri, r.state.as_deref(), "access_denied", "the user denied the request")
+        }
+        _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+    }
+}

@@ -1,0 +1,139 @@
+//! `GET/POST /login`: the sign-in form (SPEC §3: inputs `username` and `password`).
+
+use super::authorize::{continue_flow, current_session, redirect};
+use super::handle::{self, AuthRequest, CSRF_COOKIE};
+use super::html::{error_page, escape, page};
+use crate::grants::{event, log_event};
+use crate::http::{form, Body, Meta};
+use crate::sessions::COOKIE;
+use crate::state::{AppState, Shared};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use baton_core::model::Session;
+
+fn expired() -> Response {
+    error_page(
+        StatusCode::BAD_REQUEST,
+        "This sign-in request has expired or is invalid. Return to the application and start again.",
+    )
+}
+
+/// Reads `req` from a query string.
+pub fn request_from_query(st: &AppState, q: Option<String>) -> Result<(AuthRequest, String), Response> {
+    let f = form::parse(q.unwrap_or_default().as_bytes()).map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
+    let h = f.get("req").ok_or_else(expired)?.to_string();
+    let r = handle::open(st, &h, st.clock.now()).ok_or_else(expired)?;
+    Ok((r, h))
+}
+
+/// The browser's CSRF cookie, or a new one to set.
+pub fn csrf_cookie(headers: &HeaderMap) -> (String, bool) {
+    match handle::cookie(headers, CSRF_COOKIE) {
+        Some(c) => (c, false),
+        None => (baton_core::random_id(""), true),
+    }
+}
+
+fn render(st: &AppState, r: &AuthRequest, h: &str, headers: &HeaderMap, error: Option<&str>, status: StatusCode, client_name: &str) -> Response {
+    let (csrf_c, new) = csrf_cookie(headers);
+    let csrf = handle::csrf_token(st, &csrf_c, h);
+    let err = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let body = format!(
+        "<h1>Sign in</h1><p>to continue to <strong>{}</strong></p>{err}\
+         <form method=\"post\" action=\"/login\">\
+         <input type=\"hidden\" name=\"req\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <label for=\"username\">Username</label><input type=\"text\" id=\"username\" name=\"username\" autocomplete=\"username\" required autofocus>\
+         <label for=\"password\">Password</label><input type=\"password\" id=\"password\" name=\"password\" autocomplete=\"current-password\" required>\
+         <button type=\"submit\">Sign in</button></form>",
+        escape(client_name),
+        escape(h),
+        escape(&csrf),
+    );
+    let _ = r;
+    let mut resp = page(status, "Sign in", &body);
+    if new {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(st, CSRF_COOKIE, &csrf_c, None)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+async fn client_name(st: &AppState, client_id: &str) -> String {
+    match st.store.get_client(client_id).await {
+        Ok(Some(c)) => c.display_name().to_string(),
+        _ => client_id.to_string(),
+    }
+}
+
+pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    let (r, h) = match request_from_query(&st, q) {
+        Ok(x) => x,
+        Err(resp) => return resp,
+    };
+    let name = client_name(&st, &r.client_id).await;
+    render(&st, &r, &h, &headers, None, StatusCode::OK, &name)
+}
+
+pub async fn post(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body(body): Body) -> Response {
+    if form::require_form_content_type(&headers).is_err() {
+        return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the form must be posted as application/x-www-form-urlencoded");
+    }
+    let f = match form::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+    };
+    let Some(h) = f.get("req") else { return expired() };
+    let Some(r) = handle::open(&st, h, st.clock.now()) else { return expired() };
+    let csrf_c = handle::cookie(&headers, CSRF_COOKIE);
+    if !handle::csrf_ok(&st, csrf_c.as_deref(), h, f.get("csrf")) {
+        return error_page(StatusCode::FORBIDDEN, "The form could not be verified (CSRF). Reload the page and try again.");
+    }
+    let name = client_name(&st, &r.client_id).await;
+    let (Some(username), Some(password)) = (f.get("username"), f.get("password")) else {
+        return render(&st, &r, h, &headers, Some("Enter your username and password."), StatusCode::BAD_REQUEST, &name);
+    };
+    let now = st.clock.now();
+    let user = match crate::users::check_password(&st, username, password).await {
+        Ok(u) => u,
+        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, "The server is temporarily unavailable; try again."),
+    };
+    let Some(user) = user else {
+        let ev = event("login.failed", now, &meta, Some(&r.client_id), None, None, serde_json::json!({"via": "login_page"}));
+        log_event(&ev);
+        let _ = st.store.insert_events(vec![ev]).await;
+        // The same words whether the user exists or not.
+        return render(&st, &r, h, &headers, Some("The username or password is incorrect."), StatusCode::UNAUTHORIZED, &name);
+    };
+    // A new sign-in replaces any session this browser had.
+    if let Some(old) = current_session(&st, &headers).await {
+        let _ = crate::sessions::end(&st, &old.id, "replaced_by_login", now).await;
+    }
+    let session = Session {
+        id: baton_core::random_id(""),
+        subject: user.sub.clone(),
+        auth_time: now,
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now.plus(st.cfg.sessions.idle_lifetime.min(st.cfg.sessions.absolute_lifetime)),
+        ended_at: None,
+    };
+    if st.store.insert_session(&session).await.is_err() {
+        return error_page(StatusCode::SERVICE_UNAVAILABLE, "The server is temporarily unavailable; try again.");
+    }
+    let ev = event("login.succeeded", now, &meta, Some(&r.client_id), Some(&user.sub), None, serde_json::json!({"via": "login_page", "session_id": session.id}));
+    log_event(&ev);
+    let _ = st.store.insert_events(vec![ev]).await;
+    let mut resp = continue_flow(&st, &r, Some(&session), &meta).await;
+    let cookie = handle::set_cookie(&st, COOKIE, &session.id, Some(st.cfg.sessions.absolute_lifetime.as_secs()));
+    if let Ok(v) = HeaderValue::from_str(&cookie) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+    resp
+}
+
+/// Used by consent when the session is gone: back to sign-in.
+pub fn to_login(h: &str) -> Response {
+    redirect(&format!("/login?req={h}"))
+}

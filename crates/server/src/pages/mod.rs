@@ -1,0 +1,21 @@
+//! The browser-facing side: `/authorize`, `/login`, `/consent`. Pages are plain HTML
+//! rendered here; every form carries a CSRF token bound to a cookie and to the
+//! authorization request, and the request itself travels as a MAC'd handle, so no
+//! state is stored until a user signs in.
+
+pub mod authorize;
+pub mod consent;
+pub mod handle;
+pub mod html;
+pub mod login;
+
+use crate::state::Shared;
+use axum::routing::get;
+use axum::Router;
+
+pub fn router() -> Router<Shared> {
+    Router::new()
+        .route("/authorize", get(authorize::get))
+        .route("/login", get(login::get).post(login::post))
+        .route("/consent", get(consent::get).post(consent::post))
+}

@@ -1,0 +1,176 @@
+//! Issuing access tokens (RFC 9068 JWT) and ID tokens (OIDC Core §2), and reading
+//! access tokens back (userinfo, introspection).
+
+use crate::state::AppState;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use baton_core::error::OAuthError;
+use baton_core::model::{Client, GrantId, SigAlg, User};
+use baton_core::time::Timestamp;
+use serde_json::{json, Map, Value};
+
+/// Standard claims released per scope (OIDC Core §5.4).
+const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
+    (
+        "profile",
+        &[
+            "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile", "picture",
+            "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+        ],
+    ),
+    ("email", &["email", "email_verified"]),
+    ("address", &["address"]),
+    ("phone", &["phone_number", "phone_number_verified"]),
+];
+
+/// The user claims a scope releases.
+pub fn scoped_claims(claims: &Map<String, Value>, scope: &str) -> Map<String, Value> {
+    let mut out = Map::new();
+    for (s, names) in SCOPE_CLAIMS {
+        if baton_core::scope::contains(scope, s) {
+            for n in *names {
+                if let Some(v) = claims.get(*n) {
+                    out.insert(n.to_string(), v.clone());
+                }
+            }
+        }
+    }
+    out
+}
+
+/// What an access token is about.
+pub struct AccessSubject<'a> {
+    pub client: &'a Client,
+    /// The user's `sub`; `None` for client credentials.
+    pub subject: Option<&'a str>,
+    pub scope: &'a str,
+    pub grant_id: Option<GrantId>,
+    pub session_id: Option<&'a str>,
+    pub auth_time: Option<Timestamp>,
+    /// User claims to carry (already filtered by scope).
+    pub claims: Option<&'a Map<String, Value>>,
+}
+
+pub struct IssuedAccess {
+    pub token: String,
+    pub jti: String,
+    pub expires_at: Timestamp,
+    pub expires_in: i64,
+}
+
+pub fn access_token(st: &AppState, now: Timestamp, s: &AccessSubject<'_>) -> Result<IssuedAccess, OAuthError> {
+    let lifetime = st.cfg.access_tokens.lifetime;
+    let exp = now.plus(lifetime);
+    let jti = baton_core::random_id("");
+    let mut c = Map::new();
+    if let Some(cl) = s.claims {
+        for (k, v) in cl {
+            c.insert(k.clone(), v.clone());
+        }
+    }
+    c.insert("iss".into(), st.cfg.issuer.clone().into());
+    c.insert("sub".into(), s.subject.unwrap_or(&s.client.client_id).into());
+    c.insert("aud".into(), s.client.client_id.clone().into());
+    c.insert("client_id".into(), s.client.client_id.clone().into());
+    c.insert("iat".into(), now.unix_secs().into());
+    c.insert("exp".into(), exp.unix_secs().into());
+    c.insert("jti".into(), jti.clone().into());
+    c.insert("scope".into(), s.scope.into());
+    if let Some(t) = s.auth_time {
+        c.insert("auth_time".into(), t.unix_secs().into());
+    }
+    if let Some(sid) = s.session_id {
+        c.insert("sid".into(), sid.into());
+    }
+    if let Some(g) = s.grant_id {
+        // Lets introspection find the grant, so a revoked grant's tokens go inactive.
+        c.insert("gid".into(), g.to_hex().into());
+    }
+    let token = st
+        .keyring()
+        .sign(st.cfg.access_tokens.signing_alg, "at+jwt", &Value::Object(c))
+        .map_err(|e| {
+            tracing::error!(error = %e, "access token signing failed");
+            OAuthError::server_error()
+        })?;
+    Ok(IssuedAccess {
+        token,
+        jti,
+        expires_at: exp,
+        expires_in: lifetime.as_secs(),
+    })
+}
+
+pub struct IdTokenInput<'a> {
+    pub client: &'a Client,
+    pub user: &'a User,
+    /// Claims to release (already filtered by scope, current or snapshot).
+    pub claims: &'a Map<String, Value>,
+    pub auth_time: Timestamp,
+    pub nonce: Option<&'a str>,
+    pub session_id: Option<&'a str>,
+    pub access_token: &'a str,
+}
+
+/// OIDC Core §3.1.3.6 `at_hash`: left half of SHA-256 of the access token.
+fn at_hash(alg: SigAlg, access_token: &str) -> String {
+    let _ = alg; // ES256, RS256 and EdDSA (per OIDC practice) all use SHA-256 here.
+    let d = baton_core::secret::sha256(access_token.as_bytes());
+    URL_SAFE_NO_PAD.encode(&d[..16])
+}
+
+pub fn id_token(st: &AppState, now: Timestamp, i: &IdTokenInput<'_>) -> Result<String, OAuthError> {
+    let alg = i.client.id_token_alg;
+    let mut c = i.claims.clone();
+    c.insert("iss".into(), st.cfg.issuer.clone().into());
+    c.insert("sub".into(), i.user.sub.clone().into());
+    c.insert("aud".into(), i.client.client_id.clone().into());
+    c.insert("azp".into(), i.client.client_id.clone().into());
+    c.insert("iat".into(), now.unix_secs().into());
+    c.insert("exp".into(), now.plus(st.cfg.access_tokens.lifetime).unix_secs().into());
+    c.insert("auth_time".into(), i.auth_time.unix_secs().into());
+    c.insert("at_hash".into(), at_hash(alg, i.access_token).into());
+    if let Some(n) = i.nonce {
+        c.insert("nonce".into(), n.into());
+    }
+    if let Some(sid) = i.session_id {
+        c.insert("sid".into(), sid.into());
+    }
+    st.keyring().sign(alg, "JWT", &Value::Object(c)).map_err(|e| {
+        tracing::error!(error = %e, "ID token signing failed");
+        OAuthError::server_error()
+    })
+}
+
+/// A verified, unexpired access token of ours.
+pub struct AccessClaims {
+    pub claims: Value,
+}
+
+/// Verifies an access token's signature, issuer and expiry, and that neither it nor its
+/// grant was revoked. Answers `None` for anything inactive.
+pub async fn read_access_token(st: &AppState, token: &str, now: Timestamp) -> Result<Option<AccessClaims>, OAuthError> {
+    let jwks = st.keyring().jwks();
+    let Ok(v) = crate::jwt::verify(token, &jwks, &SigAlg::ALL) else { return Ok(None) };
+    if v.header["typ"] != "at+jwt" || v.claims["iss"].as_str() != Some(st.cfg.issuer.as_str()) {
+        return Ok(None);
+    }
+    if v.claims["exp"].as_i64().is_none_or(|e| e <= now.unix_secs()) {
+        return Ok(None);
+    }
+    if let Some(jti) = v.claims["jti"].as_str() {
+        if st.store.is_jti_revoked(jti).await? {
+            return Ok(None);
+        }
+    }
+    if let Some(gid) = v.claims["gid"].as_str().and_then(GrantId::parse) {
+        let g = match st.store.get_grant(gid).await? {
+            Some(g) => Some(g),
+            None => st.grants(true).get_grant(gid).await?,
+        };
+        if !g.is_some_and(|g| g.is_active() && g.expiry().is_none_or(|e| now < e)) {
+            return Ok(None);
+        }
+    }
+    Ok(Some(AccessClaims { claims: json!(v.claims) }))
+}

@@ -1,0 +1,60 @@
+//! User passwords: Argon2id, verified off the async workers, with the same work done
+//! for unknown users so that timing does not say whether a user exists.
+
+use crate::state::AppState;
+use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+use argon2::Argon2;
+use baton_core::error::StoreError;
+use baton_core::model::User;
+use std::sync::OnceLock;
+
+/// Hashes a password as an Argon2id PHC string.
+pub fn hash_password(password: &str) -> Result<String, String> {
+    Argon2::default()
+        .hash_password(password.as_bytes())
+        .map(|h| h.to_string())
+        .map_err(|e| format!("password hashing failed: {e}"))
+}
+
+/// Whether `password` matches the PHC string.
+pub fn verifies(password: &str, phc: &str) -> bool {
+    verify(password, phc)
+}
+
+fn verify(password: &str, phc: &str) -> bool {
+    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+}
+
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password("baton-dummy-password-for-timing").unwrap_or_default())
+}
+
+/// The active user whose password this is, or `None` (unknown user, wrong password and
+/// inactive user are indistinguishable to the caller).
+pub async fn check_password(st: &AppState, username: &str, password: &str) -> Result<Option<User>, StoreError> {
+    if username.len() > 256 || password.len() > 1024 {
+        return Ok(None);
+    }
+    let user = st.store.get_user(username).await?;
+    let phc = user.as_ref().map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
+    let pw = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || verify(&pw, &phc))
+        .await
+        .map_err(|_| StoreError::Unavailable("password verification task failed".into()))?;
+    Ok(user.filter(|u| ok && u.active))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_argon2id_and_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify("correct horse", &h));
+        assert!(!verify("wrong", &h));
+        assert!(!verify("correct horse", "not-a-hash"));
+    }
+}
