@@ -6,7 +6,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "baton", version, about = "Baton: an OAuth 2.0 / OpenID Connect server built around the refresh-token lifecycle")]
+#[command(
+    name = "baton",
+    version,
+    about = "Baton: an OAuth 2.0 / OpenID Connect server built around the refresh-token lifecycle"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -38,7 +42,8 @@ enum Cmd {
 fn load(file: Option<&Path>, create_secret: bool) -> Result<Config, String> {
     let base_dir = match file.and_then(|f| f.parent()) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?,
+        _ => std::env::current_dir()
+            .map_err(|e| format!("cannot read the current directory: {e}"))?,
     };
     let src = Sources {
         file,
@@ -52,7 +57,9 @@ fn init_logging() {
     use tracing_subscriber::EnvFilter;
     let filter = EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
     let json = std::env::var("BATON_LOG_FORMAT").is_ok_and(|v| v == "json");
-    let b = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if json {
         b.json().init();
     } else {
@@ -113,7 +120,10 @@ async fn shutdown_signal() {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging();
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("baton: cannot start the runtime: {e}");

@@ -37,7 +37,10 @@ mod tests {
         let c = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert!(challenge_is_well_formed(c));
         assert!(verify_s256(v, c));
-        assert!(!verify_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx", c));
+        assert!(!verify_s256(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXx",
+            c
+        ));
         assert!(!verify_s256("short", c));
         assert!(!challenge_is_well_formed("plain-challenge"));
     }

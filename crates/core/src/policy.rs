@@ -173,8 +173,9 @@ impl RefreshOverrides {
             o.grace_period = Some(d);
         }
         if let Some(r) = &dto.reuse_reaction {
-            o.reuse_reaction =
-                Some(ReuseReaction::parse(r).map_err(|m| FieldError::new(&f("reuse_reaction"), m))?);
+            o.reuse_reaction = Some(
+                ReuseReaction::parse(r).map_err(|m| FieldError::new(&f("reuse_reaction"), m))?,
+            );
         }
         if let Some(a) = &dto.absolute_lifetime {
             o.absolute_lifetime = Some(lifetime(&f("absolute_lifetime"), a, "unlimited")?);
@@ -240,7 +241,9 @@ impl RefreshSettings {
             reuse_reaction: o.reuse_reaction.unwrap_or(self.reuse_reaction),
             absolute_lifetime: o.absolute_lifetime.unwrap_or(self.absolute_lifetime),
             sliding_lifetime: o.sliding_lifetime.unwrap_or(self.sliding_lifetime),
-            require_offline_access: o.require_offline_access.unwrap_or(self.require_offline_access),
+            require_offline_access: o
+                .require_offline_access
+                .unwrap_or(self.require_offline_access),
             allow_public_clients: o.allow_public_clients.unwrap_or(self.allow_public_clients),
             revoke_on_logout: o.revoke_on_logout.unwrap_or(self.revoke_on_logout),
             check_user_active: o.check_user_active.unwrap_or(self.check_user_active),
@@ -321,12 +324,30 @@ mod tests {
     fn rejects_nonsense_naming_the_field() {
         let cases: Vec<(Dto, &str)> = vec![
             (dto(|d| d.usage = Some("sometimes".into())), "rt.usage"),
-            (dto(|d| d.grace_period = Some("61s".into())), "rt.grace_period"),
-            (dto(|d| d.grace_period = Some("soon".into())), "rt.grace_period"),
-            (dto(|d| d.reuse_reaction = Some("panic".into())), "rt.reuse_reaction"),
-            (dto(|d| d.absolute_lifetime = Some("off".into())), "rt.absolute_lifetime"),
-            (dto(|d| d.absolute_lifetime = Some("0s".into())), "rt.absolute_lifetime"),
-            (dto(|d| d.sliding_lifetime = Some("unlimited".into())), "rt.sliding_lifetime"),
+            (
+                dto(|d| d.grace_period = Some("61s".into())),
+                "rt.grace_period",
+            ),
+            (
+                dto(|d| d.grace_period = Some("soon".into())),
+                "rt.grace_period",
+            ),
+            (
+                dto(|d| d.reuse_reaction = Some("panic".into())),
+                "rt.reuse_reaction",
+            ),
+            (
+                dto(|d| d.absolute_lifetime = Some("off".into())),
+                "rt.absolute_lifetime",
+            ),
+            (
+                dto(|d| d.absolute_lifetime = Some("0s".into())),
+                "rt.absolute_lifetime",
+            ),
+            (
+                dto(|d| d.sliding_lifetime = Some("unlimited".into())),
+                "rt.sliding_lifetime",
+            ),
         ];
         for (d, field) in cases {
             let err = RefreshOverrides::from_dto(&d, "rt").expect_err(field);
@@ -344,9 +365,16 @@ mod tests {
             "rt",
         )
         .unwrap();
-        let err = RefreshSettings::default().with(&o).validate("rt").unwrap_err();
+        let err = RefreshSettings::default()
+            .with(&o)
+            .validate("rt")
+            .unwrap_err();
         assert_eq!(err.field, "rt.sliding_lifetime");
-        let ok = RefreshOverrides::from_dto(&dto(|d| d.absolute_lifetime = Some("unlimited".into())), "rt").unwrap();
+        let ok = RefreshOverrides::from_dto(
+            &dto(|d| d.absolute_lifetime = Some("unlimited".into())),
+            "rt",
+        )
+        .unwrap();
         assert!(RefreshSettings::default().with(&ok).validate("rt").is_ok());
     }
 
@@ -367,7 +395,10 @@ mod tests {
         assert_eq!(s.absolute_lifetime, None);
         assert_eq!(s.sliding_lifetime, None);
         assert_eq!(s.reuse_reaction, ReuseReaction::RevokeGrant);
-        let patch = RefreshOverrides { grace_period: Some(Dur::secs(1)), ..Default::default() };
+        let patch = RefreshOverrides {
+            grace_period: Some(Dur::secs(1)),
+            ..Default::default()
+        };
         assert_eq!(patch.over(&o).grace_period, Some(Dur::secs(1)));
         assert_eq!(patch.over(&o).usage, Some(Usage::OneTime));
     }
@@ -375,10 +406,17 @@ mod tests {
     #[test]
     fn public_clients_always_rotate() {
         for usage in [Usage::Auto, Usage::OneTime, Usage::Reuse] {
-            let s = RefreshSettings { usage, ..Default::default() };
+            let s = RefreshSettings {
+                usage,
+                ..Default::default()
+            };
             assert!(s.rotates(true), "{usage:?}");
         }
         assert!(!RefreshSettings::default().rotates(false));
-        assert!(RefreshSettings { usage: Usage::OneTime, ..Default::default() }.rotates(false));
+        assert!(RefreshSettings {
+            usage: Usage::OneTime,
+            ..Default::default()
+        }
+        .rotates(false));
     }
 }

@@ -39,13 +39,19 @@ pub struct LivePolicy {
 pub enum Decision {
     /// Current generation of a rotating grant: advance `from` → `from + 1` (compare-
     /// and-swap) and answer with the successor token.
-    Rotate { from: u64 },
+    Rotate {
+        from: u64,
+    },
     /// Current generation of a `reuse` grant: answer with the same token; write
     /// `last_used_at` only when `touch` (bounded write amplification, see `touch_due`).
-    Reuse { touch: bool },
+    Reuse {
+        touch: bool,
+    },
     /// Generation g−1 within the grace period: answer with the existing generation-g
     /// token, byte for byte, and a fresh access token. Nothing is written.
-    GraceReplay { current: u64 },
+    GraceReplay {
+        current: u64,
+    },
     Reject(Rejection),
 }
 
@@ -97,7 +103,9 @@ impl Rejection {
 /// at most 1%.
 pub fn touch_due(grant: &Grant, now: Timestamp) -> bool {
     let cap = Dur::secs(60);
-    let step = grant.sliding.map_or(cap, |s| Dur(s.millis() / 100).min(cap));
+    let step = grant
+        .sliding
+        .map_or(cap, |s| Dur(s.millis() / 100).min(cap));
     now.since(grant.last_used_at) >= step
 }
 

@@ -46,7 +46,10 @@ mod tests {
 
     #[test]
     fn parses_and_dedups() {
-        assert_eq!(parse("openid  profile openid").unwrap(), vec!["openid", "profile"]);
+        assert_eq!(
+            parse("openid  profile openid").unwrap(),
+            vec!["openid", "profile"]
+        );
         assert_eq!(parse("").unwrap(), Vec::<String>::new());
         assert!(parse("a\"b").is_err());
         assert!(parse("a\\b").is_err());

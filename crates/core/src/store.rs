@@ -19,13 +19,19 @@ pub enum GrantFilter {
     Grant(GrantId),
     Client(String),
     Subject(String),
-    ClientSubject { client_id: String, subject: String },
+    ClientSubject {
+        client_id: String,
+        subject: String,
+    },
     /// Every grant created in a session.
     Session(String),
     /// Only the grants bound to a session (`online_access`).
     SessionOnline(String),
     /// The grants of a session for the given clients (logout with `revoke_on_logout`).
-    SessionClients { session_id: String, client_ids: Vec<String> },
+    SessionClients {
+        session_id: String,
+        client_ids: Vec<String>,
+    },
 }
 
 /// Why grants are being revoked; the store writes one `grant.revoked` event per grant
@@ -43,7 +49,8 @@ pub struct Revocation {
 /// `persist = false` grants.
 pub trait GrantStore: Send + Sync {
     /// Inserts a new grant and its `grant.created` event.
-    fn insert_grant<'a>(&'a self, grant: &'a Grant, event: Event) -> BoxFuture<'a, StoreResult<()>>;
+    fn insert_grant<'a>(&'a self, grant: &'a Grant, event: Event)
+        -> BoxFuture<'a, StoreResult<()>>;
 
     fn get_grant(&self, id: GrantId) -> BoxFuture<'_, StoreResult<Option<Grant>>>;
 
@@ -51,7 +58,12 @@ pub trait GrantStore: Send + Sync {
     /// `expected`, set it to `expected + 1`, with `generation_started_at` and
     /// `last_used_at` = `now`. Exactly one of any number of concurrent callers with the
     /// same `expected` gets `true`.
-    fn advance(&self, id: GrantId, expected: u64, now: Timestamp) -> BoxFuture<'_, StoreResult<bool>>;
+    fn advance(
+        &self,
+        id: GrantId,
+        expected: u64,
+        now: Timestamp,
+    ) -> BoxFuture<'_, StoreResult<bool>>;
 
     /// Records use of a `reuse` grant (sliding lifetime).
     fn touch(&self, id: GrantId, now: Timestamp) -> BoxFuture<'_, StoreResult<()>>;
@@ -79,6 +91,9 @@ pub trait Store: GrantStore {
     /// Checks the store answers (readiness).
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>>;
 
+    /// Stops accepting writes once those under way are done (shutdown).
+    fn close(&self) {}
+
     fn get_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, StoreResult<Option<Client>>>;
     fn upsert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>>;
     fn list_clients(&self) -> BoxFuture<'_, StoreResult<Vec<Client>>>;
@@ -96,7 +111,8 @@ pub trait Store: GrantStore {
     fn retire_key<'a>(&'a self, kid: &'a str, at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
 
     fn insert_code<'a>(&'a self, code: &'a AuthCode) -> BoxFuture<'a, StoreResult<()>>;
-    fn get_code<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<AuthCode>>>;
+    fn get_code<'a>(&'a self, digest: &'a [u8; 32])
+        -> BoxFuture<'a, StoreResult<Option<AuthCode>>>;
     /// Marks the code used with `use_` and answers the code as it was before: a code
     /// whose `used` is already `Some` is a replay. Atomic: of two concurrent exchanges
     /// exactly one sees `used == None`.
@@ -108,11 +124,24 @@ pub trait Store: GrantStore {
 
     fn insert_session<'a>(&'a self, s: &'a Session) -> BoxFuture<'a, StoreResult<()>>;
     fn get_session<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Session>>>;
-    fn touch_session<'a>(&'a self, id: &'a str, now: Timestamp, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
+    fn touch_session<'a>(
+        &'a self,
+        id: &'a str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>>;
     /// Ends a live session; answers it if it was live.
-    fn end_session<'a>(&'a self, id: &'a str, now: Timestamp) -> BoxFuture<'a, StoreResult<Option<Session>>>;
+    fn end_session<'a>(
+        &'a self,
+        id: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<Option<Session>>>;
 
-    fn get_consent<'a>(&'a self, subject: &'a str, client_id: &'a str) -> BoxFuture<'a, StoreResult<Vec<String>>>;
+    fn get_consent<'a>(
+        &'a self,
+        subject: &'a str,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<String>>>;
     fn add_consent<'a>(
         &'a self,
         subject: &'a str,
@@ -124,7 +153,11 @@ pub trait Store: GrantStore {
     fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
 
     /// Marks a JWT access token revoked until it expires.
-    fn revoke_jti<'a>(&'a self, jti: &'a str, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
+    fn revoke_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        expires_at: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>>;
     fn is_jti_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
 }
 

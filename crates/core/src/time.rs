@@ -147,7 +147,9 @@ pub fn parse_duration(s: &str) -> Result<Dur, String> {
         .ok_or_else(|| format!("`{s}` has no unit: write it like 30s, 15m, 12h or 30d"))?;
     let (num, unit) = s.split_at(split);
     if num.is_empty() {
-        return Err(format!("`{s}` is not a duration: write it like 30s, 15m, 12h or 30d"));
+        return Err(format!(
+            "`{s}` is not a duration: write it like 30s, 15m, 12h or 30d"
+        ));
     }
     let n: i64 = num
         .parse()
@@ -173,7 +175,12 @@ pub fn parse_duration(s: &str) -> Result<Dur, String> {
 /// Formats a duration the way configuration writes it, choosing the largest exact unit.
 pub fn format_duration(d: Dur) -> String {
     let ms = d.0;
-    for (unit, per) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000)] {
+    for (unit, per) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1000),
+    ] {
         if ms != 0 && ms % per == 0 {
             return format!("{}{unit}", ms / per);
         }
@@ -191,16 +198,35 @@ mod tests {
 
     #[test]
     fn rfc3339_round_trips() {
-        for ms in [0, 1_700_000_000_123, 951_782_400_000, -86_400_000, 4_102_444_800_999] {
+        for ms in [
+            0,
+            1_700_000_000_123,
+            951_782_400_000,
+            -86_400_000,
+            4_102_444_800_999,
+        ] {
             let t = Timestamp(ms);
-            assert_eq!(Timestamp::parse_rfc3339(&t.rfc3339()), Some(t), "{}", t.rfc3339());
+            assert_eq!(
+                Timestamp::parse_rfc3339(&t.rfc3339()),
+                Some(t),
+                "{}",
+                t.rfc3339()
+            );
         }
         assert_eq!(Timestamp(0).rfc3339(), "1970-01-01T00:00:00.000Z");
         assert_eq!(
             Timestamp::parse_rfc3339("2000-02-29T01:00:00+01:00"),
             Timestamp::parse_rfc3339("2000-02-29T00:00:00Z")
         );
-        for bad in ["", "2020-13-01T00:00:00Z", "2020-01-01", "2020-01-01T00:00:00", "2020-01-01T00:00:00.Z", "2020-01-01T0a:00:00Z", "２０２０-01-01T00:00:00Z"] {
+        for bad in [
+            "",
+            "2020-13-01T00:00:00Z",
+            "2020-01-01",
+            "2020-01-01T00:00:00",
+            "2020-01-01T00:00:00.Z",
+            "2020-01-01T0a:00:00Z",
+            "２０２０-01-01T00:00:00Z",
+        ] {
             assert_eq!(Timestamp::parse_rfc3339(bad), None, "{bad}");
         }
     }
@@ -212,7 +238,16 @@ mod tests {
         assert_eq!(parse_duration("12h"), Ok(Dur::secs(43_200)));
         assert_eq!(parse_duration("30d"), Ok(Dur::secs(2_592_000)));
         assert_eq!(parse_duration("250ms"), Ok(Dur(250)));
-        for bad in ["", "s", "30", "30x", "-1s", "1.5h", "99999999999999999999d", "40000d"] {
+        for bad in [
+            "",
+            "s",
+            "30",
+            "30x",
+            "-1s",
+            "1.5h",
+            "99999999999999999999d",
+            "40000d",
+        ] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
         for s in ["30s", "15m", "12h", "30d", "250ms", "0s", "90s"] {

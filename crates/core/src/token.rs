@@ -131,7 +131,10 @@ mod tests {
         assert_eq!(k.open(&t), Some(claims()));
         // The successor is a pure function of its inputs: a retry gets the same bytes.
         assert_eq!(t, k.seal(&claims()));
-        let cached = RefreshClaims { flags: FLAG_CACHED, ..claims() };
+        let cached = RefreshClaims {
+            flags: FLAG_CACHED,
+            ..claims()
+        };
         assert!(k.open(&k.seal(&cached)).unwrap().cached());
     }
 

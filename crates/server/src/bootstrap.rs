@@ -32,10 +32,15 @@ pub fn client_from_config(c: &ClientConfig, created_at: Timestamp) -> Client {
 }
 
 async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Result<(), String> {
-    let existing = store.get_user(&u.username).await.map_err(|e| e.to_string())?;
+    let existing = store
+        .get_user(&u.username)
+        .await
+        .map_err(|e| e.to_string())?;
     let password_hash = match (&u.password, &u.password_hash, &existing) {
         (_, Some(h), _) => h.clone(),
-        (Some(p), None, Some(e)) if crate::users::verifies(p.expose(), &e.password_hash) => e.password_hash.clone(),
+        (Some(p), None, Some(e)) if crate::users::verifies(p.expose(), &e.password_hash) => {
+            e.password_hash.clone()
+        }
         (Some(p), None, _) => {
             let p = p.expose().to_string();
             tokio::task::spawn_blocking(move || crate::users::hash_password(&p))

@@ -2,12 +2,12 @@
 //! with `BATON_<SECTION>__<KEY>` environment variables, then validated into a typed
 //! `Config` that is passed explicitly. There is no global configuration.
 
+use base64::Engine;
 use baton_core::model::{AuthMethod, GrantType, SigAlg, TokenFormat};
 use baton_core::policy::{RefreshOverrides, RefreshSettings};
 use baton_core::secret::Secret;
 use baton_core::time::{parse_duration, Dur};
 use baton_proto::settings::{AccessTokenSettings, RefreshTokenSettings};
-use base64::Engine;
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -217,7 +217,15 @@ pub struct Sources<'a> {
     pub base_dir: PathBuf,
 }
 
-const SECTIONS: &[&str] = &["storage", "access_tokens", "refresh_tokens", "sessions", "cleanup", "registration", "http"];
+const SECTIONS: &[&str] = &[
+    "storage",
+    "access_tokens",
+    "refresh_tokens",
+    "sessions",
+    "cleanup",
+    "registration",
+    "http",
+];
 const TOP_KEYS: &[&str] = &["issuer", "listen", "secret_file", "admin_token"];
 
 /// Loads, overlays and validates configuration. Does not create the secret file:
@@ -226,7 +234,10 @@ pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigErro
     let default_file = src.base_dir.join("baton.toml");
     let (path, source): (Option<PathBuf>, String) = match src.file {
         Some(p) => (Some(p.to_path_buf()), p.display().to_string()),
-        None if default_file.exists() => (Some(default_file.clone()), default_file.display().to_string()),
+        None if default_file.exists() => (
+            Some(default_file.clone()),
+            default_file.display().to_string(),
+        ),
         None => (None, "built-in defaults".to_string()),
     };
     let err = |key: &str, message: String| ConfigError {
@@ -236,8 +247,10 @@ pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigErro
     };
     let mut table: toml::Table = match &path {
         Some(p) => {
-            let text = std::fs::read_to_string(p).map_err(|e| err("", format!("cannot read the file: {e}")))?;
-            text.parse::<toml::Table>().map_err(|e| err("", format!("is not valid TOML: {}", e.message())))?
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| err("", format!("cannot read the file: {e}")))?;
+            text.parse::<toml::Table>()
+                .map_err(|e| err("", format!("is not valid TOML: {}", e.message())))?
         }
         None => toml::Table::new(),
     };
@@ -250,7 +263,9 @@ pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigErro
 /// Overlays `BATON_<SECTION>__<KEY>` and `BATON_<KEY>` variables onto the table.
 fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), (String, String)> {
     for (name, value) in env {
-        let Some(rest) = name.strip_prefix("BATON_") else { continue };
+        let Some(rest) = name.strip_prefix("BATON_") else {
+            continue;
+        };
         let rest = rest.to_ascii_lowercase();
         if rest == "secret" || rest == "config" || rest == "log" {
             continue; // BATON_SECRET is read where the secret is resolved.
@@ -261,17 +276,25 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), (S
         };
         match &section {
             Some(s) if !SECTIONS.contains(&s.as_str()) => {
-                return Err((name.clone(), format!("unknown section `{s}` in environment variable {name}")));
+                return Err((
+                    name.clone(),
+                    format!("unknown section `{s}` in environment variable {name}"),
+                ));
             }
             None if !TOP_KEYS.contains(&key.as_str()) => {
-                return Err((name.clone(), format!("unknown key `{key}` in environment variable {name}")));
+                return Err((
+                    name.clone(),
+                    format!("unknown key `{key}` in environment variable {name}"),
+                ));
             }
             _ => {}
         }
         let parsed = env_value(value);
         match section {
             Some(s) => {
-                let entry = table.entry(s.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+                let entry = table
+                    .entry(s.clone())
+                    .or_insert_with(|| toml::Value::Table(toml::Table::new()));
                 match entry {
                     toml::Value::Table(t) => {
                         t.insert(key, parsed);
@@ -308,7 +331,13 @@ fn dur(source: &str, key: &str, v: Option<&String>, default: Dur) -> Result<Dur,
     match v {
         None => Ok(default),
         Some(s) => parse_duration(s)
-            .and_then(|d| if d > Dur::ZERO { Ok(d) } else { Err("must be positive".into()) })
+            .and_then(|d| {
+                if d > Dur::ZERO {
+                    Ok(d)
+                } else {
+                    Err("must be positive".into())
+                }
+            })
             .map_err(|m| ConfigError {
                 source: source.into(),
                 key: key.into(),
@@ -317,7 +346,12 @@ fn dur(source: &str, key: &str, v: Option<&String>, default: Dur) -> Result<Dur,
     }
 }
 
-fn validate(raw: RawConfig, source: &str, src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigError> {
+fn validate(
+    raw: RawConfig,
+    source: &str,
+    src: &Sources<'_>,
+    create_secret: bool,
+) -> Result<Config, ConfigError> {
     let err = |key: &str, message: String| ConfigError {
         source: source.to_string(),
         key: key.to_string(),
@@ -325,17 +359,33 @@ fn validate(raw: RawConfig, source: &str, src: &Sources<'_>, create_secret: bool
     };
     let mut warnings = Vec::new();
     let issuer = raw.issuer.unwrap_or_else(|| "http://127.0.0.1:8080".into());
-    let issuer_url = url::Url::parse(&issuer).map_err(|e| err("issuer", format!("`{issuer}` is not a URL: {e}")))?;
-    if !matches!(issuer_url.scheme(), "http" | "https") || issuer_url.query().is_some() || issuer_url.fragment().is_some() {
-        return Err(err("issuer", "must be an http(s) URL without query or fragment".into()));
+    let issuer_url = url::Url::parse(&issuer)
+        .map_err(|e| err("issuer", format!("`{issuer}` is not a URL: {e}")))?;
+    if !matches!(issuer_url.scheme(), "http" | "https")
+        || issuer_url.query().is_some()
+        || issuer_url.fragment().is_some()
+    {
+        return Err(err(
+            "issuer",
+            "must be an http(s) URL without query or fragment".into(),
+        ));
     }
     let issuer = issuer.trim_end_matches('/').to_string();
     let listen_s = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listen: SocketAddr = listen_s
-        .parse()
-        .map_err(|_| err("listen", format!("`{listen_s}` is not an address like 127.0.0.1:8080")))?;
+    let listen: SocketAddr = listen_s.parse().map_err(|_| {
+        err(
+            "listen",
+            format!("`{listen_s}` is not an address like 127.0.0.1:8080"),
+        )
+    })?;
 
-    let secret = resolve_secret(raw.secret_file.as_deref(), src, create_secret, &mut warnings).map_err(|(k, m)| err(&k, m))?;
+    let secret = resolve_secret(
+        raw.secret_file.as_deref(),
+        src,
+        create_secret,
+        &mut warnings,
+    )
+    .map_err(|(k, m)| err(&k, m))?;
 
     let admin_token = raw.admin_token.map(Secret::new);
     if let Some(t) = &admin_token {
@@ -344,12 +394,23 @@ fn validate(raw: RawConfig, source: &str, src: &Sources<'_>, create_secret: bool
         }
     }
 
-    let storage_url = raw.storage.url.unwrap_or_else(|| "sqlite://baton.db".into());
-    if !(storage_url.starts_with("sqlite://") || storage_url.starts_with("postgres://") || storage_url.starts_with("postgresql://")) {
-        return Err(err("storage.url", "must start with sqlite:// or postgres://".into()));
+    let storage_url = raw
+        .storage
+        .url
+        .unwrap_or_else(|| "sqlite://baton.db".into());
+    if !(storage_url.starts_with("sqlite://")
+        || storage_url.starts_with("postgres://")
+        || storage_url.starts_with("postgresql://"))
+    {
+        return Err(err(
+            "storage.url",
+            "must start with sqlite:// or postgres://".into(),
+        ));
     }
     let storage_url = match storage_url.strip_prefix("sqlite://") {
-        Some(p) if !Path::new(p).is_absolute() => format!("sqlite://{}", src.base_dir.join(p).display()),
+        Some(p) if !Path::new(p).is_absolute() => {
+            format!("sqlite://{}", src.base_dir.join(p).display())
+        }
         _ => storage_url,
     };
     if let Some(c) = &raw.storage.cache_url {
@@ -360,33 +421,77 @@ fn validate(raw: RawConfig, source: &str, src: &Sources<'_>, create_secret: bool
 
     let at = &raw.access_tokens;
     let access_tokens = AccessTokenConfig {
-        lifetime: dur(source, "access_tokens.lifetime", at.lifetime.as_ref(), Dur::secs(3600))?,
+        lifetime: dur(
+            source,
+            "access_tokens.lifetime",
+            at.lifetime.as_ref(),
+            Dur::secs(3600),
+        )?,
         format: match &at.format {
             None => TokenFormat::Jwt,
-            Some(f) => TokenFormat::parse(f).ok_or_else(|| err("access_tokens.format", format!("unknown format `{f}`: expected jwt or reference")))?,
+            Some(f) => TokenFormat::parse(f).ok_or_else(|| {
+                err(
+                    "access_tokens.format",
+                    format!("unknown format `{f}`: expected jwt or reference"),
+                )
+            })?,
         },
         signing_alg: match &at.signing_alg {
             None => SigAlg::ES256,
-            Some(a) => SigAlg::parse(a).ok_or_else(|| err("access_tokens.signing_alg", format!("unknown algorithm `{a}`: expected ES256, RS256 or EdDSA")))?,
+            Some(a) => SigAlg::parse(a).ok_or_else(|| {
+                err(
+                    "access_tokens.signing_alg",
+                    format!("unknown algorithm `{a}`: expected ES256, RS256 or EdDSA"),
+                )
+            })?,
         },
     };
 
-    let rt_over = RefreshOverrides::from_dto(&raw.refresh_tokens, "refresh_tokens").map_err(|e| err(&e.field, e.message))?;
+    let rt_over = RefreshOverrides::from_dto(&raw.refresh_tokens, "refresh_tokens")
+        .map_err(|e| err(&e.field, e.message))?;
     let refresh_tokens = RefreshSettings::default().with(&rt_over);
-    refresh_tokens.validate("refresh_tokens").map_err(|e| err(&e.field, e.message))?;
+    refresh_tokens
+        .validate("refresh_tokens")
+        .map_err(|e| err(&e.field, e.message))?;
 
     let sessions = SessionConfig {
-        idle_lifetime: dur(source, "sessions.idle_lifetime", raw.sessions.idle_lifetime.as_ref(), Dur::secs(86_400))?,
-        absolute_lifetime: dur(source, "sessions.absolute_lifetime", raw.sessions.absolute_lifetime.as_ref(), Dur::secs(14 * 86_400))?,
+        idle_lifetime: dur(
+            source,
+            "sessions.idle_lifetime",
+            raw.sessions.idle_lifetime.as_ref(),
+            Dur::secs(86_400),
+        )?,
+        absolute_lifetime: dur(
+            source,
+            "sessions.absolute_lifetime",
+            raw.sessions.absolute_lifetime.as_ref(),
+            Dur::secs(14 * 86_400),
+        )?,
     };
-    let cleanup_interval = dur(source, "cleanup.interval", raw.cleanup.interval.as_ref(), Dur::secs(3600))?;
-    let retain_revoked = dur(source, "cleanup.retain_revoked", raw.cleanup.retain_revoked.as_ref(), Dur::secs(7 * 86_400))?;
+    let cleanup_interval = dur(
+        source,
+        "cleanup.interval",
+        raw.cleanup.interval.as_ref(),
+        Dur::secs(3600),
+    )?;
+    let retain_revoked = dur(
+        source,
+        "cleanup.retain_revoked",
+        raw.cleanup.retain_revoked.as_ref(),
+        Dur::secs(7 * 86_400),
+    )?;
 
     let mut clients = Vec::new();
     for (i, c) in raw.clients.into_iter().enumerate() {
         let cc = client(c, i, &refresh_tokens).map_err(|(k, m)| err(&k, m))?;
-        if clients.iter().any(|o: &ClientConfig| o.client_id == cc.client_id) {
-            return Err(err(&format!("clients[{i}].client_id"), format!("`{}` is listed twice", cc.client_id)));
+        if clients
+            .iter()
+            .any(|o: &ClientConfig| o.client_id == cc.client_id)
+        {
+            return Err(err(
+                &format!("clients[{i}].client_id"),
+                format!("`{}` is listed twice", cc.client_id),
+            ));
         }
         clients.push(cc);
     }
@@ -394,7 +499,10 @@ fn validate(raw: RawConfig, source: &str, src: &Sources<'_>, create_secret: bool
     for (i, u) in raw.users.into_iter().enumerate() {
         let uc = user(u, i).map_err(|(k, m)| err(&k, m))?;
         if users.iter().any(|o: &UserConfig| o.username == uc.username) {
-            return Err(err(&format!("users[{i}].username"), format!("`{}` is listed twice", uc.username)));
+            return Err(err(
+                &format!("users[{i}].username"),
+                format!("`{}` is listed twice", uc.username),
+            ));
         }
         users.push(uc);
     }
@@ -431,9 +539,20 @@ fn resolve_secret(
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(s.trim())
             .or_else(|_| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(s.trim()))
-            .map_err(|_| (key.to_string(), "the secret is not valid base64".to_string()))?;
+            .map_err(|_| {
+                (
+                    key.to_string(),
+                    "the secret is not valid base64".to_string(),
+                )
+            })?;
         if bytes.len() < 32 {
-            return Err((key.to_string(), format!("the secret decodes to {} bytes; at least 32 are required", bytes.len())));
+            return Err((
+                key.to_string(),
+                format!(
+                    "the secret decodes to {} bytes; at least 32 are required",
+                    bytes.len()
+                ),
+            ));
         }
         Ok(SecretBytes(bytes))
     };
@@ -446,7 +565,12 @@ fn resolve_secret(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
             let bytes = baton_core::random_bytes::<32>();
             let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-            write_private(&path, &text).map_err(|e| ("secret_file".to_string(), format!("cannot create {}: {e}", path.display())))?;
+            write_private(&path, &text).map_err(|e| {
+                (
+                    "secret_file".to_string(),
+                    format!("cannot create {}: {e}", path.display()),
+                )
+            })?;
             warnings.push(format!(
                 "generated a new server secret in {} (mode 0600): keep it safe and back it up; losing it invalidates every refresh token",
                 path.display()
@@ -455,9 +579,15 @@ fn resolve_secret(
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err((
             "secret_file".to_string(),
-            format!("{} does not exist (baton serve creates it on first start)", path.display()),
+            format!(
+                "{} does not exist (baton serve creates it on first start)",
+                path.display()
+            ),
         )),
-        Err(e) => Err(("secret_file".to_string(), format!("cannot read {}: {e}", path.display()))),
+        Err(e) => Err((
+            "secret_file".to_string(),
+            format!("cannot read {}: {e}", path.display()),
+        )),
     }
 }
 
@@ -474,10 +604,22 @@ fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientConfig, (String, String)> {
+fn client(
+    c: RawClient,
+    i: usize,
+    server_rt: &RefreshSettings,
+) -> Result<ClientConfig, (String, String)> {
     let k = |f: &str| format!("clients[{i}].{f}");
-    if c.client_id.is_empty() || c.client_id.len() > 128 || c.client_id.chars().any(|ch| ch.is_control() || ch == ' ' || ch == ':') {
-        return Err((k("client_id"), "must be 1 to 128 printable characters without spaces or colons".into()));
+    if c.client_id.is_empty()
+        || c.client_id.len() > 128
+        || c.client_id
+            .chars()
+            .any(|ch| ch.is_control() || ch == ' ' || ch == ':')
+    {
+        return Err((
+            k("client_id"),
+            "must be 1 to 128 printable characters without spaces or colons".into(),
+        ));
     }
     let auth_method = match &c.token_endpoint_auth_method {
         None if c.client_secret.is_none() && c.client_secret_sha256.is_none() && c.jwks.is_none() => AuthMethod::None,
@@ -488,7 +630,12 @@ fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientC
         })?,
     };
     let secret_sha256 = match (&c.client_secret, &c.client_secret_sha256) {
-        (Some(_), Some(_)) => return Err((k("client_secret"), "give client_secret or client_secret_sha256, not both".into())),
+        (Some(_), Some(_)) => {
+            return Err((
+                k("client_secret"),
+                "give client_secret or client_secret_sha256, not both".into(),
+            ))
+        }
         (Some(s), None) => {
             if s.chars().count() < 32 {
                 return Err((k("client_secret"), "must be at least 32 characters".into()));
@@ -498,16 +645,27 @@ fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientC
         (None, Some(h)) => Some(
             baton_core::secret::unhex(h)
                 .and_then(|b| <[u8; 32]>::try_from(b).ok())
-                .ok_or_else(|| (k("client_secret_sha256"), "must be 64 hex digits".to_string()))?,
+                .ok_or_else(|| {
+                    (
+                        k("client_secret_sha256"),
+                        "must be 64 hex digits".to_string(),
+                    )
+                })?,
         ),
         (None, None) => None,
     };
     match auth_method {
         AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost if secret_sha256.is_none() => {
-            return Err((k("client_secret"), format!("is required for {}", auth_method.as_str())));
+            return Err((
+                k("client_secret"),
+                format!("is required for {}", auth_method.as_str()),
+            ));
         }
         AuthMethod::None if secret_sha256.is_some() => {
-            return Err((k("client_secret"), "a public client (token_endpoint_auth_method = \"none\") has no secret".into()));
+            return Err((
+                k("client_secret"),
+                "a public client (token_endpoint_auth_method = \"none\") has no secret".into(),
+            ));
         }
         AuthMethod::PrivateKeyJwt if c.jwks.is_none() => {
             return Err((k("jwks"), "is required for private_key_jwt".into()));
@@ -519,7 +677,8 @@ fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientC
         Some(v) => {
             let j = serde_json::to_value(&v).map_err(|e| (k("jwks"), e.to_string()))?;
             let j = match j {
-                serde_json::Value::String(s) => serde_json::from_str(&s).map_err(|e| (k("jwks"), format!("is not JSON: {e}")))?,
+                serde_json::Value::String(s) => serde_json::from_str(&s)
+                    .map_err(|e| (k("jwks"), format!("is not JSON: {e}")))?,
                 other => other,
             };
             if !j["keys"].is_array() {
@@ -541,25 +700,41 @@ fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientC
         None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         Some(g) => g
             .iter()
-            .map(|s| GrantType::parse(s).ok_or_else(|| (k("grant_types"), format!("unknown grant type `{s}`"))))
+            .map(|s| {
+                GrantType::parse(s)
+                    .ok_or_else(|| (k("grant_types"), format!("unknown grant type `{s}`")))
+            })
             .collect::<Result<_, _>>()?,
     };
     if auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err((k("grant_types"), "a public client cannot use client_credentials".into()));
+        return Err((
+            k("grant_types"),
+            "a public client cannot use client_credentials".into(),
+        ));
     }
     if grant_types.contains(&GrantType::AuthorizationCode) && c.redirect_uris.is_empty() {
-        return Err((k("redirect_uris"), "the authorization_code grant needs at least one redirect URI".into()));
+        return Err((
+            k("redirect_uris"),
+            "the authorization_code grant needs at least one redirect URI".into(),
+        ));
     }
     let scopes = c.scopes.unwrap_or_else(|| {
-        ["openid", "profile", "email", "offline_access"].iter().map(|s| s.to_string()).collect()
+        ["openid", "profile", "email", "offline_access"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     });
     for s in &scopes {
         if baton_core::scope::parse(s).map(|v| v.len()) != Ok(1) {
             return Err((k("scopes"), format!("`{s}` is not a single scope token")));
         }
     }
-    let refresh = RefreshOverrides::from_dto(&c.refresh_tokens, &k("refresh_tokens")).map_err(|e| (e.field, e.message))?;
-    server_rt.with(&refresh).validate(&k("refresh_tokens")).map_err(|e| (e.field, e.message))?;
+    let refresh = RefreshOverrides::from_dto(&c.refresh_tokens, &k("refresh_tokens"))
+        .map_err(|e| (e.field, e.message))?;
+    server_rt
+        .with(&refresh)
+        .validate(&k("refresh_tokens"))
+        .map_err(|e| (e.field, e.message))?;
     Ok(ClientConfig {
         client_id: c.client_id,
         client_name: c.client_name,
@@ -572,11 +747,21 @@ fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientC
         scopes,
         access_token_format: match c.access_token_format {
             None => None,
-            Some(f) => Some(TokenFormat::parse(&f).ok_or_else(|| (k("access_token_format"), format!("unknown format `{f}`: expected jwt or reference")))?),
+            Some(f) => Some(TokenFormat::parse(&f).ok_or_else(|| {
+                (
+                    k("access_token_format"),
+                    format!("unknown format `{f}`: expected jwt or reference"),
+                )
+            })?),
         },
         id_token_alg: match c.id_token_signed_response_alg {
             None => SigAlg::RS256,
-            Some(a) => SigAlg::parse(&a).ok_or_else(|| (k("id_token_signed_response_alg"), format!("unknown algorithm `{a}`")))?,
+            Some(a) => SigAlg::parse(&a).ok_or_else(|| {
+                (
+                    k("id_token_signed_response_alg"),
+                    format!("unknown algorithm `{a}`"),
+                )
+            })?,
         },
         introspect_any: c.introspect_any,
         jwks,
@@ -590,7 +775,9 @@ fn client(c: RawClient, i: usize, server_rt: &RefreshSettings) -> Result<ClientC
 pub fn check_redirect_uri(u: &str) -> Result<(), String> {
     let url = url::Url::parse(u).map_err(|e| format!("`{u}` is not an absolute URI: {e}"))?;
     if url.fragment().is_some() {
-        return Err(format!("`{u}` has a fragment, which RFC 6749 §3.1.2 forbids"));
+        return Err(format!(
+            "`{u}` has a fragment, which RFC 6749 §3.1.2 forbids"
+        ));
     }
     match url.scheme() {
         "https" => Ok(()),
@@ -607,13 +794,29 @@ pub fn check_redirect_uri(u: &str) -> Result<(), String> {
 fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)> {
     let k = |f: &str| format!("users[{i}].{f}");
     if u.username.is_empty() || u.username.len() > 128 || u.username.chars().any(char::is_control) {
-        return Err((k("username"), "must be 1 to 128 characters without control characters".into()));
+        return Err((
+            k("username"),
+            "must be 1 to 128 characters without control characters".into(),
+        ));
     }
     match (&u.password, &u.password_hash) {
-        (Some(_), Some(_)) => return Err((k("password"), "give password or password_hash, not both".into())),
-        (None, None) => return Err((k("password"), "password or password_hash is required".into())),
+        (Some(_), Some(_)) => {
+            return Err((
+                k("password"),
+                "give password or password_hash, not both".into(),
+            ))
+        }
+        (None, None) => {
+            return Err((
+                k("password"),
+                "password or password_hash is required".into(),
+            ))
+        }
         (None, Some(h)) if !h.starts_with("$argon2id$") => {
-            return Err((k("password_hash"), "must be an Argon2id PHC string ($argon2id$...)".into()));
+            return Err((
+                k("password_hash"),
+                "must be an Argon2id PHC string ($argon2id$...)".into(),
+            ));
         }
         (Some(p), None) if p.is_empty() => return Err((k("password"), "must not be empty".into())),
         _ => {}
@@ -622,9 +825,21 @@ fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)> {
         Ok(serde_json::Value::Object(m)) => m,
         _ => return Err((k("claims"), "must be a table".into())),
     };
-    for reserved in ["sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid"] {
+    for reserved in [
+        "sub",
+        "iss",
+        "aud",
+        "exp",
+        "iat",
+        "auth_time",
+        "nonce",
+        "sid",
+    ] {
         if claims.contains_key(reserved) {
-            return Err((k(&format!("claims.{reserved}")), "is set by the server and cannot be configured".into()));
+            return Err((
+                k(&format!("claims.{reserved}")),
+                "is set by the server and cannot be configured".into(),
+            ));
         }
     }
     Ok(UserConfig {

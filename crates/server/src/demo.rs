@@ -21,7 +21,16 @@ pub const PASSWORD: &str = "demo-password";
 pub fn seed(cfg: &mut Config) -> String {
     let secret = baton_core::random_id("");
     let cb = format!("{}/demo/callback", cfg.issuer);
-    let scopes: Vec<String> = ["openid", "profile", "email", "offline_access", "online_access"].iter().map(|s| s.to_string()).collect();
+    let scopes: Vec<String> = [
+        "openid",
+        "profile",
+        "email",
+        "offline_access",
+        "online_access",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
     let base = ClientConfig {
         client_id: WEB_CLIENT.into(),
         client_name: Some("Demo Web App".into()),
@@ -30,7 +39,11 @@ pub fn seed(cfg: &mut Config) -> String {
         redirect_uris: vec![cb],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
-        grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken, GrantType::Password],
+        grant_types: vec![
+            GrantType::AuthorizationCode,
+            GrantType::RefreshToken,
+            GrantType::Password,
+        ],
         scopes,
         access_token_format: None,
         id_token_alg: SigAlg::RS256,
@@ -47,7 +60,8 @@ pub fn seed(cfg: &mut Config) -> String {
         grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         ..base.clone()
     };
-    cfg.clients.retain(|c| c.client_id != WEB_CLIENT && c.client_id != SPA_CLIENT);
+    cfg.clients
+        .retain(|c| c.client_id != WEB_CLIENT && c.client_id != SPA_CLIENT);
     cfg.clients.push(base);
     cfg.clients.push(spa);
     cfg.users.retain(|u| u.username != USER);

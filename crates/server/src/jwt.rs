@@ -17,10 +17,16 @@ impl Signer {
     pub fn from_pkcs8(alg: SigAlg, pkcs8: &[u8]) -> Result<Signer, String> {
         let rng = ring::rand::SystemRandom::new();
         match alg {
-            SigAlg::ES256 => signature::EcdsaKeyPair::from_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, pkcs8, &rng)
-                .map(Signer::Ec)
-                .map_err(|e| format!("bad P-256 key: {e}")),
-            SigAlg::RS256 => signature::RsaKeyPair::from_pkcs8(pkcs8).map(Signer::Rsa).map_err(|e| format!("bad RSA key: {e}")),
+            SigAlg::ES256 => signature::EcdsaKeyPair::from_pkcs8(
+                &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                pkcs8,
+                &rng,
+            )
+            .map(Signer::Ec)
+            .map_err(|e| format!("bad P-256 key: {e}")),
+            SigAlg::RS256 => signature::RsaKeyPair::from_pkcs8(pkcs8)
+                .map(Signer::Rsa)
+                .map_err(|e| format!("bad RSA key: {e}")),
             SigAlg::EdDSA => signature::Ed25519KeyPair::from_pkcs8_maybe_unchecked(pkcs8)
                 .map(Signer::Ed)
                 .map_err(|e| format!("bad Ed25519 key: {e}")),
@@ -37,17 +43,23 @@ impl Signer {
             }
             Signer::Rsa(k) => {
                 let c: ring::rsa::PublicKeyComponents<Vec<u8>> = k.public().into();
-                let strip = |v: &[u8]| -> Vec<u8> { v.iter().copied().skip_while(|x| *x == 0).collect() };
+                let strip =
+                    |v: &[u8]| -> Vec<u8> { v.iter().copied().skip_while(|x| *x == 0).collect() };
                 serde_json::json!({"kty": "RSA", "n": b(&strip(&c.n)), "e": b(&strip(&c.e))})
             }
-            Signer::Ed(k) => serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b(k.public_key().as_ref())}),
+            Signer::Ed(k) => {
+                serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": b(k.public_key().as_ref())})
+            }
         }
     }
 
     fn sign(&self, msg: &[u8]) -> Result<Vec<u8>, String> {
         let rng = ring::rand::SystemRandom::new();
         match self {
-            Signer::Ec(k) => k.sign(&rng, msg).map(|s| s.as_ref().to_vec()).map_err(|_| "ECDSA signing failed".into()),
+            Signer::Ec(k) => k
+                .sign(&rng, msg)
+                .map(|s| s.as_ref().to_vec())
+                .map_err(|_| "ECDSA signing failed".into()),
             Signer::Rsa(k) => {
                 let mut sig = vec![0u8; k.public().modulus_len()];
                 k.sign(&signature::RSA_PKCS1_SHA256, &rng, msg, &mut sig)
@@ -60,7 +72,13 @@ impl Signer {
 }
 
 /// Signs `claims` as a compact JWS with header `{alg, typ, kid}`.
-pub fn sign(signer: &Signer, alg: SigAlg, kid: &str, typ: &str, claims: &Value) -> Result<String, String> {
+pub fn sign(
+    signer: &Signer,
+    alg: SigAlg,
+    kid: &str,
+    typ: &str,
+    claims: &Value,
+) -> Result<String, String> {
     let header = serde_json::json!({"alg": alg.as_str(), "typ": typ, "kid": kid});
     let mut out = String::with_capacity(512);
     URL_SAFE_NO_PAD.encode_string(header.to_string(), &mut out);
@@ -85,12 +103,20 @@ pub fn decode_unverified(token: &str) -> Result<(Value, Value, &str, Vec<u8>), S
         return Err("the JWT is too long".into());
     }
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err("not a compact JWS (three dot-separated parts)".into());
     };
-    let dec = |p: &str| URL_SAFE_NO_PAD.decode(p).map_err(|_| "a JWT part is not base64url".to_string());
-    let header: Value = serde_json::from_slice(&dec(h)?).map_err(|_| "the JWT header is not JSON".to_string())?;
-    let claims: Value = serde_json::from_slice(&dec(c)?).map_err(|_| "the JWT claims are not JSON".to_string())?;
+    let dec = |p: &str| {
+        URL_SAFE_NO_PAD
+            .decode(p)
+            .map_err(|_| "a JWT part is not base64url".to_string())
+    };
+    let header: Value =
+        serde_json::from_slice(&dec(h)?).map_err(|_| "the JWT header is not JSON".to_string())?;
+    let claims: Value =
+        serde_json::from_slice(&dec(c)?).map_err(|_| "the JWT claims are not JSON".to_string())?;
     if !header.is_object() || !claims.is_object() {
         return Err("the JWT header and claims must be JSON objects".into());
     }
@@ -107,9 +133,12 @@ pub fn verify(token: &str, jwks: &Value, allowed: &[SigAlg]) -> Result<Verified,
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| "the JWT's alg is missing or not allowed".to_string())?;
     let kid = header["kid"].as_str();
-    let keys = jwks["keys"].as_array().ok_or_else(|| "no keys to verify with".to_string())?;
+    let keys = jwks["keys"]
+        .as_array()
+        .ok_or_else(|| "no keys to verify with".to_string())?;
     let candidates = keys.iter().filter(|k| {
-        kid.is_none_or(|kid| k["kid"].as_str() == Some(kid)) && k["alg"].as_str().is_none_or(|a| a == alg.as_str())
+        kid.is_none_or(|kid| k["kid"].as_str() == Some(kid))
+            && k["alg"].as_str().is_none_or(|a| a == alg.as_str())
     });
     for k in candidates {
         if verify_with_jwk(alg, k, input.as_bytes(), &sig) {
@@ -123,7 +152,9 @@ fn verify_with_jwk(alg: SigAlg, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
     let b = |k: &str| jwk[k].as_str().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
     match (alg, jwk["kty"].as_str()) {
         (SigAlg::ES256, Some("EC")) if jwk["crv"] == "P-256" => {
-            let (Some(x), Some(y)) = (b("x"), b("y")) else { return false };
+            let (Some(x), Some(y)) = (b("x"), b("y")) else {
+                return false;
+            };
             if x.len() != 32 || y.len() != 32 {
                 return false;
             }
@@ -131,17 +162,23 @@ fn verify_with_jwk(alg: SigAlg, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
             point.push(4);
             point.extend_from_slice(&x);
             point.extend_from_slice(&y);
-            signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point).verify(msg, sig).is_ok()
+            signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
+                .verify(msg, sig)
+                .is_ok()
         }
         (SigAlg::RS256, Some("RSA")) => {
-            let (Some(n), Some(e)) = (b("n"), b("e")) else { return false };
+            let (Some(n), Some(e)) = (b("n"), b("e")) else {
+                return false;
+            };
             signature::RsaPublicKeyComponents { n, e }
                 .verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig)
                 .is_ok()
         }
         (SigAlg::EdDSA, Some("OKP")) if jwk["crv"] == "Ed25519" => {
             let Some(x) = b("x") else { return false };
-            signature::UnparsedPublicKey::new(&signature::ED25519, x).verify(msg, sig).is_ok()
+            signature::UnparsedPublicKey::new(&signature::ED25519, x)
+                .verify(msg, sig)
+                .is_ok()
         }
         _ => false,
     }
@@ -153,7 +190,11 @@ mod tests {
 
     fn es256() -> Signer {
         let rng = ring::rand::SystemRandom::new();
-        let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(&signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng).unwrap();
+        let pkcs8 = signature::EcdsaKeyPair::generate_pkcs8(
+            &signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &rng,
+        )
+        .unwrap();
         Signer::from_pkcs8(SigAlg::ES256, pkcs8.as_ref()).unwrap()
     }
 
@@ -172,7 +213,10 @@ mod tests {
             let t = sign(&s, alg, "k1", "JWT", &serde_json::json!({"sub": "a"})).unwrap();
             let v = verify(&t, &jwks, &[alg]).unwrap();
             assert_eq!(v.claims["sub"], "a");
-            assert!(verify(&t, &jwks, &[SigAlg::RS256]).is_err(), "alg not allowed");
+            assert!(
+                verify(&t, &jwks, &[SigAlg::RS256]).is_err(),
+                "alg not allowed"
+            );
             let mut parts: Vec<&str> = t.split('.').collect();
             let other = URL_SAFE_NO_PAD.encode(br#"{"sub":"b"}"#);
             parts[1] = &other;

@@ -26,7 +26,10 @@ pub struct Keyring {
 impl Keyring {
     /// The newest active key for `alg`.
     pub fn active(&self, alg: SigAlg) -> Option<&LoadedKey> {
-        self.keys.iter().rev().find(|k| k.alg == alg && k.retired_at.is_none())
+        self.keys
+            .iter()
+            .rev()
+            .find(|k| k.alg == alg && k.retired_at.is_none())
     }
 
     /// The JWK Set document (public keys only).
@@ -39,7 +42,9 @@ impl Keyring {
     }
 
     pub fn sign(&self, alg: SigAlg, typ: &str, claims: &Value) -> Result<String, String> {
-        let k = self.active(alg).ok_or_else(|| format!("no active {} key", alg.as_str()))?;
+        let k = self
+            .active(alg)
+            .ok_or_else(|| format!("no active {} key", alg.as_str()))?;
         jwt::sign(&k.signer, alg, &k.kid, typ, claims)
     }
 }
@@ -55,8 +60,12 @@ fn seal(secret: &[u8], kid: &str, pkcs8: &[u8]) -> Result<Vec<u8>, String> {
     let key = seal_key(secret)?;
     let nonce_bytes = baton_core::random_bytes::<12>();
     let mut buf = pkcs8.to_vec();
-    key.seal_in_place_append_tag(aead::Nonce::assume_unique_for_key(nonce_bytes), aead::Aad::from(kid.as_bytes()), &mut buf)
-        .map_err(|_| "sealing failed".to_string())?;
+    key.seal_in_place_append_tag(
+        aead::Nonce::assume_unique_for_key(nonce_bytes),
+        aead::Aad::from(kid.as_bytes()),
+        &mut buf,
+    )
+    .map_err(|_| "sealing failed".to_string())?;
     let mut out = nonce_bytes.to_vec();
     out.extend_from_slice(&buf);
     Ok(out)
@@ -80,16 +89,22 @@ fn open(secret: &[u8], kid: &str, sealed: &[u8]) -> Result<Vec<u8>, String> {
 pub fn generate_pkcs8(alg: SigAlg) -> Result<Vec<u8>, String> {
     let rng = ring::rand::SystemRandom::new();
     match alg {
-        SigAlg::ES256 => ring::signature::EcdsaKeyPair::generate_pkcs8(&ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING, &rng)
-            .map(|d| d.as_ref().to_vec())
-            .map_err(|_| "P-256 key generation failed".into()),
+        SigAlg::ES256 => ring::signature::EcdsaKeyPair::generate_pkcs8(
+            &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+            &rng,
+        )
+        .map(|d| d.as_ref().to_vec())
+        .map_err(|_| "P-256 key generation failed".into()),
         SigAlg::EdDSA => ring::signature::Ed25519KeyPair::generate_pkcs8(&rng)
             .map(|d| d.as_ref().to_vec())
             .map_err(|_| "Ed25519 key generation failed".into()),
         SigAlg::RS256 => {
             use rsa::pkcs8::EncodePrivateKey;
-            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048).map_err(|e| format!("RSA key generation failed: {e}"))?;
-            key.to_pkcs8_der().map(|d| d.as_bytes().to_vec()).map_err(|e| format!("RSA key encoding failed: {e}"))
+            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, 2048)
+                .map_err(|e| format!("RSA key generation failed: {e}"))?;
+            key.to_pkcs8_der()
+                .map(|d| d.as_bytes().to_vec())
+                .map_err(|e| format!("RSA key encoding failed: {e}"))
         }
     }
 }
@@ -98,7 +113,11 @@ pub fn generate_pkcs8(alg: SigAlg) -> Result<Vec<u8>, String> {
 pub fn new_key(secret: &[u8], alg: SigAlg, now: Timestamp) -> Result<SigningKey, String> {
     let pkcs8 = generate_pkcs8(alg)?;
     let signer = Signer::from_pkcs8(alg, &pkcs8)?;
-    let kid = format!("{}-{}", alg.as_str().to_ascii_lowercase(), baton_core::secret::hex(&baton_core::random_bytes::<6>()));
+    let kid = format!(
+        "{}-{}",
+        alg.as_str().to_ascii_lowercase(),
+        baton_core::secret::hex(&baton_core::random_bytes::<6>())
+    );
     let mut jwk = signer.public_jwk();
     jwk["kid"] = Value::String(kid.clone());
     jwk["alg"] = Value::String(alg.as_str().into());
@@ -115,7 +134,12 @@ pub fn new_key(secret: &[u8], alg: SigAlg, now: Timestamp) -> Result<SigningKey,
 
 /// Builds the keyring from stored keys, publishing retired keys for `publish_for`
 /// after their retirement (the longest a token they signed can live).
-pub fn load(secret: &[u8], stored: &[SigningKey], now: Timestamp, publish_for: Dur) -> Result<Keyring, String> {
+pub fn load(
+    secret: &[u8],
+    stored: &[SigningKey],
+    now: Timestamp,
+    publish_for: Dur,
+) -> Result<Keyring, String> {
     let mut keys = Vec::new();
     for k in stored {
         if k.retired_at.is_some_and(|r| now.since(r) > publish_for) {
@@ -123,7 +147,8 @@ pub fn load(secret: &[u8], stored: &[SigningKey], now: Timestamp, publish_for: D
         }
         let pkcs8 = open(secret, &k.kid, &k.sealed_private)?;
         let signer = Signer::from_pkcs8(k.alg, &pkcs8)?;
-        let public_jwk: Value = serde_json::from_str(&k.public_jwk).map_err(|_| format!("stored JWK of {} is not JSON", k.kid))?;
+        let public_jwk: Value = serde_json::from_str(&k.public_jwk)
+            .map_err(|_| format!("stored JWK of {} is not JSON", k.kid))?;
         keys.push(LoadedKey {
             kid: k.kid.clone(),
             alg: k.alg,
@@ -132,15 +157,24 @@ pub fn load(secret: &[u8], stored: &[SigningKey], now: Timestamp, publish_for: D
             public_jwk,
         });
     }
-    let jwks = serde_json::json!({"keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()}).to_string();
+    let jwks =
+        serde_json::json!({"keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()})
+            .to_string();
     Ok(Keyring { keys, jwks })
 }
 
 /// Makes sure an active key exists for every algorithm; generates what is missing.
-pub async fn ensure(store: &dyn Store, secret: &[u8], now: Timestamp) -> Result<Vec<SigningKey>, String> {
+pub async fn ensure(
+    store: &dyn Store,
+    secret: &[u8],
+    now: Timestamp,
+) -> Result<Vec<SigningKey>, String> {
     let mut stored = store.list_keys().await.map_err(|e| e.to_string())?;
     for alg in SigAlg::ALL {
-        if !stored.iter().any(|k| k.alg == alg && k.retired_at.is_none()) {
+        if !stored
+            .iter()
+            .any(|k| k.alg == alg && k.retired_at.is_none())
+        {
             // RSA generation takes a while: keep it off the async workers.
             let owned = secret.to_vec();
             let k = tokio::task::spawn_blocking(move || new_key(&owned, alg, now))
@@ -164,9 +198,14 @@ mod tests {
         let s2 = [2u8; 32];
         let k = new_key(&s1, SigAlg::ES256, Timestamp(0)).unwrap();
         let ring = load(&s1, std::slice::from_ref(&k), Timestamp(0), Dur::secs(3600)).unwrap();
-        let t = ring.sign(SigAlg::ES256, "JWT", &serde_json::json!({"a": 1})).unwrap();
+        let t = ring
+            .sign(SigAlg::ES256, "JWT", &serde_json::json!({"a": 1}))
+            .unwrap();
         assert!(jwt::verify(&t, &ring.jwks(), &[SigAlg::ES256]).is_ok());
         assert!(load(&s2, &[k], Timestamp(0), Dur::secs(3600)).is_err());
-        assert!(!ring.jwks_json().contains("\"d\""), "no private material in JWKS");
+        assert!(
+            !ring.jwks_json().contains("\"d\""),
+            "no private material in JWKS"
+        );
     }
 }

@@ -45,11 +45,14 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     let (tx, rx) = oneshot::channel::<()>();
     spawn_maintenance(state.clone());
     let task = tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(async {
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            let _ = rx.await;
+        })
+        .await
     });
     Ok(Running {
         addr,

@@ -27,8 +27,15 @@ pub const COOKIE: &str = "baton_session";
 
 /// Ends a session for `reason` ("logout", "expired", "admin", "reuse_detected").
 /// Answers whether a live session was ended.
-pub async fn end(st: &AppState, session_id: &str, reason: &str, now: Timestamp) -> Result<bool, StoreError> {
-    let Some(session) = st.store.end_session(session_id, now).await? else { return Ok(false) };
+pub async fn end(
+    st: &AppState,
+    session_id: &str,
+    reason: &str,
+    now: Timestamp,
+) -> Result<bool, StoreError> {
+    let Some(session) = st.store.end_session(session_id, now).await? else {
+        return Ok(false);
+    };
     let why = |r: &str| Revocation {
         reason: r.to_string(),
         now,
@@ -39,7 +46,11 @@ pub async fn end(st: &AppState, session_id: &str, reason: &str, now: Timestamp) 
     // Every client that held a grant of this session.
     let mut clients = BTreeSet::new();
     for cached in [false, true] {
-        for g in st.grants(cached).list_grants(Some(&GrantFilter::Session(session_id.into())), None, 10_000).await? {
+        for g in st
+            .grants(cached)
+            .list_grants(Some(&GrantFilter::Session(session_id.into())), None, 10_000)
+            .await?
+        {
             clients.insert(g.client_id);
         }
     }

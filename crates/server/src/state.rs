@@ -47,6 +47,11 @@ impl AppState {
         self.cfg.refresh_tokens.with(&client.refresh)
     }
 
+    /// Lets the store finish pending writes and stop (tests restart on the same file).
+    pub fn store_close(&self) {
+        self.store.close();
+    }
+
     pub fn secure_cookies(&self) -> bool {
         self.cfg.issuer.starts_with("https://")
     }

@@ -14,8 +14,20 @@ const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
     (
         "profile",
         &[
-            "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username", "profile", "picture",
-            "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
+            "name",
+            "family_name",
+            "given_name",
+            "middle_name",
+            "nickname",
+            "preferred_username",
+            "profile",
+            "picture",
+            "website",
+            "gender",
+            "birthdate",
+            "zoneinfo",
+            "locale",
+            "updated_at",
         ],
     ),
     ("email", &["email", "email_verified"]),
@@ -58,7 +70,11 @@ pub struct IssuedAccess {
     pub expires_in: i64,
 }
 
-pub fn access_token(st: &AppState, now: Timestamp, s: &AccessSubject<'_>) -> Result<IssuedAccess, OAuthError> {
+pub fn access_token(
+    st: &AppState,
+    now: Timestamp,
+    s: &AccessSubject<'_>,
+) -> Result<IssuedAccess, OAuthError> {
     let lifetime = st.cfg.access_tokens.lifetime;
     let exp = now.plus(lifetime);
     let jti = baton_core::random_id("");
@@ -69,7 +85,10 @@ pub fn access_token(st: &AppState, now: Timestamp, s: &AccessSubject<'_>) -> Res
         }
     }
     c.insert("iss".into(), st.cfg.issuer.clone().into());
-    c.insert("sub".into(), s.subject.unwrap_or(&s.client.client_id).into());
+    c.insert(
+        "sub".into(),
+        s.subject.unwrap_or(&s.client.client_id).into(),
+    );
     c.insert("aud".into(), s.client.client_id.clone().into());
     c.insert("client_id".into(), s.client.client_id.clone().into());
     c.insert("iat".into(), now.unix_secs().into());
@@ -88,7 +107,11 @@ pub fn access_token(st: &AppState, now: Timestamp, s: &AccessSubject<'_>) -> Res
     }
     let token = st
         .keyring()
-        .sign(st.cfg.access_tokens.signing_alg, "at+jwt", &Value::Object(c))
+        .sign(
+            st.cfg.access_tokens.signing_alg,
+            "at+jwt",
+            &Value::Object(c),
+        )
         .map_err(|e| {
             tracing::error!(error = %e, "access token signing failed");
             OAuthError::server_error()
@@ -127,7 +150,10 @@ pub fn id_token(st: &AppState, now: Timestamp, i: &IdTokenInput<'_>) -> Result<S
     c.insert("aud".into(), i.client.client_id.clone().into());
     c.insert("azp".into(), i.client.client_id.clone().into());
     c.insert("iat".into(), now.unix_secs().into());
-    c.insert("exp".into(), now.plus(st.cfg.access_tokens.lifetime).unix_secs().into());
+    c.insert(
+        "exp".into(),
+        now.plus(st.cfg.access_tokens.lifetime).unix_secs().into(),
+    );
     c.insert("auth_time".into(), i.auth_time.unix_secs().into());
     c.insert("at_hash".into(), at_hash(alg, i.access_token).into());
     if let Some(n) = i.nonce {
@@ -136,10 +162,12 @@ pub fn id_token(st: &AppState, now: Timestamp, i: &IdTokenInput<'_>) -> Result<S
     if let Some(sid) = i.session_id {
         c.insert("sid".into(), sid.into());
     }
-    st.keyring().sign(alg, "JWT", &Value::Object(c)).map_err(|e| {
-        tracing::error!(error = %e, "ID token signing failed");
-        OAuthError::server_error()
-    })
+    st.keyring()
+        .sign(alg, "JWT", &Value::Object(c))
+        .map_err(|e| {
+            tracing::error!(error = %e, "ID token signing failed");
+            OAuthError::server_error()
+        })
 }
 
 /// A verified, unexpired access token of ours.
@@ -149,13 +177,22 @@ pub struct AccessClaims {
 
 /// Verifies an access token's signature, issuer and expiry, and that neither it nor its
 /// grant was revoked. Answers `None` for anything inactive.
-pub async fn read_access_token(st: &AppState, token: &str, now: Timestamp) -> Result<Option<AccessClaims>, OAuthError> {
+pub async fn read_access_token(
+    st: &AppState,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<AccessClaims>, OAuthError> {
     let jwks = st.keyring().jwks();
-    let Ok(v) = crate::jwt::verify(token, &jwks, &SigAlg::ALL) else { return Ok(None) };
+    let Ok(v) = crate::jwt::verify(token, &jwks, &SigAlg::ALL) else {
+        return Ok(None);
+    };
     if v.header["typ"] != "at+jwt" || v.claims["iss"].as_str() != Some(st.cfg.issuer.as_str()) {
         return Ok(None);
     }
-    if v.claims["exp"].as_i64().is_none_or(|e| e <= now.unix_secs()) {
+    if v.claims["exp"]
+        .as_i64()
+        .is_none_or(|e| e <= now.unix_secs())
+    {
         return Ok(None);
     }
     if let Some(jti) = v.claims["jti"].as_str() {
@@ -172,5 +209,7 @@ pub async fn read_access_token(st: &AppState, token: &str, now: Timestamp) -> Re
             return Ok(None);
         }
     }
-    Ok(Some(AccessClaims { claims: json!(v.claims) }))
+    Ok(Some(AccessClaims {
+        claims: json!(v.claims),
+    }))
 }

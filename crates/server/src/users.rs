@@ -22,7 +22,9 @@ pub fn verifies(password: &str, phc: &str) -> bool {
 }
 
 fn verify(password: &str, phc: &str) -> bool {
-    Argon2::default().verify_password(password.as_bytes(), phc).is_ok()
+    Argon2::default()
+        .verify_password(password.as_bytes(), phc)
+        .is_ok()
 }
 
 fn dummy_hash() -> &'static str {
@@ -32,12 +34,18 @@ fn dummy_hash() -> &'static str {
 
 /// The active user whose password this is, or `None` (unknown user, wrong password and
 /// inactive user are indistinguishable to the caller).
-pub async fn check_password(st: &AppState, username: &str, password: &str) -> Result<Option<User>, StoreError> {
+pub async fn check_password(
+    st: &AppState,
+    username: &str,
+    password: &str,
+) -> Result<Option<User>, StoreError> {
     if username.len() > 256 || password.len() > 1024 {
         return Ok(None);
     }
     let user = st.store.get_user(username).await?;
-    let phc = user.as_ref().map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
+    let phc = user
+        .as_ref()
+        .map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
     let pw = password.to_string();
     let ok = tokio::task::spawn_blocking(move || verify(&pw, &phc))
         .await

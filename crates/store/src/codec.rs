@@ -2,7 +2,9 @@
 //! backends so that every backend stores the same shape.
 
 use baton_core::error::StoreError;
-use baton_core::model::{AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, SigAlg, TokenFormat};
+use baton_core::model::{
+    AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, SigAlg, TokenFormat,
+};
 use baton_core::policy::RefreshOverrides;
 use baton_core::secret::{hex, unhex};
 use baton_core::time::Timestamp;
@@ -34,11 +36,19 @@ pub fn client_to_json(c: &Client) -> String {
 
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
-pub fn client_from_json(client_id: String, created_at: i64, data: &str) -> Result<Client, StoreError> {
+pub fn client_from_json(
+    client_id: String,
+    created_at: i64,
+    data: &str,
+) -> Result<Client, StoreError> {
     let v: Value = serde_json::from_str(data).map_err(|_| corrupt("client"))?;
     let secret_sha256 = match v["secret_sha256"].as_str() {
         Some(h) => Some(
@@ -49,19 +59,31 @@ pub fn client_from_json(client_id: String, created_at: i64, data: &str) -> Resul
         None => None,
     };
     let dto = serde_json::from_value(v["refresh_tokens"].clone()).unwrap_or_default();
-    let refresh = RefreshOverrides::from_dto(&dto, "refresh_tokens").map_err(|_| corrupt("client settings"))?;
+    let refresh = RefreshOverrides::from_dto(&dto, "refresh_tokens")
+        .map_err(|_| corrupt("client settings"))?;
     Ok(Client {
         client_id,
         client_name: v["client_name"].as_str().map(str::to_string),
         secret_sha256,
-        auth_method: v["auth_method"].as_str().and_then(AuthMethod::parse).ok_or_else(|| corrupt("client auth method"))?,
+        auth_method: v["auth_method"]
+            .as_str()
+            .and_then(AuthMethod::parse)
+            .ok_or_else(|| corrupt("client auth method"))?,
         redirect_uris: strings(&v["redirect_uris"]),
         post_logout_redirect_uris: strings(&v["post_logout_redirect_uris"]),
         backchannel_logout_uri: v["backchannel_logout_uri"].as_str().map(str::to_string),
-        grant_types: strings(&v["grant_types"]).iter().filter_map(|g| GrantType::parse(g)).collect(),
+        grant_types: strings(&v["grant_types"])
+            .iter()
+            .filter_map(|g| GrantType::parse(g))
+            .collect(),
         scopes: strings(&v["scopes"]),
-        access_token_format: v["access_token_format"].as_str().and_then(TokenFormat::parse),
-        id_token_alg: v["id_token_alg"].as_str().and_then(SigAlg::parse).unwrap_or(SigAlg::RS256),
+        access_token_format: v["access_token_format"]
+            .as_str()
+            .and_then(TokenFormat::parse),
+        id_token_alg: v["id_token_alg"]
+            .as_str()
+            .and_then(SigAlg::parse)
+            .unwrap_or(SigAlg::RS256),
         introspect_any: v["introspect_any"].as_bool().unwrap_or(false),
         jwks: match &v["jwks"] {
             Value::Null => None,
@@ -87,7 +109,12 @@ pub fn code_to_json(c: &AuthCode) -> String {
     .to_string()
 }
 
-pub fn code_from_json(digest: [u8; 32], expires_at: i64, data: &str, used: Option<&str>) -> Result<AuthCode, StoreError> {
+pub fn code_from_json(
+    digest: [u8; 32],
+    expires_at: i64,
+    data: &str,
+    used: Option<&str>,
+) -> Result<AuthCode, StoreError> {
     let v: Value = serde_json::from_str(data).map_err(|_| corrupt("code"))?;
     let s = |k: &str| v[k].as_str().map(str::to_string);
     Ok(AuthCode {

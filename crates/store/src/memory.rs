@@ -47,17 +47,24 @@ pub fn matches(filter: &GrantFilter, g: &Grant) -> bool {
         GrantFilter::Grant(id) => g.id == *id,
         GrantFilter::Client(c) => g.client_id == *c,
         GrantFilter::Subject(s) => g.subject == *s,
-        GrantFilter::ClientSubject { client_id, subject } => g.client_id == *client_id && g.subject == *subject,
+        GrantFilter::ClientSubject { client_id, subject } => {
+            g.client_id == *client_id && g.subject == *subject
+        }
         GrantFilter::Session(s) => g.session_id.as_deref() == Some(s),
         GrantFilter::SessionOnline(s) => g.online && g.session_id.as_deref() == Some(s),
-        GrantFilter::SessionClients { session_id, client_ids } => {
-            g.session_id.as_deref() == Some(session_id) && client_ids.contains(&g.client_id)
-        }
+        GrantFilter::SessionClients {
+            session_id,
+            client_ids,
+        } => g.session_id.as_deref() == Some(session_id) && client_ids.contains(&g.client_id),
     }
 }
 
 impl GrantStore for MemoryGrants {
-    fn insert_grant<'a>(&'a self, grant: &'a Grant, _event: Event) -> BoxFuture<'a, StoreResult<()>> {
+    fn insert_grant<'a>(
+        &'a self,
+        grant: &'a Grant,
+        _event: Event,
+    ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             let mut m = self.map()?;
             if m.contains_key(&grant.id) {
@@ -72,7 +79,12 @@ impl GrantStore for MemoryGrants {
         Box::pin(async move { Ok(self.map()?.get(&id).cloned()) })
     }
 
-    fn advance(&self, id: GrantId, expected: u64, now: Timestamp) -> BoxFuture<'_, StoreResult<bool>> {
+    fn advance(
+        &self,
+        id: GrantId,
+        expected: u64,
+        now: Timestamp,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(async move {
             let mut m = self.map()?;
             match m.get_mut(&id) {
@@ -96,7 +108,11 @@ impl GrantStore for MemoryGrants {
         })
     }
 
-    fn revoke<'a>(&'a self, filter: &'a GrantFilter, why: &'a Revocation) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+    fn revoke<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
         Box::pin(async move {
             let mut m = self.map()?;
             let mut out = Vec::new();
@@ -121,7 +137,11 @@ impl GrantStore for MemoryGrants {
     ) -> BoxFuture<'a, StoreResult<Vec<Grant>>> {
         Box::pin(async move {
             let m = self.map()?;
-            let mut v: Vec<Grant> = m.values().filter(|g| filter.is_none_or(|f| matches(f, g))).cloned().collect();
+            let mut v: Vec<Grant> = m
+                .values()
+                .filter(|g| filter.is_none_or(|f| matches(f, g)))
+                .cloned()
+                .collect();
             v.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
             if let Some(a) = after {
                 if let Some(pos) = v.iter().position(|g| g.id == a) {

@@ -1,14 +1,330 @@
-pub fn add(left: u64, right: u64) -> u64 {
-    left + right
+//! Test harness: a real Baton server on port 0 with a temporary SQLite database, driven
+//! over real HTTP, with a clock tests can move forward; and the `baton` binary as a
+//! child process for restart and crash tests.
+
+use baton_core::model::SigningKey;
+use baton_core::time::Dur;
+use baton_server::clock::Clock;
+use baton_server::config::{self, Sources};
+use baton_server::state::Shared;
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+/// The server secret every test server uses (base64 of 32 bytes).
+pub const SECRET_B64: &str = "dGVzdGtpdC1zZXJ2ZXItc2VjcmV0LTAxMjM0NTY3ODk=";
+
+/// A confidential client, a public client and a user most tests use.
+pub const BASE_CLIENTS: &str = r#"
+[[clients]]
+client_id = "web"
+client_name = "Web App"
+client_secret = "web-secret-0123456789abcdef0123456789"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+grant_types = ["authorization_code", "refresh_token", "password", "client_credentials"]
+scopes = ["openid", "profile", "email", "offline_access", "online_access", "api"]
+
+[[clients]]
+client_id = "spa"
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+grant_types = ["authorization_code", "refresh_token", "password"]
+scopes = ["openid", "profile", "email", "offline_access", "online_access"]
+
+[[users]]
+username = "alice"
+password = "alice-password"
+[users.claims]
+email = "alice@example.com"
+name = "Alice Example"
+"#;
+
+pub const WEB: (&str, &str) = ("web", "web-secret-0123456789abcdef0123456789");
+pub const SPA: &str = "spa";
+pub const ALICE: (&str, &str) = ("alice", "alice-password");
+
+fn secret_bytes() -> Vec<u8> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(SECRET_B64)
+        .unwrap_or_default()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Signing keys generated once per test process (RSA generation is slow) and
+/// inserted into each new test database.
+fn shared_keys() -> &'static Vec<SigningKey> {
+    static KEYS: OnceLock<Vec<SigningKey>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        baton_core::model::SigAlg::ALL
+            .iter()
+            .filter_map(|a| {
+                baton_server::keys::new_key(&secret_bytes(), *a, baton_core::time::Timestamp(0))
+                    .ok()
+            })
+            .collect()
+    })
+}
 
-    #[test]
-    fn it_works() {
-        let result = add(2, 2);
-        assert_eq!(result, 4);
+/// Writes a config file for a server at `port` in `dir`, with `extra` TOML appended.
+pub fn write_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
+    let db = dir.join("baton.db");
+    let secret = dir.join("baton.secret");
+    if !secret.exists() {
+        let _ = std::fs::write(&secret, SECRET_B64);
+    }
+    let text = format!(
+        "issuer = \"http://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\nsecret_file = \"{}\"\n\n[storage]\nurl = \"sqlite://{}\"\n\n{extra}\n",
+        secret.display(),
+        db.display()
+    );
+    let path = dir.join("baton.toml");
+    let _ = std::fs::write(&path, text);
+    path
+}
+
+/// Pre-seeds the database in `dir` with the shared signing keys.
+pub async fn seed_keys(dir: &Path) {
+    let url = dir.join("baton.db");
+    if let Ok(store) = baton_store::SqliteStore::open(&url.display().to_string()) {
+        use baton_core::store::Store;
+        if store
+            .list_keys()
+            .await
+            .map(|k| k.is_empty())
+            .unwrap_or(false)
+        {
+            for k in shared_keys() {
+                let _ = store.insert_key(k).await;
+            }
+        }
+        store.close();
+    }
+}
+
+/// A server running in this process.
+pub struct TestServer {
+    pub url: String,
+    pub clock: Clock,
+    pub http: reqwest::Client,
+    pub dir: tempfile::TempDir,
+    running: Option<baton_server::Running>,
+}
+
+impl TestServer {
+    /// Starts a server with `BASE_CLIENTS` plus `extra` TOML (sections, clients, users).
+    pub async fn start(extra: &str) -> TestServer {
+        Self::start_raw(&format!("{BASE_CLIENTS}\n{extra}")).await
+    }
+
+    /// Starts a server with exactly `extra` as its clients/users/sections.
+    pub async fn start_raw(extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_in(dir, extra).await
+    }
+
+    /// Starts a server on an existing directory (to restart on the same database).
+    pub async fn start_in(dir: tempfile::TempDir, extra: &str) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("addr").port();
+        let path = write_config(dir.path(), port, extra);
+        seed_keys(dir.path()).await;
+        let cfg = config::load(
+            &Sources {
+                file: Some(&path),
+                env: vec![],
+                base_dir: dir.path().to_path_buf(),
+            },
+            false,
+        )
+        .unwrap_or_else(|e| panic!("test config rejected: {e}"));
+        let clock = Clock::default();
+        let state = baton_server::bootstrap::build(cfg, clock.clone())
+            .await
+            .expect("server state");
+        let running = baton_server::start(state, listener).expect("server start");
+        TestServer {
+            url: format!("http://127.0.0.1:{port}"),
+            clock,
+            http: client(),
+            dir,
+            running: Some(running),
+        }
+    }
+
+    pub fn state(&self) -> &Shared {
+        &self.running.as_ref().expect("running").state
+    }
+
+    /// Stops the server, keeping its directory (and database) for a restart.
+    pub async fn stop(mut self) -> tempfile::TempDir {
+        if let Some(r) = self.running.take() {
+            r.state.store_close();
+            r.stop().await;
+        }
+        self.dir
+    }
+
+    /// Moves this server's clock forward.
+    pub fn advance(&self, d: Dur) {
+        self.clock.advance(d);
+    }
+
+    /// POSTs a form to `path`, with HTTP Basic when `basic` is given.
+    pub async fn post_form(
+        &self,
+        path: &str,
+        basic: Option<(&str, &str)>,
+        form: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = self.http.post(format!("{}{path}", self.url)).form(form);
+        if let Some((id, secret)) = basic {
+            req = req.basic_auth(id, Some(secret));
+        }
+        let resp = req.send().await.expect("request");
+        let status = resp.status();
+        let body = resp.json::<Value>().await.unwrap_or(Value::Null);
+        (status, body)
+    }
+
+    /// A password grant for alice with the `web` client.
+    pub async fn password_grant(&self, scope: &str) -> Value {
+        let (s, v) = self
+            .post_form(
+                "/token",
+                Some(WEB),
+                &[
+                    ("grant_type", "password"),
+                    ("username", ALICE.0),
+                    ("password", ALICE.1),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "password grant failed: {v}");
+        v
+    }
+
+    /// A password grant for alice with the public `spa` client.
+    pub async fn password_grant_public(&self, scope: &str) -> Value {
+        let (s, v) = self
+            .post_form(
+                "/token",
+                None,
+                &[
+                    ("grant_type", "password"),
+                    ("client_id", SPA),
+                    ("username", ALICE.0),
+                    ("password", ALICE.1),
+                    ("scope", scope),
+                ],
+            )
+            .await;
+        assert_eq!(s, StatusCode::OK, "password grant failed: {v}");
+        v
+    }
+
+    /// A refresh with the `web` client.
+    pub async fn refresh(&self, refresh_token: &str) -> (StatusCode, Value) {
+        self.post_form(
+            "/token",
+            Some(WEB),
+            &[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    /// A refresh with the public `spa` client.
+    pub async fn refresh_public(&self, refresh_token: &str) -> (StatusCode, Value) {
+        self.post_form(
+            "/token",
+            None,
+            &[
+                ("grant_type", "refresh_token"),
+                ("client_id", SPA),
+                ("refresh_token", refresh_token),
+            ],
+        )
+        .await
+    }
+
+    /// Events of a type, newest first, read from the store.
+    pub async fn events(&self, kind: &str) -> Vec<baton_core::model::Event> {
+        let q = baton_core::store::EventQuery {
+            kind: Some(kind.into()),
+            limit: 1000,
+            ..Default::default()
+        };
+        self.state().store.list_events(&q).await.expect("events")
+    }
+}
+
+/// An HTTP client that keeps cookies and does not follow redirects.
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("http client")
+}
+
+/// The `baton` binary as a child process (restart and crash tests).
+pub struct ChildServer {
+    pub url: String,
+    pub child: tokio::process::Child,
+    pub config: PathBuf,
+}
+
+impl ChildServer {
+    /// Starts `bin serve --config` on a fresh port in `dir` and waits for `/readyz`.
+    pub async fn spawn(bin: &Path, dir: &Path, extra: &str) -> ChildServer {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+            l.local_addr().expect("addr").port()
+        };
+        let config = write_config(dir, port, &format!("{BASE_CLIENTS}\n{extra}"));
+        seed_keys(dir).await;
+        let child = tokio::process::Command::new(bin)
+            .args(["serve", "--config"])
+            .arg(&config)
+            .env_remove("BATON_SECRET")
+            .env("BATON_LOG", "warn")
+            .kill_on_drop(true)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn baton");
+        let url = format!("http://127.0.0.1:{port}");
+        let http = client();
+        for _ in 0..200 {
+            if let Ok(r) = http.get(format!("{url}/readyz")).send().await {
+                if r.status() == StatusCode::OK {
+                    return ChildServer { url, child, config };
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("baton did not become ready at {url}");
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub async fn kill(mut self) {
+        let _ = self.child.kill().await;
+        let _ = self.child.wait().await;
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub async fn terminate(mut self) {
+        if let Some(pid) = self.child.id() {
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
+        }
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(10), self.child.wait()).await;
     }
 }

@@ -15,19 +15,32 @@ fn bad_code() -> OAuthError {
     OAuthError::invalid_grant("the authorization code is invalid, expired or was already used")
 }
 
-pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> ApiResult<TokenResponse> {
+pub async fn grant(
+    st: &AppState,
+    client: &Client,
+    form: &Form,
+    meta: &Meta,
+) -> ApiResult<TokenResponse> {
     if !client.allows(GrantType::AuthorizationCode) {
-        return Err(OAuthError::unauthorized_client("this client may not use the authorization_code grant").into());
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the authorization_code grant",
+        )
+        .into());
     }
     let code = form.required("code")?;
     let now = st.clock.now();
     let digest = baton_core::secret::sha256(code.as_bytes());
-    let Some(stored) = st.store.get_code(&digest).await? else { return Err(bad_code().into()) };
+    let Some(stored) = st.store.get_code(&digest).await? else {
+        return Err(bad_code().into());
+    };
     // RFC 6749 §4.1.2: a code used twice fails, and what the first use issued is
     // revoked.
     if let Some(first) = &stored.used {
         revoke_first_use(st, first, meta, now).await?;
-        return Err(OAuthError::invalid_grant("the authorization code was already used; the tokens it issued are revoked").into());
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was already used; the tokens it issued are revoked",
+        )
+        .into());
     }
     if stored.client_id != client.client_id {
         return Err(bad_code().into());
@@ -37,13 +50,25 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
     }
     // RFC 6749 §4.1.3: redirect_uri must be identical to the authorization request's.
     if form.get("redirect_uri") != Some(stored.redirect_uri.as_str()) {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        )
+        .into());
     }
     match (&stored.code_challenge, form.get("code_verifier")) {
         (Some(ch), Some(v)) if baton_core::pkce::verify_s256(v, ch) => {}
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("the PKCE code_verifier does not match").into()),
-        (Some(_), None) => return Err(OAuthError::invalid_request("code_verifier is required (PKCE)").into()),
-        (None, Some(_)) => return Err(OAuthError::invalid_grant("code_verifier given but the authorization request had no code_challenge").into()),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant("the PKCE code_verifier does not match").into())
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_request("code_verifier is required (PKCE)").into())
+        }
+        (None, Some(_)) => {
+            return Err(OAuthError::invalid_grant(
+                "code_verifier given but the authorization request had no code_challenge",
+            )
+            .into())
+        }
         (None, None) => {}
     }
     let user = st
@@ -53,7 +78,12 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
         .filter(|u| u.active)
         .ok_or_else(|| OAuthError::invalid_grant("the user is inactive"))?;
     let settings = st.refresh_settings(client);
-    let due = refresh_due(client, &settings, &stored.scope, GrantType::AuthorizationCode);
+    let due = refresh_due(
+        client,
+        &settings,
+        &stored.scope,
+        GrantType::AuthorizationCode,
+    );
     let grant_id = due.then(|| GrantId(baton_core::random_bytes()));
     let mut refresh_token = None;
     let mut grant = None;
@@ -116,7 +146,12 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
     Ok(issued.response)
 }
 
-async fn revoke_first_use(st: &AppState, first: &CodeUse, meta: &Meta, now: baton_core::time::Timestamp) -> ApiResult<()> {
+async fn revoke_first_use(
+    st: &AppState,
+    first: &CodeUse,
+    meta: &Meta,
+    now: baton_core::time::Timestamp,
+) -> ApiResult<()> {
     if let Some(g) = first.grant_id {
         let why = Revocation {
             reason: "authorization_code_reused".into(),

@@ -14,11 +14,20 @@ use baton_proto::oauth::TokenResponse;
 pub async fn grant(st: &AppState, client: &Client, form: &Form) -> ApiResult<TokenResponse> {
     // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
     if client.is_public() || !client.allows(GrantType::ClientCredentials) {
-        return Err(OAuthError::unauthorized_client("this client may not use the client_credentials grant").into());
+        return Err(OAuthError::unauthorized_client(
+            "this client may not use the client_credentials grant",
+        )
+        .into());
     }
     let scopes = requested_scope(client, form.get("scope"))?;
-    if scopes.iter().any(|s| matches!(s.as_str(), "openid" | "offline_access" | "online_access")) {
-        return Err(OAuthError::invalid_scope("openid, offline_access and online_access need a user").into());
+    if scopes
+        .iter()
+        .any(|s| matches!(s.as_str(), "openid" | "offline_access" | "online_access"))
+    {
+        return Err(OAuthError::invalid_scope(
+            "openid, offline_access and online_access need a user",
+        )
+        .into());
     }
     let scope = scope::join(&scopes);
     let now = st.clock.now();

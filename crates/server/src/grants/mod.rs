@@ -18,9 +18,17 @@ use baton_core::time::Timestamp;
 use baton_proto::oauth::TokenResponse;
 
 /// SPEC §2.2: whether a refresh token is due for this request.
-pub fn refresh_due(client: &Client, settings: &RefreshSettings, granted_scope: &str, grant_type: GrantType) -> bool {
+pub fn refresh_due(
+    client: &Client,
+    settings: &RefreshSettings,
+    granted_scope: &str,
+    grant_type: GrantType,
+) -> bool {
     client.allows(GrantType::RefreshToken)
-        && matches!(grant_type, GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken)
+        && matches!(
+            grant_type,
+            GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken
+        )
         && (!settings.require_offline_access
             || scope::contains(granted_scope, "offline_access")
             || scope::contains(granted_scope, "online_access"))
@@ -68,7 +76,15 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
     }
 }
 
-pub fn event(kind: &str, now: Timestamp, meta: &Meta, client_id: Option<&str>, subject: Option<&str>, grant_id: Option<GrantId>, details: serde_json::Value) -> Event {
+pub fn event(
+    kind: &str,
+    now: Timestamp,
+    meta: &Meta,
+    client_id: Option<&str>,
+    subject: Option<&str>,
+    grant_id: Option<GrantId>,
+    details: serde_json::Value,
+) -> Event {
     Event {
         id: baton_core::event_id(now),
         kind: kind.to_string(),
@@ -83,7 +99,12 @@ pub fn event(kind: &str, now: Timestamp, meta: &Meta, client_id: Option<&str>, s
 }
 
 /// Stores a new grant (in the cache when `persist = false`) and its `grant.created`.
-pub async fn insert(st: &AppState, g: &Grant, meta: &Meta, now: Timestamp) -> Result<(), StoreError> {
+pub async fn insert(
+    st: &AppState,
+    g: &Grant,
+    meta: &Meta,
+    now: Timestamp,
+) -> Result<(), StoreError> {
     let ev = event(
         "grant.created",
         now,
@@ -117,9 +138,16 @@ pub fn log_event(e: &Event) {
 
 /// Revokes matching grants in the main store and the cache. Events of cached grants
 /// are written to the main store.
-pub async fn revoke_everywhere(st: &AppState, f: &GrantFilter, why: &Revocation) -> Result<Vec<GrantId>, StoreError> {
+pub async fn revoke_everywhere(
+    st: &AppState,
+    f: &GrantFilter,
+    why: &Revocation,
+) -> Result<Vec<GrantId>, StoreError> {
     let mut ids = st.grants(false).revoke(f, why).await?;
-    let no_extra = Revocation { extra_events: vec![], ..why.clone() };
+    let no_extra = Revocation {
+        extra_events: vec![],
+        ..why.clone()
+    };
     let cached = st.grants(true).revoke(f, &no_extra).await?;
     if !cached.is_empty() {
         let mut evs = Vec::new();
@@ -166,7 +194,11 @@ pub struct Issued {
     pub access_exp: Timestamp,
 }
 
-pub fn issue_user_tokens(st: &AppState, now: Timestamp, t: &UserTokens<'_>) -> Result<Issued, OAuthError> {
+pub fn issue_user_tokens(
+    st: &AppState,
+    now: Timestamp,
+    t: &UserTokens<'_>,
+) -> Result<Issued, OAuthError> {
     let released = tokens::scoped_claims(t.claims, t.scope);
     let access = tokens::access_token(
         st,
@@ -213,13 +245,18 @@ pub fn issue_user_tokens(st: &AppState, now: Timestamp, t: &UserTokens<'_>) -> R
 }
 
 /// Parses a requested scope and checks it against what the client may have.
-pub fn requested_scope(client: &Client, requested: Option<&str>) -> Result<Vec<String>, OAuthError> {
+pub fn requested_scope(
+    client: &Client,
+    requested: Option<&str>,
+) -> Result<Vec<String>, OAuthError> {
     let s = match requested {
         Some(r) => scope::parse(r).map_err(OAuthError::invalid_scope)?,
         None => Vec::new(),
     };
     if !scope::is_subset(&s, &client.scopes) {
-        return Err(OAuthError::invalid_scope("the requested scope is not allowed for this client"));
+        return Err(OAuthError::invalid_scope(
+            "the requested scope is not allowed for this client",
+        ));
     }
     Ok(s)
 }

@@ -1,6 +1,9 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
-use super::{build, event, insert, issue_user_tokens, log_event, refresh_due, requested_scope, NewGrant, UserTokens};
+use super::{
+    build, event, insert, issue_user_tokens, log_event, refresh_due, requested_scope, NewGrant,
+    UserTokens,
+};
 use crate::http::error::ApiResult;
 use crate::http::form::Form;
 use crate::http::Meta;
@@ -11,9 +14,16 @@ use baton_core::scope;
 use baton_core::token::{RefreshClaims, FLAG_CACHED};
 use baton_proto::oauth::TokenResponse;
 
-pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> ApiResult<TokenResponse> {
+pub async fn grant(
+    st: &AppState,
+    client: &Client,
+    form: &Form,
+    meta: &Meta,
+) -> ApiResult<TokenResponse> {
     if !client.allows(GrantType::Password) {
-        return Err(OAuthError::unauthorized_client("this client may not use the password grant").into());
+        return Err(
+            OAuthError::unauthorized_client("this client may not use the password grant").into(),
+        );
     }
     let username = form.required("username")?;
     let password = form.required("password")?;
@@ -21,13 +31,29 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
     let now = st.clock.now();
     let user = crate::users::check_password(st, username, password).await?;
     let Some(user) = user else {
-        let ev = event("login.failed", now, meta, Some(&client.client_id), None, None, serde_json::json!({"via": "password_grant"}));
+        let ev = event(
+            "login.failed",
+            now,
+            meta,
+            Some(&client.client_id),
+            None,
+            None,
+            serde_json::json!({"via": "password_grant"}),
+        );
         log_event(&ev);
         st.store.insert_events(vec![ev]).await?;
         // Does not say whether the user exists.
         return Err(OAuthError::invalid_grant("the username or password is incorrect").into());
     };
-    let ev = event("login.succeeded", now, meta, Some(&client.client_id), Some(&user.sub), None, serde_json::json!({"via": "password_grant"}));
+    let ev = event(
+        "login.succeeded",
+        now,
+        meta,
+        Some(&client.client_id),
+        Some(&user.sub),
+        None,
+        serde_json::json!({"via": "password_grant"}),
+    );
     log_event(&ev);
     st.store.insert_events(vec![ev]).await?;
     let scope = scope::join(&scopes);

@@ -24,7 +24,12 @@ fn invalid() -> ApiError {
     OAuthError::invalid_grant("the refresh token is invalid").into()
 }
 
-pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> ApiResult<TokenResponse> {
+pub async fn grant(
+    st: &AppState,
+    client: &Client,
+    form: &Form,
+    meta: &Meta,
+) -> ApiResult<TokenResponse> {
     let raw = form.required("refresh_token")?;
     // A token this server did not seal (or that was altered) changes nothing and
     // records nothing: no event storm from junk.
@@ -32,12 +37,19 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
     let requested = form.get("scope");
     let now = st.clock.now();
     let store = st.grants(claims.cached());
-    let mut grant = store.get_grant(claims.grant_id).await?.ok_or_else(invalid)?;
+    let mut grant = store
+        .get_grant(claims.grant_id)
+        .await?
+        .ok_or_else(invalid)?;
 
     // Facts about the world the decision needs; read once.
     let user = st.store.get_user_by_sub(&grant.subject).await?;
     let session_live = match (&grant.session_id, grant.online) {
-        (Some(sid), true) => st.store.get_session(sid).await?.is_some_and(|s| s.is_live(now)),
+        (Some(sid), true) => st
+            .store
+            .get_session(sid)
+            .await?
+            .is_some_and(|s| s.is_live(now)),
         _ => true,
     };
     let settings = st.refresh_settings(client);
@@ -48,7 +60,11 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
 
     for _ in 0..4 {
         let client_allows = client.allows(GrantType::RefreshToken)
-            && grant.scope.split(' ').filter(|s| !s.is_empty()).all(|s| client.scopes.iter().any(|c| c == s));
+            && grant
+                .scope
+                .split(' ')
+                .filter(|s| !s.is_empty())
+                .all(|s| client.scopes.iter().any(|c| c == s));
         let presented = Presented {
             client_id: &client.client_id,
             generation: claims.generation,
@@ -64,7 +80,10 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
                 } else {
                     // Lost the race (or the grant was revoked meanwhile): decide again
                     // on what is stored now.
-                    grant = store.get_grant(claims.grant_id).await?.ok_or_else(invalid)?;
+                    grant = store
+                        .get_grant(claims.grant_id)
+                        .await?
+                        .ok_or_else(invalid)?;
                     continue;
                 }
             }
@@ -75,13 +94,19 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form, meta: &Meta) -> 
                 claims.generation
             }
             Decision::GraceReplay { current } => current,
-            Decision::Reject(r) => return Err(reject(st, client, &grant, &claims, r, meta, now).await),
+            Decision::Reject(r) => {
+                return Err(reject(st, client, &grant, &claims, r, meta, now).await)
+            }
         };
         // Scope narrowing (SPEC §2.7) is checked once the token is known good, so
         // that a bad scope never masks reuse detection.
         let scope = narrowed_scope(&grant, requested)?;
-        let Some(user) = user.as_ref() else { return Err(invalid()) };
-        return respond(st, client, &grant, user, &scope, claims, token_gen, now, raw);
+        let Some(user) = user.as_ref() else {
+            return Err(invalid());
+        };
+        return respond(
+            st, client, &grant, user, &scope, claims, token_gen, now, raw,
+        );
     }
     // Four lost races in a row means heavy contention on one grant: let the client retry.
     Err(OAuthError::unavailable().into())
@@ -94,7 +119,10 @@ fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> ApiResult<String> {
             let req = scope::parse(r).map_err(OAuthError::invalid_scope)?;
             let granted: Vec<String> = grant.scope.split(' ').map(str::to_string).collect();
             if !scope::is_subset(&req, &granted) {
-                return Err(OAuthError::invalid_scope("a refresh may narrow the scope, never widen it").into());
+                return Err(OAuthError::invalid_scope(
+                    "a refresh may narrow the scope, never widen it",
+                )
+                .into());
             }
             Ok(scope::join(&req))
         }
@@ -116,12 +144,16 @@ fn respond(
     let refresh_token = if generation == claims.generation {
         presented.to_string()
     } else {
-        st.rt_keys.seal(&RefreshClaims { generation, ..claims })
+        st.rt_keys.seal(&RefreshClaims {
+            generation,
+            ..claims
+        })
     };
     let snapshot;
     let user_claims = match (&grant.claims_snapshot, grant.update_claims) {
         (Some(s), false) => {
-            snapshot = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s).unwrap_or_default();
+            snapshot = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)
+                .unwrap_or_default();
             &snapshot
         }
         _ => &user.claims,
@@ -171,7 +203,11 @@ async fn reject(
             log_event(&ev);
             st.store.insert_events(vec![ev]).await
         }
-        Rejection::Reused { presented, current, reaction } => {
+        Rejection::Reused {
+            presented,
+            current,
+            reaction,
+        } => {
             let ev = event(
                 "token.reuse_detected",
                 now,

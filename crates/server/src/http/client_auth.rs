@@ -26,16 +26,30 @@ enum Presented<'a> {
 }
 
 fn basic(headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
-    let Some(v) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let v = v.to_str().map_err(|_| failed())?;
-    let Some(b64) = v.strip_prefix("Basic ").or_else(|| v.strip_prefix("basic ")) else {
-        return Err(OAuthError::invalid_request("the Authorization header must use the Basic scheme here").into());
+    let Some(v) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
     };
-    let raw = base64::engine::general_purpose::STANDARD.decode(b64.trim()).map_err(|_| failed())?;
+    let v = v.to_str().map_err(|_| failed())?;
+    let Some(b64) = v
+        .strip_prefix("Basic ")
+        .or_else(|| v.strip_prefix("basic "))
+    else {
+        return Err(OAuthError::invalid_request(
+            "the Authorization header must use the Basic scheme here",
+        )
+        .into());
+    };
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| failed())?;
     let raw = String::from_utf8(raw).map_err(|_| failed())?;
     let (id, secret) = raw.split_once(':').ok_or_else(failed)?;
     // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-    let dec = |s: &str| super::form::parse(format!("v={s}").as_bytes()).ok().and_then(|f| f.get("v").map(str::to_string));
+    let dec = |s: &str| {
+        super::form::parse(format!("v={s}").as_bytes())
+            .ok()
+            .and_then(|f| f.get("v").map(str::to_string))
+    };
     let id = dec(id).ok_or_else(failed)?;
     let secret = dec(secret).unwrap_or_default();
     Ok(Some((id, secret)))
@@ -47,22 +61,33 @@ fn presented<'a>(headers: &HeaderMap, form: &'a Form) -> ApiResult<Presented<'a>
     let assertion = form.get("client_assertion");
     let count = b.is_some() as u8 + post.is_some() as u8 + assertion.is_some() as u8;
     if count > 1 {
-        return Err(OAuthError::invalid_request("the request uses more than one client authentication method").into());
+        return Err(OAuthError::invalid_request(
+            "the request uses more than one client authentication method",
+        )
+        .into());
     }
     let form_id = form.get("client_id");
     if let Some((id, secret)) = b {
         if form_id.is_some_and(|f| f != id) {
-            return Err(OAuthError::invalid_request("client_id in the body differs from the authenticated client").into());
+            return Err(OAuthError::invalid_request(
+                "client_id in the body differs from the authenticated client",
+            )
+            .into());
         }
         return Ok(Presented::Basic { id, secret });
     }
     if let Some(secret) = post {
-        let id = form_id.ok_or_else(|| ApiError::from(OAuthError::invalid_request("client_secret needs client_id")))?;
+        let id = form_id.ok_or_else(|| {
+            ApiError::from(OAuthError::invalid_request("client_secret needs client_id"))
+        })?;
         return Ok(Presented::Post { id, secret });
     }
     if let Some(jwt) = assertion {
         if form.get("client_assertion_type") != Some(ASSERTION_TYPE) {
-            return Err(OAuthError::invalid_request(format!("client_assertion_type must be {ASSERTION_TYPE}")).into());
+            return Err(OAuthError::invalid_request(format!(
+                "client_assertion_type must be {ASSERTION_TYPE}"
+            ))
+            .into());
         }
         return Ok(Presented::Assertion { id: form_id, jwt });
     }
@@ -73,7 +98,12 @@ fn presented<'a>(headers: &HeaderMap, form: &'a Form) -> ApiResult<Presented<'a>
 }
 
 /// Authenticates the calling client, answering it if its credentials hold.
-pub async fn authenticate(st: &AppState, headers: &HeaderMap, form: &Form, endpoint: &str) -> ApiResult<Client> {
+pub async fn authenticate(
+    st: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+    endpoint: &str,
+) -> ApiResult<Client> {
     let p = presented(headers, form)?;
     let id = match &p {
         Presented::Basic { id, .. } => id.as_str(),
@@ -88,10 +118,19 @@ pub async fn authenticate(st: &AppState, headers: &HeaderMap, form: &Form, endpo
     if id.len() > 256 {
         return Err(failed());
     }
-    let client = st.store.get_client(id).await?.filter(|c| c.active).ok_or_else(failed)?;
+    let client = st
+        .store
+        .get_client(id)
+        .await?
+        .filter(|c| c.active)
+        .ok_or_else(failed)?;
     match (&p, client.auth_method) {
-        (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic) => check_secret(&client, secret).map(|_| client),
-        (Presented::Post { secret, .. }, AuthMethod::ClientSecretPost) => check_secret(&client, secret).map(|_| client),
+        (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic) => {
+            check_secret(&client, secret).map(|_| client)
+        }
+        (Presented::Post { secret, .. }, AuthMethod::ClientSecretPost) => {
+            check_secret(&client, secret).map(|_| client)
+        }
         (Presented::None { .. }, AuthMethod::None) => Ok(client),
         (Presented::Assertion { jwt, .. }, AuthMethod::PrivateKeyJwt) => {
             authenticate_assertion(st, Some(client), jwt, endpoint).await
@@ -113,20 +152,35 @@ fn check_secret(client: &Client, secret: &str) -> ApiResult<()> {
 
 /// RFC 7523 §3: iss and sub are the client_id, aud names this server, exp is in the
 /// future, and the jti has not been seen before.
-async fn authenticate_assertion(st: &AppState, client: Option<Client>, jwt: &str, endpoint: &str) -> ApiResult<Client> {
+async fn authenticate_assertion(
+    st: &AppState,
+    client: Option<Client>,
+    jwt: &str,
+    endpoint: &str,
+) -> ApiResult<Client> {
     let (_, claims, _, _) = crate::jwt::decode_unverified(jwt).map_err(|_| failed())?;
     let iss = claims["iss"].as_str().ok_or_else(failed)?;
     let client = match client {
         Some(c) => c,
-        None => st.store.get_client(iss).await?.filter(|c| c.active).ok_or_else(failed)?,
+        None => st
+            .store
+            .get_client(iss)
+            .await?
+            .filter(|c| c.active)
+            .ok_or_else(failed)?,
     };
-    if client.auth_method != AuthMethod::PrivateKeyJwt || iss != client.client_id || claims["sub"].as_str() != Some(iss) {
+    if client.auth_method != AuthMethod::PrivateKeyJwt
+        || iss != client.client_id
+        || claims["sub"].as_str() != Some(iss)
+    {
         return Err(failed());
     }
     let jwks = client.jwks.as_ref().ok_or_else(failed)?;
     let v = crate::jwt::verify(jwt, jwks, &SigAlg::ALL).map_err(|_| failed())?;
     let endpoint_url = format!("{}{}", st.cfg.issuer, endpoint);
-    let aud_ok = |a: &str| a == st.cfg.issuer || a == endpoint_url || a == format!("{}/token", st.cfg.issuer);
+    let aud_ok = |a: &str| {
+        a == st.cfg.issuer || a == endpoint_url || a == format!("{}/token", st.cfg.issuer)
+    };
     let aud_matches = match &v.claims["aud"] {
         serde_json::Value::String(a) => aud_ok(a),
         serde_json::Value::Array(a) => a.iter().any(|x| x.as_str().is_some_and(aud_ok)),
@@ -137,11 +191,16 @@ async fn authenticate_assertion(st: &AppState, client: Option<Client>, jwt: &str
     if !aud_matches || exp <= now || exp > now + 600 {
         return Err(failed());
     }
-    let jti = v.claims["jti"].as_str().filter(|j| !j.is_empty() && j.len() <= 256).ok_or_else(failed)?;
+    let jti = v.claims["jti"]
+        .as_str()
+        .filter(|j| !j.is_empty() && j.len() <= 256)
+        .ok_or_else(failed)?;
     let key = format!("assertion:{}:{}", client.client_id, jti);
     if st.store.is_jti_revoked(&key).await? {
         return Err(failed());
     }
-    st.store.revoke_jti(&key, baton_core::time::Timestamp::from_secs(exp)).await?;
+    st.store
+        .revoke_jti(&key, baton_core::time::Timestamp::from_secs(exp))
+        .await?;
     Ok(client)
 }

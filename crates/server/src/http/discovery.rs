@@ -42,7 +42,10 @@ fn metadata(st: &Shared) -> Value {
 
 fn json_response(body: String) -> Response {
     let mut r = ([(header::CONTENT_TYPE, "application/json")], body).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=300"),
+    );
     r
 }
 
@@ -57,6 +60,9 @@ pub async fn oauth_metadata(State(st): State<Shared>) -> Response {
 pub async fn jwks(State(st): State<Shared>) -> Response {
     let body = st.keyring().jwks_json().to_string();
     let mut r = ([(header::CONTENT_TYPE, "application/jwk-set+json")], body).into_response();
-    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=60"));
+    r.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
     r
 }

@@ -14,12 +14,16 @@ pub struct Form {
 impl Form {
     /// RFC 6749 §3.1: parameters sent without a value are treated as omitted.
     pub fn get(&self, k: &str) -> Option<&str> {
-        self.pairs.iter().find(|(n, v)| n == k && !v.is_empty()).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .find(|(n, v)| n == k && !v.is_empty())
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn required(&self, k: &str) -> ApiResult<&str> {
-        self.get(k)
-            .ok_or_else(|| OAuthError::invalid_request(format!("the `{k}` parameter is required")).into())
+        self.get(k).ok_or_else(|| {
+            OAuthError::invalid_request(format!("the `{k}` parameter is required")).into()
+        })
     }
 
     pub fn has(&self, k: &str) -> bool {
@@ -85,9 +89,16 @@ fn decode(s: &[u8]) -> Result<String, OAuthError> {
             b'+' => out.push(b' '),
             b'%' => {
                 let h = |c: u8| (c as char).to_digit(16);
-                match (s.get(i + 1).copied().and_then(h), s.get(i + 2).copied().and_then(h)) {
+                match (
+                    s.get(i + 1).copied().and_then(h),
+                    s.get(i + 2).copied().and_then(h),
+                ) {
                     (Some(a), Some(b)) => out.push((a * 16 + b) as u8),
-                    _ => return Err(OAuthError::invalid_request("the request has malformed percent-encoding")),
+                    _ => {
+                        return Err(OAuthError::invalid_request(
+                            "the request has malformed percent-encoding",
+                        ))
+                    }
                 }
                 i += 2;
             }
@@ -95,16 +106,24 @@ fn decode(s: &[u8]) -> Result<String, OAuthError> {
         }
         i += 1;
     }
-    let s = String::from_utf8(out).map_err(|_| OAuthError::invalid_request("the request is not valid UTF-8"))?;
-    if s.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err(OAuthError::invalid_request("the request contains control characters"));
+    let s = String::from_utf8(out)
+        .map_err(|_| OAuthError::invalid_request("the request is not valid UTF-8"))?;
+    if s.chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
+        return Err(OAuthError::invalid_request(
+            "the request contains control characters",
+        ));
     }
     Ok(s)
 }
 
 /// A parameter name safe to echo in an error description.
 fn printable(s: &str) -> String {
-    s.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(40).collect()
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .take(40)
+        .collect()
 }
 
 #[cfg(test)]

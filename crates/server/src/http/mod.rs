@@ -29,7 +29,10 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        let ip = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string());
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -56,7 +59,11 @@ impl<S: Send + Sync> FromRequest<S> for Body {
                     "the request body could not be read"
                 };
                 let e = ApiError::from(OAuthError::invalid_request(msg));
-                Err(if status.is_client_error() { e.with_status(status) } else { e })
+                Err(if status.is_client_error() {
+                    e.with_status(status)
+                } else {
+                    e
+                })
             }
         }
     }
@@ -68,20 +75,29 @@ pub fn router(st: Shared) -> Router {
     if st.cfg.demo {
         r = r.route("/demo/callback", get(crate::demo::callback));
     }
-    r
-        .route("/.well-known/openid-configuration", get(discovery::openid_configuration))
-        .route("/.well-known/oauth-authorization-server", get(discovery::oauth_metadata))
-        .route("/jwks", get(discovery::jwks))
-        .route("/token", post(token::token))
-        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .merge(crate::pages::router())
-        .fallback(not_found)
-        .layer(DefaultBodyLimit::max(limit))
-        .with_state(st)
+    r.route(
+        "/.well-known/openid-configuration",
+        get(discovery::openid_configuration),
+    )
+    .route(
+        "/.well-known/oauth-authorization-server",
+        get(discovery::oauth_metadata),
+    )
+    .route("/jwks", get(discovery::jwks))
+    .route("/token", post(token::token))
+    .route(
+        "/userinfo",
+        get(userinfo::userinfo).post(userinfo::userinfo),
+    )
+    .route("/healthz", get(health::healthz))
+    .route("/readyz", get(health::readyz))
+    .merge(crate::pages::router())
+    .fallback(not_found)
+    .layer(DefaultBodyLimit::max(limit))
+    .with_state(st)
 }
 
 async fn not_found() -> ApiError {
-    ApiError::from(OAuthError::invalid_request("no such endpoint")).with_status(StatusCode::NOT_FOUND)
+    ApiError::from(OAuthError::invalid_request("no such endpoint"))
+        .with_status(StatusCode::NOT_FOUND)
 }

@@ -9,7 +9,12 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use baton_core::error::{ErrorCode, OAuthError};
 
-pub async fn token(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body(body): Body) -> Response {
+pub async fn token(
+    State(st): State<Shared>,
+    meta: Meta,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
     match handle(&st, &meta, &headers, &body).await {
         Ok(r) => {
             let mut resp = axum::Json(r).into_response();
@@ -20,7 +25,9 @@ pub async fn token(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Bod
             resp
         }
         Err(e) => {
-            if e.err.code == ErrorCode::ServerError || e.err.code == ErrorCode::TemporarilyUnavailable {
+            if e.err.code == ErrorCode::ServerError
+                || e.err.code == ErrorCode::TemporarilyUnavailable
+            {
                 tracing::warn!(error = %e.err, "token request failed");
             }
             e.into_response()
@@ -43,6 +50,10 @@ async fn handle(
         "authorization_code" => grants::authorization_code::grant(st, &client, &f, meta).await,
         "password" => grants::password::grant(st, &client, &f, meta).await,
         "client_credentials" => grants::client_credentials::grant(st, &client, &f).await,
-        _ => Err(OAuthError::new(ErrorCode::UnsupportedGrantType, "the grant_type is not supported").into()),
+        _ => Err(OAuthError::new(
+            ErrorCode::UnsupportedGrantType,
+            "the grant_type is not supported",
+        )
+        .into()),
     }
 }

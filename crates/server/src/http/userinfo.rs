@@ -14,10 +14,18 @@ fn invalid_token(d: &str) -> ApiError {
     OAuthError::new(ErrorCode::InvalidToken, d).into()
 }
 
-pub async fn userinfo(State(st): State<Shared>, method: Method, headers: HeaderMap, Body(body): Body) -> ApiResult<Json<Value>> {
-    let from_header = headers
-        .get(header::AUTHORIZATION)
-        .map(|v| v.to_str().ok().and_then(|s| s.strip_prefix("Bearer ").or_else(|| s.strip_prefix("bearer "))));
+pub async fn userinfo(
+    State(st): State<Shared>,
+    method: Method,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
+    let from_header = headers.get(header::AUTHORIZATION).map(|v| {
+        v.to_str().ok().and_then(|s| {
+            s.strip_prefix("Bearer ")
+                .or_else(|| s.strip_prefix("bearer "))
+        })
+    });
     let from_body = if method == Method::POST && !body.is_empty() {
         form::require_form_content_type(&headers)?;
         form::parse(&body)?.get("access_token").map(str::to_string)
@@ -26,9 +34,15 @@ pub async fn userinfo(State(st): State<Shared>, method: Method, headers: HeaderM
     };
     // RFC 6750 §2: exactly one method of presenting the token.
     let token = match (from_header, from_body) {
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_request("the access token is given twice").into()),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_request("the access token is given twice").into())
+        }
         (Some(Some(t)), None) => t.trim().to_string(),
-        (Some(None), None) => return Err(invalid_token("the Authorization header must use the Bearer scheme")),
+        (Some(None), None) => {
+            return Err(invalid_token(
+                "the Authorization header must use the Bearer scheme",
+            ))
+        }
         (None, Some(t)) => t,
         (None, None) => return Err(invalid_token("an access token is required")),
     };
@@ -38,8 +52,11 @@ pub async fn userinfo(State(st): State<Shared>, method: Method, headers: HeaderM
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
     let scope = at.claims["scope"].as_str().unwrap_or("");
     if !baton_core::scope::contains(scope, "openid") {
-        return Err(ApiError::from(OAuthError::new(ErrorCode::AccessDenied, "the access token lacks the openid scope"))
-            .with_status(StatusCode::FORBIDDEN));
+        return Err(ApiError::from(OAuthError::new(
+            ErrorCode::AccessDenied,
+            "the access token lacks the openid scope",
+        ))
+        .with_status(StatusCode::FORBIDDEN));
     }
     let sub = at.claims["sub"].as_str().unwrap_or("");
     let user = st

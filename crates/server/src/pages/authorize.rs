@@ -9,21 +9,31 @@ use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use baton_core::model::{AuthCode, GrantType, Session};
-use baton_core::time::{Dur, Timestamp};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use baton_core::model::{AuthCode, GrantType, Session};
+use baton_core::time::{Dur, Timestamp};
 
 /// The authorization code's lifetime (single use, stored as a digest).
 pub const CODE_LIFETIME: Dur = Dur::secs(60);
 
 /// A redirect (303) to `location`.
 pub fn redirect(location: &str) -> Response {
-    (StatusCode::SEE_OTHER, [(header::LOCATION, location.to_string())]).into_response()
+    (
+        StatusCode::SEE_OTHER,
+        [(header::LOCATION, location.to_string())],
+    )
+        .into_response()
 }
 
 /// Redirects to the client with RFC 6749 §4.1.2.1 error parameters (and RFC 9207 iss).
-pub fn error_redirect(st: &AppState, redirect_uri: &str, state: Option<&str>, error: &str, desc: &str) -> Response {
+pub fn error_redirect(
+    st: &AppState,
+    redirect_uri: &str,
+    state: Option<&str>,
+    error: &str,
+    desc: &str,
+) -> Response {
     let Ok(mut url) = url::Url::parse(redirect_uri) else {
         return error_page(StatusCode::BAD_REQUEST, "the redirect URI is invalid");
     };
@@ -39,7 +49,12 @@ pub fn error_redirect(st: &AppState, redirect_uri: &str, state: Option<&str>, er
     redirect(url.as_str())
 }
 
-pub async fn get(State(st): State<Shared>, meta: Meta, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+pub async fn get(
+    State(st): State<Shared>,
+    meta: Meta,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> Response {
     let f = match crate::http::form::parse(q.unwrap_or_default().as_bytes()) {
         Ok(f) => f,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
@@ -47,21 +62,40 @@ pub async fn get(State(st): State<Shared>, meta: Meta, headers: HeaderMap, RawQu
     // Until client and redirect_uri are known good, errors are shown, never redirected
     // (RFC 6749 §4.1.2.1).
     let Some(client_id) = f.get("client_id") else {
-        return error_page(StatusCode::BAD_REQUEST, "the client_id parameter is required");
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "the client_id parameter is required",
+        );
     };
     let client = match st.store.get_client(client_id).await {
         Ok(Some(c)) if c.active => c,
         Ok(_) => return error_page(StatusCode::BAD_REQUEST, "unknown client"),
-        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, "the server is temporarily unavailable; try again"),
+        Err(_) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the server is temporarily unavailable; try again",
+            )
+        }
     };
     let redirect_uri = match f.get("redirect_uri") {
         Some(r) if client.redirect_uris.iter().any(|u| u == r) => r.to_string(),
-        Some(_) => return error_page(StatusCode::BAD_REQUEST, "the redirect_uri is not registered for this client"),
+        Some(_) => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "the redirect_uri is not registered for this client",
+            )
+        }
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
-        None => return error_page(StatusCode::BAD_REQUEST, "the redirect_uri parameter is required"),
+        None => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "the redirect_uri parameter is required",
+            )
+        }
     };
     let state = f.get("state").map(str::to_string);
-    let fail = |error: &str, desc: &str| error_redirect(&st, &redirect_uri, state.as_deref(), error, desc);
+    let fail =
+        |error: &str, desc: &str| error_redirect(&st, &redirect_uri, state.as_deref(), error, desc);
     if state.as_ref().is_some_and(|s| s.len() > 2048) {
         return fail("invalid_request", "state is too long");
     }
@@ -71,7 +105,12 @@ pub async fn get(State(st): State<Shared>, meta: Meta, headers: HeaderMap, RawQu
     match f.get("response_type") {
         Some("code") => {}
         None => return fail("invalid_request", "response_type is required"),
-        Some(_) => return fail("unsupported_response_type", "only response_type=code is supported"),
+        Some(_) => {
+            return fail(
+                "unsupported_response_type",
+                "only response_type=code is supported",
+            )
+        }
     }
     if let Some(m) = f.get("response_mode") {
         if m != "query" {
@@ -79,7 +118,10 @@ pub async fn get(State(st): State<Shared>, meta: Meta, headers: HeaderMap, RawQu
         }
     }
     if !client.allows(GrantType::AuthorizationCode) {
-        return fail("unauthorized_client", "this client may not use the authorization code flow");
+        return fail(
+            "unauthorized_client",
+            "this client may not use the authorization code flow",
+        );
     }
     let scopes = match crate::grants::requested_scope(&client, f.get("scope")) {
         Ok(s) => s,
@@ -90,25 +132,62 @@ pub async fn get(State(st): State<Shared>, meta: Meta, headers: HeaderMap, RawQu
     match (f.get("code_challenge_method"), &code_challenge) {
         (Some("S256"), Some(c)) if baton_core::pkce::challenge_is_well_formed(c) => {}
         (Some("S256"), Some(_)) => return fail("invalid_request", "code_challenge is malformed"),
-        (Some("plain"), _) => return fail("invalid_request", "code_challenge_method plain is refused: use S256"),
+        (Some("plain"), _) => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method plain is refused: use S256",
+            )
+        }
         (Some(_), Some(_)) => return fail("invalid_request", "code_challenge_method must be S256"),
-        (None, Some(_)) => return fail("invalid_request", "code_challenge_method=S256 is required with code_challenge"),
-        (Some(_), None) => return fail("invalid_request", "code_challenge_method given without code_challenge"),
-        (None, None) if client.is_public() => return fail("invalid_request", "PKCE (code_challenge with S256) is required for public clients"),
+        (None, Some(_)) => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method=S256 is required with code_challenge",
+            )
+        }
+        (Some(_), None) => {
+            return fail(
+                "invalid_request",
+                "code_challenge_method given without code_challenge",
+            )
+        }
+        (None, None) if client.is_public() => {
+            return fail(
+                "invalid_request",
+                "PKCE (code_challenge with S256) is required for public clients",
+            )
+        }
         (None, None) => {}
     }
-    let prompt: Vec<String> = f.get("prompt").unwrap_or("").split(' ').filter(|p| !p.is_empty()).map(str::to_string).collect();
-    if prompt.iter().any(|p| !matches!(p.as_str(), "none" | "login" | "consent")) {
+    let prompt: Vec<String> = f
+        .get("prompt")
+        .unwrap_or("")
+        .split(' ')
+        .filter(|p| !p.is_empty())
+        .map(str::to_string)
+        .collect();
+    if prompt
+        .iter()
+        .any(|p| !matches!(p.as_str(), "none" | "login" | "consent"))
+    {
         return fail("invalid_request", "prompt may be none, login or consent");
     }
     if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
-        return fail("invalid_request", "prompt=none cannot be combined with other values");
+        return fail(
+            "invalid_request",
+            "prompt=none cannot be combined with other values",
+        );
     }
     let max_age = match f.get("max_age") {
         None => None,
         Some(m) => match m.parse::<i64>() {
             Ok(v) if (0..=10 * 365 * 86_400).contains(&v) => Some(v),
-            _ => return fail("invalid_request", "max_age must be a non-negative number of seconds"),
+            _ => {
+                return fail(
+                    "invalid_request",
+                    "max_age must be a non-negative number of seconds",
+                )
+            }
         },
     };
     let nonce = f.get("nonce").map(str::to_string);
@@ -140,21 +219,30 @@ pub async fn current_session(st: &AppState, headers: &HeaderMap) -> Option<Sessi
     }
     // Sliding idle lifetime, never past the absolute one; written at most once a minute.
     if now.since(s.last_seen_at) > Dur::secs(60) {
-        let exp = now.plus(st.cfg.sessions.idle_lifetime).min(s.created_at.plus(st.cfg.sessions.absolute_lifetime));
+        let exp = now
+            .plus(st.cfg.sessions.idle_lifetime)
+            .min(s.created_at.plus(st.cfg.sessions.absolute_lifetime));
         let _ = st.store.touch_session(&s.id, now, exp).await;
     }
     Some(s)
 }
 
 /// After validation, login or consent: decide the next step.
-pub async fn continue_flow(st: &AppState, req: &AuthRequest, session: Option<&Session>, meta: &Meta) -> Response {
+pub async fn continue_flow(
+    st: &AppState,
+    req: &AuthRequest,
+    session: Option<&Session>,
+    meta: &Meta,
+) -> Response {
     let now = st.clock.now();
     let fail = |e: &str, d: &str| error_redirect(st, &req.redirect_uri, req.state.as_deref(), e, d);
     let needs_login = match session {
         None => true,
         Some(s) => {
             (req.prompts("login") && s.auth_time.0 < req.issued_at)
-                || req.max_age.is_some_and(|m| now.since(s.auth_time) > Dur::secs(m))
+                || req
+                    .max_age
+                    .is_some_and(|m| now.since(s.auth_time) > Dur::secs(m))
         }
     };
     let h = handle::seal(st, req);
@@ -164,15 +252,29 @@ pub async fn continue_flow(st: &AppState, req: &AuthRequest, session: Option<&Se
         }
         return redirect(&format!("/login?req={h}"));
     }
-    let Some(session) = session else { return fail("login_required", "the user is not signed in") };
+    let Some(session) = session else {
+        return fail("login_required", "the user is not signed in");
+    };
     let consented = match st.store.get_consent(&session.subject, &req.client_id).await {
         Ok(c) => c,
-        Err(_) => return fail("temporarily_unavailable", "the server is temporarily unavailable"),
+        Err(_) => {
+            return fail(
+                "temporarily_unavailable",
+                "the server is temporarily unavailable",
+            )
+        }
     };
-    let all_consented = req.scope.split(' ').filter(|s| !s.is_empty()).all(|s| consented.iter().any(|c| c == s));
+    let all_consented = req
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .all(|s| consented.iter().any(|c| c == s));
     if !all_consented || req.prompts("consent") {
         if req.prompts("none") {
-            return fail("consent_required", "the user has not consented to this request");
+            return fail(
+                "consent_required",
+                "the user has not consented to this request",
+            );
         }
         return redirect(&format!("/consent?req={h}"));
     }
@@ -180,7 +282,12 @@ pub async fn continue_flow(st: &AppState, req: &AuthRequest, session: Option<&Se
 }
 
 /// Issues a code and redirects to the client (RFC 6749 §4.1.2, RFC 9207 `iss`).
-pub async fn issue_code(st: &AppState, req: &AuthRequest, session: &Session, _meta: &Meta) -> Response {
+pub async fn issue_code(
+    st: &AppState,
+    req: &AuthRequest,
+    session: &Session,
+    _meta: &Meta,
+) -> Response {
     let now: Timestamp = st.clock.now();
     let raw = baton_core::random_bytes::<32>();
     let code = URL_SAFE_NO_PAD.encode(raw);
@@ -198,7 +305,13 @@ pub async fn issue_code(st: &AppState, req: &AuthRequest, session: &Session, _me
         used: None,
     };
     if st.store.insert_code(&record).await.is_err() {
-        return error_redirect(st, &req.redirect_uri, req.state.as_deref(), "temporarily_unavailable", "the server is temporarily unavailable");
+        return error_redirect(
+            st,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            "temporarily_unavailable",
+            "the server is temporarily unavailable",
+        );
     }
     let Ok(mut url) = url::Url::parse(&req.redirect_uri) else {
         return error_page(StatusCode::BAD_REQUEST, "the redirect URI is invalid");

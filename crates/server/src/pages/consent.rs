@@ -26,14 +26,26 @@ pub fn describe(scope: &str) -> &'static str {
     }
 }
 
-fn render(st: &AppState, r: &AuthRequest, h: &str, headers: &HeaderMap, client_name: &str) -> Response {
+fn render(
+    st: &AppState,
+    r: &AuthRequest,
+    h: &str,
+    headers: &HeaderMap,
+    client_name: &str,
+) -> Response {
     let (csrf_c, new) = csrf_cookie(headers);
     let csrf = handle::csrf_token(st, &csrf_c, h);
     let items: String = r
         .scope
         .split(' ')
         .filter(|s| !s.is_empty())
-        .map(|s| format!("<li><strong>{}</strong>: {}</li>", escape(s), escape(describe(s))))
+        .map(|s| {
+            format!(
+                "<li><strong>{}</strong>: {}</li>",
+                escape(s),
+                escape(describe(s))
+            )
+        })
         .collect();
     let body = format!(
         "<h1>Allow access?</h1><p><strong>{}</strong> asks to:</p><ul>{items}</ul>\
@@ -69,39 +81,100 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
     render(&st, &r, &h, &headers, &name)
 }
 
-pub async fn post(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body(body): Body) -> Response {
+pub async fn post(
+    State(st): State<Shared>,
+    meta: Meta,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
     if form::require_form_content_type(&headers).is_err() {
-        return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the form must be posted as application/x-www-form-urlencoded");
+        return error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the form must be posted as application/x-www-form-urlencoded",
+        );
     }
     let f = match form::parse(&body) {
         Ok(f) => f,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
     };
     let now = st.clock.now();
-    let Some(h) = f.get("req") else { return error_page(StatusCode::BAD_REQUEST, "This request has expired; start again.") };
-    let Some(r) = handle::open(&st, h, now) else {
-        return error_page(StatusCode::BAD_REQUEST, "This request has expired; start again.");
+    let Some(h) = f.get("req") else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "This request has expired; start again.",
+        );
     };
-    if !handle::csrf_ok(&st, handle::cookie(&headers, CSRF_COOKIE).as_deref(), h, f.get("csrf")) {
-        return error_page(StatusCode::FORBIDDEN, "The form could not be verified (CSRF). Reload the page and try again.");
+    let Some(r) = handle::open(&st, h, now) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "This request has expired; start again.",
+        );
+    };
+    if !handle::csrf_ok(
+        &st,
+        handle::cookie(&headers, CSRF_COOKIE).as_deref(),
+        h,
+        f.get("csrf"),
+    ) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form could not be verified (CSRF). Reload the page and try again.",
+        );
     }
-    let Some(session) = current_session(&st, &headers).await else { return to_login(h) };
-    let scopes: Vec<String> = r.scope.split(' ').filter(|s| !s.is_empty()).map(str::to_string).collect();
+    let Some(session) = current_session(&st, &headers).await else {
+        return to_login(h);
+    };
+    let scopes: Vec<String> = r
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
     match f.get("decision") {
         Some("allow") => {
-            if st.store.add_consent(&session.subject, &r.client_id, &scopes).await.is_err() {
-                return error_page(StatusCode::SERVICE_UNAVAILABLE, "The server is temporarily unavailable; try again.");
+            if st
+                .store
+                .add_consent(&session.subject, &r.client_id, &scopes)
+                .await
+                .is_err()
+            {
+                return error_page(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "The server is temporarily unavailable; try again.",
+                );
             }
-            let ev = event("consent.granted", now, &meta, Some(&r.client_id), Some(&session.subject), None, serde_json::json!({"scope": r.scope}));
+            let ev = event(
+                "consent.granted",
+                now,
+                &meta,
+                Some(&r.client_id),
+                Some(&session.subject),
+                None,
+                serde_json::json!({"scope": r.scope}),
+            );
             log_event(&ev);
             let _ = st.store.insert_events(vec![ev]).await;
             issue_code(&st, &r, &session, &meta).await
         }
         Some("deny") => {
-            let ev = event("consent.denied", now, &meta, Some(&r.client_id), Some(&session.subject), None, serde_json::json!({"scope": r.scope}));
+            let ev = event(
+                "consent.denied",
+                now,
+                &meta,
+                Some(&r.client_id),
+                Some(&session.subject),
+                None,
+                serde_json::json!({"scope": r.scope}),
+            );
             log_event(&ev);
             let _ = st.store.insert_events(vec![ev]).await;
-            error_redirect(&st, &r.redirect_uri, r.state.as_deref(), "access_denied", "the user denied the request")
+            error_redirect(
+                &st,
+                &r.redirect_uri,
+                r.state.as_deref(),
+                "access_denied",
+                "the user denied the request",
+            )
         }
         _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
     }

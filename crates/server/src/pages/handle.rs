@@ -43,7 +43,11 @@ impl AuthRequest {
 pub fn seal(st: &AppState, r: &AuthRequest) -> String {
     let json = serde_json::to_vec(r).unwrap_or_default();
     let tag = hmac::sign(&st.page_key, &[b"req:".as_slice(), &json].concat());
-    format!("{}.{}", URL_SAFE_NO_PAD.encode(&json), URL_SAFE_NO_PAD.encode(tag.as_ref()))
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&json),
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    )
 }
 
 /// Opens a handle; `None` if forged, altered or older than `HANDLE_LIFETIME`.
@@ -74,13 +78,25 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 
 /// The CSRF token for a form: bound to the browser's CSRF cookie and the request.
 pub fn csrf_token(st: &AppState, cookie_value: &str, handle: &str) -> String {
-    let tag = hmac::sign(&st.page_key, format!("csrf:{cookie_value}:{handle}").as_bytes());
+    let tag = hmac::sign(
+        &st.page_key,
+        format!("csrf:{cookie_value}:{handle}").as_bytes(),
+    );
     URL_SAFE_NO_PAD.encode(tag.as_ref())
 }
 
-pub fn csrf_ok(st: &AppState, cookie_value: Option<&str>, handle: &str, presented: Option<&str>) -> bool {
-    let (Some(c), Some(p)) = (cookie_value, presented) else { return false };
-    let Ok(tag) = URL_SAFE_NO_PAD.decode(p) else { return false };
+pub fn csrf_ok(
+    st: &AppState,
+    cookie_value: Option<&str>,
+    handle: &str,
+    presented: Option<&str>,
+) -> bool {
+    let (Some(c), Some(p)) = (cookie_value, presented) else {
+        return false;
+    };
+    let Ok(tag) = URL_SAFE_NO_PAD.decode(p) else {
+        return false;
+    };
     hmac::verify(&st.page_key, format!("csrf:{c}:{handle}").as_bytes(), &tag).is_ok()
 }
 

@@ -35,7 +35,9 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     h.insert("x-frame-options", HeaderValue::from_static("DENY"));
     h.insert(
         "content-security-policy",
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'",
+        ),
     );
     h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
     r
@@ -47,6 +49,9 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     page(
         status,
         "Sign-in error",
-        &format!("<h1>Something went wrong</h1><p class=\"error\">{}</p>", escape(message)),
+        &format!(
+            "<h1>Something went wrong</h1><p class=\"error\">{}</p>",
+            escape(message)
+        ),
     )
 }

@@ -20,8 +20,12 @@ fn expired() -> Response {
 }
 
 /// Reads `req` from a query string.
-pub fn request_from_query(st: &AppState, q: Option<String>) -> Result<(AuthRequest, String), Response> {
-    let f = form::parse(q.unwrap_or_default().as_bytes()).map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
+pub fn request_from_query(
+    st: &AppState,
+    q: Option<String>,
+) -> Result<(AuthRequest, String), Response> {
+    let f = form::parse(q.unwrap_or_default().as_bytes())
+        .map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
     let h = f.get("req").ok_or_else(expired)?.to_string();
     let r = handle::open(st, &h, st.clock.now()).ok_or_else(expired)?;
     Ok((r, h))
@@ -35,10 +39,20 @@ pub fn csrf_cookie(headers: &HeaderMap) -> (String, bool) {
     }
 }
 
-fn render(st: &AppState, r: &AuthRequest, h: &str, headers: &HeaderMap, error: Option<&str>, status: StatusCode, client_name: &str) -> Response {
+fn render(
+    st: &AppState,
+    r: &AuthRequest,
+    h: &str,
+    headers: &HeaderMap,
+    error: Option<&str>,
+    status: StatusCode,
+    client_name: &str,
+) -> Response {
     let (csrf_c, new) = csrf_cookie(headers);
     let csrf = handle::csrf_token(st, &csrf_c, h);
-    let err = error.map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e))).unwrap_or_default();
+    let err = error
+        .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
+        .unwrap_or_default();
     let body = format!(
         "<h1>Sign in</h1><p>to continue to <strong>{}</strong></p>{err}\
          <form method=\"post\" action=\"/login\">\
@@ -76,35 +90,79 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
     render(&st, &r, &h, &headers, None, StatusCode::OK, &name)
 }
 
-pub async fn post(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body(body): Body) -> Response {
+pub async fn post(
+    State(st): State<Shared>,
+    meta: Meta,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
     if form::require_form_content_type(&headers).is_err() {
-        return error_page(StatusCode::UNSUPPORTED_MEDIA_TYPE, "the form must be posted as application/x-www-form-urlencoded");
+        return error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the form must be posted as application/x-www-form-urlencoded",
+        );
     }
     let f = match form::parse(&body) {
         Ok(f) => f,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
     };
-    let Some(h) = f.get("req") else { return expired() };
-    let Some(r) = handle::open(&st, h, st.clock.now()) else { return expired() };
+    let Some(h) = f.get("req") else {
+        return expired();
+    };
+    let Some(r) = handle::open(&st, h, st.clock.now()) else {
+        return expired();
+    };
     let csrf_c = handle::cookie(&headers, CSRF_COOKIE);
     if !handle::csrf_ok(&st, csrf_c.as_deref(), h, f.get("csrf")) {
-        return error_page(StatusCode::FORBIDDEN, "The form could not be verified (CSRF). Reload the page and try again.");
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form could not be verified (CSRF). Reload the page and try again.",
+        );
     }
     let name = client_name(&st, &r.client_id).await;
     let (Some(username), Some(password)) = (f.get("username"), f.get("password")) else {
-        return render(&st, &r, h, &headers, Some("Enter your username and password."), StatusCode::BAD_REQUEST, &name);
+        return render(
+            &st,
+            &r,
+            h,
+            &headers,
+            Some("Enter your username and password."),
+            StatusCode::BAD_REQUEST,
+            &name,
+        );
     };
     let now = st.clock.now();
     let user = match crate::users::check_password(&st, username, password).await {
         Ok(u) => u,
-        Err(_) => return error_page(StatusCode::SERVICE_UNAVAILABLE, "The server is temporarily unavailable; try again."),
+        Err(_) => {
+            return error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is temporarily unavailable; try again.",
+            )
+        }
     };
     let Some(user) = user else {
-        let ev = event("login.failed", now, &meta, Some(&r.client_id), None, None, serde_json::json!({"via": "login_page"}));
+        let ev = event(
+            "login.failed",
+            now,
+            &meta,
+            Some(&r.client_id),
+            None,
+            None,
+            serde_json::json!({"via": "login_page"}),
+        );
         log_event(&ev);
         let _ = st.store.insert_events(vec![ev]).await;
         // The same words whether the user exists or not.
-        return render(&st, &r, h, &headers, Some("The username or password is incorrect."), StatusCode::UNAUTHORIZED, &name);
+        return render(
+            &st,
+            &r,
+            h,
+            &headers,
+            Some("The username or password is incorrect."),
+            StatusCode::UNAUTHORIZED,
+            &name,
+        );
     };
     // A new sign-in replaces any session this browser had.
     if let Some(old) = current_session(&st, &headers).await {
@@ -116,17 +174,38 @@ pub async fn post(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body
         auth_time: now,
         created_at: now,
         last_seen_at: now,
-        expires_at: now.plus(st.cfg.sessions.idle_lifetime.min(st.cfg.sessions.absolute_lifetime)),
+        expires_at: now.plus(
+            st.cfg
+                .sessions
+                .idle_lifetime
+                .min(st.cfg.sessions.absolute_lifetime),
+        ),
         ended_at: None,
     };
     if st.store.insert_session(&session).await.is_err() {
-        return error_page(StatusCode::SERVICE_UNAVAILABLE, "The server is temporarily unavailable; try again.");
+        return error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is temporarily unavailable; try again.",
+        );
     }
-    let ev = event("login.succeeded", now, &meta, Some(&r.client_id), Some(&user.sub), None, serde_json::json!({"via": "login_page", "session_id": session.id}));
+    let ev = event(
+        "login.succeeded",
+        now,
+        &meta,
+        Some(&r.client_id),
+        Some(&user.sub),
+        None,
+        serde_json::json!({"via": "login_page", "session_id": session.id}),
+    );
     log_event(&ev);
     let _ = st.store.insert_events(vec![ev]).await;
     let mut resp = continue_flow(&st, &r, Some(&session), &meta).await;
-    let cookie = handle::set_cookie(&st, COOKIE, &session.id, Some(st.cfg.sessions.absolute_lifetime.as_secs()));
+    let cookie = handle::set_cookie(
+        &st,
+        COOKIE,
+        &session.id,
+        Some(st.cfg.sessions.absolute_lifetime.as_secs()),
+    );
     if let Ok(v) = HeaderValue::from_str(&cookie) {
         resp.headers_mut().append(header::SET_COOKIE, v);
     }

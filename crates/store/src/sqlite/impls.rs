@@ -4,15 +4,19 @@ use super::{unavailable, SqliteStore};
 use crate::codec;
 use baton_core::error::StoreError;
 use baton_core::model::{
-    AuthCode, Client, CodeUse, Event, Grant, GrantId, GrantStatus, Session, SigAlg, SigningKey, User,
+    AuthCode, Client, CodeUse, Event, Grant, GrantId, GrantStatus, Session, SigAlg, SigningKey,
+    User,
 };
-use baton_core::store::{BoxFuture, EventQuery, GrantFilter, GrantStore, Revocation, Store, StoreResult};
+use baton_core::store::{
+    BoxFuture, EventQuery, GrantFilter, GrantStore, Revocation, Store, StoreResult,
+};
 use baton_core::time::{Dur, Timestamp};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use std::future::ready;
 
-const GRANT_COLS: &str = "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
+const GRANT_COLS: &str =
+    "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
      update_claims, revoked_at, revoked_reason, claims";
 
@@ -53,12 +57,16 @@ fn filter_sql(f: &GrantFilter) -> (String, Vec<SqlValue>) {
         GrantFilter::Grant(id) => ("id = ?".into(), vec![SqlValue::Blob(id.0.to_vec())]),
         GrantFilter::Client(c) => ("client_id = ?".into(), vec![t(c)]),
         GrantFilter::Subject(s) => ("subject = ?".into(), vec![t(s)]),
-        GrantFilter::ClientSubject { client_id, subject } => {
-            ("client_id = ? AND subject = ?".into(), vec![t(client_id), t(subject)])
-        }
+        GrantFilter::ClientSubject { client_id, subject } => (
+            "client_id = ? AND subject = ?".into(),
+            vec![t(client_id), t(subject)],
+        ),
         GrantFilter::Session(s) => ("session_id = ?".into(), vec![t(s)]),
         GrantFilter::SessionOnline(s) => ("session_id = ? AND online = 1".into(), vec![t(s)]),
-        GrantFilter::SessionClients { session_id, client_ids } => {
+        GrantFilter::SessionClients {
+            session_id,
+            client_ids,
+        } => {
             let marks = vec!["?"; client_ids.len().max(1)].join(", ");
             let mut v = vec![t(session_id)];
             if client_ids.is_empty() {
@@ -100,7 +108,9 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
         time: Timestamp(r.get(2)?),
         client_id: r.get(3)?,
         subject: r.get(4)?,
-        grant_id: r.get::<_, Option<String>>(5)?.and_then(|g| GrantId::parse(&g)),
+        grant_id: r
+            .get::<_, Option<String>>(5)?
+            .and_then(|g| GrantId::parse(&g)),
         ip: r.get(6)?,
         user_agent: r.get(7)?,
         details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
@@ -135,17 +145,26 @@ fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
 
 const SESSION_COLS: &str = "id, subject, auth_time, created_at, last_seen_at, expires_at, ended_at";
 
-fn revoke_in(c: &Connection, filter: &GrantFilter, why: &Revocation) -> Result<Vec<GrantId>, StoreError> {
+fn revoke_in(
+    c: &Connection,
+    filter: &GrantFilter,
+    why: &Revocation,
+) -> Result<Vec<GrantId>, StoreError> {
     let (wh, mut args) = filter_sql(filter);
     let sql = format!(
         "UPDATE grants SET revoked_at = ?, revoked_reason = ? WHERE revoked_at IS NULL AND {wh} \
          RETURNING id, client_id, subject"
     );
-    let mut all = vec![SqlValue::Integer(why.now.0), SqlValue::Text(why.reason.clone())];
+    let mut all = vec![
+        SqlValue::Integer(why.now.0),
+        SqlValue::Text(why.reason.clone()),
+    ];
     all.append(&mut args);
     let mut stmt = c.prepare_cached(&sql).map_err(unavailable)?;
     let rows: Vec<(GrantId, String, String)> = stmt
-        .query_map(params_from_iter(all), |r| Ok((GrantId(r.get(0)?), r.get(1)?, r.get(2)?)))
+        .query_map(params_from_iter(all), |r| {
+            Ok((GrantId(r.get(0)?), r.get(1)?, r.get(2)?))
+        })
         .and_then(|it| it.collect())
         .map_err(unavailable)?;
     for (id, client_id, subject) in &rows {
@@ -217,7 +236,12 @@ impl GrantStore for SqliteStore {
         })))
     }
 
-    fn advance(&self, id: GrantId, expected: u64, now: Timestamp) -> BoxFuture<'_, StoreResult<bool>> {
+    fn advance(
+        &self,
+        id: GrantId,
+        expected: u64,
+        now: Timestamp,
+    ) -> BoxFuture<'_, StoreResult<bool>> {
         Box::pin(self.write(move |c| {
             c.prepare_cached(
                 "UPDATE grants SET generation = generation + 1, generation_started_at = ?3, last_used_at = ?3
@@ -238,7 +262,11 @@ impl GrantStore for SqliteStore {
         }))
     }
 
-    fn revoke<'a>(&'a self, filter: &'a GrantFilter, why: &'a Revocation) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+    fn revoke<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
         let (filter, why) = (filter.clone(), why.clone());
         Box::pin(self.write(move |c| revoke_in(c, &filter, &why)))
     }
@@ -265,11 +293,17 @@ impl GrantStore for SqliteStore {
 }
 
 impl Store for SqliteStore {
+    fn close(&self) {
+        SqliteStore::close(self);
+    }
+
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(ready(self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| r.get::<_, i64>(0))
-                .map(|_| ())
-                .map_err(unavailable)
+            c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|_| ())
+            .map_err(unavailable)
         })))
     }
 
@@ -279,12 +313,17 @@ impl Store for SqliteStore {
                 .prepare_cached("SELECT data, created_at FROM clients WHERE client_id = ?1")
                 .and_then(|mut s| s.query_row([id], |r| Ok((r.get(0)?, r.get(1)?))).optional())
                 .map_err(unavailable)?;
-            row.map(|(d, t)| codec::client_from_json(id.to_string(), t, &d)).transpose()
+            row.map(|(d, t)| codec::client_from_json(id.to_string(), t, &d))
+                .transpose()
         })))
     }
 
     fn upsert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>> {
-        let (id, data, t) = (client.client_id.clone(), codec::client_to_json(client), client.created_at.0);
+        let (id, data, t) = (
+            client.client_id.clone(),
+            codec::client_to_json(client),
+            client.created_at.0,
+        );
         Box::pin(self.write(move |c| {
             c.execute(
                 "INSERT INTO clients (client_id, data, created_at) VALUES (?1, ?2, ?3)
@@ -299,25 +338,36 @@ impl Store for SqliteStore {
     fn list_clients(&self) -> BoxFuture<'_, StoreResult<Vec<Client>>> {
         Box::pin(ready(self.read(|c| {
             let rows: Vec<(String, String, i64)> = c
-                .prepare_cached("SELECT client_id, data, created_at FROM clients ORDER BY client_id")
-                .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect())
+                .prepare_cached(
+                    "SELECT client_id, data, created_at FROM clients ORDER BY client_id",
+                )
+                .and_then(|mut s| {
+                    s.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                        .collect()
+                })
                 .map_err(unavailable)?;
-            rows.into_iter().map(|(id, d, t)| codec::client_from_json(id, t, &d)).collect()
+            rows.into_iter()
+                .map(|(id, d, t)| codec::client_from_json(id, t, &d))
+                .collect()
         })))
     }
 
     fn delete_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
         let id = id.to_string();
         Box::pin(self.write(move |c| {
-            c.execute("DELETE FROM clients WHERE client_id = ?1", [id]).map(|n| n > 0).map_err(unavailable)
+            c.execute("DELETE FROM clients WHERE client_id = ?1", [id])
+                .map(|n| n > 0)
+                .map_err(unavailable)
         }))
     }
 
     fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
         Box::pin(ready(self.read(|c| {
-            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE username = ?1"))
-                .and_then(|mut s| s.query_row([username], user_from_row).optional())
-                .map_err(unavailable)
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE username = ?1"
+            ))
+            .and_then(|mut s| s.query_row([username], user_from_row).optional())
+            .map_err(unavailable)
         })))
     }
 
@@ -356,7 +406,9 @@ impl Store for SqliteStore {
     fn delete_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
         let u = username.to_string();
         Box::pin(self.write(move |c| {
-            c.execute("DELETE FROM users WHERE username = ?1", [u]).map(|n| n > 0).map_err(unavailable)
+            c.execute("DELETE FROM users WHERE username = ?1", [u])
+                .map(|n| n > 0)
+                .map_err(unavailable)
         }))
     }
 
@@ -401,41 +453,62 @@ impl Store for SqliteStore {
     fn retire_key<'a>(&'a self, kid: &'a str, at: Timestamp) -> BoxFuture<'a, StoreResult<()>> {
         let kid = kid.to_string();
         Box::pin(self.write(move |c| {
-            c.execute("UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL", params![kid, at.0])
-                .map(|_| ())
-                .map_err(unavailable)
+            c.execute(
+                "UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL",
+                params![kid, at.0],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
         }))
     }
 
     fn insert_code<'a>(&'a self, code: &'a AuthCode) -> BoxFuture<'a, StoreResult<()>> {
         let (d, data, exp) = (code.digest, codec::code_to_json(code), code.expires_at.0);
         Box::pin(self.write(move |c| {
-            c.prepare_cached("INSERT INTO codes (digest, data, expires_at, used) VALUES (?1, ?2, ?3, NULL)")
-                .and_then(|mut s| s.execute(params![&d[..], data, exp]))
-                .map(|_| ())
-                .map_err(unavailable)
+            c.prepare_cached(
+                "INSERT INTO codes (digest, data, expires_at, used) VALUES (?1, ?2, ?3, NULL)",
+            )
+            .and_then(|mut s| s.execute(params![&d[..], data, exp]))
+            .map(|_| ())
+            .map_err(unavailable)
         }))
     }
 
-    fn get_code<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<AuthCode>>> {
+    fn get_code<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+    ) -> BoxFuture<'a, StoreResult<Option<AuthCode>>> {
         Box::pin(ready(self.read(|c| {
             let row: Option<(String, i64, Option<String>)> = c
                 .prepare_cached("SELECT data, expires_at, used FROM codes WHERE digest = ?1")
-                .and_then(|mut s| s.query_row([&digest[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                .and_then(|mut s| {
+                    s.query_row([&digest[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
                 .map_err(unavailable)?;
-            row.map(|(data, exp, used)| codec::code_from_json(*digest, exp, &data, used.as_deref())).transpose()
+            row.map(|(data, exp, used)| codec::code_from_json(*digest, exp, &data, used.as_deref()))
+                .transpose()
         })))
     }
 
-    fn consume_code<'a>(&'a self, digest: &'a [u8; 32], use_: &'a CodeUse) -> BoxFuture<'a, StoreResult<Option<AuthCode>>> {
+    fn consume_code<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+        use_: &'a CodeUse,
+    ) -> BoxFuture<'a, StoreResult<Option<AuthCode>>> {
         let (d, u) = (*digest, codec::code_use_to_json(use_));
         Box::pin(self.write(move |c| {
             // The single writer makes this read-then-update atomic.
             let row: Option<(String, i64, Option<String>)> = c
                 .prepare_cached("SELECT data, expires_at, used FROM codes WHERE digest = ?1")
-                .and_then(|mut s| s.query_row([&d[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                .and_then(|mut s| {
+                    s.query_row([&d[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
                 .map_err(unavailable)?;
-            let Some((data, exp, used)) = row else { return Ok(None) };
+            let Some((data, exp, used)) = row else {
+                return Ok(None);
+            };
             if used.is_none() {
                 c.prepare_cached("UPDATE codes SET used = ?2 WHERE digest = ?1")
                     .and_then(|mut s| s.execute(params![&d[..], u]))
@@ -449,8 +522,18 @@ impl Store for SqliteStore {
         let s = s.clone();
         Box::pin(self.write(move |c| {
             c.execute(
-                &format!("INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"),
-                params![s.id, s.subject, s.auth_time.0, s.created_at.0, s.last_seen_at.0, s.expires_at.0, s.ended_at.map(|t| t.0)],
+                &format!(
+                    "INSERT INTO sessions ({SESSION_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)"
+                ),
+                params![
+                    s.id,
+                    s.subject,
+                    s.auth_time.0,
+                    s.created_at.0,
+                    s.last_seen_at.0,
+                    s.expires_at.0,
+                    s.ended_at.map(|t| t.0)
+                ],
             )
             .map(|_| ())
             .map_err(unavailable)
@@ -459,13 +542,20 @@ impl Store for SqliteStore {
 
     fn get_session<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Session>>> {
         Box::pin(ready(self.read(|c| {
-            c.prepare_cached(&format!("SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"))
-                .and_then(|mut s| s.query_row([id], session_from_row).optional())
-                .map_err(unavailable)
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE id = ?1"
+            ))
+            .and_then(|mut s| s.query_row([id], session_from_row).optional())
+            .map_err(unavailable)
         })))
     }
 
-    fn touch_session<'a>(&'a self, id: &'a str, now: Timestamp, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>> {
+    fn touch_session<'a>(
+        &'a self,
+        id: &'a str,
+        now: Timestamp,
+        expires_at: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>> {
         let id = id.to_string();
         Box::pin(self.write(move |c| {
             c.execute(
@@ -477,7 +567,11 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn end_session<'a>(&'a self, id: &'a str, now: Timestamp) -> BoxFuture<'a, StoreResult<Option<Session>>> {
+    fn end_session<'a>(
+        &'a self,
+        id: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<Option<Session>>> {
         let id = id.to_string();
         Box::pin(self.write(move |c| {
             c.query_row(
@@ -490,25 +584,49 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn get_consent<'a>(&'a self, subject: &'a str, client_id: &'a str) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+    fn get_consent<'a>(
+        &'a self,
+        subject: &'a str,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<String>>> {
         Box::pin(ready(self.read(|c| {
             let s: Option<String> = c
                 .prepare_cached("SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2")
                 .and_then(|mut s| s.query_row([subject, client_id], |r| r.get(0)).optional())
                 .map_err(unavailable)?;
-            Ok(s.map(|s| s.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect()).unwrap_or_default())
+            Ok(s.map(|s| {
+                s.split(' ')
+                    .filter(|t| !t.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default())
         })))
     }
 
-    fn add_consent<'a>(&'a self, subject: &'a str, client_id: &'a str, scopes: &'a [String]) -> BoxFuture<'a, StoreResult<()>> {
+    fn add_consent<'a>(
+        &'a self,
+        subject: &'a str,
+        client_id: &'a str,
+        scopes: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<()>> {
         let (sub, cid, add) = (subject.to_string(), client_id.to_string(), scopes.to_vec());
         Box::pin(self.write(move |c| {
             let existing: Option<String> = c
-                .query_row("SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2", [&sub, &cid], |r| r.get(0))
+                .query_row(
+                    "SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2",
+                    [&sub, &cid],
+                    |r| r.get(0),
+                )
                 .optional()
                 .map_err(unavailable)?;
             let mut all: Vec<String> = existing
-                .map(|s| s.split(' ').filter(|t| !t.is_empty()).map(str::to_string).collect())
+                .map(|s| {
+                    s.split(' ')
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect()
+                })
                 .unwrap_or_default();
             for s in add {
                 if !all.contains(&s) {
@@ -564,7 +682,11 @@ impl Store for SqliteStore {
         })))
     }
 
-    fn revoke_jti<'a>(&'a self, jti: &'a str, expires_at: Timestamp) -> BoxFuture<'a, StoreResult<()>> {
+    fn revoke_jti<'a>(
+        &'a self,
+        jti: &'a str,
+        expires_at: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>> {
         let jti = jti.to_string();
         Box::pin(self.write(move |c| {
             c.execute(

@@ -5,7 +5,8 @@ use baton_core::error::StoreError;
 use rusqlite::Connection;
 
 /// (version, name, SQL). Append only.
-pub const MIGRATIONS: &[(i64, &str, &str)] = &[(1, "init", include_str!("migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] =
+    &[(1, "init", include_str!("migrations/0001_init.sql"))];
 
 /// Applies every migration newer than the database's version, each in its own
 /// transaction. Refuses a database whose schema is newer than this binary knows.
@@ -19,7 +20,11 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>, StoreError> {
     )
     .map_err(unavailable)?;
     let current: i64 = conn
-        .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_migrations", [], |r| r.get(0))
+        .query_row(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            [],
+            |r| r.get(0),
+        )
         .map_err(unavailable)?;
     let latest = MIGRATIONS.last().map_or(0, |m| m.0);
     if current > latest {

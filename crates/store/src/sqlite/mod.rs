@@ -59,7 +59,9 @@ fn connect(path: &str) -> Result<Connection, StoreError> {
          PRAGMA foreign_keys = ON;
          PRAGMA temp_store = MEMORY;",
     )
-    .map_err(|e| StoreError::Unavailable(format!("cannot configure SQLite database `{path}`: {e}")))?;
+    .map_err(|e| {
+        StoreError::Unavailable(format!("cannot configure SQLite database `{path}`: {e}"))
+    })?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(conn)
 }
@@ -118,7 +120,10 @@ impl SqliteStore {
 
     /// Runs a read on a pooled connection. Reads are short and indexed, so they run
     /// on the calling thread; WAL lets them proceed while the writer commits.
-    pub(crate) fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub(crate) fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = {
             let mut pool = self
                 .readers

@@ -1,0 +1,3 @@
+//! One integration-test binary: real servers on port 0, real HTTP, real SQLite files.
+
+mod smoke;
