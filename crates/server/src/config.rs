@@ -267,9 +267,6 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), (S
             continue;
         };
         let rest = rest.to_ascii_lowercase();
-        if rest == "secret" || rest == "config" || rest == "log" {
-            continue; // BATON_SECRET is read where the secret is resolved.
-        }
         let (section, key) = match rest.split_once("__") {
             Some((s, k)) => (Some(s.to_string()), k.to_string()),
             None => (None, rest.clone()),
@@ -281,12 +278,9 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), (S
                     format!("unknown section `{s}` in environment variable {name}"),
                 ));
             }
-            None if !TOP_KEYS.contains(&key.as_str()) => {
-                return Err((
-                    name.clone(),
-                    format!("unknown key `{key}` in environment variable {name}"),
-                ));
-            }
+            // BATON_X without a section is configuration only for the top-level keys;
+            // other variables (BATON_BIN, BATON_LOG_FORMAT …) belong to other tools.
+            None if !TOP_KEYS.contains(&key.as_str()) => continue,
             _ => {}
         }
         let parsed = env_value(value);
