@@ -312,3 +312,20 @@ pub struct Event {
     pub user_agent: Option<String>,
     pub details: serde_json::Value,
 }
+
+/// An opaque (reference) access token, stored by the SHA-256 of its value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReferenceToken {
+    pub digest: [u8; 32],
+    pub jti: String,
+    pub client_id: String,
+    /// The user's `sub`; `None` for client credentials.
+    pub subject: Option<String>,
+    pub scope: String,
+    pub grant_id: Option<GrantId>,
+    pub session_id: Option<String>,
+    pub auth_time: Option<Timestamp>,
+    pub issued_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub revoked: bool,
+}

@@ -5,7 +5,7 @@
 //! backend from configuration at start-up.
 
 use crate::error::StoreError;
-use crate::model::{AuthCode, Client, CodeUse, Event, Grant, GrantId, Session, SigningKey, User};
+use crate::model::{AuthCode, Client, CodeUse, Event, Grant, GrantId, ReferenceToken, Session, SigningKey, User};
 use crate::time::Timestamp;
 use std::future::Future;
 use std::pin::Pin;
@@ -151,6 +151,14 @@ pub trait Store: GrantStore {
 
     fn insert_events(&self, events: Vec<Event>) -> BoxFuture<'_, StoreResult<()>>;
     fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
+
+    /// Live sessions whose expiry has passed (the maintenance task ends them).
+    fn list_expired_sessions(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Session>>>;
+
+    fn insert_reference_token<'a>(&'a self, t: &'a ReferenceToken) -> BoxFuture<'a, StoreResult<()>>;
+    fn get_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<ReferenceToken>>>;
+    /// Marks a reference token revoked; answers whether it existed.
+    fn revoke_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<bool>>;
 
     /// Marks a JWT access token revoked until it expires.
     fn revoke_jti<'a>(

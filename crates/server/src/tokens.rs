@@ -5,9 +5,9 @@ use crate::state::AppState;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use baton_core::error::OAuthError;
-use baton_core::model::{Client, GrantId, SigAlg, User};
+use baton_core::model::{Client, GrantId, ReferenceToken, SigAlg, TokenFormat, User};
 use baton_core::time::Timestamp;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 /// Standard claims released per scope (OIDC Core §5.4).
 const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
@@ -70,7 +70,7 @@ pub struct IssuedAccess {
     pub expires_in: i64,
 }
 
-pub fn access_token(
+pub async fn access_token(
     st: &AppState,
     now: Timestamp,
     s: &AccessSubject<'_>,
@@ -78,6 +78,31 @@ pub fn access_token(
     let lifetime = st.cfg.access_tokens.lifetime;
     let exp = now.plus(lifetime);
     let jti = baton_core::random_id("");
+    let format = s.client.access_token_format.unwrap_or(st.cfg.access_tokens.format);
+    if format == TokenFormat::Reference {
+        // An opaque token: only its digest is stored, with what introspection answers.
+        let token = format!("bat_{}", URL_SAFE_NO_PAD.encode(baton_core::random_bytes::<32>()));
+        let rec = ReferenceToken {
+            digest: baton_core::secret::sha256(token.as_bytes()),
+            jti: jti.clone(),
+            client_id: s.client.client_id.clone(),
+            subject: s.subject.map(str::to_string),
+            scope: s.scope.to_string(),
+            grant_id: s.grant_id,
+            session_id: s.session_id.map(str::to_string),
+            auth_time: s.auth_time,
+            issued_at: now,
+            expires_at: exp,
+            revoked: false,
+        };
+        st.store.insert_reference_token(&rec).await?;
+        return Ok(IssuedAccess {
+            token,
+            jti,
+            expires_at: exp,
+            expires_in: lifetime.as_secs(),
+        });
+    }
     let mut c = Map::new();
     if let Some(cl) = s.claims {
         for (k, v) in cl {
@@ -173,26 +198,33 @@ pub fn id_token(st: &AppState, now: Timestamp, i: &IdTokenInput<'_>) -> Result<S
 /// A verified, unexpired access token of ours.
 pub struct AccessClaims {
     pub claims: Value,
+    /// The stored digest when this is a reference token.
+    pub reference: Option<[u8; 32]>,
 }
 
-/// Verifies an access token's signature, issuer and expiry, and that neither it nor its
-/// grant was revoked. Answers `None` for anything inactive.
-pub async fn read_access_token(
-    st: &AppState,
-    token: &str,
-    now: Timestamp,
-) -> Result<Option<AccessClaims>, OAuthError> {
-    let jwks = st.keyring().jwks();
-    let Ok(v) = crate::jwt::verify(token, &jwks, &SigAlg::ALL) else {
-        return Ok(None);
+/// Whether the grant an access token came from is still alive.
+async fn grant_alive(st: &AppState, gid: Option<GrantId>, now: Timestamp) -> Result<bool, OAuthError> {
+    let Some(gid) = gid else { return Ok(true) };
+    let g = match st.store.get_grant(gid).await? {
+        Some(g) => Some(g),
+        None => st.grants(true).get_grant(gid).await?,
     };
+    Ok(g.is_some_and(|g| g.is_active() && g.expiry().is_none_or(|e| now < e)))
+}
+
+/// Reads one of our access tokens, JWT or reference. Answers its claims if it is
+/// active: signature (or stored digest), issuer, expiry, not revoked itself, and its
+/// grant (if any) still alive. Anything else is `None`.
+pub async fn read_access_token(st: &AppState, token: &str, now: Timestamp) -> Result<Option<AccessClaims>, OAuthError> {
+    if token.starts_with("bat_") {
+        return read_reference(st, token, now).await;
+    }
+    let jwks = st.keyring().jwks();
+    let Ok(v) = crate::jwt::verify(token, &jwks, &SigAlg::ALL) else { return Ok(None) };
     if v.header["typ"] != "at+jwt" || v.claims["iss"].as_str() != Some(st.cfg.issuer.as_str()) {
         return Ok(None);
     }
-    if v.claims["exp"]
-        .as_i64()
-        .is_none_or(|e| e <= now.unix_secs())
-    {
+    if v.claims["exp"].as_i64().is_none_or(|e| e <= now.unix_secs()) {
         return Ok(None);
     }
     if let Some(jti) = v.claims["jti"].as_str() {
@@ -200,16 +232,35 @@ pub async fn read_access_token(
             return Ok(None);
         }
     }
-    if let Some(gid) = v.claims["gid"].as_str().and_then(GrantId::parse) {
-        let g = match st.store.get_grant(gid).await? {
-            Some(g) => Some(g),
-            None => st.grants(true).get_grant(gid).await?,
-        };
-        if !g.is_some_and(|g| g.is_active() && g.expiry().is_none_or(|e| now < e)) {
-            return Ok(None);
-        }
+    if !grant_alive(st, v.claims["gid"].as_str().and_then(GrantId::parse), now).await? {
+        return Ok(None);
     }
-    Ok(Some(AccessClaims {
-        claims: json!(v.claims),
-    }))
+    Ok(Some(AccessClaims { claims: v.claims, reference: None }))
+}
+
+async fn read_reference(st: &AppState, token: &str, now: Timestamp) -> Result<Option<AccessClaims>, OAuthError> {
+    if token.len() > 128 {
+        return Ok(None);
+    }
+    let digest = baton_core::secret::sha256(token.as_bytes());
+    let Some(t) = st.store.get_reference_token(&digest).await? else { return Ok(None) };
+    if t.revoked || now >= t.expires_at || !grant_alive(st, t.grant_id, now).await? {
+        return Ok(None);
+    }
+    let mut c = Map::new();
+    c.insert("iss".into(), st.cfg.issuer.clone().into());
+    c.insert("sub".into(), t.subject.clone().unwrap_or_else(|| t.client_id.clone()).into());
+    c.insert("aud".into(), t.client_id.clone().into());
+    c.insert("client_id".into(), t.client_id.clone().into());
+    c.insert("scope".into(), t.scope.clone().into());
+    c.insert("iat".into(), t.issued_at.unix_secs().into());
+    c.insert("exp".into(), t.expires_at.unix_secs().into());
+    c.insert("jti".into(), t.jti.clone().into());
+    if let Some(a) = t.auth_time {
+        c.insert("auth_time".into(), a.unix_secs().into());
+    }
+    if let Some(sid) = &t.session_id {
+        c.insert("sid".into(), sid.clone().into());
+    }
+    Ok(Some(AccessClaims { claims: Value::Object(c), reference: Some(digest) }))
 }

@@ -3,7 +3,7 @@
 
 use baton_core::error::StoreError;
 use baton_core::model::{
-    AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, SigAlg, TokenFormat,
+    AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, ReferenceToken, SigAlg, TokenFormat,
 };
 use baton_core::policy::RefreshOverrides;
 use baton_core::secret::{hex, unhex};
@@ -149,5 +149,37 @@ pub fn code_use_from_json(s: &str) -> Result<CodeUse, StoreError> {
         grant_id: v["grant_id"].as_str().and_then(GrantId::parse),
         access_jti: v["access_jti"].as_str().map(str::to_string),
         access_exp: v["access_exp"].as_i64().map(Timestamp),
+    })
+}
+
+pub fn reference_to_json(t: &ReferenceToken) -> String {
+    json!({
+        "jti": t.jti,
+        "client_id": t.client_id,
+        "subject": t.subject,
+        "scope": t.scope,
+        "grant_id": t.grant_id.map(|g| g.to_hex()),
+        "session_id": t.session_id,
+        "auth_time": t.auth_time.map(|a| a.0),
+        "issued_at": t.issued_at.0,
+    })
+    .to_string()
+}
+
+pub fn reference_from_json(digest: [u8; 32], expires_at: i64, revoked: bool, data: &str) -> Result<ReferenceToken, StoreError> {
+    let v: Value = serde_json::from_str(data).map_err(|_| corrupt("reference token"))?;
+    let s = |k: &str| v[k].as_str().map(str::to_string);
+    Ok(ReferenceToken {
+        digest,
+        jti: s("jti").unwrap_or_default(),
+        client_id: s("client_id").ok_or_else(|| corrupt("reference token"))?,
+        subject: s("subject"),
+        scope: s("scope").unwrap_or_default(),
+        grant_id: v["grant_id"].as_str().and_then(GrantId::parse),
+        session_id: s("session_id"),
+        auth_time: v["auth_time"].as_i64().map(Timestamp),
+        issued_at: Timestamp(v["issued_at"].as_i64().unwrap_or(0)),
+        expires_at: Timestamp(expires_at),
+        revoked,
     })
 }

@@ -121,16 +121,36 @@ pub async fn grant(
             nonce: stored.nonce.as_deref(),
             claims: &user.claims,
         },
-    )?;
+    )
+    .await?;
+    // The grant is stored before the code is consumed: a concurrent replay that loses
+    // the consume then always finds the winner's grant to revoke (stored after, it
+    // could be revoked before it existed and survive the replay).
+    if let Some(g) = &grant {
+        insert(st, g, meta, now).await?;
+    }
     // Consume atomically, recording what this use issues; only the winner of a
-    // concurrent double exchange stores its grant and answers.
+    // concurrent double exchange answers.
     let use_ = CodeUse {
         at: now,
         grant_id,
         access_jti: Some(issued.access_jti.clone()),
         access_exp: Some(issued.access_exp),
     };
-    match st.store.consume_code(&digest, &use_).await? {
+    let consumed = st.store.consume_code(&digest, &use_).await;
+    if !matches!(&consumed, Ok(Some(c)) if c.used.is_none()) {
+        // This use lost (or failed): its own grant, never handed out, must not stay.
+        if let Some(id) = grant_id {
+            let own = CodeUse {
+                at: now,
+                grant_id: Some(id),
+                access_jti: None,
+                access_exp: None,
+            };
+            revoke_first_use(st, &own, meta, now).await?;
+        }
+    }
+    match consumed? {
         Some(c) if c.used.is_none() => {}
         Some(c) => {
             if let Some(first) = &c.used {
@@ -139,9 +159,6 @@ pub async fn grant(
             return Err(bad_code().into());
         }
         None => return Err(bad_code().into()),
-    }
-    if let Some(g) = &grant {
-        insert(st, g, meta, now).await?;
     }
     Ok(issued.response)
 }

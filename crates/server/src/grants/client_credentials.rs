@@ -43,7 +43,8 @@ pub async fn grant(st: &AppState, client: &Client, form: &Form) -> ApiResult<Tok
             auth_time: None,
             claims: None,
         },
-    )?;
+    )
+    .await?;
     Ok(TokenResponse {
         access_token: access.token,
         token_type: "Bearer".into(),

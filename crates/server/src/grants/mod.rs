@@ -194,7 +194,7 @@ pub struct Issued {
     pub access_exp: Timestamp,
 }
 
-pub fn issue_user_tokens(
+pub async fn issue_user_tokens(
     st: &AppState,
     now: Timestamp,
     t: &UserTokens<'_>,
@@ -212,7 +212,8 @@ pub fn issue_user_tokens(
             auth_time: Some(t.auth_time),
             claims: Some(&released),
         },
-    )?;
+    )
+    .await?;
     let id_token = if scope::contains(t.scope, "openid") {
         Some(tokens::id_token(
             st,

@@ -95,6 +95,7 @@ pub async fn grant(
             nonce: None,
             claims: &user.claims,
         },
-    )?;
+    )
+    .await?;
     Ok(issued.response)
 }

@@ -73,6 +73,15 @@ pub async fn grant(
             client_allows,
         };
         let decision = decide(&live, now, &grant, &presented);
+        // Scope narrowing (SPEC §2.7) is checked once the token is known good, so that
+        // a bad scope never masks reuse detection, and before anything is written, so
+        // that a refused request leaves the grant untouched (no lost rotation).
+        let scope = match decision {
+            Decision::Reject(r) => {
+                return Err(reject(st, client, &grant, &claims, r, meta, now).await)
+            }
+            _ => narrowed_scope(&grant, requested)?,
+        };
         let token_gen = match decision {
             Decision::Rotate { from } => {
                 if store.advance(grant.id, from, now).await? {
@@ -94,19 +103,16 @@ pub async fn grant(
                 claims.generation
             }
             Decision::GraceReplay { current } => current,
-            Decision::Reject(r) => {
-                return Err(reject(st, client, &grant, &claims, r, meta, now).await)
-            }
+            // Answered above.
+            Decision::Reject(_) => return Err(invalid()),
         };
-        // Scope narrowing (SPEC §2.7) is checked once the token is known good, so
-        // that a bad scope never masks reuse detection.
-        let scope = narrowed_scope(&grant, requested)?;
         let Some(user) = user.as_ref() else {
             return Err(invalid());
         };
         return respond(
             st, client, &grant, user, &scope, claims, token_gen, now, raw,
-        );
+        )
+        .await;
     }
     // Four lost races in a row means heavy contention on one grant: let the client retry.
     Err(OAuthError::unavailable().into())
@@ -130,7 +136,7 @@ fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> ApiResult<String> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn respond(
+async fn respond(
     st: &AppState,
     client: &Client,
     grant: &Grant,
@@ -173,7 +179,8 @@ fn respond(
             nonce: None,
             claims: user_claims,
         },
-    )?;
+    )
+    .await?;
     Ok(issued.response)
 }
 

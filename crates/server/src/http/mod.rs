@@ -5,6 +5,8 @@ pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod health;
+pub mod introspect;
+pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
@@ -85,6 +87,8 @@ pub fn router(st: Shared) -> Router {
     )
     .route("/jwks", get(discovery::jwks))
     .route("/token", post(token::token))
+    .route("/revoke", post(revoke::revoke))
+    .route("/introspect", post(introspect::introspect))
     .route(
         "/userinfo",
         get(userinfo::userinfo).post(userinfo::userinfo),

@@ -4,7 +4,7 @@ use super::{unavailable, SqliteStore};
 use crate::codec;
 use baton_core::error::StoreError;
 use baton_core::model::{
-    AuthCode, Client, CodeUse, Event, Grant, GrantId, GrantStatus, Session, SigAlg, SigningKey,
+    AuthCode, Client, CodeUse, Event, Grant, GrantId, GrantStatus, ReferenceToken, Session, SigAlg, SigningKey,
     User,
 };
 use baton_core::store::{
@@ -680,6 +680,45 @@ impl Store for SqliteStore {
                 .and_then(|mut s| s.query_map(params_from_iter(args), event_from_row)?.collect())
                 .map_err(unavailable)
         })))
+    }
+
+    fn list_expired_sessions(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Session>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE ended_at IS NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2"
+            ))
+            .and_then(|mut s| s.query_map(params![now.0, limit as i64], session_from_row)?.collect())
+            .map_err(unavailable)
+        })))
+    }
+
+    fn insert_reference_token<'a>(&'a self, t: &'a ReferenceToken) -> BoxFuture<'a, StoreResult<()>> {
+        let (d, data, exp) = (t.digest, codec::reference_to_json(t), t.expires_at.0);
+        Box::pin(self.write(move |c| {
+            c.prepare_cached("INSERT INTO reference_tokens (digest, data, expires_at, revoked) VALUES (?1, ?2, ?3, 0)")
+                .and_then(|mut s| s.execute(params![&d[..], data, exp]))
+                .map(|_| ())
+                .map_err(unavailable)
+        }))
+    }
+
+    fn get_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<ReferenceToken>>> {
+        Box::pin(ready(self.read(|c| {
+            let row: Option<(String, i64, bool)> = c
+                .prepare_cached("SELECT data, expires_at, revoked FROM reference_tokens WHERE digest = ?1")
+                .and_then(|mut s| s.query_row([&digest[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                .map_err(unavailable)?;
+            row.map(|(d, e, r)| codec::reference_from_json(*digest, e, r, &d)).transpose()
+        })))
+    }
+
+    fn revoke_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<bool>> {
+        let d = *digest;
+        Box::pin(self.write(move |c| {
+            c.execute("UPDATE reference_tokens SET revoked = 1 WHERE digest = ?1", [&d[..]])
+                .map(|n| n > 0)
+                .map_err(unavailable)
+        }))
     }
 
     fn revoke_jti<'a>(

@@ -92,6 +92,15 @@ CREATE INDEX events_type ON events (type, id);
 CREATE INDEX events_client ON events (client_id, id);
 CREATE INDEX events_subject ON events (subject, id);
 
+-- Opaque access tokens (clients with access_token_format = "reference"), by digest.
+CREATE TABLE reference_tokens (
+    digest      BLOB PRIMARY KEY,
+    data        TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    revoked     INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX sessions_expiry ON sessions (expires_at) WHERE ended_at IS NULL;
+
 CREATE TABLE revoked_jtis (
     jti         TEXT PRIMARY KEY,
     expires_at  INTEGER NOT NULL

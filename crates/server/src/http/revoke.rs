@@ -1,0 +1,85 @@
+//! `POST /revoke` (RFC 7009). Revoking a refresh token revokes its grant and so every
+//! access token issued from it; revoking an access token makes it inactive until it
+//! expires. A client may revoke only its own tokens; unknown tokens answer 200.
+
+use super::error::{ApiError, ApiResult};
+use super::{client_auth, form, Body, Meta};
+use crate::state::{AppState, Shared};
+use crate::tokens;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::model::Client;
+use baton_core::store::{GrantFilter, Revocation};
+use baton_core::time::Timestamp;
+
+pub async fn revoke(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body(body): Body) -> Response {
+    match handle(&st, &meta, &headers, &body).await {
+        Ok(()) => {
+            let mut r = StatusCode::OK.into_response();
+            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r
+        }
+        Err(e) => e.into_response(),
+    }
+}
+
+fn not_yours() -> ApiError {
+    // RFC 7009 §2.1: the server verifies the token was issued to the requesting client;
+    // if not, the request is refused. Nothing is changed.
+    OAuthError::new(ErrorCode::UnauthorizedClient, "the token was not issued to this client").into()
+}
+
+async fn handle(st: &AppState, meta: &Meta, headers: &HeaderMap, body: &[u8]) -> ApiResult<()> {
+    form::require_form_content_type(headers)?;
+    let f = form::parse(body)?;
+    let client = client_auth::authenticate(st, headers, &f, "/revoke").await?;
+    let token = f.required("token")?;
+    if let Some(h) = f.get("token_type_hint") {
+        if !matches!(h, "refresh_token" | "access_token") {
+            return Err(OAuthError::new(ErrorCode::InvalidRequest, "token_type_hint must be refresh_token or access_token").into());
+        }
+    }
+    let now = st.clock.now();
+    // The hint is honoured only as an order of lookup; every kind is tried (RFC 7009 §2.1).
+    if revoke_refresh(st, &client, token, meta, now).await? {
+        return Ok(());
+    }
+    revoke_access(st, &client, token, now).await
+}
+
+/// Answers whether `token` was a refresh token of ours (revoked, or refused).
+async fn revoke_refresh(st: &AppState, client: &Client, token: &str, meta: &Meta, now: Timestamp) -> ApiResult<bool> {
+    let Some(claims) = st.rt_keys.open(token) else { return Ok(false) };
+    let Some(grant) = st.grants(claims.cached()).get_grant(claims.grant_id).await? else { return Ok(true) };
+    if grant.client_id != client.client_id {
+        return Err(not_yours());
+    }
+    let why = Revocation {
+        reason: "revoked_by_client".into(),
+        now,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        extra_events: vec![],
+    };
+    crate::grants::revoke_everywhere(st, &GrantFilter::Grant(grant.id), &why).await?;
+    Ok(true)
+}
+
+async fn revoke_access(st: &AppState, client: &Client, token: &str, now: Timestamp) -> ApiResult<()> {
+    let Some(at) = tokens::read_access_token(st, token, now).await? else { return Ok(()) };
+    if at.claims["client_id"].as_str() != Some(client.client_id.as_str()) {
+        return Err(not_yours());
+    }
+    match at.reference {
+        Some(digest) => {
+            st.store.revoke_reference_token(&digest).await?;
+        }
+        None => {
+            let (Some(jti), Some(exp)) = (at.claims["jti"].as_str(), at.claims["exp"].as_i64()) else { return Ok(()) };
+            st.store.revoke_jti(jti, Timestamp::from_secs(exp)).await?;
+        }
+    }
+    Ok(())
+}
