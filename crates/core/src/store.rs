@@ -160,6 +160,11 @@ pub trait Store: GrantStore {
     /// Marks a reference token revoked; answers whether it existed.
     fn revoke_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<bool>>;
 
+    /// Deletes what has outlived its use: expired authorization codes, revoked JWT ids
+    /// and reference tokens past their expiry. At most `limit` rows of each; answers
+    /// how many rows were deleted.
+    fn purge_expired(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>>;
+
     /// Marks a JWT access token revoked until it expires.
     fn revoke_jti<'a>(
         &'a self,

@@ -721,6 +721,27 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn purge_expired(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(self.write(move |c| {
+            let mut n = 0u64;
+            // Used codes are kept 10 minutes past expiry so that a late replay still
+            // revokes what the first use issued (RFC 6749 §4.1.2).
+            for (table, key, cutoff) in [
+                ("codes", "digest", now.0 - 600_000),
+                ("revoked_jtis", "jti", now.0),
+                ("reference_tokens", "digest", now.0),
+            ] {
+                n += c
+                    .execute(
+                        &format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"),
+                        params![cutoff, limit as i64],
+                    )
+                    .map_err(unavailable)? as u64;
+            }
+            Ok(n)
+        }))
+    }
+
     fn revoke_jti<'a>(
         &'a self,
         jti: &'a str,
