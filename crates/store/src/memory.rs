@@ -142,7 +142,7 @@ impl GrantStore for MemoryGrants {
                 .filter(|g| filter.is_none_or(|f| matches(f, g)))
                 .cloned()
                 .collect();
-            v.sort_by(|a, b| (b.created_at, b.id).cmp(&(a.created_at, a.id)));
+            v.sort_by_key(|g| std::cmp::Reverse((g.created_at, g.id)));
             if let Some(a) = after {
                 if let Some(pos) = v.iter().position(|g| g.id == a) {
                     v.drain(..=pos);

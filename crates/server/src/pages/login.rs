@@ -19,7 +19,8 @@ fn expired() -> Response {
     )
 }
 
-/// Reads `req` from a query string.
+/// Reads `req` from a query string. The error is the page to show.
+#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
 pub fn request_from_query(
     st: &AppState,
     q: Option<String>,
@@ -75,6 +76,10 @@ fn render(
 }
 
 async fn client_name(st: &AppState, client_id: &str) -> String {
+    if client_id.is_empty() {
+        // A sign-in for the account page (`AuthRequest::account`), not for a client.
+        return "your account".to_string();
+    }
     match st.store.get_client(client_id).await {
         Ok(Some(c)) => c.display_name().to_string(),
         _ => client_id.to_string(),
@@ -146,7 +151,7 @@ pub async fn post(
             "login.failed",
             now,
             &meta,
-            Some(&r.client_id),
+            Some(r.client_id.as_str()).filter(|c| !c.is_empty()),
             None,
             None,
             serde_json::json!({"via": "login_page"}),
@@ -192,7 +197,7 @@ pub async fn post(
         "login.succeeded",
         now,
         &meta,
-        Some(&r.client_id),
+        Some(r.client_id.as_str()).filter(|c| !c.is_empty()),
         Some(&user.sub),
         None,
         serde_json::json!({"via": "login_page", "session_id": session.id}),

@@ -129,6 +129,9 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     })
 }
 
+/// kid, alg, sealed private key, public JWK, created, retired.
+type KeyRow = (String, String, Vec<u8>, String, i64, Option<i64>);
+
 const USER_COLS: &str = "sub, username, password_hash, active, claims, created_at";
 
 fn session_from_row(r: &Row<'_>) -> rusqlite::Result<Session> {
@@ -414,7 +417,7 @@ impl Store for SqliteStore {
 
     fn list_keys(&self) -> BoxFuture<'_, StoreResult<Vec<SigningKey>>> {
         Box::pin(ready(self.read(|c| {
-            let rows: Vec<(String, String, Vec<u8>, String, i64, Option<i64>)> = c
+            let rows: Vec<KeyRow> = c
                 .prepare_cached(
                     "SELECT kid, alg, sealed_private, public_jwk, created_at, retired_at FROM signing_keys ORDER BY created_at",
                 )
