@@ -2,6 +2,10 @@
 //! over real HTTP, with a clock tests can move forward; and the `baton` binary as a
 //! child process for restart and crash tests.
 
+pub mod flow;
+
+pub mod conformance;
+
 use baton_core::model::SigningKey;
 use baton_core::time::Dur;
 use baton_server::clock::Clock;
