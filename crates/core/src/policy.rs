@@ -254,9 +254,13 @@ impl RefreshSettings {
         }
     }
 
-    /// Checks the rules that span keys (SPEC §2.6: sliding never outlives absolute).
-    pub fn validate(&self, prefix: &str) -> Result<(), FieldError> {
-        if let (Some(abs), Some(sl)) = (self.absolute_lifetime, self.sliding_lifetime) {
+    /// Checks the rules that span keys, for settings that are `section` laid over
+    /// others (SPEC §2.6): a sliding window the section sets explicitly must not be
+    /// longer than the absolute lifetime in effect, which it could never outlive. An
+    /// inherited sliding window (e.g. the 7d default) under a shorter absolute lifetime
+    /// is fine: the grant simply dies at its absolute expiry.
+    pub fn validate(&self, section: &RefreshOverrides, prefix: &str) -> Result<(), FieldError> {
+        if let (Some(abs), Some(Some(sl))) = (self.absolute_lifetime, section.sliding_lifetime) {
             if sl > abs {
                 return Err(FieldError::new(
                     &format!("{prefix}.sliding_lifetime"),
@@ -367,15 +371,14 @@ mod tests {
         .unwrap();
         let err = RefreshSettings::default()
             .with(&o)
-            .validate("rt")
+            .validate(&o, "rt")
             .unwrap_err();
         assert_eq!(err.field, "rt.sliding_lifetime");
-        let ok = RefreshOverrides::from_dto(
-            &dto(|d| d.absolute_lifetime = Some("unlimited".into())),
-            "rt",
-        )
-        .unwrap();
-        assert!(RefreshSettings::default().with(&ok).validate("rt").is_ok());
+        for abs in ["unlimited", "2h"] {
+            // Only absolute given: the inherited 7d sliding window is not an error.
+            let ok = RefreshOverrides::from_dto(&dto(|d| d.absolute_lifetime = Some(abs.into())), "rt").unwrap();
+            assert!(RefreshSettings::default().with(&ok).validate(&ok, "rt").is_ok(), "{abs}");
+        }
     }
 
     #[test]

@@ -51,6 +51,7 @@ struct RawStorage {
 struct RawSessions {
     idle_lifetime: Option<String>,
     absolute_lifetime: Option<String>,
+    expiry_check_interval: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -150,6 +151,8 @@ pub struct AccessTokenConfig {
 pub struct SessionConfig {
     pub idle_lifetime: Dur,
     pub absolute_lifetime: Dur,
+    /// How often the maintenance task ends sessions whose expiry has passed.
+    pub expiry_check_interval: Dur,
 }
 
 #[derive(Clone, Debug)]
@@ -255,8 +258,11 @@ pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigErro
         None => toml::Table::new(),
     };
     apply_env(&mut table, &src.env).map_err(|(k, m)| err(&k, m))?;
-    let raw: RawConfig = RawConfig::deserialize(toml::Value::Table(table))
-        .map_err(|e| err(&guess_key(e.message()), e.message().to_string()))?;
+    let raw: RawConfig =
+        RawConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+            let key = locate(&toml::Value::Table(table)).unwrap_or_else(|| guess_key(e.message()));
+            err(&key, e.message().to_string())
+        })?;
     validate(raw, &source, src, create_secret)
 }
 
@@ -296,8 +302,9 @@ fn apply_env(table: &mut toml::Table, env: &[(String, String)]) -> Result<(), (S
                     _ => return Err((s, "is not a table".into())),
                 }
             }
+            // Every top-level key is a string: an all-digit admin token stays one.
             None => {
-                table.insert(key, parsed);
+                table.insert(key, toml::Value::String(value.clone()));
             }
         }
     }
@@ -313,6 +320,69 @@ fn env_value(v: &str) -> toml::Value {
             .parse::<i64>()
             .map(toml::Value::Integer)
             .unwrap_or_else(|_| toml::Value::String(v.to_string())),
+    }
+}
+
+/// A step on the way to a value in the TOML document.
+#[derive(Clone)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+fn value_at<'a>(v: &'a mut toml::Value, path: &[Step]) -> Option<&'a mut toml::Value> {
+    match path.split_first() {
+        None => Some(v),
+        Some((Step::Key(k), rest)) => value_at(v.as_table_mut()?.get_mut(k)?, rest),
+        Some((Step::Index(i), rest)) => value_at(v.as_array_mut()?.get_mut(*i)?, rest),
+    }
+}
+
+fn path_name(path: &[Step]) -> String {
+    let mut s = String::new();
+    for step in path {
+        match step {
+            Step::Key(k) => {
+                if !s.is_empty() {
+                    s.push('.');
+                }
+                s.push_str(k);
+            }
+            Step::Index(i) => s.push_str(&format!("[{i}]")),
+        }
+    }
+    s
+}
+
+/// The dotted path (`refresh_tokens.grace_period`, `clients[1].colour`) of the value
+/// that makes `doc` fail to deserialize: the deepest key or element whose removal lets
+/// it through. Serde's messages name the value ("invalid type: integer `30`"), not
+/// where it is. Only run on the error path.
+fn locate(doc: &toml::Value) -> Option<String> {
+    let mut path: Vec<Step> = Vec::new();
+    loop {
+        let children: Vec<Step> = match value_at(&mut doc.clone(), &path)? {
+            toml::Value::Table(t) => t.keys().cloned().map(Step::Key).collect(),
+            toml::Value::Array(a) => (0..a.len()).map(Step::Index).collect(),
+            _ => Vec::new(),
+        };
+        let culprit = children.into_iter().find(|c| {
+            let mut trial = doc.clone();
+            let removed = match (c, value_at(&mut trial, &path)) {
+                (Step::Key(k), Some(toml::Value::Table(t))) => t.remove(k).is_some(),
+                (Step::Index(i), Some(toml::Value::Array(a))) if *i < a.len() => {
+                    a.remove(*i);
+                    true
+                }
+                _ => false,
+            };
+            removed && RawConfig::deserialize(trial).is_ok()
+        });
+        match culprit {
+            Some(c) => path.push(c),
+            None if path.is_empty() => return None,
+            None => return Some(path_name(&path)),
+        }
     }
 }
 
@@ -445,7 +515,7 @@ fn validate(
         .map_err(|e| err(&e.field, e.message))?;
     let refresh_tokens = RefreshSettings::default().with(&rt_over);
     refresh_tokens
-        .validate("refresh_tokens")
+        .validate(&rt_over, "refresh_tokens")
         .map_err(|e| err(&e.field, e.message))?;
 
     let sessions = SessionConfig {
@@ -460,6 +530,12 @@ fn validate(
             "sessions.absolute_lifetime",
             raw.sessions.absolute_lifetime.as_ref(),
             Dur::secs(14 * 86_400),
+        )?,
+        expiry_check_interval: dur(
+            source,
+            "sessions.expiry_check_interval",
+            raw.sessions.expiry_check_interval.as_ref(),
+            Dur::secs(30),
         )?,
     };
     let cleanup_interval = dur(
@@ -727,7 +803,7 @@ fn client(
         .map_err(|e| (e.field, e.message))?;
     server_rt
         .with(&refresh)
-        .validate(&k("refresh_tokens"))
+        .validate(&refresh, &k("refresh_tokens"))
         .map_err(|e| (e.field, e.message))?;
     Ok(ClientConfig {
         client_id: c.client_id,

@@ -1,0 +1,227 @@
+//! The refresh-token engine (SPEC §2, issue 3) against a real server over HTTP.
+//!
+//! Helpers shared by the topic files: clients beyond `web`/`spa`, token requests,
+//! reading grants back from the store, and error assertions.
+
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod bad_tokens;
+mod concurrency;
+mod events;
+mod grace;
+mod issuance;
+mod lifetimes;
+mod persist;
+mod restart;
+mod reuse;
+mod rotation;
+mod scope_client;
+mod sessions;
+mod settings;
+mod users;
+
+use baton_core::model::{Event, Grant};
+use baton_core::store::EventQuery;
+use baton_core::time::Dur;
+use baton_core::token::RefreshClaims;
+use baton_testkit::{TestServer, ALICE, SPA, WEB};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+/// The secret of every confidential client these tests add.
+pub const SECRET: &str = "refresh-suite-secret-0123456789abcdef";
+
+/// Who makes a token request.
+#[derive(Copy, Clone, Debug)]
+pub struct Cl {
+    pub id: &'static str,
+    /// `None` for a public client.
+    pub secret: Option<&'static str>,
+}
+
+pub const WEB_C: Cl = Cl {
+    id: WEB.0,
+    secret: Some(WEB.1),
+};
+pub const SPA_C: Cl = Cl {
+    id: SPA,
+    secret: None,
+};
+
+/// A confidential client added by a test (its secret is [`SECRET`]).
+pub const fn conf(id: &'static str) -> Cl {
+    Cl {
+        id,
+        secret: Some(SECRET),
+    }
+}
+
+/// A public client added by a test.
+pub const fn public(id: &'static str) -> Cl {
+    Cl { id, secret: None }
+}
+
+const SCOPES: &str =
+    r#"scopes = ["openid", "profile", "email", "offline_access", "online_access", "api"]"#;
+
+/// TOML for a confidential client `id` with `[clients.refresh_tokens]` lines `rt`.
+pub fn conf_toml(id: &str, rt: &str) -> String {
+    format!(
+        "\n[[clients]]\nclient_id = \"{id}\"\nclient_secret = \"{SECRET}\"\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\ngrant_types = [\"authorization_code\", \"refresh_token\", \"password\"]\n{SCOPES}\n[clients.refresh_tokens]\n{rt}\n"
+    )
+}
+
+/// TOML for a public client `id` with `[clients.refresh_tokens]` lines `rt`.
+pub fn public_toml(id: &str, rt: &str) -> String {
+    format!(
+        "\n[[clients]]\nclient_id = \"{id}\"\ntoken_endpoint_auth_method = \"none\"\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\ngrant_types = [\"authorization_code\", \"refresh_token\", \"password\"]\n{SCOPES}\n[clients.refresh_tokens]\n{rt}\n"
+    )
+}
+
+/// TOML for another user (password `{name}-password`, email `{name}@example.com`).
+pub fn user_toml(name: &str) -> String {
+    format!(
+        "\n[[users]]\nusername = \"{name}\"\npassword = \"{name}-password\"\n[users.claims]\nemail = \"{name}@example.com\"\n"
+    )
+}
+
+pub fn secs(n: i64) -> Dur {
+    Dur::secs(n)
+}
+
+/// POSTs `/token` as `cl` (Basic for confidential clients, `client_id` for public ones).
+pub async fn token_req(
+    s: &TestServer,
+    cl: Cl,
+    form: &[(&str, &str)],
+    user_agent: Option<&str>,
+) -> (StatusCode, Value) {
+    let mut form: Vec<(&str, &str)> = form.to_vec();
+    let mut req = s.http.post(format!("{}/token", s.url));
+    match cl.secret {
+        Some(secret) => req = req.basic_auth(cl.id, Some(secret)),
+        None => form.push(("client_id", cl.id)),
+    }
+    if let Some(ua) = user_agent {
+        req = req.header(reqwest::header::USER_AGENT, ua);
+    }
+    let resp = req.form(&form).send().await.expect("token request");
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A password grant for `user` (password `{user}-password`, or alice's) as `cl`.
+pub async fn login_as(s: &TestServer, cl: Cl, user: &str, scope: &str) -> Value {
+    let pw = if user == ALICE.0 {
+        ALICE.1.to_string()
+    } else {
+        format!("{user}-password")
+    };
+    let (st, v) = token_req(
+        s,
+        cl,
+        &[
+            ("grant_type", "password"),
+            ("username", user),
+            ("password", &pw),
+            ("scope", scope),
+        ],
+        None,
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK, "password grant as {}: {v}", cl.id);
+    v
+}
+
+/// A password grant for alice as `cl` with `openid offline_access`; its refresh token.
+pub async fn login(s: &TestServer, cl: Cl) -> String {
+    rt(&login_as(s, cl, ALICE.0, "openid offline_access").await)
+}
+
+pub async fn refresh(s: &TestServer, cl: Cl, token: &str) -> (StatusCode, Value) {
+    token_req(
+        s,
+        cl,
+        &[("grant_type", "refresh_token"), ("refresh_token", token)],
+        None,
+    )
+    .await
+}
+
+/// A refresh that must succeed; its response.
+pub async fn refresh_ok(s: &TestServer, cl: Cl, token: &str) -> Value {
+    let (st, v) = refresh(s, cl, token).await;
+    assert_eq!(st, StatusCode::OK, "refresh as {} failed: {v}", cl.id);
+    v
+}
+
+/// The refresh token of a token response.
+pub fn rt(v: &Value) -> String {
+    v["refresh_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no refresh_token in {v}"))
+        .to_string()
+}
+
+pub fn at(v: &Value) -> String {
+    v["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no access_token in {v}"))
+        .to_string()
+}
+
+/// What a refresh token says (grant id, generation, flags).
+pub fn claims(s: &TestServer, token: &str) -> RefreshClaims {
+    s.state()
+        .rt_keys
+        .open(token)
+        .unwrap_or_else(|| panic!("not a token of this server: {token}"))
+}
+
+/// The grant a refresh token names, as stored (main store or cache).
+pub async fn grant(s: &TestServer, token: &str) -> Grant {
+    let c = claims(s, token);
+    s.state()
+        .grants(c.cached())
+        .get_grant(c.grant_id)
+        .await
+        .expect("read grant")
+        .expect("grant exists")
+}
+
+/// Asserts a `400 invalid_grant` whose description contains `why`.
+#[track_caller]
+pub fn assert_invalid_grant(st: StatusCode, v: &Value, why: &str) {
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+    let d = v["error_description"].as_str().unwrap_or("");
+    assert!(d.contains(why), "description {d:?} should say {why:?}");
+}
+
+/// The claims of a JWT (access or ID token), unverified.
+pub fn jwt(token: &str) -> Value {
+    baton_server::jwt::decode_unverified(token)
+        .expect("a JWT")
+        .1
+}
+
+/// Every stored event, newest first.
+pub async fn all_events(s: &TestServer) -> Vec<Event> {
+    let q = EventQuery {
+        limit: 100_000,
+        ..Default::default()
+    };
+    s.state().store.list_events(&q).await.expect("events")
+}
+
+/// The status `/userinfo` answers for an access token (200 live, 401 inactive).
+pub async fn userinfo(s: &TestServer, access: &str) -> StatusCode {
+    s.http
+        .get(format!("{}/userinfo", s.url))
+        .bearer_auth(access)
+        .send()
+        .await
+        .expect("userinfo")
+        .status()
+}

@@ -1,0 +1,111 @@
+//! SPEC §2.5–§2.6 with a browser session: `online_access`, `revoke_on_logout` and the
+//! `revoke_session` reuse reaction. Grants come from the code flow over HTTP.
+
+use super::*;
+use baton_testkit::flow::code_flow;
+
+/// A code flow for alice as `client` ("web" or "spa") in the shared browser session;
+/// answers the refresh token and the id of the session it was created in.
+async fn flow(s: &TestServer, client: &str, scope: &str) -> (String, String) {
+    let t = rt(&code_flow(s, client, scope).await);
+    let sid = grant(s, &t)
+        .await
+        .session_id
+        .expect("a browser grant has a session");
+    (t, sid)
+}
+
+async fn logout(s: &TestServer, sid: &str) {
+    let now = s.clock.now();
+    let ended = baton_server::sessions::end(s.state(), sid, "logout", now)
+        .await
+        .unwrap();
+    assert!(ended);
+}
+
+#[tokio::test]
+async fn an_online_access_grant_dies_when_its_session_expires() {
+    let s = TestServer::start("").await;
+    let (online, sid) = flow(&s, "spa", "openid online_access").await;
+    let (offline, sid2) = flow(&s, "web", "openid offline_access").await;
+    assert_eq!(sid, sid2, "one browser session");
+    let g = grant(&s, &online).await;
+    assert!(g.online);
+    assert!(!grant(&s, &offline).await.online);
+    let online = rt(&refresh_ok(&s, SPA_C, &online).await);
+    // Past the session's idle lifetime (1 day) the session is over, not the grants' 7 days.
+    s.advance(secs(86_400 + 60));
+    let (st, v) = refresh(&s, SPA_C, &online).await;
+    assert_invalid_grant(st, &v, "session ended");
+    // offline_access is for exactly this: it outlives the browser session.
+    refresh_ok(&s, WEB_C, &offline).await;
+}
+
+#[tokio::test]
+async fn logout_revokes_the_sessions_grants_with_revoke_on_logout() {
+    let s = TestServer::start("").await; // revoke_on_logout defaults to true
+    let (online, sid) = flow(&s, "spa", "openid online_access").await;
+    let (offline, _) = flow(&s, "web", "openid offline_access").await;
+    let elsewhere = login(&s, WEB_C).await; // a password grant: no session
+    logout(&s, &sid).await;
+    let (st, v) = refresh(&s, SPA_C, &online).await;
+    assert_invalid_grant(st, &v, "revoked");
+    let (st, v) = refresh(&s, WEB_C, &offline).await;
+    assert_invalid_grant(st, &v, "revoked");
+    refresh_ok(&s, WEB_C, &elsewhere).await;
+    let ended = s.events("session.ended").await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].details["session_id"], sid.as_str());
+}
+
+#[tokio::test]
+async fn without_revoke_on_logout_only_online_grants_die_with_the_session() {
+    let s = TestServer::start("[refresh_tokens]\nrevoke_on_logout = false").await;
+    let (online, sid) = flow(&s, "spa", "openid online_access").await;
+    let (offline, _) = flow(&s, "web", "openid offline_access").await;
+    logout(&s, &sid).await;
+    let (st, v) = refresh(&s, SPA_C, &online).await;
+    assert_invalid_grant(st, &v, "revoked");
+    refresh_ok(&s, WEB_C, &offline).await;
+}
+
+#[tokio::test]
+async fn revoke_on_logout_is_decided_per_client() {
+    let extra = "[refresh_tokens]\nrevoke_on_logout = false\n[[clients]]\nclient_id = \"web2\"\nclient_secret = \"refresh-suite-secret-0123456789abcdef\"\nredirect_uris = [\"http://127.0.0.1:9/cb\"]\ngrant_types = [\"authorization_code\", \"refresh_token\"]\nscopes = [\"openid\", \"offline_access\"]\n[clients.refresh_tokens]\nrevoke_on_logout = true\n";
+    let s = TestServer::start(extra).await;
+    let (keeps, sid) = flow(&s, "web", "openid offline_access").await;
+    let web2 = code_flow(&s, ("web2", SECRET), "openid offline_access").await;
+    logout(&s, &sid).await;
+    refresh_ok(&s, WEB_C, &keeps).await;
+    let (st, v) = refresh(&s, conf("web2"), &rt(&web2)).await;
+    assert_invalid_grant(st, &v, "revoked");
+}
+
+#[tokio::test]
+async fn revoke_session_ends_the_session_that_created_the_grant() {
+    let s = TestServer::start("[refresh_tokens]\nreuse_reaction = \"revoke_session\"").await;
+    let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
+    let (other_client, _) = flow(&s, "web", "openid offline_access").await;
+    let no_session = login(&s, WEB_C).await;
+    let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
+    s.advance(secs(31));
+    let (st, v) = refresh(&s, SPA_C, &t1).await;
+    assert_invalid_grant(st, &v, "reused");
+    // The session is over...
+    let session = s.state().store.get_session(&sid).await.unwrap().unwrap();
+    assert!(session.ended_at.is_some(), "{session:?}");
+    let ended = s.events("session.ended").await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].details["reason"], "reuse_detected");
+    // ...with it the grant, and (revoke_on_logout) the session's grant of another client.
+    let (st, v) = refresh(&s, SPA_C, &t2).await;
+    assert_invalid_grant(st, &v, "revoked");
+    let (st, v) = refresh(&s, WEB_C, &other_client).await;
+    assert_invalid_grant(st, &v, "revoked");
+    // A grant of the user created outside that session is not the session's.
+    refresh_ok(&s, WEB_C, &no_session).await;
+    // The browser must sign in again: /authorize no longer finds a live session.
+    let again = code_flow(&s, "spa", "openid offline_access").await;
+    let sid2 = grant(&s, &rt(&again)).await.session_id.unwrap();
+    assert_ne!(sid2, sid);
+}
