@@ -1,6 +1,8 @@
 //! Test harness: a real Baton server on port 0 with a temporary SQLite database, driven
 //! over real HTTP, with a clock tests can move forward; and the `baton` binary as a
 //! child process for restart and crash tests.
+// A test-support crate: a failed set-up step should stop the test with its reason.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod flow;
 

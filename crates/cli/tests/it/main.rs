@@ -1,3 +1,10 @@
 //! One integration-test binary: real servers on port 0, real HTTP, real SQLite files.
 
+// Test helpers, not only #[test] functions, may unwrap: a failed step stops the test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod conformance;
+mod foundation;
+mod refresh;
+mod revocation;
 mod smoke;

@@ -1,1 +1,341 @@
 use super::*;
+
+/// 32 bytes, base64.
+const SECRET: &str = "dGVzdGtpdC1zZXJ2ZXItc2VjcmV0LTAxMjM0NTY3ODk=";
+const CLIENT_SECRET: &str = "a-client-secret-of-at-least-32-chars!";
+
+/// A scratch directory, removed on drop.
+struct Dir(PathBuf);
+
+impl Dir {
+    fn new() -> Dir {
+        let d = std::env::temp_dir().join(baton_core::random_id("baton-config-test-"));
+        std::fs::create_dir_all(&d).unwrap();
+        Dir(d)
+    }
+}
+
+impl Drop for Dir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Loads `text` as `baton.toml` in a fresh directory holding a valid secret file.
+fn load_with(text: &str, env: &[(&str, &str)]) -> Result<Config, ConfigError> {
+    let dir = Dir::new();
+    std::fs::write(dir.0.join("baton.secret"), SECRET).unwrap();
+    let file = dir.0.join("baton.toml");
+    std::fs::write(&file, text).unwrap();
+    load(
+        &Sources {
+            file: Some(&file),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            base_dir: dir.0.clone(),
+        },
+        false,
+    )
+}
+
+fn load_str(text: &str) -> Result<Config, ConfigError> {
+    load_with(text, &[])
+}
+
+#[track_caller]
+fn refused(text: &str, key_part: &str) -> ConfigError {
+    let e = load_str(text).expect_err("the configuration should be refused");
+    assert!(
+        e.key.contains(key_part),
+        "key `{}` should name `{key_part}` ({e})",
+        e.key
+    );
+    assert!(e.source.ends_with("baton.toml"), "names the file: {e}");
+    assert!(!e.message.is_empty());
+    let shown = e.to_string();
+    assert!(
+        shown.contains("baton.toml") && shown.contains(key_part),
+        "{shown}"
+    );
+    e
+}
+
+fn client(id: &str, extra: &str) -> String {
+    format!(
+        "[[clients]]\nclient_id = \"{id}\"\nclient_secret = \"{CLIENT_SECRET}\"\nredirect_uris = [\"https://app.example/cb\"]\n{extra}\n"
+    )
+}
+
+#[test]
+fn a_minimal_file_gets_the_defaults() {
+    let c = load_str("").unwrap();
+    assert_eq!(c.issuer, "http://127.0.0.1:8080");
+    assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
+    assert!(c.storage_url.starts_with("sqlite://") && c.storage_url.ends_with("baton.db"));
+    assert_eq!(c.refresh_tokens.grace_period, Dur::secs(30));
+    assert_eq!(c.access_tokens.lifetime, Dur::secs(3600));
+    assert_eq!(c.body_limit, 64 * 1024);
+    assert_eq!(c.secret.0.len(), 32);
+}
+
+#[test]
+fn unknown_keys_are_refused_by_name() {
+    refused(
+        "issuer = \"http://127.0.0.1:8080\"\nlisten_adress = \"x\"\n",
+        "listen_adress",
+    );
+    refused(
+        "[refresh_tokens]\ngrace = \"10s\"\n",
+        "refresh_tokens.grace",
+    );
+    refused("[storage]\npath = \"x.db\"\n", "storage.path");
+    refused("[nonsense]\nx = 1\n", "nonsense");
+    refused(&client("web", "colour = \"blue\""), "clients[0].colour");
+    refused(
+        &client("web", "[clients.refresh_tokens]\nrotation = \"x\""),
+        "clients[0].refresh_tokens.rotation",
+    );
+    refused(
+        "[[users]]\nusername = \"a\"\npassword = \"p\"\nemail = \"a@b\"\n",
+        "users[0].email",
+    );
+}
+
+#[test]
+fn a_value_of_the_wrong_type_names_its_key() {
+    refused(
+        "[refresh_tokens]\ngrace_period = 30\n",
+        "refresh_tokens.grace_period",
+    );
+    refused(
+        "[registration]\nenabled = \"yes\"\n",
+        "registration.enabled",
+    );
+    refused("[http]\nbody_limit = \"big\"\n", "http.body_limit");
+    refused(
+        &client("web", "introspect_any = \"no\""),
+        "clients[0].introspect_any",
+    );
+    let e = refused(
+        "[[clients]]\nclient_name = \"no id\"\ntoken_endpoint_auth_method = \"none\"\n",
+        "clients[0]",
+    );
+    assert!(e.message.contains("client_id"), "{e}");
+    let e = load_with("", &[("BATON_HTTP__BODY_LIMIT", "lots")]).unwrap_err();
+    assert_eq!(e.key, "http.body_limit");
+}
+
+#[test]
+fn bad_durations_are_refused() {
+    refused(
+        "[refresh_tokens]\nabsolute_lifetime = \"10 days\"\n",
+        "refresh_tokens.absolute_lifetime",
+    );
+    refused(
+        "[refresh_tokens]\nsliding_lifetime = \"forever\"\n",
+        "refresh_tokens.sliding_lifetime",
+    );
+    refused(
+        "[access_tokens]\nlifetime = \"-5m\"\n",
+        "access_tokens.lifetime",
+    );
+    refused(
+        "[access_tokens]\nlifetime = \"0s\"\n",
+        "access_tokens.lifetime",
+    );
+    refused(
+        "[access_tokens]\nlifetime = \"1w\"\n",
+        "access_tokens.lifetime",
+    );
+    refused(
+        "[sessions]\nidle_lifetime = \"abc\"\n",
+        "sessions.idle_lifetime",
+    );
+    refused(
+        "[cleanup]\ninterval = \"99999999999d\"\n",
+        "cleanup.interval",
+    );
+    let c = load_str(
+        "[refresh_tokens]\nabsolute_lifetime = \"unlimited\"\nsliding_lifetime = \"off\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.refresh_tokens.absolute_lifetime, None);
+    assert_eq!(c.refresh_tokens.sliding_lifetime, None);
+}
+
+#[test]
+fn grace_period_is_at_most_60s() {
+    let e = refused(
+        "[refresh_tokens]\ngrace_period = \"61s\"\n",
+        "refresh_tokens.grace_period",
+    );
+    assert!(e.message.contains("60s"), "{e}");
+    refused(
+        "[refresh_tokens]\ngrace_period = \"2m\"\n",
+        "refresh_tokens.grace_period",
+    );
+    refused(
+        &client("web", "[clients.refresh_tokens]\ngrace_period = \"90s\""),
+        "grace_period",
+    );
+    let c = load_str("[refresh_tokens]\ngrace_period = \"60s\"\n").unwrap();
+    assert_eq!(c.refresh_tokens.grace_period, Dur::secs(60));
+    let c = load_str("[refresh_tokens]\ngrace_period = \"0s\"\n").unwrap();
+    assert_eq!(c.refresh_tokens.grace_period, Dur::ZERO);
+}
+
+#[test]
+fn sliding_longer_than_absolute_is_refused() {
+    refused(
+        "[refresh_tokens]\nabsolute_lifetime = \"1d\"\nsliding_lifetime = \"2d\"\n",
+        "refresh_tokens.sliding_lifetime",
+    );
+    // A client override that makes it so, against the server-wide absolute lifetime.
+    refused(
+        &format!(
+            "[refresh_tokens]\nabsolute_lifetime = \"10d\"\n{}",
+            client(
+                "web",
+                "[clients.refresh_tokens]\nsliding_lifetime = \"20d\""
+            )
+        ),
+        "clients[0].refresh_tokens.sliding_lifetime",
+    );
+    load_str("[refresh_tokens]\nabsolute_lifetime = \"2d\"\nsliding_lifetime = \"2d\"\n").unwrap();
+}
+
+#[test]
+fn client_secrets_shorter_than_32_characters_are_refused() {
+    let text = "[[clients]]\nclient_id = \"web\"\nclient_secret = \"0123456789abcdef0123456789abcde\"\nredirect_uris = [\"https://app.example/cb\"]\n";
+    let e = refused(text, "clients[0].client_secret");
+    assert!(e.message.contains("32"), "{e}");
+    let c = load_str(&client("web", "")).unwrap();
+    assert_eq!(
+        c.clients[0].secret_sha256,
+        Some(baton_core::secret::sha256(CLIENT_SECRET.as_bytes())),
+        "stored as SHA-256"
+    );
+}
+
+#[test]
+fn duplicate_client_ids_and_usernames_are_refused() {
+    let e = refused(
+        &format!("{}{}", client("web", ""), client("web", "")),
+        "clients[1].client_id",
+    );
+    assert!(e.message.contains("web"), "{e}");
+    refused(
+        "[[users]]\nusername = \"a\"\npassword = \"p\"\n[[users]]\nusername = \"a\"\npassword = \"q\"\n",
+        "users[1].username",
+    );
+}
+
+#[test]
+fn environment_overrides_the_file() {
+    let text = "issuer = \"http://127.0.0.1:8080\"\n[refresh_tokens]\ngrace_period = \"20s\"\n";
+    let c = load_with(
+        text,
+        &[
+            ("BATON_REFRESH_TOKENS__GRACE_PERIOD", "10s"),
+            ("BATON_ISSUER", "https://id.example"),
+            ("BATON_ACCESS_TOKENS__LIFETIME", "15m"),
+            ("UNRELATED", "x"),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.refresh_tokens.grace_period, Dur::secs(10));
+    assert_eq!(c.issuer, "https://id.example");
+    assert_eq!(c.access_tokens.lifetime, Dur::secs(15 * 60));
+
+    // A bad value from the environment is refused like one from the file.
+    let e = load_with("", &[("BATON_REFRESH_TOKENS__GRACE_PERIOD", "90s")]).unwrap_err();
+    assert_eq!(e.key, "refresh_tokens.grace_period");
+    let e = load_with("", &[("BATON_NOPE__X", "1")]).unwrap_err();
+    assert!(e.to_string().contains("BATON_NOPE__X"), "{e}");
+    // Top-level keys are strings even when they look like numbers.
+    let c = load_with("", &[("BATON_ADMIN_TOKEN", "12345678901234567890123")]).unwrap();
+    assert_eq!(
+        c.admin_token.map(|t| t.expose().to_string()).as_deref(),
+        Some("12345678901234567890123")
+    );
+    let c = load_with("", &[("BATON_HTTP__BODY_LIMIT", "1024")]).unwrap();
+    assert_eq!(c.body_limit, 1024);
+    let e = load_with("", &[("BATON_ISSUER", "not a url")]).unwrap_err();
+    assert_eq!(e.key, "issuer");
+}
+
+#[test]
+fn baton_secret_must_decode_to_32_bytes() {
+    let short = "c2hvcnQtc2VjcmV0"; // "short-secret"
+    let e = load_with("", &[("BATON_SECRET", short)]).unwrap_err();
+    assert_eq!(e.key, "BATON_SECRET");
+    assert!(e.message.contains("32"), "{e}");
+    let e = load_with("", &[("BATON_SECRET", "!!! not base64 !!!")]).unwrap_err();
+    assert_eq!(e.key, "BATON_SECRET");
+    // 31 bytes: one short.
+    let e = load_with(
+        "",
+        &[(
+            "BATON_SECRET",
+            "MDEyMzQ1Njc4OTAxMjM0NTY3ODkwMTIzNDU2Nzg5MA==",
+        )],
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "BATON_SECRET");
+    let other = "b3RoZXItc2VydmVyLXNlY3JldC0wMTIzNDU2Nzg5YWI="; // 32 bytes
+    let c = load_with("", &[("BATON_SECRET", other)]).unwrap();
+    assert_eq!(c.secret.0, b"other-server-secret-0123456789ab");
+    assert!(
+        !format!("{:?}", c.secret).contains("other"),
+        "Debug is redacted"
+    );
+}
+
+#[test]
+fn a_short_secret_file_is_refused() {
+    let dir = Dir::new();
+    std::fs::write(dir.0.join("baton.secret"), "c2hvcnQ=").unwrap();
+    let e = load(
+        &Sources {
+            file: None,
+            env: vec![],
+            base_dir: dir.0.clone(),
+        },
+        true,
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "secret_file");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_missing_secret_file_is_created_0600_only_when_asked() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    let src = Sources {
+        file: None,
+        env: vec![],
+        base_dir: dir.0.clone(),
+    };
+    let e = load(&src, false).unwrap_err();
+    assert_eq!(e.key, "secret_file");
+    assert_eq!(e.source, "built-in defaults");
+    assert!(!dir.0.join("baton.secret").exists(), "not created");
+
+    let c = load(&src, true).unwrap();
+    let path = dir.0.join("baton.secret");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    assert!(
+        c.warnings.iter().any(|w| w.contains("baton.secret")),
+        "{:?}",
+        c.warnings
+    );
+    assert_eq!(c.secret.0.len(), 32);
+    // The next start reads the same secret and does not warn again.
+    let again = load(&src, true).unwrap();
+    assert_eq!(again.secret.0, c.secret.0);
+    assert!(again.warnings.is_empty());
+}

@@ -124,6 +124,9 @@ pub async fn get(
         );
     }
     let scopes = match crate::grants::requested_scope(&client, f.get("scope")) {
+        // RFC 6749 §3.3: without a default, a request that omits scope fails. (An
+        // empty request would otherwise skip consent: there is nothing to consent to.)
+        Ok(s) if s.is_empty() => return fail("invalid_scope", "the scope parameter is required"),
         Ok(s) => s,
         Err(e) => return fail("invalid_scope", &e.description),
     };
@@ -204,6 +207,7 @@ pub async fn get(
         prompt,
         max_age,
         issued_at: st.clock.now().0,
+        account: false,
     };
     let session = current_session(&st, &headers).await;
     continue_flow(&st, &req, session.as_ref(), &meta).await
@@ -255,6 +259,10 @@ pub async fn continue_flow(
     let Some(session) = session else {
         return fail("login_required", "the user is not signed in");
     };
+    if req.account {
+        // A sign-in for the account page, not an authorization: back to it.
+        return redirect("/account");
+    }
     let consented = match st.store.get_consent(&session.subject, &req.client_id).await {
         Ok(c) => c,
         Err(_) => {
