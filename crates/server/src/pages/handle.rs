@@ -32,6 +32,9 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     /// When the request was made (ms): a login after this satisfies `prompt=login`.
     pub issued_at: i64,
+    /// Not an authorization: a sign-in for `/account` (no client), which returns there.
+    #[serde(default)]
+    pub account: bool,
 }
 
 impl AuthRequest {
