@@ -169,6 +169,16 @@ pub async fn revoke_everywhere(
         st.store.insert_events(evs).await?;
         ids.extend(cached);
     }
+    // The store wrote the `grant.revoked` events; these are their log lines.
+    for id in &ids {
+        tracing::info!(
+            target: "baton::event",
+            event = "grant.revoked",
+            grant_id = %id.to_hex(),
+            reason = %why.reason,
+            ip = why.ip.as_deref().unwrap_or(""),
+        );
+    }
     Ok(ids)
 }
 
