@@ -135,7 +135,8 @@ fn main() -> ExitCode {
             Cmd::Serve { config, demo } => serve(config.as_deref(), *demo).await,
             Cmd::Migrate { config } => {
                 let cfg = load(config.as_deref(), false)?;
-                baton_server::bootstrap::open_store(&cfg)?;
+                let store = baton_server::bootstrap::open_store(&cfg).await?;
+                store.close();
                 println!("migrations applied; schema is current");
                 Ok(())
             }

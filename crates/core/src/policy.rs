@@ -376,8 +376,16 @@ mod tests {
         assert_eq!(err.field, "rt.sliding_lifetime");
         for abs in ["unlimited", "2h"] {
             // Only absolute given: the inherited 7d sliding window is not an error.
-            let ok = RefreshOverrides::from_dto(&dto(|d| d.absolute_lifetime = Some(abs.into())), "rt").unwrap();
-            assert!(RefreshSettings::default().with(&ok).validate(&ok, "rt").is_ok(), "{abs}");
+            let ok =
+                RefreshOverrides::from_dto(&dto(|d| d.absolute_lifetime = Some(abs.into())), "rt")
+                    .unwrap();
+            assert!(
+                RefreshSettings::default()
+                    .with(&ok)
+                    .validate(&ok, "rt")
+                    .is_ok(),
+                "{abs}"
+            );
         }
     }
 

@@ -2,6 +2,10 @@
 
 /// Parses a scope parameter into its tokens, refusing characters RFC 6749 §3.3 forbids.
 pub fn parse(s: &str) -> Result<Vec<String>, String> {
+    // Bounded before any work: at most 64 tokens of at most 128 characters.
+    if s.len() > 4096 {
+        return Err("the scope is too long".into());
+    }
     let mut out: Vec<String> = Vec::new();
     for tok in s.split(' ') {
         if tok.is_empty() {
@@ -18,11 +22,11 @@ pub fn parse(s: &str) -> Result<Vec<String>, String> {
             return Err("a scope token is longer than 128 characters".into());
         }
         if !out.iter().any(|t| t == tok) {
+            if out.len() == 64 {
+                return Err("too many scope tokens".into());
+            }
             out.push(tok.to_string());
         }
-    }
-    if out.len() > 64 {
-        return Err("too many scope tokens".into());
     }
     Ok(out)
 }
@@ -55,6 +59,10 @@ mod tests {
         assert!(parse("a\\b").is_err());
         assert!(parse("é").is_err());
         assert!(parse("a\tb").is_err());
+        let many: Vec<String> = (0..65).map(|i| format!("s{i}")).collect();
+        assert!(parse(&many.join(" ")).is_err());
+        assert_eq!(parse(&many[..64].join(" ")).unwrap().len(), 64);
+        assert!(parse(&"a ".repeat(3000)).is_err(), "too long");
         assert!(contains("openid offline_access", "offline_access"));
         assert!(!contains("openid offline_accessx", "offline_access"));
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();

@@ -5,7 +5,9 @@
 //! backend from configuration at start-up.
 
 use crate::error::StoreError;
-use crate::model::{AuthCode, Client, CodeUse, Event, Grant, GrantId, ReferenceToken, Session, SigningKey, User};
+use crate::model::{
+    AuthCode, Client, CodeUse, Event, Grant, GrantId, ReferenceToken, Session, SigningKey, User,
+};
 use crate::time::Timestamp;
 use std::future::Future;
 use std::pin::Pin;
@@ -152,25 +154,60 @@ pub trait Store: GrantStore {
     fn insert_events(&self, events: Vec<Event>) -> BoxFuture<'_, StoreResult<()>>;
     fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
 
-    /// Live sessions whose expiry has passed (the maintenance task ends them).
-    fn list_expired_sessions(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Session>>>;
+    /// Records that `client_id` was issued an authorization code in session `session_id`,
+    /// so that back-channel logout reaches it when the session ends, even when it holds
+    /// no grant (an ID token alone). Idempotent. The default records nothing (then only
+    /// the clients holding a grant of the session are told).
+    fn add_session_client<'a>(
+        &'a self,
+        _session_id: &'a str,
+        _client_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(std::future::ready(Ok(())))
+    }
 
-    fn insert_reference_token<'a>(&'a self, t: &'a ReferenceToken) -> BoxFuture<'a, StoreResult<()>>;
-    fn get_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<ReferenceToken>>>;
+    /// The clients recorded by [`Store::add_session_client`] for a session.
+    fn list_session_clients<'a>(
+        &'a self,
+        _session_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+        Box::pin(std::future::ready(Ok(Vec::new())))
+    }
+
+    /// Live sessions whose expiry has passed (the maintenance task ends them).
+    fn list_expired_sessions(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Session>>>;
+
+    fn insert_reference_token<'a>(
+        &'a self,
+        t: &'a ReferenceToken,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+    fn get_reference_token<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+    ) -> BoxFuture<'a, StoreResult<Option<ReferenceToken>>>;
     /// Marks a reference token revoked; answers whether it existed.
-    fn revoke_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<bool>>;
+    fn revoke_reference_token<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+    ) -> BoxFuture<'a, StoreResult<bool>>;
 
     /// Deletes what has outlived its use: expired authorization codes, revoked JWT ids
     /// and reference tokens past their expiry. At most `limit` rows of each; answers
     /// how many rows were deleted.
     fn purge_expired(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>>;
 
-    /// Marks a JWT access token revoked until it expires.
+    /// Marks a JWT id revoked (or, for client assertions, used) until it expires.
+    /// Answers `true` if this call recorded it and `false` if it was already there:
+    /// of two concurrent calls with the same id, exactly one gets `true`.
     fn revoke_jti<'a>(
         &'a self,
         jti: &'a str,
         expires_at: Timestamp,
-    ) -> BoxFuture<'a, StoreResult<()>>;
+    ) -> BoxFuture<'a, StoreResult<bool>>;
     fn is_jti_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
 }
 

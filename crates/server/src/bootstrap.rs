@@ -66,14 +66,15 @@ async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Resul
 }
 
 /// Opens the configured main store (and migrates it).
-pub fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
-    let s = baton_store::open(&cfg.storage_url).map_err(|e| format!("storage.url: {e}"))?;
-    Ok(s as Arc<dyn Store>)
+pub async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
+    baton_store::open(&cfg.storage_url, cfg.storage_pool_size)
+        .await
+        .map_err(|e| format!("storage.url: {e}"))
 }
 
 /// Builds the shared state, seeding the store from configuration.
 pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
-    let store = open_store(&cfg)?;
+    let store = open_store(&cfg).await?;
     let now = clock.now();
     for c in &cfg.clients {
         let created = store
@@ -89,13 +90,18 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     for u in &cfg.users {
         upsert_user(store.as_ref(), u, now).await?;
     }
+    tokio::task::spawn_blocking(crate::users::warm_up)
+        .await
+        .map_err(|e| e.to_string())?;
     let stored_keys = crate::keys::ensure(store.as_ref(), &cfg.secret.0, now).await?;
     let publish_for = Dur(cfg.access_tokens.lifetime.millis() * 2);
     let keyring = crate::keys::load(&cfg.secret.0, &stored_keys, now, publish_for)?;
     let rt_keys = TokenKeys::from_secret(&cfg.secret.0);
     let page_key = baton_core::token::derive(&cfg.secret.0, b"baton page mac v1");
     let cache = Arc::new(baton_store::MemoryGrants::new(cfg.retain_revoked.millis()));
-    Ok(Arc::new(AppState {
+    // The back-channel logout notifier lives in the state and reads it (keys, store,
+    // clock) through a weak reference.
+    Ok(Arc::new_cyclic(|weak| AppState {
         cfg,
         store,
         cache,
@@ -103,6 +109,6 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         rt_keys,
         page_key,
         clock,
-        logout: Arc::new(crate::sessions::NoNotifier),
+        logout: Arc::new(crate::backchannel::Backchannel::new(weak.clone())),
     }))
 }

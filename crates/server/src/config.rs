@@ -12,7 +12,7 @@ use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-#[derive(Deserialize, Default, Debug)]
+#[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RawConfig {
     issuer: Option<String>,
@@ -44,6 +44,7 @@ struct RawConfig {
 struct RawStorage {
     url: Option<String>,
     cache_url: Option<String>,
+    pool_size: Option<i64>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -73,7 +74,7 @@ struct RawHttp {
     body_limit: Option<usize>,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawClient {
     client_id: String,
@@ -98,7 +99,7 @@ struct RawClient {
     refresh_tokens: RefreshTokenSettings,
 }
 
-#[derive(Deserialize, Debug)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawUser {
     username: String,
@@ -165,6 +166,9 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub storage_url: String,
     pub cache_url: Option<String>,
+    /// Connections to PostgreSQL per node (`storage.pool_size`, default 16); SQLite
+    /// ignores it.
+    pub storage_pool_size: usize,
     pub access_tokens: AccessTokenConfig,
     pub refresh_tokens: RefreshSettings,
     pub sessions: SessionConfig,
@@ -229,6 +233,9 @@ const SECTIONS: &[&str] = &[
     "registration",
     "http",
 ];
+/// The most connections one node may open to PostgreSQL.
+const MAX_POOL_SIZE: i64 = 1000;
+
 const TOP_KEYS: &[&str] = &["issuer", "listen", "secret_file", "admin_token"];
 
 /// Loads, overlays and validates configuration. Does not create the secret file:
@@ -482,6 +489,16 @@ fn validate(
             return Err(err("storage.cache_url", "must start with redis://".into()));
         }
     }
+    let storage_pool_size = match raw.storage.pool_size {
+        None => baton_store::postgres::DEFAULT_POOL_SIZE,
+        Some(n) if (1..=MAX_POOL_SIZE).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(err(
+                "storage.pool_size",
+                format!("must be between 1 and {MAX_POOL_SIZE} (got {n})"),
+            ))
+        }
+    };
 
     let at = &raw.access_tokens;
     let access_tokens = AccessTokenConfig {
@@ -585,6 +602,7 @@ fn validate(
         admin_token,
         storage_url,
         cache_url: raw.storage.cache_url,
+        storage_pool_size,
         access_tokens,
         refresh_tokens,
         sessions,

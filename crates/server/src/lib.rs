@@ -1,6 +1,7 @@
 //! Baton's server: configuration, the service layer (read the clock, call the domain,
 //! apply its decision), HTTP routes and pages.
 
+pub mod backchannel;
 pub mod bootstrap;
 pub mod clock;
 pub mod config;
@@ -62,15 +63,54 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     })
 }
 
-/// Periodic upkeep: drops expired cached grants.
+/// Periodic upkeep, every `sessions.expiry_check_interval` (default 30 s): drops expired
+/// cached grants and ends browser sessions whose expiry has passed (which revokes the
+/// grants bound to them and sends back-channel logout, like any other session end).
 fn spawn_maintenance(state: Shared) {
     let weak = std::sync::Arc::downgrade(&state);
+    let every_ms = state.cfg.sessions.expiry_check_interval.millis().max(100);
+    drop(state);
     tokio::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+        let period = std::time::Duration::from_millis(every_ms.unsigned_abs());
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
             let Some(st) = weak.upgrade() else { break };
-            st.cache.sweep(st.clock.now());
+            let now = st.clock.now();
+            st.cache.sweep(now);
+            end_expired_sessions(&st, now).await;
         }
     });
+}
+
+/// Ends every live session whose expiry has passed, in batches. Answers how many ended.
+pub async fn end_expired_sessions(st: &state::AppState, now: baton_core::time::Timestamp) -> usize {
+    const BATCH: usize = 100;
+    let mut ended = 0;
+    // Bounded: a store that keeps answering the same sessions cannot spin forever.
+    for _ in 0..100 {
+        let expired = match st.store.list_expired_sessions(now, BATCH).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot list expired sessions");
+                return ended;
+            }
+        };
+        let n = expired.len();
+        for s in expired {
+            match sessions::end(st, &s.id, "expired", now).await {
+                Ok(true) => ended += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot end an expired session");
+                    return ended;
+                }
+            }
+        }
+        if n < BATCH {
+            break;
+        }
+    }
+    ended
 }

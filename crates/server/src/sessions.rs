@@ -43,8 +43,13 @@ pub async fn end(
         user_agent: None,
         extra_events: vec![],
     };
-    // Every client that held a grant of this session.
-    let mut clients = BTreeSet::new();
+    // Every client that was authorized in this session or held a grant of it.
+    let mut clients: BTreeSet<String> = st
+        .store
+        .list_session_clients(session_id)
+        .await?
+        .into_iter()
+        .collect();
     for cached in [false, true] {
         for g in st
             .grants(cached)

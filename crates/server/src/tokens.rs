@@ -78,10 +78,16 @@ pub async fn access_token(
     let lifetime = st.cfg.access_tokens.lifetime;
     let exp = now.plus(lifetime);
     let jti = baton_core::random_id("");
-    let format = s.client.access_token_format.unwrap_or(st.cfg.access_tokens.format);
+    let format = s
+        .client
+        .access_token_format
+        .unwrap_or(st.cfg.access_tokens.format);
     if format == TokenFormat::Reference {
         // An opaque token: only its digest is stored, with what introspection answers.
-        let token = format!("bat_{}", URL_SAFE_NO_PAD.encode(baton_core::random_bytes::<32>()));
+        let token = format!(
+            "bat_{}",
+            URL_SAFE_NO_PAD.encode(baton_core::random_bytes::<32>())
+        );
         let rec = ReferenceToken {
             digest: baton_core::secret::sha256(token.as_bytes()),
             jti: jti.clone(),
@@ -203,7 +209,11 @@ pub struct AccessClaims {
 }
 
 /// Whether the grant an access token came from is still alive.
-async fn grant_alive(st: &AppState, gid: Option<GrantId>, now: Timestamp) -> Result<bool, OAuthError> {
+async fn grant_alive(
+    st: &AppState,
+    gid: Option<GrantId>,
+    now: Timestamp,
+) -> Result<bool, OAuthError> {
     let Some(gid) = gid else { return Ok(true) };
     let g = match st.store.get_grant(gid).await? {
         Some(g) => Some(g),
@@ -215,16 +225,25 @@ async fn grant_alive(st: &AppState, gid: Option<GrantId>, now: Timestamp) -> Res
 /// Reads one of our access tokens, JWT or reference. Answers its claims if it is
 /// active: signature (or stored digest), issuer, expiry, not revoked itself, and its
 /// grant (if any) still alive. Anything else is `None`.
-pub async fn read_access_token(st: &AppState, token: &str, now: Timestamp) -> Result<Option<AccessClaims>, OAuthError> {
+pub async fn read_access_token(
+    st: &AppState,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<AccessClaims>, OAuthError> {
     if token.starts_with("bat_") {
         return read_reference(st, token, now).await;
     }
     let jwks = st.keyring().jwks();
-    let Ok(v) = crate::jwt::verify(token, &jwks, &SigAlg::ALL) else { return Ok(None) };
+    let Ok(v) = crate::jwt::verify(token, &jwks, &SigAlg::ALL) else {
+        return Ok(None);
+    };
     if v.header["typ"] != "at+jwt" || v.claims["iss"].as_str() != Some(st.cfg.issuer.as_str()) {
         return Ok(None);
     }
-    if v.claims["exp"].as_i64().is_none_or(|e| e <= now.unix_secs()) {
+    if v.claims["exp"]
+        .as_i64()
+        .is_none_or(|e| e <= now.unix_secs())
+    {
         return Ok(None);
     }
     if let Some(jti) = v.claims["jti"].as_str() {
@@ -235,21 +254,36 @@ pub async fn read_access_token(st: &AppState, token: &str, now: Timestamp) -> Re
     if !grant_alive(st, v.claims["gid"].as_str().and_then(GrantId::parse), now).await? {
         return Ok(None);
     }
-    Ok(Some(AccessClaims { claims: v.claims, reference: None }))
+    Ok(Some(AccessClaims {
+        claims: v.claims,
+        reference: None,
+    }))
 }
 
-async fn read_reference(st: &AppState, token: &str, now: Timestamp) -> Result<Option<AccessClaims>, OAuthError> {
+async fn read_reference(
+    st: &AppState,
+    token: &str,
+    now: Timestamp,
+) -> Result<Option<AccessClaims>, OAuthError> {
     if token.len() > 128 {
         return Ok(None);
     }
     let digest = baton_core::secret::sha256(token.as_bytes());
-    let Some(t) = st.store.get_reference_token(&digest).await? else { return Ok(None) };
+    let Some(t) = st.store.get_reference_token(&digest).await? else {
+        return Ok(None);
+    };
     if t.revoked || now >= t.expires_at || !grant_alive(st, t.grant_id, now).await? {
         return Ok(None);
     }
     let mut c = Map::new();
     c.insert("iss".into(), st.cfg.issuer.clone().into());
-    c.insert("sub".into(), t.subject.clone().unwrap_or_else(|| t.client_id.clone()).into());
+    c.insert(
+        "sub".into(),
+        t.subject
+            .clone()
+            .unwrap_or_else(|| t.client_id.clone())
+            .into(),
+    );
     c.insert("aud".into(), t.client_id.clone().into());
     c.insert("client_id".into(), t.client_id.clone().into());
     c.insert("scope".into(), t.scope.clone().into());
@@ -262,5 +296,8 @@ async fn read_reference(st: &AppState, token: &str, now: Timestamp) -> Result<Op
     if let Some(sid) = &t.session_id {
         c.insert("sid".into(), sid.clone().into());
     }
-    Ok(Some(AccessClaims { claims: Value::Object(c), reference: Some(digest) }))
+    Ok(Some(AccessClaims {
+        claims: Value::Object(c),
+        reference: Some(digest),
+    }))
 }

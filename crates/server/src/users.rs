@@ -32,6 +32,24 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("baton-dummy-password-for-timing").unwrap_or_default())
 }
 
+/// Computes the dummy hash ahead of the first sign-in (call off the async workers).
+pub fn warm_up() {
+    let _ = dummy_hash();
+}
+
+/// Argon2id takes ~19 MiB and tens of milliseconds per verification: at most one per
+/// core runs at a time, and a sign-in that cannot start within a few seconds is
+/// answered 503 rather than queued without bound.
+fn verifier_slots() -> &'static tokio::sync::Semaphore {
+    static SLOTS: OnceLock<tokio::sync::Semaphore> = OnceLock::new();
+    SLOTS.get_or_init(|| {
+        let n = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .max(2);
+        tokio::sync::Semaphore::new(n)
+    })
+}
+
 /// The active user whose password this is, or `None` (unknown user, wrong password and
 /// inactive user are indistinguishable to the caller).
 pub async fn check_password(
@@ -47,9 +65,17 @@ pub async fn check_password(
         .as_ref()
         .map_or_else(|| dummy_hash().to_string(), |u| u.password_hash.clone());
     let pw = password.to_string();
+    let slot = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        verifier_slots().acquire(),
+    )
+    .await
+    .map_err(|_| StoreError::Unavailable("too many sign-ins at once".into()))?
+    .map_err(|_| StoreError::Unavailable("sign-in is shutting down".into()))?;
     let ok = tokio::task::spawn_blocking(move || verify(&pw, &phc))
         .await
         .map_err(|_| StoreError::Unavailable("password verification task failed".into()))?;
+    drop(slot);
     Ok(user.filter(|u| ok && u.active))
 }
 

@@ -166,7 +166,12 @@ pub fn reference_to_json(t: &ReferenceToken) -> String {
     .to_string()
 }
 
-pub fn reference_from_json(digest: [u8; 32], expires_at: i64, revoked: bool, data: &str) -> Result<ReferenceToken, StoreError> {
+pub fn reference_from_json(
+    digest: [u8; 32],
+    expires_at: i64,
+    revoked: bool,
+    data: &str,
+) -> Result<ReferenceToken, StoreError> {
     let v: Value = serde_json::from_str(data).map_err(|_| corrupt("reference token"))?;
     let s = |k: &str| v[k].as_str().map(str::to_string);
     Ok(ReferenceToken {

@@ -1,42 +1,88 @@
-//! Storage backends behind `baton_core::store`: SQLite (embedded default) and the
-//! in-process cache for `persist = false` grants.
+//! Storage backends behind `baton_core::store`: SQLite (embedded default),
+//! PostgreSQL (several nodes on one database) and the in-process cache for
+//! `persist = false` grants.
 
 pub mod codec;
 pub mod memory;
+pub mod postgres;
 pub mod sqlite;
 
 use baton_core::error::StoreError;
+use baton_core::store::Store;
 use std::sync::Arc;
 
 pub use memory::MemoryGrants;
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 
-/// Opens the main store named by a `storage.url`.
-pub fn open(url: &str) -> Result<Arc<SqliteStore>, StoreError> {
+/// Opens (and migrates) the main store named by a `storage.url`: `sqlite://PATH` or
+/// `postgres://…` / `postgresql://…`. `pool_size` bounds the PostgreSQL connection
+/// pool (`storage.pool_size`); SQLite ignores it.
+pub async fn open(url: &str, pool_size: usize) -> Result<Arc<dyn Store>, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        return SqliteStore::open(path).map(Arc::new);
+        return Ok(Arc::new(SqliteStore::open(path)?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Err(StoreError::Unavailable(
-            "PostgreSQL storage is not available in this build yet; use sqlite://PATH".into(),
-        ));
+        return Ok(Arc::new(PgStore::open(url, pool_size).await?));
     }
     Err(StoreError::Unavailable(format!(
-        "unsupported storage url scheme in `{}`: expected sqlite://PATH",
+        "unsupported storage url scheme in `{}`: expected sqlite://PATH or postgres://…",
         redact_url(url)
     )))
 }
 
-/// A URL with any password removed, for messages.
+/// A URL with any password removed, for messages: the one in the userinfo
+/// (`user:***@host`) and a `password=` query parameter.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let mut out = match (base.find("://"), base.rfind('@')) {
         (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
+            let creds = &base[s + 3..at];
             match creds.find(':') {
-                Some(c) => format!("{}{}:***{}", &url[..s + 3], &creds[..c], &url[at..]),
-                None => url.to_string(),
+                Some(c) => format!("{}{}:***{}", &base[..s + 3], &creds[..c], &base[at..]),
+                None => base.to_string(),
             }
         }
-        _ => url.to_string(),
+        _ => base.to_string(),
+    };
+    if let Some(q) = query {
+        let params: Vec<String> = q
+            .split('&')
+            .map(|p| match p.split_once('=') {
+                Some((k, _)) if k.eq_ignore_ascii_case("password") => format!("{k}=***"),
+                _ => p.to_string(),
+            })
+            .collect();
+        out.push('?');
+        out.push_str(&params.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn redact_url_hides_passwords() {
+        assert_eq!(
+            redact_url("postgres://baton:s3cret@db.example:5432/baton"),
+            "postgres://baton:***@db.example:5432/baton"
+        );
+        assert_eq!(
+            redact_url("postgres://baton@db/baton?password=s3cret&sslmode=disable"),
+            "postgres://baton@db/baton?password=***&sslmode=disable"
+        );
+        assert_eq!(
+            redact_url("postgres://u:p@h/d?options=-csearch_path%3Dx"),
+            "postgres://u:***@h/d?options=-csearch_path%3Dx"
+        );
+        assert_eq!(
+            redact_url("sqlite:///var/lib/baton.db"),
+            "sqlite:///var/lib/baton.db"
+        );
     }
 }

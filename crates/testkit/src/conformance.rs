@@ -2,7 +2,8 @@
 //! the `GrantStore` / `Store` traits. Each backend's test calls these with a fresh store.
 
 use baton_core::model::{
-    AuthCode, AuthMethod, Client, CodeUse, Event, Grant, GrantId, GrantStatus, ReferenceToken, Session, User,
+    AuthCode, AuthMethod, Client, CodeUse, Event, Grant, GrantId, GrantStatus, ReferenceToken,
+    Session, User,
 };
 use baton_core::policy::RefreshOverrides;
 use baton_core::store::{EventQuery, GrantFilter, GrantStore, Revocation, Store};
@@ -62,40 +63,84 @@ fn why(reason: &str) -> Revocation {
 /// Grants: insert, read back exactly, CAS advance, touch, revoke, list.
 pub async fn grant_lifecycle(s: &dyn GrantStore) {
     let g = grant("c1", "s1", Some("sess1"), T0);
-    s.insert_grant(&g, event("grant.created", T0, Some("c1"), Some("s1"))).await.unwrap();
-    assert_eq!(s.get_grant(g.id).await.unwrap().as_ref(), Some(&g), "read back exactly");
+    s.insert_grant(&g, event("grant.created", T0, Some("c1"), Some("s1")))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_grant(g.id).await.unwrap().as_ref(),
+        Some(&g),
+        "read back exactly"
+    );
     assert_eq!(s.get_grant(GrantId([0; 16])).await.unwrap(), None);
-    assert!(s.insert_grant(&g, event("grant.created", T0, None, None)).await.is_err(), "duplicate id refused");
+    assert!(
+        s.insert_grant(&g, event("grant.created", T0, None, None))
+            .await
+            .is_err(),
+        "duplicate id refused"
+    );
 
     let t1 = T0.plus(Dur(1));
     assert!(s.advance(g.id, 1, t1).await.unwrap());
-    assert!(!s.advance(g.id, 1, t1).await.unwrap(), "stale expected generation");
-    assert!(!s.advance(GrantId([9; 16]), 1, t1).await.unwrap(), "unknown grant");
+    assert!(
+        !s.advance(g.id, 1, t1).await.unwrap(),
+        "stale expected generation"
+    );
+    assert!(
+        !s.advance(GrantId([9; 16]), 1, t1).await.unwrap(),
+        "unknown grant"
+    );
     let after = s.get_grant(g.id).await.unwrap().unwrap();
-    assert_eq!((after.generation, after.generation_started_at, after.last_used_at), (2, t1, t1));
+    assert_eq!(
+        (
+            after.generation,
+            after.generation_started_at,
+            after.last_used_at
+        ),
+        (2, t1, t1)
+    );
 
     s.touch(g.id, T0.plus(Dur::secs(60))).await.unwrap();
     s.touch(g.id, T0.plus(Dur::secs(10))).await.unwrap();
-    assert_eq!(s.get_grant(g.id).await.unwrap().unwrap().last_used_at, T0.plus(Dur::secs(60)), "touch never goes back");
+    assert_eq!(
+        s.get_grant(g.id).await.unwrap().unwrap().last_used_at,
+        T0.plus(Dur::secs(60)),
+        "touch never goes back"
+    );
 
-    let ids = s.revoke(&GrantFilter::Grant(g.id), &why("test")).await.unwrap();
+    let ids = s
+        .revoke(&GrantFilter::Grant(g.id), &why("test"))
+        .await
+        .unwrap();
     assert_eq!(ids, vec![g.id]);
-    assert!(s.revoke(&GrantFilter::Grant(g.id), &why("again")).await.unwrap().is_empty(), "revoking twice revokes nothing");
+    assert!(
+        s.revoke(&GrantFilter::Grant(g.id), &why("again"))
+            .await
+            .unwrap()
+            .is_empty(),
+        "revoking twice revokes nothing"
+    );
     match s.get_grant(g.id).await.unwrap().unwrap().status {
         GrantStatus::Revoked { reason, .. } => assert_eq!(reason, "test", "the first reason stays"),
         other => panic!("not revoked: {other:?}"),
     }
-    assert!(!s.advance(g.id, 2, t1).await.unwrap(), "a revoked grant never advances");
+    assert!(
+        !s.advance(g.id, 2, t1).await.unwrap(),
+        "a revoked grant never advances"
+    );
 }
 
 /// Exactly one of many concurrent advances from the same generation wins.
 pub async fn advance_race(s: Arc<dyn GrantStore>) {
     let g = grant("c1", "s1", None, T0);
-    s.insert_grant(&g, event("grant.created", T0, None, None)).await.unwrap();
+    s.insert_grant(&g, event("grant.created", T0, None, None))
+        .await
+        .unwrap();
     let mut tasks = Vec::new();
     for _ in 0..50 {
         let s = s.clone();
-        tasks.push(tokio::spawn(async move { s.advance(g.id, 1, T0.plus(Dur(5))).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            s.advance(g.id, 1, T0.plus(Dur(5))).await.unwrap()
+        }));
     }
     let mut wins = 0;
     for t in tasks {
@@ -113,47 +158,96 @@ pub async fn revoke_filters(s: &dyn GrantStore) {
     let mut d = grant("c1", "alice", Some("sa2"), T0.plus(Dur(3)));
     d.online = true;
     for g in [&a, &b, &c, &d] {
-        s.insert_grant(g, event("grant.created", T0, None, None)).await.unwrap();
+        s.insert_grant(g, event("grant.created", T0, None, None))
+            .await
+            .unwrap();
     }
     let sorted = |mut v: Vec<GrantId>| {
         v.sort();
         v
     };
-    let online = s.revoke(&GrantFilter::SessionOnline("sa".into()), &why("x")).await.unwrap();
+    let online = s
+        .revoke(&GrantFilter::SessionOnline("sa".into()), &why("x"))
+        .await
+        .unwrap();
     assert!(online.is_empty(), "no online grant in sa");
     let r = s
-        .revoke(&GrantFilter::SessionClients { session_id: "sa".into(), client_ids: vec!["c2".into()] }, &why("logout"))
+        .revoke(
+            &GrantFilter::SessionClients {
+                session_id: "sa".into(),
+                client_ids: vec!["c2".into()],
+            },
+            &why("logout"),
+        )
         .await
         .unwrap();
     assert_eq!(r, vec![b.id]);
-    let r = s.revoke(&GrantFilter::SessionOnline("sa2".into()), &why("x")).await.unwrap();
-    assert_eq!(r, vec![d.id]);
     let r = s
-        .revoke(&GrantFilter::ClientSubject { client_id: "c1".into(), subject: "alice".into() }, &why("cu"))
+        .revoke(&GrantFilter::SessionOnline("sa2".into()), &why("x"))
         .await
         .unwrap();
-    assert_eq!(r, vec![a.id], "already-revoked grants are not counted again");
-    let r = s.revoke(&GrantFilter::Subject("bob".into()), &why("s")).await.unwrap();
+    assert_eq!(r, vec![d.id]);
+    let r = s
+        .revoke(
+            &GrantFilter::ClientSubject {
+                client_id: "c1".into(),
+                subject: "alice".into(),
+            },
+            &why("cu"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        vec![a.id],
+        "already-revoked grants are not counted again"
+    );
+    let r = s
+        .revoke(&GrantFilter::Subject("bob".into()), &why("s"))
+        .await
+        .unwrap();
     assert_eq!(sorted(r), vec![c.id]);
-    assert!(s.revoke(&GrantFilter::Client("c1".into()), &why("c")).await.unwrap().is_empty());
+    assert!(s
+        .revoke(&GrantFilter::Client("c1".into()), &why("c"))
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// Listing: newest first, filtered, paged with `after`.
 pub async fn list_grants(s: &dyn GrantStore) {
     let mut ids = Vec::new();
     for i in 0..5 {
-        let g = grant(if i % 2 == 0 { "c1" } else { "c2" }, "alice", None, T0.plus(Dur(i)));
-        s.insert_grant(&g, event("grant.created", T0, None, None)).await.unwrap();
+        let g = grant(
+            if i % 2 == 0 { "c1" } else { "c2" },
+            "alice",
+            None,
+            T0.plus(Dur(i)),
+        );
+        s.insert_grant(&g, event("grant.created", T0, None, None))
+            .await
+            .unwrap();
         ids.push(g.id);
     }
     let all = s.list_grants(None, None, 100).await.unwrap();
-    assert_eq!(all.iter().map(|g| g.id).collect::<Vec<_>>(), ids.iter().rev().copied().collect::<Vec<_>>());
-    let c1 = s.list_grants(Some(&GrantFilter::Client("c1".into())), None, 100).await.unwrap();
+    assert_eq!(
+        all.iter().map(|g| g.id).collect::<Vec<_>>(),
+        ids.iter().rev().copied().collect::<Vec<_>>()
+    );
+    let c1 = s
+        .list_grants(Some(&GrantFilter::Client("c1".into())), None, 100)
+        .await
+        .unwrap();
     assert_eq!(c1.len(), 3);
     let page1 = s.list_grants(None, None, 2).await.unwrap();
     let page2 = s.list_grants(None, Some(page1[1].id), 2).await.unwrap();
     let page3 = s.list_grants(None, Some(page2[1].id), 2).await.unwrap();
-    let paged: Vec<GrantId> = page1.iter().chain(&page2).chain(&page3).map(|g| g.id).collect();
+    let paged: Vec<GrantId> = page1
+        .iter()
+        .chain(&page2)
+        .chain(&page3)
+        .map(|g| g.id)
+        .collect();
     assert_eq!(paged, ids.iter().rev().copied().collect::<Vec<_>>());
 }
 
@@ -172,7 +266,10 @@ fn client(id: &str) -> Client {
         id_token_alg: baton_core::model::SigAlg::RS256,
         introspect_any: false,
         jwks: None,
-        refresh: RefreshOverrides { grace_period: Some(Dur::secs(5)), ..Default::default() },
+        refresh: RefreshOverrides {
+            grace_period: Some(Dur::secs(5)),
+            ..Default::default()
+        },
         active: true,
         created_at: T0,
     }
@@ -208,8 +305,14 @@ pub async fn records(s: &dyn Store) {
     u.username = "alice2".into();
     s.upsert_user(&u).await.unwrap();
     assert!(s.get_user("alice").await.unwrap().is_none());
-    assert_eq!(s.get_user_by_sub("u_1").await.unwrap().unwrap().username, "alice2");
-    let clash = User { sub: "u_2".into(), ..u.clone() };
+    assert_eq!(
+        s.get_user_by_sub("u_1").await.unwrap().unwrap().username,
+        "alice2"
+    );
+    let clash = User {
+        sub: "u_2".into(),
+        ..u.clone()
+    };
     assert!(s.upsert_user(&clash).await.is_err(), "usernames are unique");
 
     // Sessions end once; expired ones are listed.
@@ -224,15 +327,43 @@ pub async fn records(s: &dyn Store) {
     };
     s.insert_session(&sess).await.unwrap();
     assert!(s.list_expired_sessions(T0, 10).await.unwrap().is_empty());
-    assert_eq!(s.list_expired_sessions(T0.plus(Dur::secs(61)), 10).await.unwrap().len(), 1);
-    assert!(s.end_session("sess", T0.plus(Dur::secs(1))).await.unwrap().is_some());
-    assert!(s.end_session("sess", T0.plus(Dur::secs(2))).await.unwrap().is_none(), "ends once");
-    assert!(!s.get_session("sess").await.unwrap().unwrap().is_live(T0.plus(Dur::secs(3))));
+    assert_eq!(
+        s.list_expired_sessions(T0.plus(Dur::secs(61)), 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    assert!(s
+        .end_session("sess", T0.plus(Dur::secs(1)))
+        .await
+        .unwrap()
+        .is_some());
+    assert!(
+        s.end_session("sess", T0.plus(Dur::secs(2)))
+            .await
+            .unwrap()
+            .is_none(),
+        "ends once"
+    );
+    assert!(!s
+        .get_session("sess")
+        .await
+        .unwrap()
+        .unwrap()
+        .is_live(T0.plus(Dur::secs(3))));
 
     // Consents accumulate.
-    s.add_consent("u_1", "web", &["openid".into()]).await.unwrap();
-    s.add_consent("u_1", "web", &["email".into(), "openid".into()]).await.unwrap();
-    assert_eq!(s.get_consent("u_1", "web").await.unwrap(), vec!["openid".to_string(), "email".to_string()]);
+    s.add_consent("u_1", "web", &["openid".into()])
+        .await
+        .unwrap();
+    s.add_consent("u_1", "web", &["email".into(), "openid".into()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_consent("u_1", "web").await.unwrap(),
+        vec!["openid".to_string(), "email".to_string()]
+    );
     assert!(s.get_consent("u_1", "other").await.unwrap().is_empty());
 
     // Codes are consumed exactly once.
@@ -251,30 +382,98 @@ pub async fn records(s: &dyn Store) {
     };
     s.insert_code(&code).await.unwrap();
     assert_eq!(s.get_code(&[3; 32]).await.unwrap().as_ref(), Some(&code));
-    let use1 = CodeUse { at: T0, grant_id: Some(GrantId([1; 16])), access_jti: Some("j1".into()), access_exp: Some(T0) };
+    let use1 = CodeUse {
+        at: T0,
+        grant_id: Some(GrantId([1; 16])),
+        access_jti: Some("j1".into()),
+        access_exp: Some(T0),
+    };
     let first = s.consume_code(&[3; 32], &use1).await.unwrap().unwrap();
     assert!(first.used.is_none());
-    let second = s.consume_code(&[3; 32], &CodeUse { at: T0, grant_id: None, access_jti: None, access_exp: None }).await.unwrap().unwrap();
-    assert_eq!(second.used, Some(use1), "a replay sees what the first use issued");
-    assert!(s.consume_code(&[4; 32], &CodeUse { at: T0, grant_id: None, access_jti: None, access_exp: None }).await.unwrap().is_none());
+    let second = s
+        .consume_code(
+            &[3; 32],
+            &CodeUse {
+                at: T0,
+                grant_id: None,
+                access_jti: None,
+                access_exp: None,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        second.used,
+        Some(use1),
+        "a replay sees what the first use issued"
+    );
+    assert!(s
+        .consume_code(
+            &[4; 32],
+            &CodeUse {
+                at: T0,
+                grant_id: None,
+                access_jti: None,
+                access_exp: None
+            }
+        )
+        .await
+        .unwrap()
+        .is_none());
 
     // Events: filtered, newest first, paged.
     let evs: Vec<Event> = (0..4)
-        .map(|i| event(if i % 2 == 0 { "a.x" } else { "b.y" }, T0.plus(Dur(i)), Some("web"), Some(if i < 2 { "u_1" } else { "u_2" })))
+        .map(|i| {
+            event(
+                if i % 2 == 0 { "a.x" } else { "b.y" },
+                T0.plus(Dur(i)),
+                Some("web"),
+                Some(if i < 2 { "u_1" } else { "u_2" }),
+            )
+        })
         .collect();
     s.insert_events(evs.clone()).await.unwrap();
     let q = |f: fn(&mut EventQuery)| {
-        let mut q = EventQuery { limit: 10, ..Default::default() };
+        let mut q = EventQuery {
+            limit: 10,
+            ..Default::default()
+        };
         f(&mut q);
         q
     };
     let all = s.list_events(&q(|_| {})).await.unwrap();
-    assert_eq!(all.iter().map(|e| e.id.clone()).collect::<Vec<_>>(), evs.iter().rev().map(|e| e.id.clone()).collect::<Vec<_>>());
+    assert_eq!(
+        all.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        evs.iter().rev().map(|e| e.id.clone()).collect::<Vec<_>>()
+    );
     assert_eq!(all[0], evs[3], "events read back exactly");
-    assert_eq!(s.list_events(&q(|q| q.kind = Some("a.x".into()))).await.unwrap().len(), 2);
-    assert_eq!(s.list_events(&q(|q| q.subject = Some("u_2".into()))).await.unwrap().len(), 2);
-    assert_eq!(s.list_events(&q(|q| q.since = Some(T0.plus(Dur(2))))).await.unwrap().len(), 2);
-    let before = EventQuery { before_id: Some(evs[2].id.clone()), limit: 10, ..Default::default() };
+    assert_eq!(
+        s.list_events(&q(|q| q.kind = Some("a.x".into())))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        s.list_events(&q(|q| q.subject = Some("u_2".into())))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        s.list_events(&q(|q| q.since = Some(T0.plus(Dur(2)))))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+    let before = EventQuery {
+        before_id: Some(evs[2].id.clone()),
+        limit: 10,
+        ..Default::default()
+    };
     assert_eq!(s.list_events(&before).await.unwrap().len(), 2);
 
     // Revoked JWT ids and reference tokens; purge drops the expired ones.
@@ -296,28 +495,130 @@ pub async fn records(s: &dyn Store) {
         revoked: false,
     };
     s.insert_reference_token(&rt).await.unwrap();
-    assert_eq!(s.get_reference_token(&[5; 32]).await.unwrap().as_ref(), Some(&rt));
+    assert_eq!(
+        s.get_reference_token(&[5; 32]).await.unwrap().as_ref(),
+        Some(&rt)
+    );
     assert!(s.revoke_reference_token(&[5; 32]).await.unwrap());
-    assert!(s.get_reference_token(&[5; 32]).await.unwrap().unwrap().revoked);
+    assert!(
+        s.get_reference_token(&[5; 32])
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
     let purged = s.purge_expired(T0.plus(Dur::secs(11)), 100).await.unwrap();
     assert_eq!(purged, 2, "the revoked jti and the reference token");
     assert!(!s.is_jti_revoked("jti-1").await.unwrap());
-    let purged = s.purge_expired(T0.plus(Dur::secs(60 + 601)), 100).await.unwrap();
+    let purged = s
+        .purge_expired(T0.plus(Dur::secs(60 + 601)), 100)
+        .await
+        .unwrap();
     assert_eq!(purged, 1, "the code, ten minutes after its expiry");
 }
 
 /// Revocation commits its `grant.revoked` events (and extra events) with it.
 pub async fn revocation_events(s: &dyn Store) {
     let g = grant("c1", "alice", None, T0);
-    s.insert_grant(&g, event("grant.created", T0, Some("c1"), Some("alice"))).await.unwrap();
+    s.insert_grant(&g, event("grant.created", T0, Some("c1"), Some("alice")))
+        .await
+        .unwrap();
     let mut w = why("reuse_detected");
-    w.extra_events.push(event("token.reuse_detected", T0, Some("c1"), Some("alice")));
+    w.extra_events
+        .push(event("token.reuse_detected", T0, Some("c1"), Some("alice")));
     s.revoke(&GrantFilter::Grant(g.id), &w).await.unwrap();
-    let q = |k: &str| EventQuery { kind: Some(k.into()), limit: 10, ..Default::default() };
+    let q = |k: &str| EventQuery {
+        kind: Some(k.into()),
+        limit: 10,
+        ..Default::default()
+    };
     let revoked = s.list_events(&q("grant.revoked")).await.unwrap();
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0].grant_id, Some(g.id));
     assert_eq!(revoked[0].details["reason"], "reuse_detected");
-    assert_eq!(s.list_events(&q("token.reuse_detected")).await.unwrap().len(), 1);
+    assert_eq!(
+        s.list_events(&q("token.reuse_detected"))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
     assert_eq!(s.list_events(&q("grant.created")).await.unwrap().len(), 1);
+}
+
+/// Of many concurrent exchanges of one code exactly one sees it unused, and every
+/// other sees what that one recorded.
+pub async fn code_race(s: Arc<dyn Store>) {
+    let code = AuthCode {
+        digest: [8; 32],
+        client_id: "web".into(),
+        redirect_uri: "https://a.example/cb".into(),
+        scope: "openid".into(),
+        subject: "u_1".into(),
+        session_id: "sess".into(),
+        nonce: None,
+        code_challenge: None,
+        auth_time: T0,
+        expires_at: T0.plus(Dur::secs(60)),
+        used: None,
+    };
+    s.insert_code(&code).await.unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..20u8 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let u = CodeUse {
+                at: T0,
+                grant_id: Some(GrantId([i; 16])),
+                access_jti: Some(format!("j{i}")),
+                access_exp: None,
+            };
+            (
+                u.clone(),
+                s.consume_code(&[8; 32], &u).await.unwrap().unwrap(),
+            )
+        }));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let winners: Vec<&CodeUse> = results
+        .iter()
+        .filter(|(_, prev)| prev.used.is_none())
+        .map(|(u, _)| u)
+        .collect();
+    assert_eq!(winners.len(), 1, "exactly one first use");
+    for (_, prev) in results.iter().filter(|(_, prev)| prev.used.is_some()) {
+        assert_eq!(
+            prev.used.as_ref(),
+            Some(winners[0]),
+            "every replay sees the first use"
+        );
+    }
+    assert_eq!(
+        s.get_code(&[8; 32]).await.unwrap().unwrap().used.as_ref(),
+        Some(winners[0])
+    );
+}
+
+/// Concurrent consent additions for one user and client all land, none twice.
+pub async fn consent_race(s: Arc<dyn Store>) {
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            let scopes = vec![format!("scope{}", i % 6), "openid".to_string()];
+            s.add_consent("u_race", "web", &scopes).await.unwrap();
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let mut got = s.get_consent("u_race", "web").await.unwrap();
+    got.sort();
+    let mut want: Vec<String> = (0..6).map(|i| format!("scope{i}")).collect();
+    want.push("openid".into());
+    want.sort();
+    assert_eq!(got, want);
 }

@@ -8,6 +8,8 @@ pub mod flow;
 
 pub mod conformance;
 
+pub mod pg;
+
 use baton_core::model::SigningKey;
 use baton_core::time::Dur;
 use baton_server::clock::Clock;
@@ -72,17 +74,25 @@ fn shared_keys() -> &'static Vec<SigningKey> {
     })
 }
 
+/// The SQLite storage URL of a test directory.
+pub fn sqlite_url(dir: &Path) -> String {
+    format!("sqlite://{}", dir.join("baton.db").display())
+}
+
 /// Writes a config file for a server at `port` in `dir`, with `extra` TOML appended.
 pub fn write_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
-    let db = dir.join("baton.db");
+    write_config_with_storage(dir, port, &sqlite_url(dir), extra)
+}
+
+/// Writes a config file for a server at `port` in `dir` on the store at `storage_url`.
+pub fn write_config_with_storage(dir: &Path, port: u16, storage_url: &str, extra: &str) -> PathBuf {
     let secret = dir.join("baton.secret");
     if !secret.exists() {
         let _ = std::fs::write(&secret, SECRET_B64);
     }
     let text = format!(
-        "issuer = \"http://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\nsecret_file = \"{}\"\n\n[storage]\nurl = \"sqlite://{}\"\n\n{extra}\n",
+        "issuer = \"http://127.0.0.1:{port}\"\nlisten = \"127.0.0.1:{port}\"\nsecret_file = \"{}\"\n\n[storage]\nurl = \"{storage_url}\"\n\n{extra}\n",
         secret.display(),
-        db.display()
     );
     let path = dir.join("baton.toml");
     let _ = std::fs::write(&path, text);
@@ -91,9 +101,13 @@ pub fn write_config(dir: &Path, port: u16, extra: &str) -> PathBuf {
 
 /// Pre-seeds the database in `dir` with the shared signing keys.
 pub async fn seed_keys(dir: &Path) {
-    let url = dir.join("baton.db");
-    if let Ok(store) = baton_store::SqliteStore::open(&url.display().to_string()) {
-        use baton_core::store::Store;
+    seed_keys_at(&sqlite_url(dir)).await;
+}
+
+/// Pre-seeds the store at `storage_url` (SQLite or PostgreSQL) with the shared
+/// signing keys, unless it has keys already.
+pub async fn seed_keys_at(storage_url: &str) {
+    if let Ok(store) = baton_store::open(storage_url, 2).await {
         if store
             .list_keys()
             .await
@@ -129,14 +143,26 @@ impl TestServer {
         Self::start_in(dir, extra).await
     }
 
+    /// Starts a server with `BASE_CLIENTS` plus `extra` on the store at `storage_url`
+    /// (e.g. a PostgreSQL schema from [`pg::PgSchema`]) instead of a temporary SQLite file.
+    pub async fn start_with_storage(storage_url: &str, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(dir, storage_url, &format!("{BASE_CLIENTS}\n{extra}")).await
+    }
+
     /// Starts a server on an existing directory (to restart on the same database).
     pub async fn start_in(dir: tempfile::TempDir, extra: &str) -> TestServer {
+        let url = sqlite_url(dir.path());
+        Self::start_on(dir, &url, extra).await
+    }
+
+    async fn start_on(dir: tempfile::TempDir, storage_url: &str, extra: &str) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
-        let path = write_config(dir.path(), port, extra);
-        seed_keys(dir.path()).await;
+        let path = write_config_with_storage(dir.path(), port, storage_url, extra);
+        seed_keys_at(storage_url).await;
         let cfg = config::load(
             &Sources {
                 file: Some(&path),

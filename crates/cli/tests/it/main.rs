@@ -5,6 +5,7 @@
 
 mod conformance;
 mod foundation;
+mod logout;
 mod refresh;
 mod revocation;
 mod smoke;

@@ -77,6 +77,18 @@ pub async fn grant(
         .await?
         .filter(|u| u.active)
         .ok_or_else(|| OAuthError::invalid_grant("the user is inactive"))?;
+    // A code outlives nothing: if its session ended (logout, expiry) before the
+    // exchange, the grant it would create would escape that session's end.
+    let session_live = st
+        .store
+        .get_session(&stored.session_id)
+        .await?
+        .is_some_and(|s| s.is_live(now));
+    if !session_live {
+        return Err(
+            OAuthError::invalid_grant("the session that authorized this code has ended").into(),
+        );
+    }
     let settings = st.refresh_settings(client);
     let due = refresh_due(
         client,

@@ -76,43 +76,44 @@ pub async fn grant(
         // Scope narrowing (SPEC §2.7) is checked once the token is known good, so that
         // a bad scope never masks reuse detection, and before anything is written, so
         // that a refused request leaves the grant untouched (no lost rotation).
-        let scope = match decision {
+        let token_gen = match decision {
             Decision::Reject(r) => {
                 return Err(reject(st, client, &grant, &claims, r, meta, now).await)
             }
-            _ => narrowed_scope(&grant, requested)?,
-        };
-        let token_gen = match decision {
-            Decision::Rotate { from } => {
-                if store.advance(grant.id, from, now).await? {
-                    from + 1
-                } else {
-                    // Lost the race (or the grant was revoked meanwhile): decide again
-                    // on what is stored now.
-                    grant = store
-                        .get_grant(claims.grant_id)
-                        .await?
-                        .ok_or_else(invalid)?;
-                    continue;
-                }
-            }
-            Decision::Reuse { touch } => {
-                if touch {
-                    store.touch(grant.id, now).await?;
-                }
-                claims.generation
-            }
+            Decision::Rotate { from } => from + 1,
+            Decision::Reuse { .. } => claims.generation,
             Decision::GraceReplay { current } => current,
-            // Answered above.
-            Decision::Reject(_) => return Err(invalid()),
         };
+        let scope = narrowed_scope(&grant, requested)?;
+        // A deleted user has no claims to issue, whatever check_user_active says.
         let Some(user) = user.as_ref() else {
-            return Err(invalid());
+            return Err(OAuthError::invalid_grant(Rejection::UserInactive.description()).into());
         };
-        return respond(
+        // Mint before writing: signing (or storing a reference token) can fail, and it
+        // must fail before a rotation commits, never after (the client would not have
+        // the successor, and its retry would later count as reuse).
+        let response = respond(
             st, client, &grant, user, &scope, claims, token_gen, now, raw,
         )
-        .await;
+        .await?;
+        let won = match decision {
+            Decision::Rotate { from } => store.advance(grant.id, from, now).await?,
+            Decision::Reuse { touch: true } => {
+                store.touch(grant.id, now).await?;
+                true
+            }
+            _ => true,
+        };
+        if !won {
+            // Lost the race (or the grant was revoked meanwhile): decide again on what
+            // is stored now; the minted tokens are dropped unsent.
+            grant = store
+                .get_grant(claims.grant_id)
+                .await?
+                .ok_or_else(invalid)?;
+            continue;
+        }
+        return Ok(response);
     }
     // Four lost races in a row means heavy contention on one grant: let the client retry.
     Err(OAuthError::unavailable().into())

@@ -196,11 +196,13 @@ async fn authenticate_assertion(
         .filter(|j| !j.is_empty() && j.len() <= 256)
         .ok_or_else(failed)?;
     let key = format!("assertion:{}:{}", client.client_id, jti);
-    if st.store.is_jti_revoked(&key).await? {
+    // Recording the jti is the check: of two concurrent uses, exactly one records it.
+    if !st
+        .store
+        .revoke_jti(&key, baton_core::time::Timestamp::from_secs(exp))
+        .await?
+    {
         return Err(failed());
     }
-    st.store
-        .revoke_jti(&key, baton_core::time::Timestamp::from_secs(exp))
-        .await?;
     Ok(client)
 }

@@ -6,9 +6,19 @@ use super::error::{ApiError, ApiResult};
 use axum::http::{header, HeaderMap, StatusCode};
 use baton_core::error::OAuthError;
 
-#[derive(Debug, Default)]
+/// A parsed form. Its values include passwords, secrets and tokens, so `Debug` shows
+/// only the parameter names.
+#[derive(Default)]
 pub struct Form {
     pairs: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 impl Form {

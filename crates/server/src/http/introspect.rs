@@ -17,11 +17,16 @@ use baton_core::refresh::{decide, Decision, LivePolicy, Presented};
 use baton_core::time::Timestamp;
 use serde_json::{json, Map, Value};
 
-pub async fn introspect(State(st): State<Shared>, headers: HeaderMap, Body(body): Body) -> Response {
+pub async fn introspect(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
     match handle(&st, &headers, &body).await {
         Ok(v) => {
             let mut r = Json(v).into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
         Err(e) => e.into_response(),
@@ -37,7 +42,9 @@ async fn handle(st: &AppState, headers: &HeaderMap, body: &[u8]) -> ApiResult<Va
     let f = form::parse(body)?;
     let client = client_auth::authenticate(st, headers, &f, "/introspect").await?;
     if client.is_public() {
-        return Err(ApiError::from(OAuthError::invalid_client("introspection needs an authenticated (confidential) client")));
+        return Err(ApiError::from(OAuthError::invalid_client(
+            "introspection needs an authenticated (confidential) client",
+        )));
     }
     let token = f.required("token")?;
     let now = st.clock.now();
@@ -45,14 +52,27 @@ async fn handle(st: &AppState, headers: &HeaderMap, body: &[u8]) -> ApiResult<Va
     if let Some(v) = refresh {
         return Ok(v);
     }
-    let Some(at) = tokens::read_access_token(st, token, now).await? else { return Ok(inactive()) };
+    let Some(at) = tokens::read_access_token(st, token, now).await? else {
+        return Ok(inactive());
+    };
     let owner = at.claims["client_id"].as_str().unwrap_or("");
     if owner != client.client_id && !client.introspect_any {
         return Ok(inactive());
     }
     let mut out = Map::new();
     out.insert("active".into(), true.into());
-    for k in ["scope", "client_id", "sub", "exp", "iat", "iss", "aud", "jti", "auth_time", "sid"] {
+    for k in [
+        "scope",
+        "client_id",
+        "sub",
+        "exp",
+        "iat",
+        "iss",
+        "aud",
+        "jti",
+        "auth_time",
+        "sid",
+    ] {
         if let Some(v) = at.claims.get(k) {
             out.insert(k.into(), v.clone());
         }
@@ -70,22 +90,49 @@ async fn username(st: &AppState, sub: Option<&str>) -> ApiResult<Option<String>>
 }
 
 /// `Some` when the token is one of our refresh tokens (active or not).
-async fn refresh_token(st: &AppState, client: &Client, token: &str, now: Timestamp) -> ApiResult<Option<Value>> {
-    let Some(claims) = st.rt_keys.open(token) else { return Ok(None) };
-    let Some(grant) = st.grants(claims.cached()).get_grant(claims.grant_id).await? else { return Ok(Some(inactive())) };
+async fn refresh_token(
+    st: &AppState,
+    client: &Client,
+    token: &str,
+    now: Timestamp,
+) -> ApiResult<Option<Value>> {
+    let Some(claims) = st.rt_keys.open(token) else {
+        return Ok(None);
+    };
+    let Some(grant) = st
+        .grants(claims.cached())
+        .get_grant(claims.grant_id)
+        .await?
+    else {
+        return Ok(Some(inactive()));
+    };
     if grant.client_id != client.client_id && !client.introspect_any {
         return Ok(Some(inactive()));
     }
     let user = st.store.get_user_by_sub(&grant.subject).await?;
     let session_live = match (&grant.session_id, grant.online) {
-        (Some(sid), true) => st.store.get_session(sid).await?.is_some_and(|s| s.is_live(now)),
+        (Some(sid), true) => st
+            .store
+            .get_session(sid)
+            .await?
+            .is_some_and(|s| s.is_live(now)),
         _ => true,
     };
-    let owner = st.store.get_client(&grant.client_id).await?.filter(|c| c.active);
-    let Some(owner) = owner else { return Ok(Some(inactive())) };
+    let owner = st
+        .store
+        .get_client(&grant.client_id)
+        .await?
+        .filter(|c| c.active);
+    let Some(owner) = owner else {
+        return Ok(Some(inactive()));
+    };
     let settings = st.refresh_settings(&owner);
     let client_allows = owner.allows(GrantType::RefreshToken)
-        && grant.scope.split(' ').filter(|s| !s.is_empty()).all(|s| owner.scopes.iter().any(|c| c == s));
+        && grant
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .all(|s| owner.scopes.iter().any(|c| c == s));
     // The same decision a refresh would make, without applying anything: active means
     // the owner could refresh with this token now (current generation, or the previous
     // one inside the grace period).

@@ -14,11 +14,17 @@ use baton_core::model::Client;
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 
-pub async fn revoke(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Body(body): Body) -> Response {
+pub async fn revoke(
+    State(st): State<Shared>,
+    meta: Meta,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
     match handle(&st, &meta, &headers, &body).await {
         Ok(()) => {
             let mut r = StatusCode::OK.into_response();
-            r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            r.headers_mut()
+                .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             r
         }
         Err(e) => e.into_response(),
@@ -28,7 +34,11 @@ pub async fn revoke(State(st): State<Shared>, meta: Meta, headers: HeaderMap, Bo
 fn not_yours() -> ApiError {
     // RFC 7009 §2.1: the server verifies the token was issued to the requesting client;
     // if not, the request is refused. Nothing is changed.
-    OAuthError::new(ErrorCode::UnauthorizedClient, "the token was not issued to this client").into()
+    OAuthError::new(
+        ErrorCode::UnauthorizedClient,
+        "the token was not issued to this client",
+    )
+    .into()
 }
 
 async fn handle(st: &AppState, meta: &Meta, headers: &HeaderMap, body: &[u8]) -> ApiResult<()> {
@@ -38,7 +48,11 @@ async fn handle(st: &AppState, meta: &Meta, headers: &HeaderMap, body: &[u8]) ->
     let token = f.required("token")?;
     if let Some(h) = f.get("token_type_hint") {
         if !matches!(h, "refresh_token" | "access_token") {
-            return Err(OAuthError::new(ErrorCode::InvalidRequest, "token_type_hint must be refresh_token or access_token").into());
+            return Err(OAuthError::new(
+                ErrorCode::InvalidRequest,
+                "token_type_hint must be refresh_token or access_token",
+            )
+            .into());
         }
     }
     let now = st.clock.now();
@@ -50,9 +64,23 @@ async fn handle(st: &AppState, meta: &Meta, headers: &HeaderMap, body: &[u8]) ->
 }
 
 /// Answers whether `token` was a refresh token of ours (revoked, or refused).
-async fn revoke_refresh(st: &AppState, client: &Client, token: &str, meta: &Meta, now: Timestamp) -> ApiResult<bool> {
-    let Some(claims) = st.rt_keys.open(token) else { return Ok(false) };
-    let Some(grant) = st.grants(claims.cached()).get_grant(claims.grant_id).await? else { return Ok(true) };
+async fn revoke_refresh(
+    st: &AppState,
+    client: &Client,
+    token: &str,
+    meta: &Meta,
+    now: Timestamp,
+) -> ApiResult<bool> {
+    let Some(claims) = st.rt_keys.open(token) else {
+        return Ok(false);
+    };
+    let Some(grant) = st
+        .grants(claims.cached())
+        .get_grant(claims.grant_id)
+        .await?
+    else {
+        return Ok(true);
+    };
     if grant.client_id != client.client_id {
         return Err(not_yours());
     }
@@ -67,8 +95,15 @@ async fn revoke_refresh(st: &AppState, client: &Client, token: &str, meta: &Meta
     Ok(true)
 }
 
-async fn revoke_access(st: &AppState, client: &Client, token: &str, now: Timestamp) -> ApiResult<()> {
-    let Some(at) = tokens::read_access_token(st, token, now).await? else { return Ok(()) };
+async fn revoke_access(
+    st: &AppState,
+    client: &Client,
+    token: &str,
+    now: Timestamp,
+) -> ApiResult<()> {
+    let Some(at) = tokens::read_access_token(st, token, now).await? else {
+        return Ok(());
+    };
     if at.claims["client_id"].as_str() != Some(client.client_id.as_str()) {
         return Err(not_yours());
     }
@@ -77,7 +112,10 @@ async fn revoke_access(st: &AppState, client: &Client, token: &str, now: Timesta
             st.store.revoke_reference_token(&digest).await?;
         }
         None => {
-            let (Some(jti), Some(exp)) = (at.claims["jti"].as_str(), at.claims["exp"].as_i64()) else { return Ok(()) };
+            let (Some(jti), Some(exp)) = (at.claims["jti"].as_str(), at.claims["exp"].as_i64())
+            else {
+                return Ok(());
+            };
             st.store.revoke_jti(jti, Timestamp::from_secs(exp)).await?;
         }
     }

@@ -312,7 +312,13 @@ pub async fn issue_code(
         expires_at: now.plus(CODE_LIFETIME),
         used: None,
     };
-    if st.store.insert_code(&record).await.is_err() {
+    // The client is now one of the session's: back-channel logout tells it when the
+    // session ends, even if it never holds a grant.
+    let recorded = st
+        .store
+        .add_session_client(&session.id, &req.client_id)
+        .await;
+    if recorded.is_err() || st.store.insert_code(&record).await.is_err() {
         return error_redirect(
             st,
             &req.redirect_uri,

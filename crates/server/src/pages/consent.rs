@@ -71,6 +71,10 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
         Ok(x) => x,
         Err(resp) => return resp,
     };
+    if r.account {
+        // A sign-in for the account page asks no consent.
+        return super::authorize::redirect("/account");
+    }
     if current_session(&st, &headers).await.is_none() {
         return to_login(&h);
     }
@@ -120,6 +124,9 @@ pub async fn post(
             StatusCode::FORBIDDEN,
             "The form could not be verified (CSRF). Reload the page and try again.",
         );
+    }
+    if r.account {
+        return super::authorize::redirect("/account");
     }
     let Some(session) = current_session(&st, &headers).await else {
         return to_login(h);

@@ -4,8 +4,8 @@ use super::{unavailable, SqliteStore};
 use crate::codec;
 use baton_core::error::StoreError;
 use baton_core::model::{
-    AuthCode, Client, CodeUse, Event, Grant, GrantId, GrantStatus, ReferenceToken, Session, SigAlg, SigningKey,
-    User,
+    AuthCode, Client, CodeUse, Event, Grant, GrantId, GrantStatus, ReferenceToken, Session, SigAlg,
+    SigningKey, User,
 };
 use baton_core::store::{
     BoxFuture, EventQuery, GrantFilter, GrantStore, Revocation, Store, StoreResult,
@@ -685,7 +685,55 @@ impl Store for SqliteStore {
         })))
     }
 
-    fn list_expired_sessions(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<Vec<Session>>> {
+    fn add_session_client<'a>(
+        &'a self,
+        session_id: &'a str,
+        client_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        // Most authorizations repeat a pair already recorded: read first (WAL reader,
+        // no writer lock), write only what is new.
+        let known = self.read(|c| {
+            c.prepare_cached(
+                "SELECT 1 FROM session_clients WHERE session_id = ?1 AND client_id = ?2",
+            )
+            .and_then(|mut s| s.exists([session_id, client_id]))
+            .map_err(unavailable)
+        });
+        let (sid, cid) = (session_id.to_string(), client_id.to_string());
+        Box::pin(async move {
+            if known? {
+                return Ok(());
+            }
+            self.write(move |c| {
+                c.prepare_cached(
+                    "INSERT OR IGNORE INTO session_clients (session_id, client_id) VALUES (?1, ?2)",
+                )
+                .and_then(|mut s| s.execute(params![sid, cid]))
+                .map(|_| ())
+                .map_err(unavailable)
+            })
+            .await
+        })
+    }
+
+    fn list_session_clients<'a>(
+        &'a self,
+        session_id: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(
+                "SELECT client_id FROM session_clients WHERE session_id = ?1 ORDER BY client_id",
+            )
+            .and_then(|mut s| s.query_map([session_id], |r| r.get(0))?.collect())
+            .map_err(unavailable)
+        })))
+    }
+
+    fn list_expired_sessions(
+        &self,
+        now: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<Vec<Session>>> {
         Box::pin(ready(self.read(|c| {
             c.prepare_cached(&format!(
                 "SELECT {SESSION_COLS} FROM sessions WHERE ended_at IS NULL AND expires_at <= ?1 ORDER BY expires_at LIMIT ?2"
@@ -695,7 +743,10 @@ impl Store for SqliteStore {
         })))
     }
 
-    fn insert_reference_token<'a>(&'a self, t: &'a ReferenceToken) -> BoxFuture<'a, StoreResult<()>> {
+    fn insert_reference_token<'a>(
+        &'a self,
+        t: &'a ReferenceToken,
+    ) -> BoxFuture<'a, StoreResult<()>> {
         let (d, data, exp) = (t.digest, codec::reference_to_json(t), t.expires_at.0);
         Box::pin(self.write(move |c| {
             c.prepare_cached("INSERT INTO reference_tokens (digest, data, expires_at, revoked) VALUES (?1, ?2, ?3, 0)")
@@ -705,22 +756,37 @@ impl Store for SqliteStore {
         }))
     }
 
-    fn get_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<Option<ReferenceToken>>> {
+    fn get_reference_token<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+    ) -> BoxFuture<'a, StoreResult<Option<ReferenceToken>>> {
         Box::pin(ready(self.read(|c| {
             let row: Option<(String, i64, bool)> = c
-                .prepare_cached("SELECT data, expires_at, revoked FROM reference_tokens WHERE digest = ?1")
-                .and_then(|mut s| s.query_row([&digest[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?))).optional())
+                .prepare_cached(
+                    "SELECT data, expires_at, revoked FROM reference_tokens WHERE digest = ?1",
+                )
+                .and_then(|mut s| {
+                    s.query_row([&digest[..]], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                        .optional()
+                })
                 .map_err(unavailable)?;
-            row.map(|(d, e, r)| codec::reference_from_json(*digest, e, r, &d)).transpose()
+            row.map(|(d, e, r)| codec::reference_from_json(*digest, e, r, &d))
+                .transpose()
         })))
     }
 
-    fn revoke_reference_token<'a>(&'a self, digest: &'a [u8; 32]) -> BoxFuture<'a, StoreResult<bool>> {
+    fn revoke_reference_token<'a>(
+        &'a self,
+        digest: &'a [u8; 32],
+    ) -> BoxFuture<'a, StoreResult<bool>> {
         let d = *digest;
         Box::pin(self.write(move |c| {
-            c.execute("UPDATE reference_tokens SET revoked = 1 WHERE digest = ?1", [&d[..]])
-                .map(|n| n > 0)
-                .map_err(unavailable)
+            c.execute(
+                "UPDATE reference_tokens SET revoked = 1 WHERE digest = ?1",
+                [&d[..]],
+            )
+            .map(|n| n > 0)
+            .map_err(unavailable)
         }))
     }
 
@@ -749,14 +815,14 @@ impl Store for SqliteStore {
         &'a self,
         jti: &'a str,
         expires_at: Timestamp,
-    ) -> BoxFuture<'a, StoreResult<()>> {
+    ) -> BoxFuture<'a, StoreResult<bool>> {
         let jti = jti.to_string();
         Box::pin(self.write(move |c| {
             c.execute(
                 "INSERT INTO revoked_jtis (jti, expires_at) VALUES (?1, ?2) ON CONFLICT(jti) DO NOTHING",
                 params![jti, expires_at.0],
             )
-            .map(|_| ())
+            .map(|n| n == 1)
             .map_err(unavailable)
         }))
     }

@@ -5,8 +5,14 @@ use baton_core::error::StoreError;
 use rusqlite::Connection;
 
 /// (version, name, SQL). Append only.
-pub const MIGRATIONS: &[(i64, &str, &str)] =
-    &[(1, "init", include_str!("migrations/0001_init.sql"))];
+pub const MIGRATIONS: &[(i64, &str, &str)] = &[
+    (1, "init", include_str!("migrations/0001_init.sql")),
+    (
+        2,
+        "session_clients",
+        include_str!("migrations/0002_session_clients.sql"),
+    ),
+];
 
 /// Applies every migration newer than the database's version, each in its own
 /// transaction. Refuses a database whose schema is newer than this binary knows.

@@ -1,5 +1,8 @@
 //! The store conformance suite (baton_testkit::conformance) run against every backend
-//! available here: SQLite on a real file, and the in-process grant cache.
+//! available here: SQLite on a real file, PostgreSQL (the machine's, one fresh schema
+//! per test; see postgres.rs), and the in-process grant cache.
+
+mod postgres;
 
 use baton_core::store::{GrantStore, Store};
 use baton_store::{MemoryGrants, SqliteStore};
@@ -50,6 +53,18 @@ async fn sqlite_records() {
 async fn sqlite_revocation_events() {
     let (_d, s) = sqlite();
     suite::revocation_events(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test]
+async fn sqlite_code_race() {
+    let (_d, s) = sqlite();
+    suite::code_race(s as Arc<dyn Store>).await;
+}
+
+#[tokio::test]
+async fn sqlite_consent_race() {
+    let (_d, s) = sqlite();
+    suite::consent_race(s as Arc<dyn Store>).await;
 }
 
 #[tokio::test]

@@ -1,0 +1,298 @@
+//! The same conformance suite against the machine's PostgreSQL (127.0.0.1:5432, or
+//! `BATON_TEST_POSTGRES_URL`), each test in its own freshly created schema that is
+//! dropped at the end, so parallel tests and repeated runs never collide. Then what is
+//! PostgreSQL's own: migrations under concurrent start-up, a schema newer than the
+//! binary, recovery from killed connections, a bounded pool, and a real server on
+//! PostgreSQL over HTTP.
+
+use baton_core::error::StoreError;
+use baton_core::store::{GrantStore, Store};
+use baton_store::PgStore;
+use baton_testkit::conformance as suite;
+use baton_testkit::pg::{self, PgSchema};
+use baton_testkit::TestServer;
+use reqwest::StatusCode;
+use std::sync::Arc;
+
+async fn open(schema: &PgSchema, pool: usize) -> Arc<PgStore> {
+    Arc::new(PgStore::open(&schema.url, pool).await.unwrap())
+}
+
+#[tokio::test]
+async fn postgres_grant_lifecycle() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::grant_lifecycle(s.as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_advance_race() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 16).await;
+    suite::advance_race(s as Arc<dyn GrantStore>).await;
+}
+
+#[tokio::test]
+async fn postgres_revoke_filters() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::revoke_filters(s.as_ref()).await;
+}
+
+#[tokio::test]
+async fn postgres_list_grants() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::list_grants(s.as_ref()).await;
+}
+
+#[tokio::test]
+async fn postgres_records() {
+    let schema = PgSchema::create().await;
+    // Through the URL dispatch the server uses.
+    let s = baton_store::open(&schema.url, 4).await.unwrap();
+    suite::records(s.as_ref()).await;
+    s.close();
+}
+
+#[tokio::test]
+async fn postgres_revocation_events() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::revocation_events(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_code_race() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 16).await;
+    suite::code_race(s as Arc<dyn Store>).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_consent_race() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 16).await;
+    suite::consent_race(s as Arc<dyn Store>).await;
+}
+
+async fn applied_versions(schema: &PgSchema) -> i64 {
+    pg::query_i64(&schema.url, "SELECT COUNT(*) FROM schema_migrations")
+        .await
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_nodes_starting_at_once_migrate_once() {
+    let schema = PgSchema::create().await;
+    let mut opens = Vec::new();
+    for _ in 0..6 {
+        let url = schema.url.clone();
+        opens.push(tokio::spawn(async move { PgStore::open(&url, 2).await }));
+    }
+    for o in opens {
+        let s = o.await.unwrap().unwrap();
+        s.ping().await.unwrap();
+        s.close();
+    }
+    assert_eq!(
+        applied_versions(&schema).await,
+        baton_store::postgres::MIGRATIONS.len() as i64
+    );
+    // Opening again applies nothing and still works.
+    let s = open(&schema, 2).await;
+    assert!(s.list_clients().await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn postgres_refuses_a_schema_newer_than_the_binary() {
+    let schema = PgSchema::create().await;
+    open(&schema, 1).await.close();
+    pg::execute(
+        &schema.url,
+        "INSERT INTO schema_migrations (version, name, applied_at) VALUES (9999, 'future', 0)",
+    )
+    .await
+    .unwrap();
+    let e = PgStore::open(&schema.url, 1).await.err().unwrap();
+    let m = e.to_string();
+    assert!(
+        m.contains("schema is version 9999, newer than this binary's"),
+        "{m}"
+    );
+}
+
+#[tokio::test]
+async fn postgres_unreachable_database_is_a_clear_error() {
+    let e = baton_store::open("postgres://baton:hunter2@127.0.0.1:1/baton", 4)
+        .await
+        .err()
+        .unwrap();
+    let m = e.to_string();
+    assert!(matches!(e, StoreError::Unavailable(_)), "{e:?}");
+    assert!(m.contains("postgres://baton:***@127.0.0.1:1/baton"), "{m}");
+    assert!(!m.contains("hunter2"), "{m}");
+}
+
+/// The database drops every connection of this store (as on a restart): requests
+/// fail with `Unavailable`, never a wrong answer or a panic, and the pool recovers by
+/// itself with fresh connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_recovers_when_connections_are_killed() {
+    let schema = PgSchema::create().await;
+    let app = format!("baton_{}", schema.name);
+    let url = format!("{}&application_name={app}", schema.url);
+    let s = Arc::new(PgStore::open(&url, 4).await.unwrap());
+    let g = suite::grant("c1", "alice", None, suite::T0);
+    s.insert_grant(&g, suite::event("grant.created", suite::T0, None, None))
+        .await
+        .unwrap();
+    // Fill the pool with idle connections.
+    let mut reads = Vec::new();
+    for _ in 0..4 {
+        let s = s.clone();
+        reads.push(tokio::spawn(async move { s.get_grant(g.id).await }));
+    }
+    for r in reads {
+        r.await.unwrap().unwrap().unwrap();
+    }
+    // FILTER runs only on the rows the WHERE kept: this store's connections, no other.
+    let kill = format!(
+        "SELECT COUNT(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity
+         WHERE application_name = '{app}' AND pid <> pg_backend_pid()"
+    );
+    let killed = pg::query_i64(&pg::base_url(), &kill).await.unwrap();
+    assert!(killed >= 1, "no connection of this store was found to kill");
+
+    let mut recovered = false;
+    for _ in 0..6 {
+        match s.get_grant(g.id).await {
+            Ok(Some(back)) => {
+                assert_eq!(back, g);
+                recovered = true;
+                break;
+            }
+            Err(StoreError::Unavailable(_)) => {}
+            other => panic!("a killed connection must read as unavailable: {other:?}"),
+        }
+    }
+    assert!(recovered, "the pool did not recover");
+    // Writes work again too, and rotation is still exactly-once.
+    assert!(s.advance(g.id, 1, suite::T0).await.unwrap());
+    assert!(!s.advance(g.id, 1, suite::T0).await.unwrap());
+}
+
+/// More concurrent callers than connections: they wait their turn, all succeed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_pool_bounds_connections() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 2).await;
+    let g = suite::grant("c1", "alice", None, suite::T0);
+    s.insert_grant(&g, suite::event("grant.created", suite::T0, None, None))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            if i % 2 == 0 {
+                s.get_grant(g.id).await.map(|_| ())
+            } else {
+                s.touch(g.id, suite::T0).await
+            }
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap().unwrap();
+    }
+}
+
+/// A real server on PostgreSQL, over HTTP: password grant, rotation, a grace replay
+/// answering the identical successor, 20 concurrent refreshes advancing once, then
+/// reuse detection revoking the grant.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_server_refresh_chain_over_http() {
+    let schema = PgSchema::create().await;
+    let s = Arc::new(TestServer::start_with_storage(&schema.url, "").await);
+    let ready = s
+        .http
+        .get(format!("{}/readyz", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ready.status(), StatusCode::OK);
+
+    let t = s.password_grant_public("openid offline_access").await;
+    let t1 = t["refresh_token"].as_str().unwrap().to_string();
+    let (st, r2) = s.refresh_public(&t1).await;
+    assert_eq!(st, StatusCode::OK, "{r2}");
+    let t2 = r2["refresh_token"].as_str().unwrap().to_string();
+    assert_ne!(t1, t2, "public clients rotate");
+
+    // A retry inside the grace period answers the same successor, byte for byte.
+    s.advance(baton_core::time::Dur::secs(10));
+    let (st, again) = s.refresh_public(&t1).await;
+    assert_eq!(st, StatusCode::OK, "{again}");
+    assert_eq!(again["refresh_token"].as_str().unwrap(), t2);
+
+    // Concurrent refreshes of t2: one rotation, one successor for everyone.
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let (s, t2) = (s.clone(), t2.clone());
+        tasks.push(tokio::spawn(async move { s.refresh_public(&t2).await }));
+    }
+    let mut successors = std::collections::BTreeSet::new();
+    for task in tasks {
+        let (st, v) = task.await.unwrap();
+        assert_eq!(st, StatusCode::OK, "{v}");
+        successors.insert(v["refresh_token"].as_str().unwrap().to_string());
+    }
+    assert_eq!(successors.len(), 1, "the chain forked: {successors:?}");
+    let t3 = successors.into_iter().next().unwrap();
+    let grants = s.state().store.list_grants(None, None, 10).await.unwrap();
+    assert_eq!(grants.len(), 1);
+    assert_eq!(grants[0].generation, 3, "advanced exactly twice");
+
+    // Past the grace period, t1 is reuse: the grant is revoked, t3 dies with it.
+    s.advance(baton_core::time::Dur::secs(60));
+    let (st, v) = s.refresh_public(&t1).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_grant");
+    let (st, v) = s.refresh_public(&t3).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_grant");
+    assert_eq!(s.events("token.reuse_detected").await.len(), 1);
+    let revoked = s.events("grant.revoked").await;
+    assert_eq!(revoked.len(), 1);
+    assert_eq!(revoked[0].grant_id, Some(grants[0].id));
+    assert!(!s
+        .state()
+        .store
+        .get_grant(grants[0].id)
+        .await
+        .unwrap()
+        .unwrap()
+        .is_active());
+}
+
+/// The clients recorded for a session (back-channel logout), and the JWT-id record
+/// that answers whether this call made it.
+#[tokio::test]
+async fn postgres_session_clients_and_jti_records() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 2).await;
+    s.add_session_client("sess", "web").await.unwrap();
+    s.add_session_client("sess", "app").await.unwrap();
+    s.add_session_client("sess", "web").await.unwrap();
+    s.add_session_client("other", "x").await.unwrap();
+    assert_eq!(
+        s.list_session_clients("sess").await.unwrap(),
+        vec!["app", "web"]
+    );
+    assert!(s.list_session_clients("none").await.unwrap().is_empty());
+    assert!(s.revoke_jti("j", suite::T0).await.unwrap());
+    assert!(
+        !s.revoke_jti("j", suite::T0).await.unwrap(),
+        "already recorded"
+    );
+}

@@ -1,0 +1,319 @@
+//! Issue 4, the session side: RP-initiated logout (`/logout`), back-channel logout to a
+//! real HTTP listener, session expiry by the maintenance task, and the `/account` page.
+//! Everything over real HTTP against a real server.
+
+// Test code: failing loudly is the point.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod account;
+mod backchannel;
+mod expiry;
+mod rp_initiated;
+
+use baton_core::model::{Grant, Session};
+use baton_testkit::flow::{code_flow_full, Browser, Flow};
+use baton_testkit::TestServer;
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+pub const RP_SECRET: &str = "rp-secret-0123456789abcdef0123456789ab";
+pub const RP: (&str, &str) = ("rp", RP_SECRET);
+pub const KEEPER: (&str, &str) = ("keeper", RP_SECRET);
+pub const LOGGED_OUT: &str = "http://127.0.0.1:9/logged-out";
+pub const APP_BYE: &str = "https://app.example/bye?x=1";
+
+/// `rp`: registered post-logout URIs, back-channel logout to `bc` (if given), and
+/// `[clients.refresh_tokens]` lines `rt`. `keeper`: `revoke_on_logout = false`.
+pub fn clients(bc: Option<&str>, rt: &str) -> String {
+    let bc = bc
+        .map(|u| format!("backchannel_logout_uri = \"{u}\"\n"))
+        .unwrap_or_default();
+    format!(
+        r#"
+[[clients]]
+client_id = "rp"
+client_name = "Relying Party"
+client_secret = "{RP_SECRET}"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+post_logout_redirect_uris = ["{LOGGED_OUT}", "{APP_BYE}"]
+{bc}grant_types = ["authorization_code", "refresh_token", "password"]
+scopes = ["openid", "profile", "email", "offline_access", "online_access"]
+[clients.refresh_tokens]
+{rt}
+
+[[clients]]
+client_id = "keeper"
+client_name = "Keeper"
+client_secret = "{RP_SECRET}"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+grant_types = ["authorization_code", "refresh_token", "password"]
+scopes = ["openid", "profile", "email", "offline_access", "online_access"]
+[clients.refresh_tokens]
+revoke_on_logout = false
+
+[[users]]
+username = "bob"
+password = "bob-password"
+"#
+    )
+}
+
+/// A code flow for alice in the server's shared browser.
+pub async fn flow(s: &TestServer, client: (&str, &str), scope: &str) -> Flow {
+    code_flow_full(s, client, scope).await
+}
+
+pub fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
+    v[k].as_str().unwrap_or_else(|| panic!("no {k} in {v}"))
+}
+
+/// The browser session id an ID token names.
+pub fn sid_of(tokens: &Value) -> String {
+    let claims = baton_testkit::flow::jwt_claims(str_of(tokens, "id_token"));
+    claims["sid"]
+        .as_str()
+        .expect("sid in the ID token")
+        .to_string()
+}
+
+pub async fn session(s: &TestServer, sid: &str) -> Session {
+    s.state()
+        .store
+        .get_session(sid)
+        .await
+        .unwrap()
+        .expect("session exists")
+}
+
+pub async fn is_live(s: &TestServer, sid: &str) -> bool {
+    session(s, sid).await.is_live(s.clock.now())
+}
+
+/// The grant a refresh token names.
+pub async fn grant_of(s: &TestServer, refresh_token: &str) -> Grant {
+    let c = s.state().rt_keys.open(refresh_token).expect("our token");
+    s.state()
+        .grants(c.cached())
+        .get_grant(c.grant_id)
+        .await
+        .unwrap()
+        .expect("grant exists")
+}
+
+pub async fn refresh_as(s: &TestServer, who: (&str, &str), rt: &str) -> (StatusCode, Value) {
+    s.post_form(
+        "/token",
+        Some(who),
+        &[("grant_type", "refresh_token"), ("refresh_token", rt)],
+    )
+    .await
+}
+
+#[track_caller]
+pub fn assert_invalid_grant((st, v): (StatusCode, Value)) {
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_grant", "{v}");
+}
+
+/// `GET /logout` with this query, in the shared browser.
+pub async fn logout(s: &TestServer, q: &[(&str, &str)]) -> Response {
+    s.http
+        .get(format!("{}/logout", s.url))
+        .query(q)
+        .send()
+        .await
+        .expect("GET /logout")
+}
+
+pub fn location(r: &Response) -> Option<String> {
+    baton_testkit::flow::location(r)
+}
+
+/// Whether a response clears the session cookie.
+pub fn clears_session_cookie(r: &Response) -> bool {
+    baton_testkit::flow::set_cookies(r)
+        .iter()
+        .any(|c| c.starts_with("baton_session=;") && c.contains("Max-Age=0"))
+}
+
+/// Whether the shared browser is signed in: `/authorize` goes to consent or the client
+/// rather than to the login page.
+pub async fn signed_in(s: &TestServer) -> bool {
+    let p = baton_testkit::flow::AuthParams::new("web", "openid");
+    let r = Browser::shared(s).authorize(&p).await;
+    let loc = location(&r).unwrap_or_default();
+    !loc.starts_with("/login")
+}
+
+/// Polls the event log until `kind` has at least `n` events (at most `max`).
+pub async fn wait_events(
+    s: &TestServer,
+    kind: &str,
+    n: usize,
+    max: Duration,
+) -> Vec<baton_core::model::Event> {
+    let deadline = tokio::time::Instant::now() + max;
+    loop {
+        let evs = s.events(kind).await;
+        if evs.len() >= n || tokio::time::Instant::now() > deadline {
+            return evs;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// One request a [`Listener`] received.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub request_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Hit {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A form field of the body.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.body.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| v.replace('+', " "))
+        })
+    }
+}
+
+/// A relying party's back-channel logout endpoint: a tiny HTTP/1.1 server on
+/// 127.0.0.1:0 that records each request and answers `status` (or, when `status` is 0,
+/// closes every connection at once without answering).
+pub struct Listener {
+    pub port: u16,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    connections: Arc<AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Listener {
+    pub async fn start(status: u16) -> Listener {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = l.local_addr().unwrap().port();
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let s2 = Arc::new(AtomicU16::new(status));
+        let (h, c) = (hits.clone(), connections.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = l.accept().await {
+                c.fetch_add(1, Ordering::SeqCst);
+                let status = s2.load(Ordering::SeqCst);
+                if status == 0 {
+                    drop(sock);
+                    continue;
+                }
+                let h = h.clone();
+                tokio::spawn(async move {
+                    if let Some(hit) = read_request(&mut sock).await {
+                        h.lock().unwrap().push(hit);
+                    }
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Listener {
+            port,
+            hits,
+            connections,
+            task,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `max`) until `n` requests arrived; answers those that did.
+    pub async fn wait_hits(&self, n: usize, max: Duration) -> Vec<Hit> {
+        let deadline = tokio::time::Instant::now() + max;
+        loop {
+            let hits = self.hits();
+            if hits.len() >= n || tokio::time::Instant::now() > deadline {
+                return hits;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+    }
+}
+
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Hit> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Hit {
+        request_line,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    })
+}

@@ -1,0 +1,255 @@
+//! `GET, POST /account`: the signed-in user's applications (SPEC §3). Each active grant
+//! is shown with the application's name, its scopes in plain words, when it was
+//! allowed and last used, and one `<form method="post">` with a submit button
+//! `name="revoke"` (value: the grant id) and a CSRF token bound to the browser and the
+//! session. Not signed in: the login page, then back here.
+
+use super::authorize::{current_session, redirect};
+use super::consent::describe;
+use super::handle::{self, AuthRequest, CSRF_COOKIE};
+use super::html::{error_page, escape, page};
+use super::login::csrf_cookie;
+use crate::http::{form, Body, Meta};
+use crate::state::{AppState, Shared};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use baton_core::model::{Grant, GrantId, Session};
+use baton_core::store::{GrantFilter, Revocation};
+use baton_core::time::Timestamp;
+use std::collections::HashMap;
+
+/// The most grants listed (newest first) from each store.
+const LIST_LIMIT: usize = 500;
+
+fn unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server is temporarily unavailable; try again.",
+    )
+}
+
+/// To the login page, with a handle that comes back here.
+fn to_sign_in(st: &AppState) -> Response {
+    let req = AuthRequest {
+        client_id: String::new(),
+        redirect_uri: String::new(),
+        scope: String::new(),
+        state: None,
+        nonce: None,
+        code_challenge: None,
+        prompt: Vec::new(),
+        max_age: None,
+        issued_at: st.clock.now().0,
+        account: true,
+    };
+    redirect(&format!("/login?req={}", handle::seal(st, &req)))
+}
+
+/// What the CSRF token of the account forms is bound to, beside the browser's cookie.
+fn csrf_binding(session: &Session) -> String {
+    format!("account:{}", session.id)
+}
+
+/// `2026-11-23 10:00 UTC`.
+fn readable(t: Timestamp) -> String {
+    let s = t.rfc3339();
+    match (s.get(0..10), s.get(11..16)) {
+        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
+        _ => s,
+    }
+}
+
+/// The user's live grants, newest first, from the main store and the cache.
+async fn live_grants(
+    st: &AppState,
+    subject: &str,
+    now: Timestamp,
+) -> Result<Vec<Grant>, baton_core::error::StoreError> {
+    let filter = GrantFilter::Subject(subject.to_string());
+    let mut out = Vec::new();
+    for cached in [false, true] {
+        for g in st
+            .grants(cached)
+            .list_grants(Some(&filter), None, LIST_LIMIT)
+            .await?
+        {
+            if g.is_active() && g.subject == subject && g.expiry().is_none_or(|e| now < e) {
+                out.push(g);
+            }
+        }
+    }
+    out.sort_by_key(|g| std::cmp::Reverse(g.created_at));
+    Ok(out)
+}
+
+pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
+    let Some(session) = current_session(&st, &headers).await else {
+        return to_sign_in(&st);
+    };
+    let now = st.clock.now();
+    let grants = match live_grants(&st, &session.subject, now).await {
+        Ok(g) => g,
+        Err(_) => return unavailable(),
+    };
+    let user = st
+        .store
+        .get_user_by_sub(&session.subject)
+        .await
+        .ok()
+        .flatten();
+    let mut names: HashMap<String, String> = HashMap::new();
+    for g in &grants {
+        if !names.contains_key(&g.client_id) {
+            let name = match st.store.get_client(&g.client_id).await {
+                Ok(Some(c)) => c.display_name().to_string(),
+                Ok(None) => g.client_id.clone(),
+                Err(_) => return unavailable(),
+            };
+            names.insert(g.client_id.clone(), name);
+        }
+    }
+    let (csrf_c, new) = csrf_cookie(&headers);
+    let csrf = handle::csrf_token(&st, &csrf_c, &csrf_binding(&session));
+    let who = user
+        .map(|u| {
+            format!(
+                "<p>Signed in as <strong>{}</strong>.</p>",
+                escape(&u.username)
+            )
+        })
+        .unwrap_or_default();
+    let list = if grants.is_empty() {
+        "<p>No application holds access to your account.</p>".to_string()
+    } else {
+        grants
+            .iter()
+            .map(|g| {
+                let name = names.get(&g.client_id).unwrap_or(&g.client_id);
+                let scopes: String = g
+                    .scope
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(|s| {
+                        format!(
+                            "<li><strong>{}</strong>: {}</li>",
+                            escape(s),
+                            escape(describe(s))
+                        )
+                    })
+                    .collect();
+                format!(
+                    "<section class=\"grant\"><h2>{}</h2><ul>{scopes}</ul>\
+                     <p>Allowed <time datetime=\"{}\">{}</time>; last used <time datetime=\"{}\">{}</time>.</p>\
+                     <form method=\"post\" action=\"/account\">\
+                     <input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+                     <button type=\"submit\" name=\"revoke\" value=\"{}\" aria-label=\"Revoke access for {}\">Revoke access</button>\
+                     </form></section>",
+                    escape(name),
+                    g.created_at.rfc3339(),
+                    readable(g.created_at),
+                    g.last_used_at.rfc3339(),
+                    readable(g.last_used_at),
+                    escape(&csrf),
+                    g.id.to_hex(),
+                    escape(name),
+                )
+            })
+            .collect()
+    };
+    let body = format!(
+        "<h1>Your account</h1>{who}<p>These applications can keep using your account. \
+         Revoking one signs it out: it must ask you again.</p>{list}\
+         <p><a href=\"/logout\">Sign out</a></p>"
+    );
+    let mut resp = page(StatusCode::OK, "Your account", &body);
+    if new {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(&st, CSRF_COOKIE, &csrf_c, None)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// Revokes one of the user's grants, then back to the list (303).
+pub async fn post(
+    State(st): State<Shared>,
+    meta: Meta,
+    headers: HeaderMap,
+    Body(body): Body,
+) -> Response {
+    if form::require_form_content_type(&headers).is_err() {
+        return error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the form must be posted as application/x-www-form-urlencoded",
+        );
+    }
+    let f = match form::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+    };
+    let Some(session) = current_session(&st, &headers).await else {
+        return to_sign_in(&st);
+    };
+    if !handle::csrf_ok(
+        &st,
+        handle::cookie(&headers, CSRF_COOKIE).as_deref(),
+        &csrf_binding(&session),
+        f.get("csrf"),
+    ) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form could not be verified (CSRF). Reload the page and try again.",
+        );
+    }
+    let Some(id) = f.get("revoke").and_then(GrantId::parse) else {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Choose the application whose access to revoke.",
+        );
+    };
+    let mut found = None;
+    for cached in [false, true] {
+        match st.grants(cached).get_grant(id).await {
+            Ok(Some(g)) => {
+                found = Some(g);
+                break;
+            }
+            Ok(None) => {}
+            Err(_) => return unavailable(),
+        }
+    }
+    // Another user's grant is answered like one that does not exist.
+    let Some(grant) = found.filter(|g| g.subject == session.subject) else {
+        return error_page(
+            StatusCode::NOT_FOUND,
+            "No such application access was found on your account.",
+        );
+    };
+    if grant.is_active() {
+        let why = Revocation {
+            reason: "revoked_by_user".into(),
+            now: st.clock.now(),
+            ip: meta.ip.clone(),
+            user_agent: meta.user_agent.clone(),
+            extra_events: vec![],
+        };
+        if crate::grants::revoke_everywhere(&st, &GrantFilter::Grant(id), &why)
+            .await
+            .is_err()
+        {
+            return unavailable();
+        }
+    }
+    redirect("/account")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_readable_utc() {
+        assert_eq!(readable(Timestamp(0)), "1970-01-01 00:00 UTC");
+    }
+}

@@ -1,0 +1,425 @@
+//! `GET, POST /logout`: OIDC RP-Initiated Logout 1.0 (`end_session_endpoint`).
+//!
+//! - A valid `id_token_hint` (our signature, our issuer; an expired one is accepted as a
+//!   hint) whose `sid` is this browser's session ends the session at once, then
+//!   redirects (303) to the `post_logout_redirect_uri` if it is registered for the client
+//!   (exactly), with `state`, or shows the signed-out page.
+//! - Otherwise, while the browser has a session, a confirmation page (CSRF-protected
+//!   form) asks first; its validated redirect travels in a MAC'd handle.
+//! - Nothing is ever redirected to an address not registered for the client, and a
+//!   forged hint never redirects at all. Bad input changes nothing until the user
+//!   confirms.
+
+use super::authorize::{current_session, redirect};
+use super::handle::{self, CSRF_COOKIE, HANDLE_LIFETIME};
+use super::html::{error_page, escape, page};
+use super::login::csrf_cookie;
+use crate::http::{form, Body};
+use crate::sessions::COOKIE;
+use crate::state::{AppState, Shared};
+use axum::extract::{RawQuery, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::Response;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use baton_core::model::{Client, SigAlg};
+use baton_core::time::Timestamp;
+use ring::hmac;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// The longest `state` or `post_logout_redirect_uri` accepted.
+const MAX_PARAM: usize = 2048;
+
+/// What the confirmation form carries: only values already validated.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+pub struct LogoutRequest {
+    /// A `post_logout_redirect_uri` registered for `client_id`.
+    #[serde(default)]
+    pub redirect: Option<String>,
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub client_id: Option<String>,
+    /// When the request was made (ms).
+    pub issued_at: i64,
+}
+
+fn seal(st: &AppState, r: &LogoutRequest) -> String {
+    let json = serde_json::to_vec(r).unwrap_or_default();
+    let tag = hmac::sign(&st.page_key, &[b"logout:".as_slice(), &json].concat());
+    format!(
+        "{}.{}",
+        URL_SAFE_NO_PAD.encode(&json),
+        URL_SAFE_NO_PAD.encode(tag.as_ref())
+    )
+}
+
+/// Opens a logout handle; `None` if forged, altered or older than `HANDLE_LIFETIME`.
+fn open(st: &AppState, h: &str, now: Timestamp) -> Option<LogoutRequest> {
+    if h.len() > 16 * 1024 {
+        return None;
+    }
+    let (j, t) = h.split_once('.')?;
+    let json = URL_SAFE_NO_PAD.decode(j).ok()?;
+    let tag = URL_SAFE_NO_PAD.decode(t).ok()?;
+    hmac::verify(&st.page_key, &[b"logout:".as_slice(), &json].concat(), &tag).ok()?;
+    let r: LogoutRequest = serde_json::from_slice(&json).ok()?;
+    let age = now.since(Timestamp(r.issued_at));
+    (age >= baton_core::time::Dur::ZERO && age < HANDLE_LIFETIME).then_some(r)
+}
+
+/// What an `id_token_hint` told us.
+#[derive(Debug)]
+enum Hint {
+    Absent,
+    /// Not an ID token of ours: forged, altered, another issuer, junk.
+    Invalid,
+    Valid {
+        /// The client it was issued to.
+        client_id: Option<String>,
+        sid: Option<String>,
+    },
+}
+
+/// Verifies an ID token of ours (signature with a published key, `iss`, `typ`). Its
+/// expiry is not checked: OIDC RP-Initiated Logout §2 accepts an expired ID token as a
+/// hint of who is signing out of which client.
+fn verify_hint(st: &AppState, token: &str) -> Hint {
+    let Ok(v) = crate::jwt::verify(token, &st.keyring().jwks(), &SigAlg::ALL) else {
+        return Hint::Invalid;
+    };
+    // Access tokens (`at+jwt`) and logout tokens (`logout+jwt`) are signed with the same
+    // keys; only an ID token is a hint.
+    let typ_ok = match &v.header["typ"] {
+        Value::Null => true,
+        Value::String(t) => t.eq_ignore_ascii_case("JWT"),
+        _ => false,
+    };
+    if !typ_ok
+        || v.claims["iss"].as_str() != Some(st.cfg.issuer.as_str())
+        || v.claims["sub"].as_str().is_none()
+    {
+        return Hint::Invalid;
+    }
+    let client_id = match &v.claims["aud"] {
+        Value::String(a) => Some(a.clone()),
+        Value::Array(a) => match (v.claims["azp"].as_str(), a.as_slice()) {
+            (Some(azp), _) if a.iter().any(|x| x.as_str() == Some(azp)) => Some(azp.to_string()),
+            (_, [Value::String(only)]) => Some(only.clone()),
+            _ => None,
+        },
+        _ => None,
+    };
+    if client_id.is_none() {
+        return Hint::Invalid;
+    }
+    Hint::Valid {
+        client_id,
+        sid: v.claims["sid"].as_str().map(str::to_string),
+    }
+}
+
+fn unavailable() -> Response {
+    error_page(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The server is temporarily unavailable; try again.",
+    )
+}
+
+pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
+    match form::parse(q.unwrap_or_default().as_bytes()) {
+        Ok(f) => request(&st, &headers, &f).await,
+        Err(e) => error_page(StatusCode::BAD_REQUEST, &e.description),
+    }
+}
+
+/// An RP-initiated logout sent as a form POST (the spec allows GET and POST), or the
+/// confirmation form (it carries `logout` and `csrf`).
+pub async fn post(State(st): State<Shared>, headers: HeaderMap, Body(body): Body) -> Response {
+    if form::require_form_content_type(&headers).is_err() {
+        return error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the form must be posted as application/x-www-form-urlencoded",
+        );
+    }
+    let f = match form::parse(&body) {
+        Ok(f) => f,
+        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+    };
+    if f.has("logout") || f.has("csrf") || f.has("confirm") {
+        confirm(&st, &headers, &f).await
+    } else {
+        request(&st, &headers, &f).await
+    }
+}
+
+/// The logout request from a relying party.
+async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response {
+    let state = f.get("state");
+    let plru = f.get("post_logout_redirect_uri");
+    if state.is_some_and(|s| s.len() > MAX_PARAM) {
+        return error_page(StatusCode::BAD_REQUEST, "The state parameter is too long.");
+    }
+    if plru.is_some_and(|s| s.len() > MAX_PARAM) {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "The post_logout_redirect_uri parameter is too long.",
+        );
+    }
+    let hint = match f.get("id_token_hint") {
+        None => Hint::Absent,
+        Some(t) => verify_hint(st, t),
+    };
+    // The client: the hint's audience or `client_id`; when both are given they agree.
+    let client_param = f.get("client_id");
+    let client_id = match (&hint, client_param) {
+        (
+            Hint::Valid {
+                client_id: Some(a), ..
+            },
+            Some(c),
+        ) if a != c => {
+            return error_page(
+                StatusCode::BAD_REQUEST,
+                "The client_id does not match the application the id_token_hint was issued to. You have not been signed out.",
+            )
+        }
+        (
+            Hint::Valid {
+                client_id: Some(a), ..
+            },
+            _,
+        ) => Some(a.clone()),
+        (_, Some(c)) => Some(c.to_string()),
+        _ => None,
+    };
+    let client: Option<Client> = match &client_id {
+        None => None,
+        Some(id) => match st.store.get_client(id).await {
+            Ok(c) => c,
+            Err(_) => return unavailable(),
+        },
+    };
+    if client.is_none() && client_param.is_some() && !matches!(hint, Hint::Invalid) {
+        return error_page(
+            StatusCode::BAD_REQUEST,
+            "Unknown client. You have not been signed out.",
+        );
+    }
+    // Where to go afterwards: only an exactly registered URI, and never on a bad hint.
+    let mut problem: Option<&str> = None;
+    let mut redirect_to: Option<String> = None;
+    if matches!(hint, Hint::Invalid) {
+        problem = Some("This sign-out request could not be verified: its id_token_hint is not a valid ID token from this server. You will not be sent back to the application.");
+    } else if let Some(u) = plru {
+        match &client {
+            Some(c) if c.post_logout_redirect_uris.iter().any(|r| r == u) => {
+                redirect_to = Some(u.to_string());
+            }
+            Some(_) => problem = Some("The address the application asked to return to after signing out is not registered for it. You will not be sent there."),
+            None => problem = Some("The address to return to after signing out cannot be checked without an id_token_hint or client_id. You will not be sent there."),
+        }
+    }
+    let app = client.as_ref().map(|c| c.display_name().to_string());
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let session = current_session(st, headers).await;
+    match (&hint, session) {
+        // Verified, for this very session: end it now.
+        (Hint::Valid { sid: Some(sid), .. }, Some(s)) if *sid == s.id && problem.is_none() => {
+            finish(st, Some(&s.id), redirect_to.as_deref(), state).await
+        }
+        // Verified, and no session here to end: back to the application.
+        (Hint::Valid { .. }, None) if problem.is_none() => {
+            finish(st, None, redirect_to.as_deref(), state).await
+        }
+        // Nothing to end.
+        (_, None) => {
+            let link = redirect_to
+                .as_deref()
+                .map(|u| (with_state(u, state), app.as_deref()));
+            signed_out(st, status, problem, link)
+        }
+        // Ask first.
+        (_, Some(_)) => {
+            let req = LogoutRequest {
+                redirect: redirect_to,
+                state: state.map(str::to_string),
+                client_id: client.map(|c| c.client_id),
+                issued_at: st.clock.now().0,
+            };
+            confirmation(st, headers, &req, app.as_deref(), problem, status)
+        }
+    }
+}
+
+/// `uri` with `state` appended (the URI is registered, so it parses).
+fn with_state(uri: &str, state: Option<&str>) -> String {
+    match (url::Url::parse(uri), state) {
+        (Ok(mut u), Some(s)) => {
+            u.query_pairs_mut().append_pair("state", s);
+            u.to_string()
+        }
+        (Ok(u), None) => u.to_string(),
+        (Err(_), _) => uri.to_string(),
+    }
+}
+
+/// Ends the session (if any), clears the cookie, and redirects or says so.
+async fn finish(
+    st: &AppState,
+    session_id: Option<&str>,
+    redirect_to: Option<&str>,
+    state: Option<&str>,
+) -> Response {
+    if let Some(id) = session_id {
+        if crate::sessions::end(st, id, "logout", st.clock.now())
+            .await
+            .is_err()
+        {
+            return unavailable();
+        }
+    }
+    let mut resp = match redirect_to {
+        Some(u) => redirect(&with_state(u, state)),
+        None => signed_out_page(StatusCode::OK, None, None),
+    };
+    clear_session_cookie(st, &mut resp);
+    resp
+}
+
+fn clear_session_cookie(st: &AppState, resp: &mut Response) {
+    if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(st, COOKIE, "", Some(0))) {
+        resp.headers_mut().append(header::SET_COOKIE, v);
+    }
+}
+
+fn signed_out(
+    st: &AppState,
+    status: StatusCode,
+    problem: Option<&str>,
+    link: Option<(String, Option<&str>)>,
+) -> Response {
+    let mut resp = signed_out_page(status, problem, link);
+    clear_session_cookie(st, &mut resp);
+    resp
+}
+
+fn signed_out_page(
+    status: StatusCode,
+    problem: Option<&str>,
+    link: Option<(String, Option<&str>)>,
+) -> Response {
+    let note = problem
+        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
+    let back = link
+        .map(|(href, app)| {
+            format!(
+                "<p><a href=\"{}\">Return to {}</a></p>",
+                escape(&href),
+                escape(app.unwrap_or("the application"))
+            )
+        })
+        .unwrap_or_default();
+    page(
+        status,
+        "Signed out",
+        &format!("<h1>You are signed out</h1>{note}<p>You can close this window.</p>{back}"),
+    )
+}
+
+fn confirmation(
+    st: &AppState,
+    headers: &HeaderMap,
+    req: &LogoutRequest,
+    app: Option<&str>,
+    problem: Option<&str>,
+    status: StatusCode,
+) -> Response {
+    let h = seal(st, req);
+    let (csrf_c, new) = csrf_cookie(headers);
+    let csrf = handle::csrf_token(st, &csrf_c, &h);
+    let note = problem
+        .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
+        .unwrap_or_default();
+    let from = app
+        .map(|a| format!(" <strong>{}</strong> asks you to sign out.", escape(a)))
+        .unwrap_or_default();
+    let body = format!(
+        "<h1>Sign out?</h1>{note}<p>{from} Signing out ends your session here and tells the \
+         applications you used through it.</p>\
+         <form method=\"post\" action=\"/logout\">\
+         <input type=\"hidden\" name=\"logout\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
+         <button type=\"submit\" name=\"confirm\" value=\"yes\">Sign out</button></form>\
+         <p>If you did not mean to sign out, close this page: you stay signed in.</p>",
+        escape(&h),
+        escape(&csrf),
+    );
+    let mut resp = page(status, "Sign out?", &body);
+    if new {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(st, CSRF_COOKIE, &csrf_c, None)) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    resp
+}
+
+/// The confirmation form's submit: checks handle and CSRF, then ends the session.
+async fn confirm(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response {
+    let expired = || {
+        error_page(
+            StatusCode::BAD_REQUEST,
+            "This sign-out request has expired or is invalid. Start again from the application, or open /logout.",
+        )
+    };
+    let Some(h) = f.get("logout") else {
+        return expired();
+    };
+    let Some(req) = open(st, h, st.clock.now()) else {
+        return expired();
+    };
+    if !handle::csrf_ok(
+        st,
+        handle::cookie(headers, CSRF_COOKIE).as_deref(),
+        h,
+        f.get("csrf"),
+    ) {
+        return error_page(
+            StatusCode::FORBIDDEN,
+            "The form could not be verified (CSRF). Reload the page and try again.",
+        );
+    }
+    if f.get("confirm") != Some("yes") {
+        return error_page(StatusCode::BAD_REQUEST, "Press Sign out to sign out.");
+    }
+    let session = current_session(st, headers).await;
+    finish(
+        st,
+        session.as_ref().map(|s| s.id.as_str()),
+        req.redirect.as_deref(),
+        req.state.as_deref(),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn state_is_appended_to_the_registered_uri() {
+        assert_eq!(
+            with_state("https://app.example/bye?x=1", Some("a b&c")),
+            "https://app.example/bye?x=1&state=a+b%26c"
+        );
+        assert_eq!(
+            with_state("https://app.example/bye", None),
+            "https://app.example/bye"
+        );
+    }
+}
