@@ -132,6 +132,13 @@ pub trait Store: GrantStore {
         now: Timestamp,
         expires_at: Timestamp,
     ) -> BoxFuture<'a, StoreResult<()>>;
+    /// Records a fresh sign-in on a live session (same user, `prompt=login` or
+    /// `max_age`): its `auth_time` becomes `at`; its id and grants stay.
+    fn reauthenticate_session<'a>(
+        &'a self,
+        id: &'a str,
+        at: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>>;
     /// Ends a live session; answers it if it was live.
     fn end_session<'a>(
         &'a self,

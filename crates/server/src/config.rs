@@ -441,6 +441,12 @@ fn validate(
             "must be an http(s) URL without query or fragment".into(),
         ));
     }
+    if issuer_url.path() != "/" && !issuer_url.path().is_empty() {
+        return Err(err(
+            "issuer",
+            "must not have a path: Baton serves its endpoints at the root of its host (give it its own host name)".into(),
+        ));
+    }
     let issuer = issuer.trim_end_matches('/').to_string();
     let listen_s = raw.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
     let listen: SocketAddr = listen_s.parse().map_err(|_| {

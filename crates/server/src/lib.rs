@@ -80,6 +80,10 @@ fn spawn_maintenance(state: Shared) {
             let now = st.clock.now();
             st.cache.sweep(now);
             end_expired_sessions(&st, now).await;
+            // Expired codes, revoked JWT ids and reference tokens, in bounded batches.
+            if let Err(e) = st.store.purge_expired(now, 1000).await {
+                tracing::warn!(error = %e, "purging expired records failed; will retry");
+            }
         }
     });
 }

@@ -25,19 +25,42 @@ impl LogoutNotifier for NoNotifier {
 
 pub const COOKIE: &str = "baton_session";
 
-/// Ends a session for `reason` ("logout", "expired", "admin", "reuse_detected").
-/// Answers whether a live session was ended.
+/// A new session cookie value: 256 random bits. Only its hash is ever stored or shown.
+pub fn new_cookie_secret() -> String {
+    baton_core::secret::hex(&baton_core::random_bytes::<32>())
+}
+
+/// The public session id (`sid`) of a cookie: a hash of it. The `sid` travels in ID
+/// tokens, logout tokens, events and logs; the cookie that proves the session never
+/// does, and cannot be rebuilt from the `sid`.
+pub fn sid_for_cookie(cookie: &str) -> String {
+    let d = baton_core::secret::sha256(format!("baton-session:{cookie}").as_bytes());
+    baton_core::secret::hex(&d[..16])
+}
+
+/// Ends a session for `reason` ("logout", "expired", "admin", "reuse_detected",
+/// "replaced_by_login"). Answers whether a live session was ended.
+///
+/// Grants are revoked before the session is marked ended, so that if anything fails
+/// the session is still live and ending it again does the rest. `online_access`
+/// grants always die with the session; the session's other grants die for clients with
+/// `revoke_on_logout`, except when the session merely expired: an idle browser session
+/// is not a sign-out, and `offline_access` is exactly the promise to keep access while
+/// the user is away.
 pub async fn end(
     st: &AppState,
     session_id: &str,
     reason: &str,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
-    let Some(session) = st.store.end_session(session_id, now).await? else {
+    let Some(session) = st.store.get_session(session_id).await? else {
         return Ok(false);
     };
-    let why = |r: &str| Revocation {
-        reason: r.to_string(),
+    if session.ended_at.is_some() {
+        return Ok(false);
+    }
+    let why = Revocation {
+        reason: format!("session_ended:{reason}"),
         now,
         ip: None,
         user_agent: None,
@@ -59,37 +82,40 @@ pub async fn end(
             clients.insert(g.client_id);
         }
     }
-    let mut revoke_clients = Vec::new();
-    for c in &clients {
-        if let Some(client) = st.store.get_client(c).await? {
-            if st.refresh_settings(&client).revoke_on_logout {
-                revoke_clients.push(c.clone());
+    crate::grants::revoke_everywhere(st, &GrantFilter::SessionOnline(session_id.into()), &why)
+        .await?;
+    if reason != "expired" {
+        let mut revoke_clients = Vec::new();
+        for c in &clients {
+            if let Some(client) = st.store.get_client(c).await? {
+                if st.refresh_settings(&client).revoke_on_logout {
+                    revoke_clients.push(c.clone());
+                }
             }
         }
-    }
-    let filters = [
-        GrantFilter::SessionOnline(session_id.into()),
-        GrantFilter::SessionClients {
+        let f = GrantFilter::SessionClients {
             session_id: session_id.into(),
             client_ids: revoke_clients,
-        },
-    ];
-    for f in &filters {
-        crate::grants::revoke_everywhere(st, f, &why(&format!("session_ended:{reason}"))).await?;
+        };
+        crate::grants::revoke_everywhere(st, &f, &why).await?;
     }
-    st.store
-        .insert_events(vec![Event {
-            id: baton_core::event_id(now),
-            kind: "session.ended".into(),
-            time: now,
-            client_id: None,
-            subject: Some(session.subject.clone()),
-            grant_id: None,
-            ip: None,
-            user_agent: None,
-            details: serde_json::json!({"session_id": session.id, "reason": reason}),
-        }])
-        .await?;
+    // Whoever marks it ended reports it: of two concurrent ends, one notifies.
+    let Some(session) = st.store.end_session(session_id, now).await? else {
+        return Ok(false);
+    };
+    let ev = Event {
+        id: baton_core::event_id(now),
+        kind: "session.ended".into(),
+        time: now,
+        client_id: None,
+        subject: Some(session.subject.clone()),
+        grant_id: None,
+        ip: None,
+        user_agent: None,
+        details: serde_json::json!({"session_id": session.id, "reason": reason}),
+    };
+    crate::grants::log_event(&ev);
+    st.store.insert_events(vec![ev]).await?;
     let clients: Vec<String> = clients.into_iter().collect();
     st.logout.session_ended(&session, &clients);
     Ok(true)

@@ -477,8 +477,14 @@ pub async fn records(s: &dyn Store) {
     assert_eq!(s.list_events(&before).await.unwrap().len(), 2);
 
     // Revoked JWT ids and reference tokens; purge drops the expired ones.
-    s.revoke_jti("jti-1", T0.plus(Dur::secs(10))).await.unwrap();
-    s.revoke_jti("jti-1", T0.plus(Dur::secs(10))).await.unwrap();
+    assert!(
+        s.revoke_jti("jti-1", T0.plus(Dur::secs(10))).await.unwrap(),
+        "first record"
+    );
+    assert!(
+        !s.revoke_jti("jti-1", T0.plus(Dur::secs(10))).await.unwrap(),
+        "already there"
+    );
     assert!(s.is_jti_revoked("jti-1").await.unwrap());
     assert!(!s.is_jti_revoked("jti-2").await.unwrap());
     let rt = ReferenceToken {

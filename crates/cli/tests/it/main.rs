@@ -8,4 +8,5 @@ mod foundation;
 mod logout;
 mod refresh;
 mod revocation;
+mod session_security;
 mod smoke;

@@ -339,3 +339,18 @@ fn a_missing_secret_file_is_created_0600_only_when_asked() {
     assert_eq!(again.secret.0, c.secret.0);
     assert!(again.warnings.is_empty());
 }
+
+#[test]
+fn storage_pool_size_defaults_to_16_and_is_bounded() {
+    assert_eq!(load_str("").unwrap().storage_pool_size, 16);
+    let c = load_str("[storage]\nurl = \"postgres://baton@db.example/baton\"\npool_size = 40\n")
+        .unwrap();
+    assert_eq!(c.storage_pool_size, 40);
+    assert_eq!(c.storage_url, "postgres://baton@db.example/baton");
+    let c = load_with("", &[("BATON_STORAGE__POOL_SIZE", "8")]).unwrap();
+    assert_eq!(c.storage_pool_size, 8);
+    let e = refused("[storage]\npool_size = 0\n", "storage.pool_size");
+    assert!(e.message.contains("between 1 and"), "{e}");
+    refused("[storage]\npool_size = 100000\n", "storage.pool_size");
+    refused("[storage]\npool_size = \"many\"\n", "storage.pool_size");
+}

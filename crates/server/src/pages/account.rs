@@ -84,7 +84,11 @@ async fn live_grants(
 }
 
 pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
-    let Some(session) = current_session(&st, &headers).await else {
+    let session = match current_session(&st, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let Some(session) = session else {
         return to_sign_in(&st);
     };
     let now = st.clock.now();
@@ -188,7 +192,11 @@ pub async fn post(
         Ok(f) => f,
         Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
     };
-    let Some(session) = current_session(&st, &headers).await else {
+    let session = match current_session(&st, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let Some(session) = session else {
         return to_sign_in(&st);
     };
     if !handle::csrf_ok(

@@ -209,26 +209,68 @@ pub async fn get(
         issued_at: st.clock.now().0,
         account: false,
     };
-    let session = current_session(&st, &headers).await;
+    let session = match current_session(&st, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
     continue_flow(&st, &req, session.as_ref(), &meta).await
 }
 
-/// The live browser session this request carries, if any.
-pub async fn current_session(st: &AppState, headers: &HeaderMap) -> Option<Session> {
-    let id = handle::cookie(headers, COOKIE)?;
+/// The live browser session this request carries, if any. A store failure is the
+/// 503 page to show: never mistaken for "signed out".
+#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
+pub async fn current_session(
+    st: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<Session>, Response> {
+    let Some(cookie) = handle::cookie(headers, COOKIE) else {
+        return Ok(None);
+    };
     let now = st.clock.now();
-    let s = st.store.get_session(&id).await.ok()??;
+    let unavailable = |_| {
+        error_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The server is temporarily unavailable; try again.",
+        )
+    };
+    let Some(s) = st
+        .store
+        .get_session(&crate::sessions::sid_for_cookie(&cookie))
+        .await
+        .map_err(unavailable)?
+    else {
+        return Ok(None);
+    };
     if !s.is_live(now) {
-        return None;
+        return Ok(None);
     }
     // Sliding idle lifetime, never past the absolute one; written at most once a minute.
     if now.since(s.last_seen_at) > Dur::secs(60) {
         let exp = now
             .plus(st.cfg.sessions.idle_lifetime)
             .min(s.created_at.plus(st.cfg.sessions.absolute_lifetime));
-        let _ = st.store.touch_session(&s.id, now, exp).await;
+        st.store
+            .touch_session(&s.id, now, exp)
+            .await
+            .map_err(unavailable)?;
     }
-    Some(s)
+    Ok(Some(s))
+}
+
+/// Whether the user must (re-)authenticate for this request: no session, or
+/// `prompt=login` / `max_age` ask for a sign-in newer than the session's, unless the
+/// user signed in after this request began (which satisfies both).
+pub fn needs_login(req: &AuthRequest, session: Option<&Session>, now: Timestamp) -> bool {
+    match session {
+        None => true,
+        Some(s) if s.auth_time.0 >= req.issued_at => false,
+        Some(s) => {
+            req.prompts("login")
+                || req
+                    .max_age
+                    .is_some_and(|m| now.since(s.auth_time) > Dur::secs(m))
+        }
+    }
 }
 
 /// After validation, login or consent: decide the next step.
@@ -240,15 +282,7 @@ pub async fn continue_flow(
 ) -> Response {
     let now = st.clock.now();
     let fail = |e: &str, d: &str| error_redirect(st, &req.redirect_uri, req.state.as_deref(), e, d);
-    let needs_login = match session {
-        None => true,
-        Some(s) => {
-            (req.prompts("login") && s.auth_time.0 < req.issued_at)
-                || req
-                    .max_age
-                    .is_some_and(|m| now.since(s.auth_time) > Dur::secs(m))
-        }
-    };
+    let needs_login = needs_login(req, session, now);
     let h = handle::seal(st, req);
     if needs_login {
         if req.prompts("none") {

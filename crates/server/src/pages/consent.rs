@@ -1,7 +1,7 @@
 //! `GET/POST /consent`: the consent form (SPEC §3: buttons `decision=allow|deny`),
 //! naming `offline_access` in plain words.
 
-use super::authorize::{current_session, error_redirect, issue_code};
+use super::authorize::{current_session, error_redirect, issue_code, needs_login};
 use super::handle::{self, AuthRequest, CSRF_COOKIE};
 use super::html::{error_page, escape, page};
 use super::login::{csrf_cookie, request_from_query, to_login};
@@ -75,8 +75,11 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
         // A sign-in for the account page asks no consent.
         return super::authorize::redirect("/account");
     }
-    if current_session(&st, &headers).await.is_none() {
-        return to_login(&h);
+    match current_session(&st, &headers).await {
+        Err(page) => return page,
+        // prompt=login and max_age cannot be skipped by coming here directly.
+        Ok(s) if needs_login(&r, s.as_ref(), st.clock.now()) => return to_login(&h),
+        Ok(_) => {}
     }
     let name = match st.store.get_client(&r.client_id).await {
         Ok(Some(c)) => c.display_name().to_string(),
@@ -128,7 +131,11 @@ pub async fn post(
     if r.account {
         return super::authorize::redirect("/account");
     }
-    let Some(session) = current_session(&st, &headers).await else {
+    let session = match current_session(&st, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let Some(session) = session.filter(|s| !needs_login(&r, Some(s), now)) else {
         return to_login(h);
     };
     let scopes: Vec<String> = r

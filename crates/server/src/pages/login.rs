@@ -169,30 +169,63 @@ pub async fn post(
             &name,
         );
     };
-    // A new sign-in replaces any session this browser had.
-    if let Some(old) = current_session(&st, &headers).await {
-        let _ = crate::sessions::end(&st, &old.id, "replaced_by_login", now).await;
-    }
-    let session = Session {
-        id: baton_core::random_id(""),
-        subject: user.sub.clone(),
-        auth_time: now,
-        created_at: now,
-        last_seen_at: now,
-        expires_at: now.plus(
-            st.cfg
-                .sessions
-                .idle_lifetime
-                .min(st.cfg.sessions.absolute_lifetime),
-        ),
-        ended_at: None,
-    };
-    if st.store.insert_session(&session).await.is_err() {
-        return error_page(
+    let unavailable = || {
+        error_page(
             StatusCode::SERVICE_UNAVAILABLE,
             "The server is temporarily unavailable; try again.",
-        );
-    }
+        )
+    };
+    let existing = match current_session(&st, &headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
+    let (session, new_cookie) = match existing {
+        // The same user signing in again (prompt=login, max_age): a fresh auth_time on
+        // the same session. Its sid and grants stay; nothing is logged out.
+        Some(old) if old.subject == user.sub => {
+            if st.store.reauthenticate_session(&old.id, now).await.is_err() {
+                return unavailable();
+            }
+            (
+                Session {
+                    auth_time: now,
+                    ..old
+                },
+                None,
+            )
+        }
+        other => {
+            // Another user's session in this browser ends: that is a sign-out.
+            if let Some(old) = other {
+                if crate::sessions::end(&st, &old.id, "replaced_by_login", now)
+                    .await
+                    .is_err()
+                {
+                    return unavailable();
+                }
+            }
+            // A new secret cookie; the session is stored under its hash (the sid).
+            let secret = crate::sessions::new_cookie_secret();
+            let session = Session {
+                id: crate::sessions::sid_for_cookie(&secret),
+                subject: user.sub.clone(),
+                auth_time: now,
+                created_at: now,
+                last_seen_at: now,
+                expires_at: now.plus(
+                    st.cfg
+                        .sessions
+                        .idle_lifetime
+                        .min(st.cfg.sessions.absolute_lifetime),
+                ),
+                ended_at: None,
+            };
+            if st.store.insert_session(&session).await.is_err() {
+                return unavailable();
+            }
+            (session, Some(secret))
+        }
+    };
     let ev = event(
         "login.succeeded",
         now,
@@ -205,14 +238,16 @@ pub async fn post(
     log_event(&ev);
     let _ = st.store.insert_events(vec![ev]).await;
     let mut resp = continue_flow(&st, &r, Some(&session), &meta).await;
-    let cookie = handle::set_cookie(
-        &st,
-        COOKIE,
-        &session.id,
-        Some(st.cfg.sessions.absolute_lifetime.as_secs()),
-    );
-    if let Ok(v) = HeaderValue::from_str(&cookie) {
-        resp.headers_mut().append(header::SET_COOKIE, v);
+    if let Some(secret) = new_cookie {
+        let cookie = handle::set_cookie(
+            &st,
+            COOKIE,
+            &secret,
+            Some(st.cfg.sessions.absolute_lifetime.as_secs()),
+        );
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            resp.headers_mut().append(header::SET_COOKIE, v);
+        }
     }
     resp
 }

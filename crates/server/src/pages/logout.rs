@@ -227,7 +227,10 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
     } else {
         StatusCode::OK
     };
-    let session = current_session(st, headers).await;
+    let session = match current_session(st, headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
     match (&hint, session) {
         // Verified, for this very session: end it now.
         (Hint::Valid { sid: Some(sid), .. }, Some(s)) if *sid == s.id && problem.is_none() => {
@@ -397,7 +400,10 @@ async fn confirm(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
     if f.get("confirm") != Some("yes") {
         return error_page(StatusCode::BAD_REQUEST, "Press Sign out to sign out.");
     }
-    let session = current_session(st, headers).await;
+    let session = match current_session(st, headers).await {
+        Ok(s) => s,
+        Err(page) => return page,
+    };
     finish(
         st,
         session.as_ref().map(|s| s.id.as_str()),

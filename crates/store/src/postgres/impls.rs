@@ -678,6 +678,22 @@ impl Store for PgStore {
         })
     }
 
+    fn reauthenticate_session<'a>(
+        &'a self,
+        id: &'a str,
+        at: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.execute(
+                "UPDATE sessions SET auth_time = $2, last_seen_at = GREATEST(last_seen_at, $2) WHERE id = $1 AND ended_at IS NULL",
+                &[&id, &at.0],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
     fn end_session<'a>(
         &'a self,
         id: &'a str,

@@ -64,10 +64,22 @@ pub(crate) struct PgConn {
 /// message for database errors (not DETAIL, which can quote values), else the
 /// driver's text (I/O, closed connection, protocol).
 pub(crate) fn describe(e: &tokio_postgres::Error) -> String {
-    match e.as_db_error() {
-        Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
-        None => e.to_string(),
+    if let Some(db) = e.as_db_error() {
+        return format!("{} (SQLSTATE {})", db.message(), db.code().code());
     }
+    // The driver's text names the kind ("error connecting to server"); the cause
+    // (e.g. "Connection refused (os error 111)") is in the source chain.
+    let mut m = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !m.ends_with(&text) {
+            m.push_str(": ");
+            m.push_str(&text);
+        }
+        cause = c.source();
+    }
+    m
 }
 
 /// Whether the connection that produced `e` must be thrown away rather than reused.
@@ -398,5 +410,6 @@ mod tests {
             "{m}"
         );
         assert!(!m.contains("hunter2"), "{m}");
+        assert!(m.contains("refused"), "the cause is given: {m}");
     }
 }

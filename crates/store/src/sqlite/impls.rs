@@ -301,13 +301,18 @@ impl Store for SqliteStore {
     }
 
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(ready(self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .map(|_| ())
-            .map_err(unavailable)
-        })))
+        Box::pin(async move {
+            self.read(|c| {
+                c.query_row("SELECT COUNT(*) FROM schema_migrations", [], |r| {
+                    r.get::<_, i64>(0)
+                })
+                .map(|_| ())
+                .map_err(unavailable)
+            })?;
+            // The writer thread must answer too: reads alone would stay ready while no
+            // write can be made.
+            self.write(|_| Ok(())).await
+        })
     }
 
     fn get_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Client>>> {
@@ -564,6 +569,22 @@ impl Store for SqliteStore {
             c.execute(
                 "UPDATE sessions SET last_seen_at = ?2, expires_at = ?3 WHERE id = ?1 AND ended_at IS NULL",
                 params![id, now.0, expires_at.0],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn reauthenticate_session<'a>(
+        &'a self,
+        id: &'a str,
+        at: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let id = id.to_string();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "UPDATE sessions SET auth_time = ?2, last_seen_at = MAX(last_seen_at, ?2) WHERE id = ?1 AND ended_at IS NULL",
+                params![id, at.0],
             )
             .map(|_| ())
             .map_err(unavailable)
