@@ -48,8 +48,16 @@ pub async fn grant(
     if now >= stored.expires_at {
         return Err(OAuthError::invalid_grant("the authorization code has expired").into());
     }
-    // RFC 6749 §4.1.3: redirect_uri must be identical to the authorization request's.
-    if form.get("redirect_uri") != Some(stored.redirect_uri.as_str()) {
+    // RFC 6749 §4.1.3: redirect_uri is required if the authorization request included
+    // it, and must then be identical; if it was omitted, one given here must at least be
+    // a registered one.
+    let redirect_ok = match (stored.redirect_uri.as_str(), form.get("redirect_uri")) {
+        ("", None) => true,
+        ("", Some(r)) => client.redirect_uris.iter().any(|u| u == r),
+        (s, Some(r)) => s == r,
+        (_, None) => false,
+    };
+    if !redirect_ok {
         return Err(OAuthError::invalid_grant(
             "redirect_uri does not match the authorization request",
         )

@@ -28,6 +28,14 @@ pub async fn grant(
     let username = form.required("username")?;
     let password = form.required("password")?;
     let scopes = requested_scope(client, form.get("scope"))?;
+    // SPEC §2.6: online_access binds a grant to the browser session that created it;
+    // the password grant has none, so the scope cannot be honoured here.
+    if scopes.iter().any(|s| s == "online_access") {
+        return Err(OAuthError::invalid_scope(
+            "online_access needs a browser session: use the authorization code flow",
+        )
+        .into());
+    }
     let now = st.clock.now();
     let user = crate::users::check_password(st, username, password).await?;
     let Some(user) = user else {

@@ -34,6 +34,7 @@ fn to_sign_in(st: &AppState) -> Response {
     let req = AuthRequest {
         client_id: String::new(),
         redirect_uri: String::new(),
+        redirect_uri_omitted: false,
         scope: String::new(),
         state: None,
         nonce: None,

@@ -200,6 +200,7 @@ pub async fn get(
     let req = AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
+        redirect_uri_omitted: f.get("redirect_uri").is_none(),
         scope: baton_core::scope::join(&scopes),
         state,
         nonce,
@@ -336,7 +337,12 @@ pub async fn issue_code(
     let record = AuthCode {
         digest: baton_core::secret::sha256(code.as_bytes()),
         client_id: req.client_id.clone(),
-        redirect_uri: req.redirect_uri.clone(),
+        // Empty when the request omitted it: the exchange need not repeat it then.
+        redirect_uri: if req.redirect_uri_omitted {
+            String::new()
+        } else {
+            req.redirect_uri.clone()
+        },
         scope: req.scope.clone(),
         subject: session.subject.clone(),
         session_id: session.id.clone(),

@@ -32,6 +32,10 @@ pub struct AuthRequest {
     pub max_age: Option<i64>,
     /// When the request was made (ms): a login after this satisfies `prompt=login`.
     pub issued_at: i64,
+    /// The request omitted `redirect_uri` (the client's only registered one is used):
+    /// the token request then need not repeat it (RFC 6749 §4.1.3).
+    #[serde(default)]
+    pub redirect_uri_omitted: bool,
     /// Not an authorization: a sign-in for `/account` (no client), which returns there.
     #[serde(default)]
     pub account: bool,

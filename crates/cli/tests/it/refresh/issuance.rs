@@ -25,8 +25,34 @@ async fn offline_access_or_online_access_is_required_by_default() {
         assert!(!issues(&s, cl, "openid profile email").await);
         assert!(issues(&s, cl, "openid offline_access").await);
         assert!(issues(&s, cl, "offline_access").await);
-        assert!(issues(&s, cl, "openid online_access").await);
     }
+}
+
+#[tokio::test]
+async fn online_access_needs_a_browser_session() {
+    // The password grant has no session to bind an online_access grant to: refused,
+    // and nothing is created. (Through the code flow it is issued: see sessions.rs.)
+    let s = TestServer::start("").await;
+    let (st, v) = s
+        .post_form(
+            "/token",
+            Some(baton_testkit::WEB),
+            &[
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "alice-password"),
+                ("scope", "openid online_access"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (400, Some("invalid_scope")),
+        "{v}"
+    );
+    assert!(s.events("grant.created").await.is_empty());
+    let t = baton_testkit::flow::code_flow(&s, "web", "openid online_access").await;
+    assert!(t["refresh_token"].is_string(), "{t}");
 }
 
 #[tokio::test]
