@@ -3,6 +3,7 @@
 // Test helpers, not only #[test] functions, may unwrap: a failed step stops the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod code_flow_rules;
 mod conformance;
 mod foundation;
 mod logout;
