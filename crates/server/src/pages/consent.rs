@@ -3,10 +3,10 @@
 
 use super::authorize::{current_session, error_redirect, issue_code, needs_login};
 use super::handle::{self, AuthRequest, CSRF_COOKIE};
-use super::html::{error_page, escape, page};
+use super::html::{self, error_page, escape, page};
 use super::login::{csrf_cookie, request_from_query, to_login};
 use crate::grants::{event, log_event};
-use crate::http::{form, Body, Meta};
+use crate::http::{Body, Meta};
 use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -94,15 +94,9 @@ pub async fn post(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    if form::require_form_content_type(&headers).is_err() {
-        return error_page(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the form must be posted as application/x-www-form-urlencoded",
-        );
-    }
-    let f = match form::parse(&body) {
+    let f = match html::read_form(&headers, &body) {
         Ok(f) => f,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+        Err(page) => return page,
     };
     let now = st.clock.now();
     let Some(h) = f.get("req") else {

@@ -55,3 +55,19 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
         ),
     )
 }
+
+/// A posted page form: the content type and the body checked as strictly as the OAuth
+/// endpoints do; anything else is the error page to show.
+#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
+pub fn read_form(
+    headers: &axum::http::HeaderMap,
+    body: &[u8],
+) -> Result<crate::http::form::Form, Response> {
+    if crate::http::form::require_form_content_type(headers).is_err() {
+        return Err(error_page(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "the form must be posted as application/x-www-form-urlencoded",
+        ));
+    }
+    crate::http::form::parse(body).map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))
+}

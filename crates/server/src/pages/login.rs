@@ -2,7 +2,7 @@
 
 use super::authorize::{continue_flow, current_session, redirect};
 use super::handle::{self, AuthRequest, CSRF_COOKIE};
-use super::html::{error_page, escape, page};
+use super::html::{self, error_page, escape, page};
 use crate::grants::{event, log_event};
 use crate::http::{form, Body, Meta};
 use crate::sessions::COOKIE;
@@ -101,15 +101,9 @@ pub async fn post(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    if form::require_form_content_type(&headers).is_err() {
-        return error_page(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the form must be posted as application/x-www-form-urlencoded",
-        );
-    }
-    let f = match form::parse(&body) {
+    let f = match html::read_form(&headers, &body) {
         Ok(f) => f,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+        Err(page) => return page,
     };
     let Some(h) = f.get("req") else {
         return expired();

@@ -12,7 +12,7 @@
 
 use super::authorize::{current_session, redirect};
 use super::handle::{self, CSRF_COOKIE, HANDLE_LIFETIME};
-use super::html::{error_page, escape, page};
+use super::html::{self, error_page, escape, page};
 use super::login::csrf_cookie;
 use crate::http::{form, Body};
 use crate::sessions::COOKIE;
@@ -137,15 +137,9 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
 /// An RP-initiated logout sent as a form POST (the spec allows GET and POST), or the
 /// confirmation form (it carries `logout` and `csrf`).
 pub async fn post(State(st): State<Shared>, headers: HeaderMap, Body(body): Body) -> Response {
-    if form::require_form_content_type(&headers).is_err() {
-        return error_page(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the form must be posted as application/x-www-form-urlencoded",
-        );
-    }
-    let f = match form::parse(&body) {
+    let f = match html::read_form(&headers, &body) {
         Ok(f) => f,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
+        Err(page) => return page,
     };
     if f.has("logout") || f.has("csrf") || f.has("confirm") {
         confirm(&st, &headers, &f).await
