@@ -44,6 +44,7 @@ struct RawConfig {
 struct RawStorage {
     url: Option<String>,
     cache_url: Option<String>,
+    cache_prefix: Option<String>,
     pool_size: Option<i64>,
 }
 
@@ -66,6 +67,16 @@ struct RawCleanup {
 #[serde(deny_unknown_fields)]
 struct RawRegistration {
     enabled: Option<bool>,
+    /// A TOML array, or (from the environment) one string, comma- or space-separated.
+    default_grant_types: Option<StringOrList>,
+    initial_access_token: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(untagged)]
+enum StringOrList {
+    List(Vec<String>),
+    One(String),
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -166,6 +177,8 @@ pub struct Config {
     pub admin_token: Option<Secret>,
     pub storage_url: String,
     pub cache_url: Option<String>,
+    /// Prefix of every Redis key (`storage.cache_prefix`, default `baton:`).
+    pub cache_prefix: String,
     /// Connections to PostgreSQL per node (`storage.pool_size`, default 16); SQLite
     /// ignores it.
     pub storage_pool_size: usize,
@@ -175,6 +188,13 @@ pub struct Config {
     pub cleanup_interval: Dur,
     pub retain_revoked: Dur,
     pub registration_enabled: bool,
+    /// `registration.default_grant_types`: what `POST /register` gives a client that
+    /// names none (default `["authorization_code", "refresh_token"]`, Janssen's
+    /// "code flow with refresh").
+    pub registration_default_grant_types: Vec<GrantType>,
+    /// `registration.initial_access_token`: when set, `POST /register` requires it as a
+    /// Bearer token.
+    pub registration_initial_access_token: Option<Secret>,
     pub body_limit: usize,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
@@ -259,8 +279,17 @@ pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigErro
         Some(p) => {
             let text = std::fs::read_to_string(p)
                 .map_err(|e| err("", format!("cannot read the file: {e}")))?;
-            text.parse::<toml::Table>()
-                .map_err(|e| err("", format!("is not valid TOML: {}", e.message())))?
+            text.parse::<toml::Table>().map_err(|e| {
+                // The line, not the text there: it may be a secret.
+                let line = e
+                    .span()
+                    .map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
+                let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                err(
+                    "",
+                    format!("is not valid TOML{at}: {}", redact_quoted(e.message())),
+                )
+            })?
         }
         None => toml::Table::new(),
     };
@@ -268,9 +297,34 @@ pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigErro
     let raw: RawConfig =
         RawConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
             let key = locate(&toml::Value::Table(table)).unwrap_or_else(|| guess_key(e.message()));
-            err(&key, e.message().to_string())
+            // serde quotes the offending value; for a secret that would print it.
+            let secret = ["secret", "password", "token"]
+                .iter()
+                .any(|w| key.contains(w));
+            let message = if secret {
+                "has the wrong type (the value is not shown: it is a secret)".to_string()
+            } else {
+                e.message().to_string()
+            };
+            err(&key, message)
         })?;
     validate(raw, &source, src, create_secret)
+}
+
+/// A parser message with long quoted values elided: the parser quotes what it read,
+/// which may be a secret; short quotes (expected tokens like `=`) stay.
+fn redact_quoted(msg: &str) -> String {
+    msg.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 && part.chars().count() > 12 {
+                "…"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
 }
 
 /// Overlays `BATON_<SECTION>__<KEY>` and `BATON_<KEY>` variables onto the table.
@@ -495,6 +549,19 @@ fn validate(
             return Err(err("storage.cache_url", "must start with redis://".into()));
         }
     }
+    let cache_prefix = raw
+        .storage
+        .cache_prefix
+        .unwrap_or_else(|| baton_store::redis::DEFAULT_PREFIX.to_string());
+    if cache_prefix.is_empty()
+        || cache_prefix.len() > 64
+        || cache_prefix.contains(char::is_whitespace)
+    {
+        return Err(err(
+            "storage.cache_prefix",
+            "must be 1 to 64 characters without spaces".into(),
+        ));
+    }
     let storage_pool_size = match raw.storage.pool_size {
         None => baton_store::postgres::DEFAULT_POOL_SIZE,
         Some(n) if (1..=MAX_POOL_SIZE).contains(&n) => n as usize,
@@ -574,6 +641,40 @@ fn validate(
         Dur::secs(7 * 86_400),
     )?;
 
+    let registration_default_grant_types = match &raw.registration.default_grant_types {
+        None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+        Some(v) => {
+            let names: Vec<&str> = match v {
+                StringOrList::List(l) => l.iter().map(String::as_str).collect(),
+                StringOrList::One(s) => s
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            };
+            let key = "registration.default_grant_types";
+            let mut out = Vec::new();
+            for n in names {
+                let g = GrantType::parse(n)
+                    .ok_or_else(|| err(key, format!("unknown grant type `{n}`")))?;
+                if !out.contains(&g) {
+                    out.push(g);
+                }
+            }
+            if out.is_empty() {
+                return Err(err(key, "must name at least one grant type".into()));
+            }
+            out
+        }
+    };
+    let registration_initial_access_token = raw.registration.initial_access_token.map(Secret::new);
+    if let Some(t) = &registration_initial_access_token {
+        if t.expose().chars().count() < 16 {
+            return Err(err(
+                "registration.initial_access_token",
+                "must be at least 16 characters".into(),
+            ));
+        }
+    }
     let mut clients = Vec::new();
     for (i, c) in raw.clients.into_iter().enumerate() {
         let cc = client(c, i, &refresh_tokens).map_err(|(k, m)| err(&k, m))?;
@@ -608,6 +709,7 @@ fn validate(
         admin_token,
         storage_url,
         cache_url: raw.storage.cache_url,
+        cache_prefix,
         storage_pool_size,
         access_tokens,
         refresh_tokens,
@@ -615,6 +717,8 @@ fn validate(
         cleanup_interval,
         retain_revoked,
         registration_enabled: raw.registration.enabled.unwrap_or(false),
+        registration_default_grant_types,
+        registration_initial_access_token,
         body_limit: raw.http.body_limit.unwrap_or(64 * 1024),
         clients,
         users,
@@ -862,6 +966,39 @@ fn client(
         active: c.active.unwrap_or(true),
         refresh,
     })
+}
+
+/// Validates a client given as JSON in the shape of a `[[clients]]` entry (the admin
+/// API), exactly as the configuration file's clients are, against the server-wide
+/// refresh-token settings `server_rt`. An error names the key (`redirect_uris[0]`,
+/// `refresh_tokens.grace_period` …) and says what is wrong.
+pub fn client_from_value(
+    v: serde_json::Value,
+    server_rt: &RefreshSettings,
+) -> Result<ClientConfig, (String, String)> {
+    let raw: RawClient = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let key = if path == "." { guess_key(&msg) } else { path };
+        (key, msg)
+    })?;
+    client(raw, 0, server_rt).map_err(|(k, m)| (unprefix(&k, "clients[0]."), m))
+}
+
+/// Validates a user given as JSON in the shape of a `[[users]]` entry (the admin API),
+/// exactly as the configuration file's users are.
+pub fn user_from_value(v: serde_json::Value) -> Result<UserConfig, (String, String)> {
+    let raw: RawUser = serde_path_to_error::deserialize(v).map_err(|e| {
+        let path = e.path().to_string();
+        let msg = e.into_inner().to_string();
+        let key = if path == "." { guess_key(&msg) } else { path };
+        (key, msg)
+    })?;
+    user(raw, 0).map_err(|(k, m)| (unprefix(&k, "users[0]."), m))
+}
+
+fn unprefix(key: &str, prefix: &str) -> String {
+    key.strip_prefix(prefix).unwrap_or(key).to_string()
 }
 
 /// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2), and http only

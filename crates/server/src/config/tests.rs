@@ -354,3 +354,23 @@ fn storage_pool_size_defaults_to_16_and_is_bounded() {
     refused("[storage]\npool_size = 100000\n", "storage.pool_size");
     refused("[storage]\npool_size = \"many\"\n", "storage.pool_size");
 }
+
+#[test]
+fn a_mistyped_secret_is_not_echoed_and_syntax_errors_give_the_line() {
+    let client = |secret: &str| {
+        format!("[[clients]]\nclient_id = \"c\"\nclient_secret = {secret}\nredirect_uris = [\"https://a.example/cb\"]\n")
+    };
+    // Parses, but the wrong type: the key is named, the value is not shown.
+    let e = load_str(&client("1234567890123456789")).unwrap_err();
+    assert!(e.key.contains("client_secret"), "{e}");
+    assert!(!e.to_string().contains("1234567890123456789"), "{e}");
+    // Does not even parse: the line is given, the value is not shown.
+    let e = load_str(&client("98765432109876543210987654321098")).unwrap_err();
+    assert!(e.to_string().contains("line 3"), "{e}");
+    assert!(
+        !e.to_string().contains("98765432109876543210987654321098"),
+        "{e}"
+    );
+    let e = load_str("issuer = \"http://127.0.0.1:8080\"\n\nlisten = = 3\n").unwrap_err();
+    assert!(e.to_string().contains("line 3"), "{e}");
+}
