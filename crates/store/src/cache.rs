@@ -1,0 +1,52 @@
+//! Where `persist = false` grants live: Redis when `storage.cache_url` is set, else the
+//! server's process memory.
+
+use crate::memory::MemoryGrants;
+use crate::redis::RedisGrants;
+use baton_core::store::{GrantStore, StoreResult};
+use baton_core::time::Timestamp;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub enum GrantCache {
+    Memory(Arc<MemoryGrants>),
+    Redis(Arc<RedisGrants>),
+}
+
+impl GrantCache {
+    /// The in-process cache, remembering revoked grants for `retain_revoked_ms`.
+    pub fn memory(retain_revoked_ms: i64) -> Self {
+        GrantCache::Memory(Arc::new(MemoryGrants::new(retain_revoked_ms)))
+    }
+
+    /// Connects to Redis (see [`RedisGrants::connect`]).
+    pub async fn redis(url: &str, prefix: &str, retain_revoked_ms: i64) -> StoreResult<Self> {
+        Ok(GrantCache::Redis(Arc::new(
+            RedisGrants::connect(url, prefix, retain_revoked_ms).await?,
+        )))
+    }
+
+    pub fn grants(&self) -> &dyn GrantStore {
+        match self {
+            GrantCache::Memory(m) => m.as_ref(),
+            GrantCache::Redis(r) => r.as_ref(),
+        }
+    }
+
+    /// Drops in-process grants whose life is over; Redis expires its keys itself.
+    /// Answers how many were dropped.
+    pub fn sweep(&self, now: Timestamp) -> usize {
+        match self {
+            GrantCache::Memory(m) => m.sweep(now),
+            GrantCache::Redis(_) => 0,
+        }
+    }
+
+    /// Checks the cache answers (readiness).
+    pub async fn ping(&self) -> StoreResult<()> {
+        match self {
+            GrantCache::Memory(_) => Ok(()),
+            GrantCache::Redis(r) => r.ping().await,
+        }
+    }
+}
