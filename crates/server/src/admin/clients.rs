@@ -1,0 +1,88 @@
+//! `/admin/clients`: list, create (the secret is shown once), read, change, delete.
+
+use super::{ops, parse};
+use crate::http::error::ApiError;
+use crate::http::{Body, Meta};
+use crate::state::Shared;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use baton_proto::admin::{ClientCreate, ClientPatch, ClientView, Page};
+use baton_proto::oauth::ErrorResponse;
+
+/// Every client, with its `refresh_tokens` overrides (never a secret).
+#[utoipa::path(get, path = "/admin/clients", tag = "clients",
+    responses((status = 200, body = Page<ClientView>),
+              (status = 401, body = ErrorResponse)))]
+pub async fn list(State(st): State<Shared>) -> Result<Json<Page<ClientView>>, ApiError> {
+    Ok(Json(Page {
+        items: ops::list_clients(&st).await?,
+        next_cursor: None,
+    }))
+}
+
+/// Creates a client, validated like the configuration file. A confidential client gets
+/// a generated 256-bit `client_secret`, answered this once (only its SHA-256 is kept).
+#[utoipa::path(post, path = "/admin/clients", tag = "clients",
+    request_body = ClientCreate,
+    responses((status = 201, body = ClientView),
+              (status = 400, description = "invalid; the description names the key", body = ErrorResponse),
+              (status = 401, body = ErrorResponse),
+              (status = 409, description = "the client_id is taken", body = ErrorResponse)))]
+pub async fn create(
+    State(st): State<Shared>,
+    meta: Meta,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<ClientView>), ApiError> {
+    let req: ClientCreate = parse(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ops::create_client(&st, req, &meta).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/admin/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path)),
+    responses((status = 200, body = ClientView),
+              (status = 401, body = ErrorResponse),
+              (status = 404, body = ErrorResponse)))]
+pub async fn get(
+    State(st): State<Shared>,
+    Path(client_id): Path<String>,
+) -> Result<Json<ClientView>, ApiError> {
+    Ok(Json(ops::get_client(&st, &client_id).await?))
+}
+
+/// Changes a client. `refresh_tokens` merges into its overrides key by key: new grants
+/// follow the change, existing grants keep their settings (SPEC §2.9).
+#[utoipa::path(patch, path = "/admin/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path)),
+    request_body = ClientPatch,
+    responses((status = 200, body = ClientView),
+              (status = 400, body = ErrorResponse),
+              (status = 401, body = ErrorResponse),
+              (status = 404, body = ErrorResponse)))]
+pub async fn patch(
+    State(st): State<Shared>,
+    meta: Meta,
+    Path(client_id): Path<String>,
+    Body(body): Body,
+) -> Result<Json<ClientView>, ApiError> {
+    let p: ClientPatch = parse(&body)?;
+    Ok(Json(ops::patch_client(&st, &client_id, p, &meta).await?))
+}
+
+/// Deletes a client and revokes its grants.
+#[utoipa::path(delete, path = "/admin/clients/{client_id}", tag = "clients",
+    params(("client_id" = String, Path)),
+    responses((status = 204, description = "deleted"),
+              (status = 401, body = ErrorResponse),
+              (status = 404, body = ErrorResponse)))]
+pub async fn delete(
+    State(st): State<Shared>,
+    meta: Meta,
+    Path(client_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    ops::delete_client(&st, &client_id, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

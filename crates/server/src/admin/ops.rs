@@ -1,0 +1,751 @@
+//! The admin operations (SPEC §4) as plain functions over `&AppState` and proto types:
+//! the HTTP handlers and the CLI both call these. Nothing here knows about HTTP.
+
+use super::settings::{AccessOverrides, StoredSettings};
+use super::views::{client_as_create, client_view, event_view, grant_view, key_view, user_view};
+use crate::http::Meta;
+use crate::state::AppState;
+use base64::Engine;
+use baton_core::error::StoreError;
+use baton_core::model::{GrantId, SigAlg, User};
+use baton_core::policy::RefreshOverrides;
+use baton_core::store::{EventQuery, GrantFilter, Revocation, Settings};
+use baton_core::time::{format_duration, Dur, Timestamp};
+use baton_proto::admin::{
+    ClientCreate, ClientPatch, ClientView, EventListQuery, EventView, GrantListQuery, GrantView,
+    KeyRotation, Page, RevocationRequest, RevocationResult, UserCreate, UserPatch, UserView,
+};
+use baton_proto::settings::AccessTokenSettings;
+use std::sync::Arc;
+
+/// Why an admin operation failed. `http/error.rs` maps these to statuses.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminError {
+    /// 400: the request is wrong; `field` names the key at fault.
+    Invalid { field: String, message: String },
+    /// 404: no such client, user, grant …
+    NotFound(String),
+    /// 409: the id is taken.
+    Conflict(String),
+    /// 503 (or 500 for corrupt data), like every store failure.
+    Store(StoreError),
+    /// 500: something that should not happen (logged, never shown).
+    Internal(String),
+}
+
+impl AdminError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        AdminError::Invalid {
+            field: field.to_string(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            AdminError::Invalid { field, message } => write!(f, "{field}: {message}"),
+            AdminError::NotFound(m) | AdminError::Conflict(m) | AdminError::Internal(m) => {
+                f.write_str(m)
+            }
+            AdminError::Store(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for AdminError {}
+
+impl From<StoreError> for AdminError {
+    fn from(e: StoreError) -> Self {
+        AdminError::Store(e)
+    }
+}
+
+impl From<(String, String)> for AdminError {
+    fn from((field, message): (String, String)) -> Self {
+        AdminError::Invalid { field, message }
+    }
+}
+
+pub type AdminResult<T> = Result<T, AdminError>;
+
+/// An internal failure: logged here, answered as a bare `server_error`.
+fn internal(detail: impl std::fmt::Display) -> AdminError {
+    tracing::error!(%detail, "admin operation failed");
+    AdminError::Internal(detail.to_string())
+}
+
+/// The most items one page of a list holds; the default is 100.
+pub const MAX_PAGE: usize = 1000;
+const DEFAULT_PAGE: usize = 100;
+
+fn page_size(limit: Option<usize>) -> AdminResult<usize> {
+    match limit {
+        None => Ok(DEFAULT_PAGE),
+        Some(n) if (1..=MAX_PAGE).contains(&n) => Ok(n),
+        Some(n) => Err(AdminError::invalid(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE} (got {n})"),
+        )),
+    }
+}
+
+/// Stores an event and writes its log line.
+async fn record(st: &AppState, ev: baton_core::model::Event) -> AdminResult<()> {
+    crate::grants::log_event(&ev);
+    Ok(st.store.insert_events(vec![ev]).await?)
+}
+
+fn changed(
+    kind: &str,
+    st: &AppState,
+    meta: &Meta,
+    client_id: Option<&str>,
+    subject: Option<&str>,
+    details: serde_json::Value,
+) -> baton_core::model::Event {
+    crate::grants::event(
+        kind,
+        st.clock.now(),
+        meta,
+        client_id,
+        subject,
+        None,
+        details,
+    )
+}
+
+/// Revokes every active grant matching `f` (main store and cache), reason `admin`.
+async fn revoke_matching(st: &AppState, f: &GrantFilter, meta: &Meta) -> AdminResult<u64> {
+    let why = Revocation {
+        reason: "admin".into(),
+        now: st.clock.now(),
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        extra_events: vec![],
+    };
+    Ok(crate::grants::revoke_everywhere(st, f, &why).await?.len() as u64)
+}
+
+// ---------------------------------------------------------------- clients
+
+pub async fn list_clients(st: &AppState) -> AdminResult<Vec<ClientView>> {
+    let cs = st.store.list_clients().await?;
+    Ok(cs.iter().map(|c| client_view(c, None)).collect())
+}
+
+pub async fn get_client(st: &AppState, client_id: &str) -> AdminResult<ClientView> {
+    match st.store.get_client(client_id).await? {
+        Some(c) => Ok(client_view(&c, None)),
+        None => Err(no_client(client_id)),
+    }
+}
+
+fn no_client(id: &str) -> AdminError {
+    AdminError::NotFound(format!("no client `{id}`"))
+}
+
+/// A new client secret: 256 random bits, base64url (43 characters).
+fn generate_secret() -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(baton_core::random_bytes::<32>())
+}
+
+fn needs_secret(method: &str) -> bool {
+    matches!(method, "client_secret_basic" | "client_secret_post")
+}
+
+/// Validates `body` (a client in the `[[clients]]` shape) like the configuration file.
+fn validate_client(
+    st: &AppState,
+    body: &ClientCreate,
+    secret: SecretSource,
+) -> AdminResult<crate::config::ClientConfig> {
+    let mut v = serde_json::to_value(body).map_err(internal)?;
+    if let serde_json::Value::Object(m) = &mut v {
+        match secret {
+            SecretSource::New(s) => {
+                m.insert("client_secret".into(), s.into());
+            }
+            SecretSource::Stored(h) => {
+                m.insert(
+                    "client_secret_sha256".into(),
+                    baton_core::secret::hex(&h).into(),
+                );
+            }
+            SecretSource::None => {}
+        }
+    }
+    Ok(crate::config::client_from_value(
+        v,
+        &st.server_refresh_settings(),
+    )?)
+}
+
+enum SecretSource {
+    New(String),
+    Stored([u8; 32]),
+    None,
+}
+
+/// Creates a client; the answer carries its generated `client_secret`, the only time
+/// it is shown (only its SHA-256 is stored).
+pub async fn create_client(
+    st: &AppState,
+    mut req: ClientCreate,
+    meta: &Meta,
+) -> AdminResult<ClientView> {
+    let method = req.token_endpoint_auth_method.clone().unwrap_or_else(|| {
+        if req.jwks.is_some() {
+            "private_key_jwt".into()
+        } else {
+            "client_secret_basic".into()
+        }
+    });
+    req.token_endpoint_auth_method = Some(method.clone());
+    let secret = needs_secret(&method).then(generate_secret);
+    let cc = validate_client(
+        st,
+        &req,
+        secret.clone().map_or(SecretSource::None, SecretSource::New),
+    )?;
+    if st.store.get_client(&cc.client_id).await?.is_some() {
+        return Err(AdminError::Conflict(format!(
+            "a client `{}` exists already",
+            cc.client_id
+        )));
+    }
+    let client = crate::bootstrap::client_from_config(&cc, st.clock.now());
+    st.store.upsert_client(&client).await?;
+    let ev = changed(
+        "client.changed",
+        st,
+        meta,
+        Some(&client.client_id),
+        None,
+        serde_json::json!({"action": "created"}),
+    );
+    record(st, ev).await?;
+    Ok(client_view(&client, secret))
+}
+
+/// Changes a client. `refresh_tokens` merges key by key into its overrides; new grants
+/// follow the new settings, existing grants keep theirs (SPEC §2.9). Answers a new
+/// `client_secret` only when the change moves a client without one to a secret method.
+pub async fn patch_client(
+    st: &AppState,
+    client_id: &str,
+    p: ClientPatch,
+    meta: &Meta,
+) -> AdminResult<ClientView> {
+    let existing = st
+        .store
+        .get_client(client_id)
+        .await?
+        .ok_or_else(|| no_client(client_id))?;
+    let mut body = client_as_create(&existing);
+    let mut keys: Vec<&str> = Vec::new();
+    macro_rules! set {
+        ($f:ident) => {
+            if let Some(v) = p.$f.clone() {
+                body.$f = v;
+                keys.push(stringify!($f));
+            }
+        };
+        (opt $f:ident) => {
+            if let Some(v) = p.$f.clone() {
+                body.$f = Some(v);
+                keys.push(stringify!($f));
+            }
+        };
+    }
+    set!(opt client_name);
+    set!(opt token_endpoint_auth_method);
+    set!(redirect_uris);
+    set!(post_logout_redirect_uris);
+    set!(opt backchannel_logout_uri);
+    set!(opt grant_types);
+    set!(opt scopes);
+    set!(opt access_token_format);
+    set!(opt id_token_signed_response_alg);
+    set!(introspect_any);
+    set!(opt jwks);
+    set!(opt active);
+    if let Some(rt) = &p.refresh_tokens {
+        let patch = RefreshOverrides::from_dto(rt, "refresh_tokens")
+            .map_err(|e| AdminError::invalid(&e.field, e.message))?;
+        let old =
+            RefreshOverrides::from_dto(&body.refresh_tokens, "refresh_tokens").map_err(internal)?;
+        body.refresh_tokens = patch.over(&old).to_dto();
+        keys.push("refresh_tokens");
+    }
+    let method = body.token_endpoint_auth_method.clone().unwrap_or_default();
+    let mut new_secret = None;
+    let source = match (needs_secret(&method), existing.secret_sha256) {
+        (true, Some(h)) => SecretSource::Stored(h),
+        (true, None) => {
+            let s = generate_secret();
+            new_secret = Some(s.clone());
+            SecretSource::New(s)
+        }
+        (false, _) => SecretSource::None,
+    };
+    let cc = validate_client(st, &body, source)?;
+    let client = crate::bootstrap::client_from_config(&cc, existing.created_at);
+    st.store.upsert_client(&client).await?;
+    let ev = changed(
+        "client.changed",
+        st,
+        meta,
+        Some(client_id),
+        None,
+        serde_json::json!({"action": "updated", "changed": keys}),
+    );
+    record(st, ev).await?;
+    Ok(client_view(&client, new_secret))
+}
+
+/// Deletes a client and revokes its grants (reason `admin`).
+pub async fn delete_client(st: &AppState, client_id: &str, meta: &Meta) -> AdminResult<()> {
+    if !st.store.delete_client(client_id).await? {
+        return Err(no_client(client_id));
+    }
+    let revoked = revoke_matching(st, &GrantFilter::Client(client_id.into()), meta).await?;
+    let ev = changed(
+        "client.changed",
+        st,
+        meta,
+        Some(client_id),
+        None,
+        serde_json::json!({"action": "deleted", "revoked": revoked}),
+    );
+    record(st, ev).await
+}
+
+// ---------------------------------------------------------------- users
+
+fn no_user(username: &str) -> AdminError {
+    AdminError::NotFound(format!("no user `{username}`"))
+}
+
+pub async fn list_users(st: &AppState) -> AdminResult<Vec<UserView>> {
+    Ok(st.store.list_users().await?.iter().map(user_view).collect())
+}
+
+pub async fn get_user(st: &AppState, username: &str) -> AdminResult<UserView> {
+    match st.store.get_user(username).await? {
+        Some(u) => Ok(user_view(&u)),
+        None => Err(no_user(username)),
+    }
+}
+
+/// Argon2id, off the async workers.
+async fn hash(password: String) -> AdminResult<String> {
+    tokio::task::spawn_blocking(move || crate::users::hash_password(&password))
+        .await
+        .map_err(internal)?
+        .map_err(internal)
+}
+
+pub async fn create_user(st: &AppState, req: UserCreate, meta: &Meta) -> AdminResult<UserView> {
+    let v = serde_json::json!({
+        "username": req.username,
+        "password": req.password,
+        "active": req.active.unwrap_or(true),
+        "claims": req.claims,
+    });
+    let uc = crate::config::user_from_value(v)?;
+    if st.store.get_user(&uc.username).await?.is_some() {
+        return Err(AdminError::Conflict(format!(
+            "a user `{}` exists already",
+            uc.username
+        )));
+    }
+    let password_hash = hash(req.password).await?;
+    let user = User {
+        sub: baton_core::random_id("u_"),
+        username: uc.username,
+        password_hash,
+        active: uc.active,
+        claims: uc.claims,
+        created_at: st.clock.now(),
+    };
+    st.store.upsert_user(&user).await?;
+    let ev = changed(
+        "user.changed",
+        st,
+        meta,
+        None,
+        Some(&user.sub),
+        serde_json::json!({"action": "created", "username": user.username}),
+    );
+    record(st, ev).await?;
+    Ok(user_view(&user))
+}
+
+/// Changes a user: rename (the `sub` stays), password, `active`, claims. A disabled
+/// user's next refresh fails where `check_user_active` is on.
+pub async fn patch_user(
+    st: &AppState,
+    username: &str,
+    p: UserPatch,
+    meta: &Meta,
+) -> AdminResult<UserView> {
+    let existing = st
+        .store
+        .get_user(username)
+        .await?
+        .ok_or_else(|| no_user(username))?;
+    let mut keys: Vec<&str> = Vec::new();
+    let mut v = serde_json::json!({
+        "username": p.username.clone().unwrap_or_else(|| existing.username.clone()),
+        "active": p.active.unwrap_or(existing.active),
+        "claims": p.claims.clone().unwrap_or_else(|| existing.claims.clone()),
+    });
+    if let serde_json::Value::Object(m) = &mut v {
+        match &p.password {
+            Some(pw) => m.insert("password".into(), pw.clone().into()),
+            None => m.insert(
+                "password_hash".into(),
+                existing.password_hash.clone().into(),
+            ),
+        };
+    }
+    let uc = crate::config::user_from_value(v)?;
+    if uc.username != existing.username {
+        if st.store.get_user(&uc.username).await?.is_some() {
+            return Err(AdminError::Conflict(format!(
+                "a user `{}` exists already",
+                uc.username
+            )));
+        }
+        keys.push("username");
+    }
+    let password_hash = match p.password {
+        Some(pw) => {
+            keys.push("password");
+            hash(pw).await?
+        }
+        None => existing.password_hash.clone(),
+    };
+    if p.active.is_some() {
+        keys.push("active");
+    }
+    if p.claims.is_some() {
+        keys.push("claims");
+    }
+    let user = User {
+        sub: existing.sub.clone(),
+        username: uc.username,
+        password_hash,
+        active: uc.active,
+        claims: uc.claims,
+        created_at: existing.created_at,
+    };
+    st.store.upsert_user(&user).await?;
+    let ev = changed(
+        "user.changed",
+        st,
+        meta,
+        None,
+        Some(&user.sub),
+        serde_json::json!({"action": "updated", "username": user.username, "changed": keys}),
+    );
+    record(st, ev).await?;
+    Ok(user_view(&user))
+}
+
+/// Deletes a user and revokes their grants (reason `admin`).
+pub async fn delete_user(st: &AppState, username: &str, meta: &Meta) -> AdminResult<()> {
+    let existing = st
+        .store
+        .get_user(username)
+        .await?
+        .ok_or_else(|| no_user(username))?;
+    if !st.store.delete_user(username).await? {
+        return Err(no_user(username));
+    }
+    let revoked = revoke_matching(st, &GrantFilter::Subject(existing.sub.clone()), meta).await?;
+    let ev = changed(
+        "user.changed",
+        st,
+        meta,
+        None,
+        Some(&existing.sub),
+        serde_json::json!({"action": "deleted", "username": username, "revoked": revoked}),
+    );
+    record(st, ev).await
+}
+
+// ---------------------------------------------------------------- grants
+
+fn filter_of(client_id: Option<String>, subject: Option<String>) -> Option<GrantFilter> {
+    match (client_id, subject) {
+        (Some(client_id), Some(subject)) => Some(GrantFilter::ClientSubject { client_id, subject }),
+        (Some(c), None) => Some(GrantFilter::Client(c)),
+        (None, Some(s)) => Some(GrantFilter::Subject(s)),
+        (None, None) => None,
+    }
+}
+
+/// Where a page of grants starts: in the main store, or (once the main store is
+/// exhausted) in the cache of `persist = false` grants.
+enum GrantCursor {
+    Main(Option<GrantId>),
+    Cache(Option<GrantId>),
+}
+
+const CACHE_CURSOR: &str = "cache:";
+
+fn grant_cursor(c: Option<&str>) -> AdminResult<GrantCursor> {
+    let bad = || AdminError::invalid("cursor", "is not a cursor this list gave");
+    Ok(match c {
+        None => GrantCursor::Main(None),
+        Some(c) => match c.strip_prefix(CACHE_CURSOR) {
+            Some("") => GrantCursor::Cache(None),
+            Some(id) => GrantCursor::Cache(Some(GrantId::parse(id).ok_or_else(bad)?)),
+            None => GrantCursor::Main(Some(GrantId::parse(c).ok_or_else(bad)?)),
+        },
+    })
+}
+
+/// Grants, newest first: those of the main store, then those kept only in the cache
+/// (`persist = false`), newest first too. Never a token value.
+pub async fn list_grants(st: &AppState, q: GrantListQuery) -> AdminResult<Page<GrantView>> {
+    let limit = page_size(q.limit)?;
+    let cursor = grant_cursor(q.cursor.as_deref())?;
+    let filter = filter_of(q.client_id, q.subject);
+    let mut items = Vec::new();
+    let cache_after = match cursor {
+        GrantCursor::Main(after) => {
+            let mut gs = st
+                .store
+                .list_grants(filter.as_ref(), after, limit + 1)
+                .await?;
+            if gs.len() > limit {
+                gs.truncate(limit);
+                let next_cursor = gs.last().map(|g| g.id.to_hex());
+                return Ok(page(st, &gs, next_cursor));
+            }
+            items = gs;
+            None
+        }
+        GrantCursor::Cache(after) => after,
+    };
+    let room = limit - items.len();
+    let mut cached = st
+        .grants(true)
+        .list_grants(filter.as_ref(), cache_after, room + 1)
+        .await?;
+    let next_cursor = if cached.len() > room {
+        cached.truncate(room);
+        // Empty when the main store filled this page: the cache starts the next one.
+        let last = cached.last().map(|g| g.id.to_hex()).unwrap_or_default();
+        Some(format!("{CACHE_CURSOR}{last}"))
+    } else {
+        None
+    };
+    items.extend(cached);
+    Ok(page(st, &items, next_cursor))
+}
+
+fn page(
+    st: &AppState,
+    gs: &[baton_core::model::Grant],
+    next_cursor: Option<String>,
+) -> Page<GrantView> {
+    let now = st.clock.now();
+    Page {
+        items: gs.iter().map(|g| grant_view(g, now)).collect(),
+        next_cursor,
+    }
+}
+
+/// Revokes every grant matching the body (main store and cache), reason `admin`.
+pub async fn revoke(
+    st: &AppState,
+    req: RevocationRequest,
+    meta: &Meta,
+) -> AdminResult<RevocationResult> {
+    let filter = match req {
+        RevocationRequest {
+            grant_id: Some(g),
+            client_id: None,
+            subject: None,
+        } => GrantFilter::Grant(
+            GrantId::parse(&g)
+                .ok_or_else(|| AdminError::invalid("grant_id", "is not a grant id"))?,
+        ),
+        RevocationRequest {
+            grant_id: Some(_), ..
+        } => {
+            return Err(AdminError::invalid(
+                "grant_id",
+                "give grant_id alone, or client_id and/or subject",
+            ))
+        }
+        RevocationRequest {
+            client_id,
+            subject,
+            grant_id: None,
+        } => filter_of(client_id, subject).ok_or_else(|| {
+            AdminError::invalid("client_id", "give client_id, subject, both, or grant_id")
+        })?,
+    };
+    let revoked = revoke_matching(st, &filter, meta).await?;
+    Ok(RevocationResult { revoked })
+}
+
+// ---------------------------------------------------------------- events
+
+/// The event log, newest first.
+pub async fn list_events(st: &AppState, q: EventListQuery) -> AdminResult<Page<EventView>> {
+    let limit = page_size(q.limit)?;
+    let since = match &q.since {
+        None => None,
+        Some(s) => Some(Timestamp::parse_rfc3339(s).ok_or_else(|| {
+            AdminError::invalid(
+                "since",
+                "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z",
+            )
+        })?),
+    };
+    if let Some(c) = &q.cursor {
+        if !c.starts_with("evt_") || c.len() > 64 {
+            return Err(AdminError::invalid("cursor", "is not an event id"));
+        }
+    }
+    let mut evs = st
+        .store
+        .list_events(&EventQuery {
+            kind: q.kind,
+            client_id: q.client_id,
+            subject: q.subject,
+            since,
+            before_id: q.cursor,
+            limit: limit + 1,
+        })
+        .await?;
+    let next_cursor = if evs.len() > limit {
+        evs.truncate(limit);
+        evs.last().map(|e| e.id.clone())
+    } else {
+        None
+    };
+    Ok(Page {
+        items: evs.iter().map(event_view).collect(),
+        next_cursor,
+    })
+}
+
+// ---------------------------------------------------------------- settings
+
+/// The effective server-wide settings: configuration file, then stored changes.
+pub fn get_settings(st: &AppState) -> Settings {
+    let at = st.access_tokens();
+    Settings {
+        refresh_tokens: st.server_refresh_settings().to_dto(),
+        access_tokens: AccessTokenSettings {
+            lifetime: Some(format_duration(at.lifetime)),
+            format: Some(at.format.as_str().into()),
+            signing_alg: Some(at.signing_alg.as_str().into()),
+        },
+    }
+}
+
+/// Validates a PATCH like the configuration file, stores it merged with what was stored
+/// (every node picks it up within [`super::settings::REFRESH_EVERY`]; this node at once)
+/// and answers the new effective settings.
+pub async fn patch_settings(st: &AppState, p: Settings, meta: &Meta) -> AdminResult<Settings> {
+    let bad = |e: baton_core::policy::FieldError| AdminError::invalid(&e.field, e.message);
+    let refresh = RefreshOverrides::from_dto(&p.refresh_tokens, "refresh_tokens").map_err(bad)?;
+    let access = AccessOverrides::from_dto(&p.access_tokens).map_err(bad)?;
+    let old = super::settings::stored(st.store.as_ref()).await?;
+    let merged = StoredSettings {
+        refresh: refresh.over(&old.refresh),
+        access: access.over(&old.access),
+    };
+    st.cfg
+        .refresh_tokens
+        .with(&merged.refresh)
+        .validate(&merged.refresh, "refresh_tokens")
+        .map_err(bad)?;
+    st.store
+        .put_settings(&merged.to_wire(), st.clock.now())
+        .await?;
+    let lifetime_changed = merged.access.lifetime != old.access.lifetime;
+    st.settings.set(merged);
+    if lifetime_changed {
+        // Retired keys stay published for twice the access-token lifetime.
+        reload_keys(st, st.clock.now()).await?;
+    }
+    let ev = changed(
+        "settings.changed",
+        st,
+        meta,
+        None,
+        None,
+        serde_json::json!({"refresh_tokens": p.refresh_tokens, "access_tokens": p.access_tokens}),
+    );
+    record(st, ev).await?;
+    Ok(get_settings(st))
+}
+
+// ---------------------------------------------------------------- keys
+
+/// A new signing key for every algorithm; the previous keys are retired, and stay in
+/// JWKS (and verify) until the tokens they signed have expired. Reloads this node's
+/// keyring.
+pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation> {
+    let now = st.clock.now();
+    let old = st.store.list_keys().await?;
+    let mut active = Vec::new();
+    for alg in SigAlg::ALL {
+        let secret = st.cfg.secret.0.clone();
+        // RSA generation takes a while: keep it off the async workers.
+        let k = tokio::task::spawn_blocking(move || crate::keys::new_key(&secret, alg, now))
+            .await
+            .map_err(internal)?
+            .map_err(internal)?;
+        st.store.insert_key(&k).await?;
+        active.push(key_view(&k));
+    }
+    let mut retired = Vec::new();
+    for mut k in old.into_iter().filter(|k| k.retired_at.is_none()) {
+        st.store.retire_key(&k.kid, now).await?;
+        k.retired_at = Some(now);
+        retired.push(key_view(&k));
+    }
+    reload_keys(st, now).await?;
+    let ev = changed(
+        "keys.rotated",
+        st,
+        meta,
+        None,
+        None,
+        serde_json::json!({
+            "active": active.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(),
+            "retired": retired.iter().map(|k| k.kid.clone()).collect::<Vec<_>>(),
+        }),
+    );
+    record(st, ev).await?;
+    Ok(KeyRotation { active, retired })
+}
+
+/// Rebuilds this node's keyring from the store.
+pub async fn reload_keys(st: &AppState, now: Timestamp) -> AdminResult<()> {
+    let stored = st.store.list_keys().await?;
+    // Retired keys stay published for twice the longest access-token lifetime in use.
+    let longest = st
+        .cfg
+        .access_tokens
+        .lifetime
+        .max(st.access_tokens().lifetime);
+    let publish_for = Dur(longest.millis() * 2);
+    let ring = crate::keys::load(&st.cfg.secret.0, &stored, now, publish_for).map_err(internal)?;
+    match st.keys.write() {
+        Ok(mut k) => *k = Arc::new(ring),
+        Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),
+    }
+    Ok(())
+}

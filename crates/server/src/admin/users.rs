@@ -1,0 +1,87 @@
+//! `/admin/users`: list, create, read, change (rename keeps `sub`; `{"active": false}`
+//! disables), delete. Never a password or its hash.
+
+use super::{ops, parse};
+use crate::http::error::ApiError;
+use crate::http::{Body, Meta};
+use crate::state::Shared;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::Json;
+use baton_proto::admin::{Page, UserCreate, UserPatch, UserView};
+use baton_proto::oauth::ErrorResponse;
+
+#[utoipa::path(get, path = "/admin/users", tag = "users",
+    responses((status = 200, body = Page<UserView>),
+              (status = 401, body = ErrorResponse)))]
+pub async fn list(State(st): State<Shared>) -> Result<Json<Page<UserView>>, ApiError> {
+    Ok(Json(Page {
+        items: ops::list_users(&st).await?,
+        next_cursor: None,
+    }))
+}
+
+/// Creates a user; the password is stored as Argon2id and the `sub` is generated.
+#[utoipa::path(post, path = "/admin/users", tag = "users",
+    request_body = UserCreate,
+    responses((status = 201, body = UserView),
+              (status = 400, body = ErrorResponse),
+              (status = 401, body = ErrorResponse),
+              (status = 409, description = "the username is taken", body = ErrorResponse)))]
+pub async fn create(
+    State(st): State<Shared>,
+    meta: Meta,
+    Body(body): Body,
+) -> Result<(StatusCode, Json<UserView>), ApiError> {
+    let req: UserCreate = parse(&body)?;
+    Ok((
+        StatusCode::CREATED,
+        Json(ops::create_user(&st, req, &meta).await?),
+    ))
+}
+
+#[utoipa::path(get, path = "/admin/users/{username}", tag = "users",
+    params(("username" = String, Path)),
+    responses((status = 200, body = UserView),
+              (status = 401, body = ErrorResponse),
+              (status = 404, body = ErrorResponse)))]
+pub async fn get(
+    State(st): State<Shared>,
+    Path(username): Path<String>,
+) -> Result<Json<UserView>, ApiError> {
+    Ok(Json(ops::get_user(&st, &username).await?))
+}
+
+/// Changes a user. A disabled user's next refresh fails (with `check_user_active`).
+#[utoipa::path(patch, path = "/admin/users/{username}", tag = "users",
+    params(("username" = String, Path)),
+    request_body = UserPatch,
+    responses((status = 200, body = UserView),
+              (status = 400, body = ErrorResponse),
+              (status = 401, body = ErrorResponse),
+              (status = 404, body = ErrorResponse),
+              (status = 409, description = "renamed to a taken username", body = ErrorResponse)))]
+pub async fn patch(
+    State(st): State<Shared>,
+    meta: Meta,
+    Path(username): Path<String>,
+    Body(body): Body,
+) -> Result<Json<UserView>, ApiError> {
+    let p: UserPatch = parse(&body)?;
+    Ok(Json(ops::patch_user(&st, &username, p, &meta).await?))
+}
+
+/// Deletes a user and revokes their grants.
+#[utoipa::path(delete, path = "/admin/users/{username}", tag = "users",
+    params(("username" = String, Path)),
+    responses((status = 204, description = "deleted"),
+              (status = 401, body = ErrorResponse),
+              (status = 404, body = ErrorResponse)))]
+pub async fn delete(
+    State(st): State<Shared>,
+    meta: Meta,
+    Path(username): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    ops::delete_user(&st, &username, &meta).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
