@@ -1,0 +1,183 @@
+//! `baton client …`: create (the secret printed once, stored hashed), list, show,
+//! update, delete; not found exits 1.
+
+use super::*;
+
+#[tokio::test]
+async fn client_lifecycle() {
+    let (dir, cfg) = setup().await;
+    let r = baton(
+        &cfg,
+        &[
+            "client",
+            "create",
+            "cli-app",
+            "--name",
+            "CLI App",
+            "--redirect-uri",
+            "https://app.example/cb",
+            "--scope",
+            "openid offline_access",
+            "--scope",
+            "api",
+            "--refresh-tokens",
+            "{\"usage\": \"one_time\"}",
+            "--json",
+        ],
+        None,
+    )
+    .await
+    .ok();
+    let v = r.json();
+    assert_eq!(v["client_id"], "cli-app");
+    let secret = v["client_secret"].as_str().unwrap().to_string();
+    assert_eq!(secret.len(), 43, "{secret}");
+    assert_eq!(
+        v["scopes"],
+        serde_json::json!(["openid", "offline_access", "api"])
+    );
+    assert_eq!(v["refresh_tokens"]["usage"], "one_time");
+
+    // Stored as its SHA-256 only.
+    let store = baton_store::open(&baton_testkit::sqlite_url(dir.path()), 2)
+        .await
+        .unwrap();
+    let c = store.get_client("cli-app").await.unwrap().unwrap();
+    assert_eq!(
+        c.secret_sha256,
+        Some(baton_core::secret::sha256(secret.as_bytes()))
+    );
+    store.close();
+
+    // Human output: the secret once, with a warning; later views never show it.
+    let r = baton(
+        &cfg,
+        &[
+            "client",
+            "create",
+            "public-app",
+            "--auth-method",
+            "none",
+            "--redirect-uri",
+            "https://p.example/cb",
+        ],
+        None,
+    )
+    .await
+    .ok();
+    assert!(r.stdout.contains("public-app"), "{}", r.stdout);
+    assert!(!r.stdout.contains("client_secret"), "{}", r.stdout);
+    let r = baton(&cfg, &["client", "show", "cli-app"], None).await.ok();
+    assert!(r.stdout.contains("CLI App"), "{}", r.stdout);
+    assert!(!r.stdout.contains(&secret));
+    assert!(baton(&cfg, &["client", "show", "cli-app", "--json"], None)
+        .await
+        .ok()
+        .json()
+        .get("client_secret")
+        .is_none());
+
+    let r = baton(&cfg, &["client", "list"], None).await.ok();
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert!(lines[0].starts_with("CLIENT_ID"), "{}", r.stdout);
+    assert!(
+        lines.iter().any(|l| l.starts_with("cli-app ")),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("public-app ")),
+        "{}",
+        r.stdout
+    );
+    let list = baton(&cfg, &["client", "list", "--json"], None)
+        .await
+        .ok()
+        .json();
+    assert_eq!(list.as_array().unwrap().len(), 2);
+
+    let v = baton(
+        &cfg,
+        &[
+            "client", "update", "cli-app", "--name", "Renamed", "--active", "false", "--json",
+        ],
+        None,
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(v["client_name"], "Renamed");
+    assert_eq!(v["active"], false);
+    assert!(v.get("client_secret").is_none(), "{v}");
+    // The secret survived the update.
+    let store = baton_store::open(&baton_testkit::sqlite_url(dir.path()), 2)
+        .await
+        .unwrap();
+    let c = store.get_client("cli-app").await.unwrap().unwrap();
+    assert_eq!(
+        c.secret_sha256,
+        Some(baton_core::secret::sha256(secret.as_bytes()))
+    );
+    assert!(!c.active);
+    store.close();
+
+    // Taken id: bad arguments.
+    baton(
+        &cfg,
+        &[
+            "client",
+            "create",
+            "cli-app",
+            "--redirect-uri",
+            "https://app.example/cb",
+        ],
+        None,
+    )
+    .await
+    .fails(2, "exists");
+    // Not found: 1.
+    baton(&cfg, &["client", "show", "nope"], None)
+        .await
+        .fails(1, "nope");
+    baton(&cfg, &["client", "update", "nope", "--name", "x"], None)
+        .await
+        .fails(1, "nope");
+    baton(&cfg, &["client", "delete", "nope"], None)
+        .await
+        .fails(1, "nope");
+
+    let r = baton(&cfg, &["client", "delete", "cli-app"], None)
+        .await
+        .ok();
+    assert!(r.stdout.contains("deleted"), "{}", r.stdout);
+    baton(&cfg, &["client", "show", "cli-app"], None)
+        .await
+        .fails(1, "cli-app");
+    let ev = baton(
+        &cfg,
+        &[
+            "events",
+            "--type",
+            "client.changed",
+            "--client",
+            "cli-app",
+            "--json",
+        ],
+        None,
+    )
+    .await
+    .ok()
+    .json();
+    let actions: Vec<&str> = ev
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["details"]["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["deleted", "updated", "created"]);
+    // No secret anywhere in the event log.
+    let all = baton(&cfg, &["events", "--json", "--limit", "1000"], None)
+        .await
+        .ok();
+    assert!(!all.stdout.contains(&secret));
+}

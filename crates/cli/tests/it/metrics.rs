@@ -1,0 +1,184 @@
+//! `/metrics` (issue 6): counts after a scripted sequence. The counters are process-wide,
+//! so the server runs as a child process of its own (tests in this binary run in parallel).
+
+use baton_testkit::{ChildServer, ALICE, WEB};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::collections::HashMap;
+
+/// A public client whose rotated tokens have no grace period: a replay is reuse at once.
+const EXTRA: &str = r#"
+[[clients]]
+client_id = "nograce"
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+grant_types = ["password", "refresh_token"]
+scopes = ["openid", "offline_access"]
+[clients.refresh_tokens]
+grace_period = "0s"
+"#;
+
+async fn token(
+    http: &reqwest::Client,
+    url: &str,
+    basic: Option<(&str, &str)>,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let mut req = http.post(format!("{url}/token")).form(form);
+    if let Some((id, secret)) = basic {
+        req = req.basic_auth(id, Some(secret));
+    }
+    let r = req.send().await.unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
+fn rt(v: &Value) -> String {
+    v["refresh_token"].as_str().unwrap().to_string()
+}
+
+/// Every sample line, keyed by name with labels.
+fn parse(text: &str) -> HashMap<String, f64> {
+    let mut m = HashMap::new();
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (k, v) = line.rsplit_once(' ').unwrap();
+        m.insert(k.to_string(), v.parse::<f64>().unwrap());
+    }
+    m
+}
+
+fn tokens(m: &HashMap<String, f64>, grant: &str, outcome: &str) -> f64 {
+    let k = format!("baton_token_requests_total{{grant_type=\"{grant}\",outcome=\"{outcome}\"}}");
+    *m.get(&k).unwrap_or_else(|| panic!("missing {k}"))
+}
+
+#[tokio::test]
+async fn metrics_count_a_scripted_sequence() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_baton"));
+    let dir = tempfile::tempdir().unwrap();
+    let c = ChildServer::spawn(bin, dir.path(), EXTRA).await;
+    let http = baton_testkit::client();
+    let url = c.url.clone();
+    let pw = |client: &'static str| {
+        [
+            ("grant_type", "password"),
+            ("client_id", client),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("scope", "openid offline_access"),
+        ]
+    };
+
+    // spa (public, so rotating): issued, rotated, then a retry of the old token within
+    // the grace period.
+    let (s, v) = token(&http, &url, None, &pw("spa")[..]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let t1 = rt(&v);
+    let f = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "spa"),
+        ("refresh_token", t1.as_str()),
+    ];
+    let (s, v) = token(&http, &url, None, &f).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = token(&http, &url, None, &f).await;
+    assert_eq!(s, StatusCode::OK, "grace replay: {v}");
+
+    // web (confidential: `auto` reuses its refresh token): issued, then issued again.
+    let (s, v) = token(&http, &url, Some(WEB), &pw("web")[..]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let w1 = rt(&v);
+    let f = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", w1.as_str()),
+    ];
+    let (s, v) = token(&http, &url, Some(WEB), &f).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(rt(&v), w1);
+    // A good token asking for more scope than its grant holds: invalid, not issued.
+    let f = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", w1.as_str()),
+        ("scope", "openid profile"),
+    ];
+    let (s, v) = token(&http, &url, Some(WEB), &f).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert_eq!(v["error"], "invalid_scope");
+
+    // nograce: issued, rotated, then the old token again: reuse detected.
+    let (s, v) = token(&http, &url, None, &pw("nograce")[..]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let n1 = rt(&v);
+    let f = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "nograce"),
+        ("refresh_token", n1.as_str()),
+    ];
+    let (s, v) = token(&http, &url, None, &f).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let (s, v) = token(&http, &url, None, &f).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error_description"].as_str().unwrap().contains("reused"),
+        "{v}"
+    );
+
+    // Junk: a token this server never sealed.
+    let (s, _) = token(
+        &http,
+        &url,
+        Some(WEB),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "brt_junk"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    // A wrong password, and an unsupported grant type.
+    let mut bad = pw("web");
+    bad[3] = ("password", "wrong");
+    let (s, _) = token(&http, &url, Some(WEB), &bad[..]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    let (s, _) = token(&http, &url, Some(WEB), &[("grant_type", "magic")]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+
+    let r = http.get(format!("{url}/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let ct = r.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ct.starts_with("text/plain; version=0.0.4"), "{ct}");
+    let text = r.text().await.unwrap();
+    let m = parse(&text);
+
+    assert_eq!(tokens(&m, "password", "issued"), 3.0, "{text}");
+    assert_eq!(tokens(&m, "password", "invalid"), 1.0);
+    assert_eq!(tokens(&m, "refresh_token", "rotated"), 2.0);
+    assert_eq!(tokens(&m, "refresh_token", "grace_replay"), 1.0);
+    assert_eq!(tokens(&m, "refresh_token", "reuse_detected"), 1.0);
+    assert_eq!(tokens(&m, "refresh_token", "invalid"), 2.0);
+    assert_eq!(tokens(&m, "refresh_token", "issued"), 1.0);
+    assert_eq!(tokens(&m, "refresh_token", "error"), 0.0);
+    assert_eq!(tokens(&m, "other", "invalid"), 1.0);
+    let total: f64 = m
+        .iter()
+        .filter(|(k, _)| k.starts_with("baton_token_requests_total"))
+        .map(|(_, v)| v)
+        .sum();
+    assert_eq!(total, 12.0);
+
+    // Every /token request was timed; the histogram is cumulative.
+    let count = m["baton_http_request_duration_seconds_count{endpoint=\"/token\"}"];
+    assert_eq!(count, 12.0);
+    let inf = m["baton_http_request_duration_seconds_bucket{endpoint=\"/token\",le=\"+Inf\"}"];
+    assert_eq!(inf, 12.0);
+    let small = m["baton_http_request_duration_seconds_bucket{endpoint=\"/token\",le=\"0.001\"}"];
+    assert!(small <= inf);
+    assert!(m["baton_http_request_duration_seconds_sum{endpoint=\"/token\"}"] > 0.0);
+
+    // spa's and web's grants are active; nograce's was revoked on reuse.
+    assert_eq!(m["baton_active_grants"], 2.0, "{text}");
+    assert!(m.contains_key("baton_cleanup_removed_total{kind=\"grants_expired\"}"));
+    c.terminate().await;
+}
