@@ -1,5 +1,9 @@
-//! The `baton` command: serve, migrate, check-config.
+//! The `baton` command: serve, migrate, check-config, and the operator subcommands
+//! (client, user, grants, revoke, events, keys) in `admin/`.
 
+mod admin;
+
+use admin::Common;
 use baton_server::config::{self, Config, Sources};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
@@ -9,7 +13,9 @@ use std::process::ExitCode;
 #[command(
     name = "baton",
     version,
-    about = "Baton: an OAuth 2.0 / OpenID Connect server built around the refresh-token lifecycle"
+    about = "Baton: an OAuth 2.0 / OpenID Connect server built around the refresh-token lifecycle",
+    after_help = "Exit codes: 0 done; 1 not found; 2 bad arguments or configuration; \
+3 store unavailable; 4 internal error."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -37,6 +43,48 @@ enum Cmd {
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
+    /// Manage clients in the configured store.
+    Client {
+        #[command(subcommand)]
+        cmd: admin::client::ClientCmd,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage users in the configured store.
+    User {
+        #[command(subcommand)]
+        cmd: admin::user::UserCmd,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// List grants (token families).
+    Grants {
+        #[command(subcommand)]
+        cmd: admin::grants::GrantsCmd,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Revoke grants: of a client, of a subject, of both, or one grant.
+    Revoke {
+        #[command(flatten)]
+        args: admin::grants::RevokeArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Read the event log, newest first.
+    Events {
+        #[command(flatten)]
+        args: admin::events::EventsArgs,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        cmd: admin::keys::KeysCmd,
+        #[command(flatten)]
+        common: Common,
+    },
 }
 
 fn load(file: Option<&Path>, create_secret: bool) -> Result<Config, String> {
@@ -53,9 +101,9 @@ fn load(file: Option<&Path>, create_secret: bool) -> Result<Config, String> {
     config::load(&src, create_secret).map_err(|e| e.to_string())
 }
 
-fn init_logging() {
+fn init_logging(default: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_env("BATON_LOG").unwrap_or_else(|_| EnvFilter::new(default));
     let json = std::env::var("BATON_LOG_FORMAT").is_ok_and(|v| v == "json");
     let b = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -119,7 +167,12 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    let operator = !matches!(
+        cli.cmd,
+        Cmd::Serve { .. } | Cmd::Migrate { .. } | Cmd::CheckConfig { .. }
+    );
+    // Operator commands print their results; only warnings go to the log.
+    init_logging(if operator { "warn" } else { "info" });
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -130,6 +183,26 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    if operator {
+        let r = rt.block_on(async {
+            match cli.cmd {
+                Cmd::Client { cmd, common } => admin::client::run(cmd, &common).await,
+                Cmd::User { cmd, common } => admin::user::run(cmd, &common).await,
+                Cmd::Grants { cmd, common } => admin::grants::list(cmd, &common).await,
+                Cmd::Revoke { args, common } => admin::grants::revoke(args, &common).await,
+                Cmd::Events { args, common } => admin::events::run(args, &common).await,
+                Cmd::Keys { cmd, common } => admin::keys::run(cmd, &common).await,
+                _ => Ok(()),
+            }
+        });
+        return match r {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(f) => {
+                eprintln!("baton: {}", f.message());
+                ExitCode::from(f.code())
+            }
+        };
+    }
     let result = rt.block_on(async {
         match &cli.cmd {
             Cmd::Serve { config, demo } => serve(config.as_deref(), *demo).await,
@@ -150,6 +223,7 @@ fn main() -> ExitCode {
                 );
                 Ok(())
             }
+            _ => Ok(()),
         }
     });
     match result {

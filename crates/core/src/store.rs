@@ -9,6 +9,7 @@ use crate::model::{
     AuthCode, Client, CodeUse, Event, Grant, GrantId, ReferenceToken, Session, SigningKey, User,
 };
 use crate::time::Timestamp;
+pub use baton_proto::settings::Settings;
 use std::future::Future;
 use std::pin::Pin;
 
@@ -161,6 +162,16 @@ pub trait Store: GrantStore {
     fn insert_events(&self, events: Vec<Event>) -> BoxFuture<'_, StoreResult<()>>;
     fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>>;
 
+    /// The server-wide settings stored through the admin API (SPEC §2.9, §4): only the
+    /// keys an operator set, laid over the configuration file's. `None` when never set.
+    fn get_settings(&self) -> BoxFuture<'_, StoreResult<Option<Settings>>>;
+    /// Replaces the stored server-wide settings.
+    fn put_settings<'a>(
+        &'a self,
+        settings: &'a Settings,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>>;
+
     /// Records that `client_id` was issued an authorization code in session `session_id`,
     /// so that back-channel logout reaches it when the session ends, even when it holds
     /// no grant (an ID token alone). Idempotent. The default records nothing (then only
@@ -207,6 +218,23 @@ pub trait Store: GrantStore {
     /// how many rows were deleted.
     fn purge_expired(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>>;
 
+    /// Cleanup (SPEC §2.8): deletes at most `limit` grants that stopped being live at or
+    /// before `cutoff`: revoked then, or (never revoked) expired then, by absolute expiry
+    /// or by sliding idle time (`last_used_at + sliding`). Records `grant.expired` (at
+    /// `now`; client, subject, grant id) for each deleted grant that had expired, in the
+    /// same transaction as the delete. Safe to run on several nodes at once: a row
+    /// another node is deleting is skipped, never deleted (or reported) twice.
+    fn purge_grants(
+        &self,
+        now: Timestamp,
+        cutoff: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<PurgedGrants>>;
+
+    /// Cleanup: deletes at most `limit` sessions that ended, or expired, at or before
+    /// `cutoff`, with their `session_clients` rows. Answers how many sessions.
+    fn purge_sessions(&self, cutoff: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>>;
+
     /// Marks a JWT id revoked (or, for client assertions, used) until it expires.
     /// Answers `true` if this call recorded it and `false` if it was already there:
     /// of two concurrent calls with the same id, exactly one gets `true`.
@@ -216,6 +244,42 @@ pub trait Store: GrantStore {
         expires_at: Timestamp,
     ) -> BoxFuture<'a, StoreResult<bool>>;
     fn is_jti_revoked<'a>(&'a self, jti: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+
+    /// How many grants are active at `now` (not revoked, not expired), for the
+    /// `baton_active_grants` gauge. The default pages through `list_grants`; backends
+    /// answer with one count query.
+    fn count_active_grants(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut n = 0u64;
+            let mut after = None;
+            loop {
+                let page = self.list_grants(None, after, 1000).await?;
+                n += page
+                    .iter()
+                    .filter(|g| g.is_active() && g.expiry().is_none_or(|e| e > now))
+                    .count() as u64;
+                match page.last() {
+                    Some(g) if page.len() == 1000 => after = Some(g.id),
+                    _ => return Ok(n),
+                }
+            }
+        })
+    }
+}
+
+/// What one [`Store::purge_grants`] call deleted.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct PurgedGrants {
+    /// The `grant.expired` events written, one per grant deleted because it expired.
+    pub expired: Vec<Event>,
+    /// How many grants were deleted because they had been revoked.
+    pub revoked: u64,
+}
+
+impl PurgedGrants {
+    pub fn total(&self) -> u64 {
+        self.expired.len() as u64 + self.revoked
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

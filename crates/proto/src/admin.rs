@@ -1,16 +1,18 @@
 //! Admin API bodies (SPEC §4).
 
+use crate::settings::RefreshTokenSettings;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// A page of a list: `{"items": [...], "next_cursor": "…" | null}`.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
 }
 
 /// A grant as the admin API shows it: never a token value.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct GrantView {
     pub grant_id: String,
     pub client_id: String,
@@ -26,7 +28,7 @@ pub struct GrantView {
 }
 
 /// An event of SPEC §5.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct EventView {
     pub id: String,
     #[serde(rename = "type")]
@@ -37,5 +39,272 @@ pub struct EventView {
     pub grant_id: Option<String>,
     pub ip: Option<String>,
     pub user_agent: Option<String>,
+    #[schema(value_type = Object)]
     pub details: serde_json::Value,
+}
+
+/// A client as the admin API shows it. `client_secret` appears once: in the answer that
+/// generated it (create, or a change to a method that needs a secret).
+#[derive(Serialize, Deserialize, Clone, PartialEq, ToSchema)]
+pub struct ClientView {
+    pub client_id: String,
+    pub client_name: Option<String>,
+    pub token_endpoint_auth_method: String,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub backchannel_logout_uri: Option<String>,
+    pub grant_types: Vec<String>,
+    pub scopes: Vec<String>,
+    pub access_token_format: Option<String>,
+    pub id_token_signed_response_alg: String,
+    pub introspect_any: bool,
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    pub active: bool,
+    /// The client's own overrides of the server-wide refresh-token settings.
+    pub refresh_tokens: RefreshTokenSettings,
+    pub created_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+}
+
+/// `POST /admin/clients`: the keys of a `[[clients]]` entry of the configuration file,
+/// except the secret, which the server generates. Without `token_endpoint_auth_method`
+/// the client is confidential (`client_secret_basic`), or `private_key_jwt` when `jwks`
+/// is given.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientCreate {
+    pub client_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    #[serde(default)]
+    pub introspect_any: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default)]
+    pub refresh_tokens: RefreshTokenSettings,
+}
+
+/// `PATCH /admin/clients/{client_id}`: any subset of the client's keys. `refresh_tokens`
+/// is merged key by key into the client's overrides; other keys replace their value.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ClientPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_endpoint_auth_method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_types: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scopes: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id_token_signed_response_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub introspect_any: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub jwks: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_tokens: Option<RefreshTokenSettings>,
+}
+
+/// A user as the admin API shows it: never the password hash.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct UserView {
+    /// The stable subject identifier (`sub` claim); kept across renames.
+    pub sub: String,
+    pub username: String,
+    pub active: bool,
+    #[schema(value_type = Object)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+    pub created_at: String,
+}
+
+/// `POST /admin/users`.
+#[derive(Serialize, Deserialize, Clone, Default, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub username: String,
+    pub password: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `PATCH /admin/users/{username}`: `username` renames (the `sub` stays); `claims`
+/// replaces the claims whole.
+#[derive(Serialize, Deserialize, Clone, Default, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+}
+
+/// `POST /admin/revocations`: `client_id`, `subject`, both, or `grant_id` alone.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RevocationRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grant_id: Option<String>,
+}
+
+/// `{"revoked": N}`: how many grants this call revoked.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct RevocationResult {
+    pub revoked: u64,
+}
+
+/// A signing key (public facts only).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct KeyView {
+    pub kid: String,
+    pub alg: String,
+    pub created_at: String,
+    pub retired_at: Option<String>,
+}
+
+/// The answer of `POST /admin/keys/rotate`: the new active keys and those just retired
+/// (still published in JWKS until the tokens they signed have expired).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct KeyRotation {
+    pub active: Vec<KeyView>,
+    pub retired: Vec<KeyView>,
+}
+
+/// `GET /admin/grants` query: filters and paging.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GrantListQuery {
+    pub client_id: Option<String>,
+    /// The user's `sub`.
+    pub subject: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 1000; default 100.
+    pub limit: Option<usize>,
+}
+
+/// `GET /admin/events` query: filters and paging.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct EventListQuery {
+    /// Event type, e.g. `grant.revoked`.
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub kind: Option<String>,
+    pub client_id: Option<String>,
+    pub subject: Option<String>,
+    /// RFC 3339: only events at or after this time.
+    pub since: Option<String>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 1000; default 100.
+    pub limit: Option<usize>,
+}
+
+// `Debug` never shows a secret or a password.
+
+impl std::fmt::Debug for ClientView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientView")
+            .field("client_id", &self.client_id)
+            .field(
+                "token_endpoint_auth_method",
+                &self.token_endpoint_auth_method,
+            )
+            .field("active", &self.active)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for UserCreate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserCreate")
+            .field("username", &self.username)
+            .field("password", &"[redacted]")
+            .field("active", &self.active)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for UserPatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserPatch")
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "[redacted]"))
+            .field("active", &self.active)
+            .field("claims", &self.claims)
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_hides_secrets_and_passwords() {
+        let u = UserCreate {
+            username: "bob".into(),
+            password: "hunter2-password".into(),
+            ..Default::default()
+        };
+        assert!(!format!("{u:?}").contains("hunter2"));
+        let p = UserPatch {
+            password: Some("hunter2-password".into()),
+            ..Default::default()
+        };
+        assert!(!format!("{p:?}").contains("hunter2"));
+    }
 }

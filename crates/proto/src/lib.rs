@@ -2,4 +2,5 @@
 
 pub mod admin;
 pub mod oauth;
+pub mod registration;
 pub mod settings;

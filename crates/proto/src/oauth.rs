@@ -16,8 +16,8 @@ pub struct TokenResponse {
     pub scope: Option<String>,
 }
 
-/// RFC 6749 §5.2 error response.
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
+/// RFC 6749 §5.2 error response (the admin API answers its errors in this shape too).
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorResponse {
     pub error: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

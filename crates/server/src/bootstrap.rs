@@ -72,6 +72,18 @@ pub async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
         .map_err(|e| format!("storage.url: {e}"))
 }
 
+/// Opens the cache for `persist = false` grants: Redis when `storage.cache_url` is
+/// set (start-up fails if it does not answer), else process memory.
+pub async fn open_cache(cfg: &Config) -> Result<baton_store::GrantCache, String> {
+    let retain = cfg.retain_revoked.millis();
+    match &cfg.cache_url {
+        Some(url) => baton_store::GrantCache::redis(url, &cfg.cache_prefix, retain)
+            .await
+            .map_err(|e| format!("storage.cache_url: {e}")),
+        None => Ok(baton_store::GrantCache::memory(retain)),
+    }
+}
+
 /// Builds the shared state, seeding the store from configuration.
 pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     let store = open_store(&cfg).await?;
@@ -98,7 +110,10 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     let keyring = crate::keys::load(&cfg.secret.0, &stored_keys, now, publish_for)?;
     let rt_keys = TokenKeys::from_secret(&cfg.secret.0);
     let page_key = baton_core::token::derive(&cfg.secret.0, b"baton page mac v1");
-    let cache = Arc::new(baton_store::MemoryGrants::new(cfg.retain_revoked.millis()));
+    let cache = open_cache(&cfg).await?;
+    let settings = crate::admin::settings::SettingsCache::load(store.as_ref())
+        .await
+        .map_err(|e| format!("cannot read stored settings: {e}"))?;
     // The back-channel logout notifier lives in the state and reads it (keys, store,
     // clock) through a weak reference.
     Ok(Arc::new_cyclic(|weak| AppState {
@@ -110,5 +125,6 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         page_key,
         clock,
         logout: Arc::new(crate::backchannel::Backchannel::new(weak.clone())),
+        settings,
     }))
 }

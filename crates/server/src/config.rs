@@ -656,6 +656,12 @@ fn validate(
             for n in names {
                 let g = GrantType::parse(n)
                     .ok_or_else(|| err(key, format!("unknown grant type `{n}`")))?;
+                if g == GrantType::Password {
+                    return Err(err(
+                        key,
+                        "the password grant cannot be registered dynamically".into(),
+                    ));
+                }
                 if !out.contains(&g) {
                     out.push(g);
                 }

@@ -1,8 +1,10 @@
 //! Baton's server: configuration, the service layer (read the clock, call the domain,
 //! apply its decision), HTTP routes and pages.
 
+pub mod admin;
 pub mod backchannel;
 pub mod bootstrap;
+pub mod cleanup;
 pub mod clock;
 pub mod config;
 pub mod demo;
@@ -10,6 +12,7 @@ pub mod grants;
 pub mod http;
 pub mod jwt;
 pub mod keys;
+pub mod metrics;
 pub mod pages;
 pub mod sessions;
 pub mod state;
@@ -45,6 +48,7 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     let app = http::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
     spawn_maintenance(state.clone());
+    admin::settings::spawn_refresh(state.clone());
     let task = tokio::spawn(async move {
         axum::serve(
             listener,
@@ -66,10 +70,27 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
 /// Periodic upkeep, every `sessions.expiry_check_interval` (default 30 s): drops expired
 /// cached grants and ends browser sessions whose expiry has passed (which revokes the
 /// grants bound to them and sends back-channel logout, like any other session end).
+/// And the cleanup job ([`cleanup`]) every `cleanup.interval` (default 1 h).
 fn spawn_maintenance(state: Shared) {
     let weak = std::sync::Arc::downgrade(&state);
     let every_ms = state.cfg.sessions.expiry_check_interval.millis().max(100);
+    let cleanup_ms = state.cfg.cleanup_interval.millis().max(100);
     drop(state);
+    // The cleanup job, every `cleanup.interval`, in its own task so that a long run
+    // never delays session expiry.
+    let weak_cleanup = weak.clone();
+    tokio::spawn(async move {
+        let mut tick =
+            tokio::time::interval(std::time::Duration::from_millis(cleanup_ms.unsigned_abs()));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let Some(st) = weak_cleanup.upgrade() else {
+                break;
+            };
+            cleanup::run_and_log(&st).await;
+        }
+    });
     tokio::spawn(async move {
         let period = std::time::Duration::from_millis(every_ms.unsigned_abs());
         let mut tick = tokio::time::interval(period);

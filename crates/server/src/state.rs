@@ -7,20 +7,22 @@ use baton_core::model::Client;
 use baton_core::policy::RefreshSettings;
 use baton_core::store::{GrantStore, Store};
 use baton_core::token::TokenKeys;
-use baton_store::MemoryGrants;
+use baton_store::GrantCache;
 use std::sync::{Arc, RwLock};
 
 pub struct AppState {
     pub cfg: Config,
     pub store: Arc<dyn Store>,
-    /// Where `persist = false` grants live.
-    pub cache: Arc<MemoryGrants>,
+    /// Where `persist = false` grants live: Redis or process memory.
+    pub cache: GrantCache,
     pub keys: RwLock<Arc<Keyring>>,
     pub rt_keys: TokenKeys,
     /// Keys the MAC of request handles and CSRF tokens.
     pub page_key: ring::hmac::Key,
     pub clock: Clock,
     pub logout: Arc<dyn crate::sessions::LogoutNotifier>,
+    /// Server-wide settings stored through the admin API (refreshed every few seconds).
+    pub settings: crate::admin::settings::SettingsCache,
 }
 
 pub type Shared = Arc<AppState>;
@@ -36,15 +38,28 @@ impl AppState {
     /// The store that holds grants of this kind.
     pub fn grants(&self, cached: bool) -> &dyn GrantStore {
         if cached {
-            self.cache.as_ref()
+            self.cache.grants()
         } else {
             self.store.as_ref() as &dyn GrantStore
         }
     }
 
-    /// The effective refresh-token settings for a client (SPEC §2.9).
+    /// The effective refresh-token settings for a client (SPEC §2.9): the configuration
+    /// file, then the settings stored through the admin API, then the client's own.
     pub fn refresh_settings(&self, client: &Client) -> RefreshSettings {
-        self.cfg.refresh_tokens.with(&client.refresh)
+        self.server_refresh_settings().with(&client.refresh)
+    }
+
+    /// The effective `[access_tokens]` settings: the configuration file with the stored
+    /// admin changes laid over it.
+    pub fn access_tokens(&self) -> crate::config::AccessTokenConfig {
+        self.settings.get().access.apply(&self.cfg.access_tokens)
+    }
+
+    /// The effective server-wide refresh-token settings: the configuration file with the
+    /// stored admin changes laid over it (at most `admin::settings::REFRESH_EVERY` old).
+    pub fn server_refresh_settings(&self) -> RefreshSettings {
+        self.cfg.refresh_tokens.with(&self.settings.overrides())
     }
 
     /// Lets the store finish pending writes and stop (tests restart on the same file).

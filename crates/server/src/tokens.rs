@@ -75,13 +75,11 @@ pub async fn access_token(
     now: Timestamp,
     s: &AccessSubject<'_>,
 ) -> Result<IssuedAccess, OAuthError> {
-    let lifetime = st.cfg.access_tokens.lifetime;
+    let at = st.access_tokens();
+    let lifetime = at.lifetime;
     let exp = now.plus(lifetime);
     let jti = baton_core::random_id("");
-    let format = s
-        .client
-        .access_token_format
-        .unwrap_or(st.cfg.access_tokens.format);
+    let format = s.client.access_token_format.unwrap_or(at.format);
     if format == TokenFormat::Reference {
         // An opaque token: only its digest is stored, with what introspection answers.
         let token = format!(
@@ -138,11 +136,7 @@ pub async fn access_token(
     }
     let token = st
         .keyring()
-        .sign(
-            st.cfg.access_tokens.signing_alg,
-            "at+jwt",
-            &Value::Object(c),
-        )
+        .sign(at.signing_alg, "at+jwt", &Value::Object(c))
         .map_err(|e| {
             tracing::error!(error = %e, "access token signing failed");
             OAuthError::server_error()
@@ -183,7 +177,7 @@ pub fn id_token(st: &AppState, now: Timestamp, i: &IdTokenInput<'_>) -> Result<S
     c.insert("iat".into(), now.unix_secs().into());
     c.insert(
         "exp".into(),
-        now.plus(st.cfg.access_tokens.lifetime).unix_secs().into(),
+        now.plus(st.access_tokens().lifetime).unix_secs().into(),
     );
     c.insert("auth_time".into(), i.auth_time.unix_secs().into());
     c.insert("at_hash".into(), at_hash(alg, i.access_token).into());

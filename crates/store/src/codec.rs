@@ -188,3 +188,53 @@ pub fn reference_from_json(
         revoked,
     })
 }
+
+/// Which grants cleanup deletes (`$1` = the cutoff): revoked at or before it, or never
+/// revoked and expired at or before it (absolute expiry, or sliding idle time).
+pub(crate) const PURGE_GRANTS_WHERE: &str = "(revoked_at IS NOT NULL AND revoked_at <= $1) \
+     OR (revoked_at IS NULL AND (expires_at <= $1 OR last_used_at + sliding_ms <= $1))";
+
+/// A grant row deleted by cleanup: what its event needs.
+pub(crate) struct PurgedGrant {
+    pub id: GrantId,
+    pub client_id: String,
+    pub subject: String,
+    pub revoked_at: Option<i64>,
+    pub expires_at: Option<i64>,
+    pub sliding_ms: Option<i64>,
+    pub last_used_at: i64,
+}
+
+/// What deleting `rows` amounts to: the `grant.expired` events of the expired ones
+/// (to be written in the same transaction) and the count of revoked ones.
+pub(crate) fn purge_events(
+    rows: &[PurgedGrant],
+    now: Timestamp,
+) -> baton_core::store::PurgedGrants {
+    let mut counts = baton_core::store::PurgedGrants::default();
+    for r in rows {
+        if r.revoked_at.is_some() {
+            counts.revoked += 1;
+            continue;
+        }
+        let sliding = r.sliding_ms.map(|s| r.last_used_at.saturating_add(s));
+        let (expired_at, by) = match (r.expires_at, sliding) {
+            (Some(a), Some(s)) if s < a => (s, "sliding"),
+            (Some(a), _) => (a, "absolute"),
+            (None, Some(s)) => (s, "sliding"),
+            (None, None) => (now.0, "absolute"),
+        };
+        counts.expired.push(baton_core::model::Event {
+            id: baton_core::event_id(now),
+            kind: "grant.expired".into(),
+            time: now,
+            client_id: Some(r.client_id.clone()),
+            subject: Some(r.subject.clone()),
+            grant_id: Some(r.id),
+            ip: None,
+            user_agent: None,
+            details: json!({ "expired_at": expired_at, "lifetime": by }),
+        });
+    }
+    counts
+}

@@ -1,18 +1,22 @@
 //! Storage backends behind `baton_core::store`: SQLite (embedded default),
 //! PostgreSQL (several nodes on one database) and the in-process cache for
-//! `persist = false` grants.
+//! `persist = false` grants (in process memory or Redis).
 
+pub mod cache;
 pub mod codec;
 pub mod memory;
 pub mod postgres;
+pub mod redis;
 pub mod sqlite;
 
 use baton_core::error::StoreError;
 use baton_core::store::Store;
 use std::sync::Arc;
 
+pub use cache::GrantCache;
 pub use memory::MemoryGrants;
 pub use postgres::PgStore;
+pub use redis::RedisGrants;
 pub use sqlite::SqliteStore;
 
 /// Opens (and migrates) the main store named by a `storage.url`: `sqlite://PATH` or

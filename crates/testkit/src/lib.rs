@@ -51,8 +51,11 @@ name = "Alice Example"
 pub const WEB: (&str, &str) = ("web", "web-secret-0123456789abcdef0123456789");
 pub const SPA: &str = "spa";
 pub const ALICE: (&str, &str) = ("alice", "alice-password");
+/// The admin token of [`TestServer::start_admin`].
+pub const ADMIN_TOKEN: &str = "testkit-admin-token-0123456789";
 
-fn secret_bytes() -> Vec<u8> {
+/// The decoded [`SECRET_B64`].
+pub fn secret_bytes() -> Vec<u8> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(SECRET_B64)
@@ -156,7 +159,25 @@ impl TestServer {
         Self::start_on(dir, &url, extra).await
     }
 
+    /// Starts a server with `BASE_CLIENTS` plus `extra` and the admin API on
+    /// (`BATON_ADMIN_TOKEN` = [`ADMIN_TOKEN`]).
+    pub async fn start_admin(extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = sqlite_url(dir.path());
+        let env = vec![("BATON_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string())];
+        Self::start_on_env(dir, &url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
+    }
+
     async fn start_on(dir: tempfile::TempDir, storage_url: &str, extra: &str) -> TestServer {
+        Self::start_on_env(dir, storage_url, extra, vec![]).await
+    }
+
+    async fn start_on_env(
+        dir: tempfile::TempDir,
+        storage_url: &str,
+        extra: &str,
+        env: Vec<(String, String)>,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
@@ -166,7 +187,7 @@ impl TestServer {
         let cfg = config::load(
             &Sources {
                 file: Some(&path),
-                env: vec![],
+                env,
                 base_dir: dir.path().to_path_buf(),
             },
             false,
@@ -315,12 +336,25 @@ pub struct ChildServer {
 impl ChildServer {
     /// Starts `bin serve --config` on a fresh port in `dir` and waits for `/readyz`.
     pub async fn spawn(bin: &Path, dir: &Path, extra: &str) -> ChildServer {
+        Self::spawn_on(bin, dir, None, extra).await
+    }
+
+    /// As [`ChildServer::spawn`], on the store at `storage_url` when given (e.g. a
+    /// PostgreSQL schema several children share) instead of `dir`'s SQLite file.
+    pub async fn spawn_on(
+        bin: &Path,
+        dir: &Path,
+        storage_url: Option<&str>,
+        extra: &str,
+    ) -> ChildServer {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
         };
-        let config = write_config(dir, port, &format!("{BASE_CLIENTS}\n{extra}"));
-        seed_keys(dir).await;
+        let storage = storage_url.map_or_else(|| sqlite_url(dir), str::to_string);
+        let config =
+            write_config_with_storage(dir, port, &storage, &format!("{BASE_CLIENTS}\n{extra}"));
+        seed_keys_at(&storage).await;
         let child = tokio::process::Command::new(bin)
             .args(["serve", "--config"])
             .arg(&config)

@@ -374,3 +374,20 @@ fn a_mistyped_secret_is_not_echoed_and_syntax_errors_give_the_line() {
     let e = load_str("issuer = \"http://127.0.0.1:8080\"\n\nlisten = = 3\n").unwrap_err();
     assert!(e.to_string().contains("line 3"), "{e}");
 }
+
+#[test]
+fn cache_url_and_prefix() {
+    let c = load_with("", &[]).unwrap();
+    assert_eq!((c.cache_url, c.cache_prefix.as_str()), (None, "baton:"));
+    let c = load_with(
+        "[storage]\ncache_url = \"redis://127.0.0.1:6379\"\ncache_prefix = \"prod-a:\"\n",
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.cache_url.as_deref(), Some("redis://127.0.0.1:6379"));
+    assert_eq!(c.cache_prefix, "prod-a:");
+    for bad in ["\"\"", "\"a b\""] {
+        let e = load_with(&format!("[storage]\ncache_prefix = {bad}\n"), &[]).unwrap_err();
+        assert_eq!(e.key, "storage.cache_prefix");
+    }
+}

@@ -9,6 +9,7 @@ use super::{event, issue_user_tokens, log_event, revoke_everywhere, UserTokens};
 use crate::http::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::Meta;
+use crate::metrics::{self, Outcome};
 use crate::state::AppState;
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, Grant, GrantType, User};
@@ -29,6 +30,37 @@ pub async fn grant(
     client: &Client,
     form: &Form,
     meta: &Meta,
+) -> ApiResult<TokenResponse> {
+    let mut outcome = None;
+    let r = run(st, client, form, meta, &mut outcome).await;
+    let o = match (&r, outcome) {
+        (Ok(_), Some(o)) => o,
+        (Ok(_), None) => Outcome::Issued,
+        // A store failure while recording a rejection is an error, not the rejection.
+        (Err(e), _) if e.status().is_server_error() => Outcome::Error,
+        // The rejection the decision made; a later failure (a scope the grant does not
+        // hold, say) after a good decision is `invalid`, never `rotated`.
+        (
+            Err(_),
+            Some(
+                o @ (Outcome::ReuseDetected
+                | Outcome::Expired
+                | Outcome::Revoked
+                | Outcome::Invalid),
+            ),
+        ) => o,
+        (Err(e), _) => Outcome::of_error(e),
+    };
+    metrics::token_request(metrics::Grant::RefreshToken, o);
+    r
+}
+
+async fn run(
+    st: &AppState,
+    client: &Client,
+    form: &Form,
+    meta: &Meta,
+    outcome: &mut Option<Outcome>,
 ) -> ApiResult<TokenResponse> {
     let raw = form.required("refresh_token")?;
     // A token this server did not seal (or that was altered) changes nothing and
@@ -78,12 +110,23 @@ pub async fn grant(
         // that a refused request leaves the grant untouched (no lost rotation).
         let token_gen = match decision {
             Decision::Reject(r) => {
-                return Err(reject(st, client, &grant, &claims, r, meta, now).await)
+                *outcome = Some(match r {
+                    Rejection::Reused { .. } => Outcome::ReuseDetected,
+                    Rejection::Expired => Outcome::Expired,
+                    Rejection::Revoked | Rejection::SessionEnded => Outcome::Revoked,
+                    _ => Outcome::Invalid,
+                });
+                return Err(reject(st, client, &grant, &claims, r, meta, now).await);
             }
             Decision::Rotate { from } => from + 1,
             Decision::Reuse { .. } => claims.generation,
             Decision::GraceReplay { current } => current,
         };
+        *outcome = Some(match decision {
+            Decision::Rotate { .. } => Outcome::Rotated,
+            Decision::GraceReplay { .. } => Outcome::GraceReplay,
+            _ => Outcome::Issued,
+        });
         let scope = narrowed_scope(&grant, requested)?;
         // A deleted user has no claims to issue, whatever check_user_active says.
         let Some(user) = user.as_ref() else {

@@ -9,6 +9,14 @@ use baton_core::model::{AuthMethod, GrantType, SigAlg};
 use serde_json::{json, Value};
 
 fn metadata(st: &Shared) -> Value {
+    let mut m = base_metadata(st);
+    if st.cfg.registration_enabled {
+        m["registration_endpoint"] = Value::String(format!("{}/register", st.cfg.issuer));
+    }
+    m
+}
+
+fn base_metadata(st: &Shared) -> Value {
     let i = &st.cfg.issuer;
     let algs: Vec<&str> = SigAlg::ALL.iter().map(|a| a.as_str()).collect();
     json!({

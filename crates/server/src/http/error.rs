@@ -71,4 +71,24 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<crate::admin::AdminError> for ApiError {
+    fn from(e: crate::admin::AdminError) -> Self {
+        use crate::admin::AdminError as A;
+        match e {
+            A::Invalid { field, message } => {
+                OAuthError::invalid_request(format!("{field}: {message}")).into()
+            }
+            A::NotFound(m) => {
+                ApiError::from(OAuthError::invalid_request(m)).with_status(StatusCode::NOT_FOUND)
+            }
+            A::Conflict(m) => {
+                ApiError::from(OAuthError::invalid_request(m)).with_status(StatusCode::CONFLICT)
+            }
+            A::Store(e) => e.into(),
+            // The detail was logged where it arose.
+            A::Internal(_) => OAuthError::server_error().into(),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;

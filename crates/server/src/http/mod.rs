@@ -6,6 +6,7 @@ pub mod error;
 pub mod form;
 pub mod health;
 pub mod introspect;
+pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
@@ -77,6 +78,13 @@ pub fn router(st: Shared) -> Router {
     if st.cfg.demo {
         r = r.route("/demo/callback", get(crate::demo::callback));
     }
+    if st.cfg.registration_enabled {
+        r = r.route("/register", post(register::register));
+    }
+    // SPEC §4: the admin API exists only when an admin token is configured.
+    if st.cfg.admin_token.is_some() {
+        r = r.merge(crate::admin::router(st.clone()));
+    }
     r.route(
         "/.well-known/openid-configuration",
         get(discovery::openid_configuration),
@@ -95,8 +103,10 @@ pub fn router(st: Shared) -> Router {
     )
     .route("/healthz", get(health::healthz))
     .route("/readyz", get(health::readyz))
+    .route("/metrics", get(crate::metrics::handler))
     .merge(crate::pages::router())
     .fallback(not_found)
+    .layer(axum::middleware::from_fn(crate::metrics::track_latency))
     .layer(DefaultBodyLimit::max(limit))
     .with_state(st)
 }

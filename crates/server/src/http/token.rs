@@ -3,6 +3,7 @@
 use super::error::ApiResult;
 use super::{client_auth, form, Body, Meta};
 use crate::grants;
+use crate::metrics;
 use crate::state::Shared;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -15,7 +16,12 @@ pub async fn token(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    match handle(&st, &meta, &headers, &body).await {
+    let mut kind = Some(metrics::Grant::Other);
+    let result = handle(&st, &meta, &headers, &body, &mut kind).await;
+    if let Some(g) = kind {
+        metrics::token_result(g, &result);
+    }
+    match result {
         Ok(r) => {
             let mut resp = axum::Json(r).into_response();
             let h = resp.headers_mut();
@@ -40,13 +46,19 @@ async fn handle(
     meta: &Meta,
     headers: &HeaderMap,
     body: &[u8],
+    kind: &mut Option<metrics::Grant>,
 ) -> ApiResult<baton_proto::oauth::TokenResponse> {
     form::require_form_content_type(headers)?;
     let f = form::parse(body)?;
     let grant_type = f.required("grant_type")?;
+    *kind = Some(metrics::Grant::parse(grant_type));
     let client = client_auth::authenticate(st, headers, &f, "/token").await?;
     match grant_type {
-        "refresh_token" => grants::refresh_token::grant(st, &client, &f, meta).await,
+        "refresh_token" => {
+            // Counts its own outcomes (rotated, grace replay, reuse detected …).
+            *kind = None;
+            grants::refresh_token::grant(st, &client, &f, meta).await
+        }
         "authorization_code" => grants::authorization_code::grant(st, &client, &f, meta).await,
         "password" => grants::password::grant(st, &client, &f, meta).await,
         "client_credentials" => grants::client_credentials::grant(st, &client, &f).await,

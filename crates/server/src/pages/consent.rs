@@ -155,7 +155,7 @@ pub async fn post(
             )
         }
     };
-    if !client.redirect_uris.iter().any(|u| *u == r.redirect_uri) {
+    if !client.redirect_uris.contains(&r.redirect_uri) {
         return error_page(
             StatusCode::BAD_REQUEST,
             "This application's address has changed; start again from the application.",

@@ -13,7 +13,8 @@ use baton_core::model::{
     SigningKey, User,
 };
 use baton_core::store::{
-    BoxFuture, EventQuery, GrantFilter, GrantStore, Revocation, Store, StoreResult,
+    BoxFuture, EventQuery, GrantFilter, GrantStore, PurgedGrants, Revocation, Settings, Store,
+    StoreResult,
 };
 use baton_core::time::{Dur, Timestamp};
 use tokio_postgres::types::{FromSql, ToSql};
@@ -765,6 +766,40 @@ impl Store for PgStore {
         })
     }
 
+    fn get_settings(&self) -> BoxFuture<'_, StoreResult<Option<Settings>>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let Some(r) = c
+                .query_opt("SELECT value FROM settings WHERE key = 'server'", &[])
+                .await?
+            else {
+                return Ok(None);
+            };
+            let v: String = get(&r, 0, "settings")?;
+            serde_json::from_str(&v)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("stored settings".into()))
+        })
+    }
+
+    fn put_settings<'a>(
+        &'a self,
+        settings: &'a Settings,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let v = serde_json::to_string(settings).unwrap_or_default();
+            let mut c = self.conn().await?;
+            c.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES ('server', $1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+                &[&v, &now.0],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
     fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
         Box::pin(async move {
             let mut wh = vec!["TRUE".to_string()];
@@ -935,6 +970,72 @@ impl Store for PgStore {
         })
     }
 
+    fn purge_grants(
+        &self,
+        now: Timestamp,
+        cutoff: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<PurgedGrants>> {
+        Box::pin(async move {
+            // SKIP LOCKED: rows another node is deleting (or a token request is
+            // rotating) are left for a later batch; the delete and its events commit
+            // together.
+            let sql = format!(
+                "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE {}
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, client_id, subject, revoked_at, expires_at, sliding_ms, last_used_at",
+                codec::PURGE_GRANTS_WHERE
+            );
+            let mut c = self.conn().await?;
+            c.begin().await?;
+            let body = async {
+                let rows = c.query(&sql, &[&cutoff.0, &(limit as i64)]).await?;
+                let w = "grant";
+                let mut purged = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    purged.push(codec::PurgedGrant {
+                        id: grant_id(get(r, 0, w)?)?,
+                        client_id: get(r, 1, w)?,
+                        subject: get(r, 2, w)?,
+                        revoked_at: get(r, 3, w)?,
+                        expires_at: get(r, 4, w)?,
+                        sliding_ms: get(r, 5, w)?,
+                        last_used_at: get(r, 6, w)?,
+                    });
+                }
+                let purged = codec::purge_events(&purged, now);
+                insert_events_in(&mut c, &purged.expired).await?;
+                Ok(purged)
+            }
+            .await;
+            c.finish(body).await
+        })
+    }
+
+    fn purge_sessions(&self, cutoff: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            // One statement: the sessions and their session_clients rows go together.
+            let row = c
+                .query_opt(
+                    "WITH gone AS (
+                       DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
+                         WHERE ended_at <= $1 OR expires_at <= $1
+                         LIMIT $2 FOR UPDATE SKIP LOCKED)
+                       RETURNING id),
+                     clients AS (
+                       DELETE FROM session_clients WHERE session_id IN (SELECT id FROM gone))
+                     SELECT COUNT(*) FROM gone",
+                    &[&cutoff.0, &(limit as i64)],
+                )
+                .await?;
+            match row {
+                Some(r) => get::<i64>(&r, 0, "count").map(|n| n.max(0) as u64),
+                None => Ok(0),
+            }
+        })
+    }
+
     /// Of two concurrent calls with the same id, the unique index lets exactly one
     /// insert (the other waits for it, then does nothing).
     fn revoke_jti<'a>(
@@ -960,6 +1061,25 @@ impl Store for PgStore {
                 .query_opt("SELECT 1 FROM revoked_jtis WHERE jti = $1", &[&jti])
                 .await?;
             Ok(row.is_some())
+        })
+    }
+
+    fn count_active_grants(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let row = c
+                .query_opt(
+                    "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > $1) \
+                     AND (sliding_ms IS NULL OR last_used_at + sliding_ms > $1)",
+                    &[&now.0],
+                )
+                .await?;
+            let n = match &row {
+                Some(r) => get::<i64>(r, 0, "active grant count")?,
+                None => 0,
+            };
+            Ok(u64::try_from(n).unwrap_or(0))
         })
     }
 }

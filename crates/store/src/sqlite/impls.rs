@@ -8,7 +8,8 @@ use baton_core::model::{
     SigningKey, User,
 };
 use baton_core::store::{
-    BoxFuture, EventQuery, GrantFilter, GrantStore, Revocation, Store, StoreResult,
+    BoxFuture, EventQuery, GrantFilter, GrantStore, PurgedGrants, Revocation, Settings, Store,
+    StoreResult,
 };
 use baton_core::time::{Dur, Timestamp};
 use rusqlite::types::Value as SqlValue;
@@ -671,6 +672,36 @@ impl Store for SqliteStore {
         Box::pin(self.write(move |c| events.iter().try_for_each(|e| insert_event(c, e))))
     }
 
+    fn get_settings(&self) -> BoxFuture<'_, StoreResult<Option<Settings>>> {
+        Box::pin(ready(self.read(|c| {
+            let v: Option<String> = c
+                .prepare_cached("SELECT value FROM settings WHERE key = 'server'")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)).optional())
+                .map_err(unavailable)?;
+            v.map(|v| {
+                serde_json::from_str(&v).map_err(|_| StoreError::Corrupt("stored settings".into()))
+            })
+            .transpose()
+        })))
+    }
+
+    fn put_settings<'a>(
+        &'a self,
+        settings: &'a Settings,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        let v = serde_json::to_string(settings).unwrap_or_default();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES ('server', ?1, ?2)
+                 ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                params![v, now.0],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
     fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
         Box::pin(ready(self.read(|c| {
             let mut wh = vec!["1 = 1".to_string()];
@@ -832,6 +863,65 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn purge_grants(
+        &self,
+        now: Timestamp,
+        cutoff: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<PurgedGrants>> {
+        // Runs in the single writer, so no other node or task deletes the same rows.
+        Box::pin(self.write(move |c| {
+            let rows: Vec<codec::PurgedGrant> = c
+                .prepare_cached(&format!(
+                    "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE {} LIMIT ?2)
+                     RETURNING id, client_id, subject, revoked_at, expires_at, sliding_ms, last_used_at",
+                    codec::PURGE_GRANTS_WHERE.replace('$', "?")
+                ))
+                .and_then(|mut s| {
+                    s.query_map(params![cutoff.0, limit as i64], |r| {
+                        Ok(codec::PurgedGrant {
+                            id: GrantId(r.get(0)?),
+                            client_id: r.get(1)?,
+                            subject: r.get(2)?,
+                            revoked_at: r.get(3)?,
+                            expires_at: r.get(4)?,
+                            sliding_ms: r.get(5)?,
+                            last_used_at: r.get(6)?,
+                        })
+                    })?
+                    .collect()
+                })
+                .map_err(unavailable)?;
+            let purged = codec::purge_events(&rows, now);
+            for e in &purged.expired {
+                insert_event(c, e)?;
+            }
+            Ok(purged)
+        }))
+    }
+
+    fn purge_sessions(&self, cutoff: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(self.write(move |c| {
+            let ids: Vec<String> = c
+                .prepare_cached(
+                    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
+                     WHERE ended_at <= ?1 OR expires_at <= ?1 LIMIT ?2) RETURNING id",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![cutoff.0, limit as i64], |r| r.get(0))?
+                        .collect()
+                })
+                .map_err(unavailable)?;
+            let mut del = c
+                .prepare_cached("DELETE FROM session_clients WHERE session_id = ?1")
+                .map_err(unavailable)?;
+            for id in &ids {
+                del.execute([id]).map_err(unavailable)?;
+            }
+            Ok(ids.len() as u64)
+        }))
+    }
+
     fn revoke_jti<'a>(
         &'a self,
         jti: &'a str,
@@ -853,6 +943,19 @@ impl Store for SqliteStore {
             c.prepare_cached("SELECT 1 FROM revoked_jtis WHERE jti = ?1")
                 .and_then(|mut s| s.exists([jti]))
                 .map_err(unavailable)
+        })))
+    }
+
+    fn count_active_grants(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(
+                "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL \
+                 AND (expires_at IS NULL OR expires_at > ?1) \
+                 AND (sliding_ms IS NULL OR last_used_at + sliding_ms > ?1)",
+            )
+            .and_then(|mut s| s.query_row([now.0], |r| r.get::<_, i64>(0)))
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .map_err(unavailable)
         })))
     }
 }

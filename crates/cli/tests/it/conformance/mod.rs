@@ -1,8 +1,9 @@
 //! The store conformance suite (baton_testkit::conformance) run against every backend
 //! available here: SQLite on a real file, PostgreSQL (the machine's, one fresh schema
-//! per test; see postgres.rs), and the in-process grant cache.
+//! per test; see postgres.rs), the in-process grant cache and Redis (redis.rs).
 
 mod postgres;
+mod redis;
 
 use baton_core::store::{GrantStore, Store};
 use baton_store::{MemoryGrants, SqliteStore};
@@ -85,4 +86,16 @@ async fn memory_revoke_filters() {
 #[tokio::test]
 async fn memory_list_grants() {
     suite::list_grants(memory().as_ref()).await;
+}
+
+#[tokio::test]
+async fn sqlite_cleanup() {
+    let (_d, s) = sqlite();
+    suite::cleanup(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_cleanup_race() {
+    let (_d, s) = sqlite();
+    suite::cleanup_race(s as Arc<dyn Store>).await;
 }

@@ -296,3 +296,17 @@ async fn postgres_session_clients_and_jti_records() {
         "already recorded"
     );
 }
+
+#[tokio::test]
+async fn postgres_cleanup() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::cleanup(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_cleanup_race() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 8).await;
+    suite::cleanup_race(s as Arc<dyn Store>).await;
+}
