@@ -11,9 +11,9 @@ use crate::http::form::Form;
 use crate::http::Meta;
 use crate::metrics::{self, Outcome};
 use crate::state::AppState;
-use baton_core::error::OAuthError;
+use baton_core::error::{OAuthError, StoreError};
 use baton_core::model::{Client, Grant, GrantType, User};
-use baton_core::policy::ReuseReaction;
+use baton_core::policy::{RefreshSettings, ReuseReaction};
 use baton_core::refresh::{decide, Decision, LivePolicy, Presented, Rejection};
 use baton_core::scope;
 use baton_core::store::{GrantFilter, Revocation};
@@ -75,28 +75,13 @@ async fn run(
         .ok_or_else(invalid)?;
 
     // Facts about the world the decision needs; read once.
-    let user = st.store.get_user_by_sub(&grant.subject).await?;
-    let session_live = match (&grant.session_id, grant.online) {
-        (Some(sid), true) => st
-            .store
-            .get_session(sid)
-            .await?
-            .is_some_and(|s| s.is_live(now)),
-        _ => true,
-    };
-    let settings = st.refresh_settings(client);
-    let live = LivePolicy {
-        reuse_reaction: settings.reuse_reaction,
-        check_user_active: settings.check_user_active,
-    };
+    let facts = Facts::read(st, &grant, now).await?;
+    let user = facts.user;
+    let session_live = facts.session_live;
+    let live = live_policy(&st.refresh_settings(client));
 
     for _ in 0..4 {
-        let client_allows = client.allows(GrantType::RefreshToken)
-            && grant
-                .scope
-                .split(' ')
-                .filter(|s| !s.is_empty())
-                .all(|s| client.scopes.iter().any(|c| c == s));
+        let client_allows = client_allows(client, &grant);
         let presented = Presented {
             client_id: &client.client_id,
             generation: claims.generation,
@@ -160,6 +145,46 @@ async fn run(
     }
     // Four lost races in a row means heavy contention on one grant: let the client retry.
     Err(OAuthError::unavailable().into())
+}
+
+/// What `decide` needs to know besides the grant and the caller, read once per request.
+pub struct Facts {
+    pub user: Option<User>,
+    /// The session an `online_access` grant is bound to is live (always true otherwise).
+    pub session_live: bool,
+}
+
+impl Facts {
+    pub async fn read(st: &AppState, grant: &Grant, now: Timestamp) -> Result<Facts, StoreError> {
+        let user = st.store.get_user_by_sub(&grant.subject).await?;
+        let session_live = match (&grant.session_id, grant.online) {
+            (Some(sid), true) => st
+                .store
+                .get_session(sid)
+                .await?
+                .is_some_and(|s| s.is_live(now)),
+            _ => true,
+        };
+        Ok(Facts { user, session_live })
+    }
+}
+
+/// The settings that apply at once (SPEC §2.9), from a client's effective settings.
+pub fn live_policy(settings: &RefreshSettings) -> LivePolicy {
+    LivePolicy {
+        reuse_reaction: settings.reuse_reaction,
+        check_user_active: settings.check_user_active,
+    }
+}
+
+/// The client still allows the refresh grant and every scope of the grant.
+pub fn client_allows(client: &Client, grant: &Grant) -> bool {
+    client.allows(GrantType::RefreshToken)
+        && grant
+            .scope
+            .split(' ')
+            .filter(|s| !s.is_empty())
+            .all(|s| client.scopes.iter().any(|c| c == s))
 }
 
 fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> ApiResult<String> {

@@ -5,6 +5,7 @@
 
 use super::error::{ApiError, ApiResult};
 use super::{client_auth, form, Body};
+use crate::grants::refresh_token::{client_allows, live_policy, Facts};
 use crate::state::{AppState, Shared};
 use crate::tokens;
 use axum::extract::State;
@@ -12,8 +13,8 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use baton_core::error::OAuthError;
-use baton_core::model::{Client, GrantType};
-use baton_core::refresh::{decide, Decision, LivePolicy, Presented};
+use baton_core::model::Client;
+use baton_core::refresh::{decide, Decision, Presented};
 use baton_core::time::Timestamp;
 use serde_json::{json, Map, Value};
 
@@ -109,15 +110,7 @@ async fn refresh_token(
     if grant.client_id != client.client_id && !client.introspect_any {
         return Ok(Some(inactive()));
     }
-    let user = st.store.get_user_by_sub(&grant.subject).await?;
-    let session_live = match (&grant.session_id, grant.online) {
-        (Some(sid), true) => st
-            .store
-            .get_session(sid)
-            .await?
-            .is_some_and(|s| s.is_live(now)),
-        _ => true,
-    };
+    let facts = Facts::read(st, &grant, now).await?;
     let owner = st
         .store
         .get_client(&grant.client_id)
@@ -126,29 +119,19 @@ async fn refresh_token(
     let Some(owner) = owner else {
         return Ok(Some(inactive()));
     };
-    let settings = st.refresh_settings(&owner);
-    let client_allows = owner.allows(GrantType::RefreshToken)
-        && grant
-            .scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .all(|s| owner.scopes.iter().any(|c| c == s));
     // The same decision a refresh would make, without applying anything: active means
     // the owner could refresh with this token now (current generation, or the previous
     // one inside the grace period).
     let d = decide(
-        &LivePolicy {
-            reuse_reaction: settings.reuse_reaction,
-            check_user_active: settings.check_user_active,
-        },
+        &live_policy(&st.refresh_settings(&owner)),
         now,
         &grant,
         &Presented {
             client_id: &grant.client_id,
             generation: claims.generation,
-            user_active: user.as_ref().is_some_and(|u| u.active),
-            session_live,
-            client_allows,
+            user_active: facts.user.as_ref().is_some_and(|u| u.active),
+            session_live: facts.session_live,
+            client_allows: client_allows(&owner, &grant),
         },
     );
     if matches!(d, Decision::Reject(_)) {
@@ -166,7 +149,7 @@ async fn refresh_token(
     if let Some(e) = grant.expiry() {
         out["exp"] = e.unix_secs().into();
     }
-    if let Some(u) = user {
+    if let Some(u) = facts.user {
         out["username"] = u.username.into();
     }
     if let Some(sid) = &grant.session_id {
