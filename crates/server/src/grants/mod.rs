@@ -148,7 +148,13 @@ pub async fn revoke_everywhere(
         extra_events: vec![],
         ..why.clone()
     };
-    let cached = st.grants(true).revoke(f, &no_extra).await?;
+    // One grant, found in the main store, cannot be in the cache too: leave the cache
+    // alone (a Redis outage must not stop persisted grants being revoked).
+    let cached = if matches!(f, GrantFilter::Grant(_)) && !ids.is_empty() {
+        Vec::new()
+    } else {
+        st.grants(true).revoke(f, &no_extra).await?
+    };
     if !cached.is_empty() {
         let mut evs = Vec::new();
         for id in &cached {

@@ -334,6 +334,18 @@ async fn redis_outage_fails_unpersisted_refreshes_only() {
         .await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{v}");
     let p3 = rt(&refresh_ok(&s, SPA_C, &p2).await);
+    // Revoking a persisted grant does not need Redis either.
+    let p_other = login(&s, SPA_C).await;
+    let (st, v) = s
+        .post_form(
+            "/revoke",
+            None,
+            &[("client_id", SPA_C.id), ("token", &p_other)],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    let (st, v) = refresh(&s, SPA_C, &p_other).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
 
     // Redis returns (empty: not durable); the server reconnects by itself.
     let again = OwnRedis::start(port).await.unwrap();
