@@ -114,8 +114,7 @@ pub async fn end(
         user_agent: None,
         details: serde_json::json!({"session_id": session.id, "reason": reason}),
     };
-    crate::grants::log_event(&ev);
-    st.store.insert_events(vec![ev]).await?;
+    crate::grants::record(st, ev).await?;
     let clients: Vec<String> = clients.into_iter().collect();
     st.logout.session_ended(&session, &clients);
     Ok(true)

@@ -93,8 +93,7 @@ fn page_size(limit: Option<usize>) -> AdminResult<usize> {
 
 /// Stores an event and writes its log line.
 async fn record(st: &AppState, ev: baton_core::model::Event) -> AdminResult<()> {
-    crate::grants::log_event(&ev);
-    Ok(st.store.insert_events(vec![ev]).await?)
+    Ok(crate::grants::record(st, ev).await?)
 }
 
 fn changed(

@@ -123,6 +123,12 @@ pub async fn insert(
     }
 }
 
+/// Records an event: its structured log line and its row in the event log.
+pub async fn record(st: &AppState, ev: Event) -> Result<(), StoreError> {
+    log_event(&ev);
+    st.store.insert_events(vec![ev]).await
+}
+
 /// Writes an event as a structured log line (never with token values).
 pub fn log_event(e: &Event) {
     tracing::info!(

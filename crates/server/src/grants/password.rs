@@ -1,8 +1,7 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
 use super::{
-    build, event, insert, issue_user_tokens, log_event, refresh_due, requested_scope, NewGrant,
-    UserTokens,
+    build, event, insert, issue_user_tokens, refresh_due, requested_scope, NewGrant, UserTokens,
 };
 use crate::http::error::ApiResult;
 use crate::http::form::Form;
@@ -48,8 +47,7 @@ pub async fn grant(
             None,
             serde_json::json!({"via": "password_grant"}),
         );
-        log_event(&ev);
-        st.store.insert_events(vec![ev]).await?;
+        super::record(st, ev).await?;
         // Does not say whether the user exists.
         return Err(OAuthError::invalid_grant("the username or password is incorrect").into());
     };
@@ -62,8 +60,7 @@ pub async fn grant(
         None,
         serde_json::json!({"via": "password_grant"}),
     );
-    log_event(&ev);
-    st.store.insert_events(vec![ev]).await?;
+    super::record(st, ev).await?;
     let scope = scope::join(&scopes);
     let settings = st.refresh_settings(client);
     let mut grant_id = None;

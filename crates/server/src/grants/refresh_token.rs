@@ -276,8 +276,7 @@ async fn reject(
                 Some(grant.id),
                 serde_json::json!({"presented_by": client.client_id, "issued_to": grant.client_id}),
             );
-            log_event(&ev);
-            st.store.insert_events(vec![ev]).await
+            super::record(st, ev).await
         }
         Rejection::Reused {
             presented,

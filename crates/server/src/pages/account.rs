@@ -5,7 +5,7 @@
 //! session. Not signed in: the login page, then back here.
 
 use super::authorize::{current_session, redirect};
-use super::consent::describe;
+use super::consent::scope_items;
 use super::handle::{self, AuthRequest, CSRF_COOKIE};
 use super::html::{self, error_page, escape, page};
 use super::login::csrf_cookie;
@@ -131,18 +131,7 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
             .iter()
             .map(|g| {
                 let name = names.get(&g.client_id).unwrap_or(&g.client_id);
-                let scopes: String = g
-                    .scope
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(|s| {
-                        format!(
-                            "<li><strong>{}</strong>: {}</li>",
-                            escape(s),
-                            escape(describe(s))
-                        )
-                    })
-                    .collect();
+                let scopes = scope_items(&g.scope);
                 format!(
                     "<section class=\"grant\"><h2>{}</h2><ul>{scopes}</ul>\
                      <p>Allowed <time datetime=\"{}\">{}</time>; last used <time datetime=\"{}\">{}</time>.</p>\

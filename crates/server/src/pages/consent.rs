@@ -5,7 +5,7 @@ use super::authorize::{current_session, error_redirect, issue_code, needs_login}
 use super::handle::{self, AuthRequest, CSRF_COOKIE};
 use super::html::{self, error_page, escape, page};
 use super::login::{csrf_cookie, request_from_query, to_login};
-use crate::grants::{event, log_event};
+use crate::grants::event;
 use crate::http::{Body, Meta};
 use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};
@@ -26,17 +26,9 @@ pub fn describe(scope: &str) -> &'static str {
     }
 }
 
-fn render(
-    st: &AppState,
-    r: &AuthRequest,
-    h: &str,
-    headers: &HeaderMap,
-    client_name: &str,
-) -> Response {
-    let (csrf_c, new) = csrf_cookie(headers);
-    let csrf = handle::csrf_token(st, &csrf_c, h);
-    let items: String = r
-        .scope
+/// The `<li>` items naming each scope in plain words (consent and account pages).
+pub fn scope_items(scope: &str) -> String {
+    scope
         .split(' ')
         .filter(|s| !s.is_empty())
         .map(|s| {
@@ -46,7 +38,19 @@ fn render(
                 escape(describe(s))
             )
         })
-        .collect();
+        .collect()
+}
+
+fn render(
+    st: &AppState,
+    r: &AuthRequest,
+    h: &str,
+    headers: &HeaderMap,
+    client_name: &str,
+) -> Response {
+    let (csrf_c, new) = csrf_cookie(headers);
+    let csrf = handle::csrf_token(st, &csrf_c, h);
+    let items = scope_items(&r.scope);
     let body = format!(
         "<h1>Allow access?</h1><p><strong>{}</strong> asks to:</p><ul>{items}</ul>\
          <form method=\"post\" action=\"/consent\">\
@@ -192,8 +196,7 @@ pub async fn post(
                 None,
                 serde_json::json!({"scope": r.scope}),
             );
-            log_event(&ev);
-            let _ = st.store.insert_events(vec![ev]).await;
+            let _ = crate::grants::record(&st, ev).await;
             issue_code(&st, &r, &session, &meta).await
         }
         Some("deny") => {
@@ -206,8 +209,7 @@ pub async fn post(
                 None,
                 serde_json::json!({"scope": r.scope}),
             );
-            log_event(&ev);
-            let _ = st.store.insert_events(vec![ev]).await;
+            let _ = crate::grants::record(&st, ev).await;
             error_redirect(
                 &st,
                 &r.redirect_uri,

@@ -3,7 +3,7 @@
 use super::authorize::{continue_flow, current_session, redirect};
 use super::handle::{self, AuthRequest, CSRF_COOKIE};
 use super::html::{self, error_page, escape, page};
-use crate::grants::{event, log_event};
+use crate::grants::event;
 use crate::http::{form, Body, Meta};
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
@@ -150,8 +150,7 @@ pub async fn post(
             None,
             serde_json::json!({"via": "login_page"}),
         );
-        log_event(&ev);
-        let _ = st.store.insert_events(vec![ev]).await;
+        let _ = crate::grants::record(&st, ev).await;
         // The same words whether the user exists or not.
         return render(
             &st,
@@ -229,8 +228,7 @@ pub async fn post(
         None,
         serde_json::json!({"via": "login_page", "session_id": session.id}),
     );
-    log_event(&ev);
-    let _ = st.store.insert_events(vec![ev]).await;
+    let _ = crate::grants::record(&st, ev).await;
     let mut resp = continue_flow(&st, &r, Some(&session), &meta).await;
     if let Some(secret) = new_cookie {
         let cookie = handle::set_cookie(
