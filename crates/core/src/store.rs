@@ -193,6 +193,13 @@ pub trait Store: GrantStore {
     }
 
     /// Live sessions whose expiry has passed (the maintenance task ends them).
+    /// The live (not ended, not expired) sessions of a user.
+    fn list_live_sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<Vec<Session>>>;
+
     fn list_expired_sessions(
         &self,
         now: Timestamp,

@@ -334,6 +334,15 @@ pub async fn records(s: &dyn Store) {
             .len(),
         1
     );
+    assert_eq!(s.list_live_sessions("u_1", T0).await.unwrap().len(), 1);
+    assert!(
+        s.list_live_sessions("u_1", T0.plus(Dur::secs(61)))
+            .await
+            .unwrap()
+            .is_empty(),
+        "expired"
+    );
+    assert!(s.list_live_sessions("u_2", T0).await.unwrap().is_empty());
     assert!(s
         .end_session("sess", T0.plus(Dur::secs(1)))
         .await

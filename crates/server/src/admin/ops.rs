@@ -383,7 +383,8 @@ pub async fn create_user(st: &AppState, req: UserCreate, meta: &Meta) -> AdminRe
 }
 
 /// Changes a user: rename (the `sub` stays), password, `active`, claims. A disabled
-/// user's next refresh fails where `check_user_active` is on.
+/// user's next refresh fails where `check_user_active` is on, and their browser
+/// sessions end.
 pub async fn patch_user(
     st: &AppState,
     username: &str,
@@ -442,6 +443,9 @@ pub async fn patch_user(
         created_at: existing.created_at,
     };
     st.store.upsert_user(&user).await?;
+    if existing.active && !user.active {
+        end_sessions(st, &user.sub).await?;
+    }
     let ev = changed(
         "user.changed",
         st,
@@ -454,7 +458,17 @@ pub async fn patch_user(
     Ok(user_view(&user))
 }
 
-/// Deletes a user and revokes their grants (reason `admin`).
+/// Ends every live browser session of a user (an administrator disabled or deleted
+/// them): their online grants die and their applications get back-channel logout.
+async fn end_sessions(st: &AppState, sub: &str) -> AdminResult<()> {
+    let now = st.clock.now();
+    for s in st.store.list_live_sessions(sub, now).await? {
+        crate::sessions::end(st, &s.id, "admin", now).await?;
+    }
+    Ok(())
+}
+
+/// Deletes a user, revokes their grants (reason `admin`) and ends their sessions.
 pub async fn delete_user(st: &AppState, username: &str, meta: &Meta) -> AdminResult<()> {
     let existing = st
         .store
@@ -465,6 +479,7 @@ pub async fn delete_user(st: &AppState, username: &str, meta: &Meta) -> AdminRes
         return Err(no_user(username));
     }
     let revoked = revoke_matching(st, &GrantFilter::Subject(existing.sub.clone()), meta).await?;
+    end_sessions(st, &existing.sub).await?;
     let ev = changed(
         "user.changed",
         st,

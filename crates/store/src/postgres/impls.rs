@@ -868,6 +868,21 @@ impl Store for PgStore {
         })
     }
 
+    fn list_live_sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<Vec<Session>>> {
+        Box::pin(async move {
+            let sql = format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE subject = $1 AND ended_at IS NULL AND expires_at > $2"
+            );
+            let mut c = self.conn().await?;
+            let rows = c.query(&sql, &[&subject, &now.0]).await?;
+            rows.iter().map(session_from_row).collect()
+        })
+    }
+
     fn list_expired_sessions(
         &self,
         now: Timestamp,

@@ -781,6 +781,20 @@ impl Store for SqliteStore {
         })))
     }
 
+    fn list_live_sessions<'a>(
+        &'a self,
+        subject: &'a str,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<Vec<Session>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {SESSION_COLS} FROM sessions WHERE subject = ?1 AND ended_at IS NULL AND expires_at > ?2"
+            ))
+            .and_then(|mut s| s.query_map(params![subject, now.0], session_from_row)?.collect())
+            .map_err(unavailable)
+        })))
+    }
+
     fn list_expired_sessions(
         &self,
         now: Timestamp,

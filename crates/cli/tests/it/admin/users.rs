@@ -155,3 +155,38 @@ async fn bad_user_bodies_and_unknown_users() {
     let (st, _) = call(&s, "PATCH", "/admin/users/nobody", Some("{}")).await;
     assert_eq!(st, 404);
 }
+
+#[tokio::test]
+async fn disabling_a_user_ends_their_browser_sessions() {
+    let s = TestServer::start_admin("").await;
+    let online = baton_testkit::flow::code_flow(&s, "web", "openid online_access").await;
+    let offline = s.password_grant("openid offline_access").await;
+    let (st, v) = call(
+        &s,
+        "PATCH",
+        "/admin/users/alice",
+        Some(r#"{"active": false}"#),
+    )
+    .await;
+    assert_eq!(st, 200, "{v}");
+    let ended = s.events("session.ended").await;
+    assert_eq!(ended.len(), 1, "the session ended");
+    assert_eq!(ended[0].details["reason"], "admin");
+    // The online grant died with the session, for good; the offline one is only
+    // refused while the user is disabled.
+    call(
+        &s,
+        "PATCH",
+        "/admin/users/alice",
+        Some(r#"{"active": true}"#),
+    )
+    .await;
+    let (st, v) = s.refresh(online["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
+    let (st, v) = s.refresh(offline["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(st, 200, "{v}");
+}
