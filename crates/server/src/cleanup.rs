@@ -62,7 +62,13 @@ pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
 /// Runs [`run`] and logs its outcome.
 pub async fn run_and_log(st: &AppState) {
     let now = st.clock.now();
-    match run(st, now).await {
+    let result = run(st, now).await;
+    if let Ok(r) = &result {
+        crate::metrics::record_cleanup("grants_expired", r.expired_grants);
+        crate::metrics::record_cleanup("grants_revoked", r.revoked_grants);
+        crate::metrics::record_cleanup("sessions", r.sessions);
+    }
+    match result {
         Ok(r) if r == Report::default() => tracing::debug!("cleanup: nothing to remove"),
         Ok(r) => tracing::info!(
             expired_grants = r.expired_grants,

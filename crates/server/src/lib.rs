@@ -102,8 +102,9 @@ fn spawn_maintenance(state: Shared) {
             st.cache.sweep(now);
             end_expired_sessions(&st, now).await;
             // Expired codes, revoked JWT ids and reference tokens, in bounded batches.
-            if let Err(e) = st.store.purge_expired(now, 1000).await {
-                tracing::warn!(error = %e, "purging expired records failed; will retry");
+            match st.store.purge_expired(now, 1000).await {
+                Ok(n) => crate::metrics::record_cleanup("expired_records", n),
+                Err(e) => tracing::warn!(error = %e, "purging expired records failed; will retry"),
             }
         }
     });

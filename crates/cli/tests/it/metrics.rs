@@ -180,5 +180,10 @@ async fn metrics_count_a_scripted_sequence() {
     // spa's and web's grants are active; nograce's was revoked on reuse.
     assert_eq!(m["baton_active_grants"], 2.0, "{text}");
     assert!(m.contains_key("baton_cleanup_removed_total{kind=\"grants_expired\"}"));
+    // The cleanup job runs at start-up and reports each kind it swept.
+    for kind in ["grants_expired", "grants_revoked", "sessions"] {
+        let runs = m[&format!("baton_cleanup_runs_total{{kind=\"{kind}\"}}")];
+        assert!(runs >= 1.0, "{kind}: {text}");
+    }
     c.terminate().await;
 }

@@ -391,3 +391,76 @@ fn cache_url_and_prefix() {
         assert_eq!(e.key, "storage.cache_prefix");
     }
 }
+
+/// The field names a struct deserializes, read from serde itself: a deserializer that
+/// records the `fields` serde asks for and stops.
+fn fields_of<T: serde::de::DeserializeOwned>() -> Vec<&'static str> {
+    use serde::de::{self, Visitor};
+    struct Catch<'a>(&'a mut Vec<&'static str>);
+    impl<'de> de::Deserializer<'de> for Catch<'_> {
+        type Error = de::value::Error;
+        fn deserialize_any<V: Visitor<'de>>(self, _: V) -> Result<V::Value, Self::Error> {
+            Err(de::Error::custom("not a struct"))
+        }
+        fn deserialize_struct<V: Visitor<'de>>(
+            self,
+            _: &'static str,
+            fields: &'static [&'static str],
+            _: V,
+        ) -> Result<V::Value, Self::Error> {
+            self.0.extend_from_slice(fields);
+            Err(de::Error::custom("caught"))
+        }
+        serde::forward_to_deserialize_any! {
+            bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes
+            byte_buf option unit unit_struct newtype_struct seq tuple tuple_struct map enum
+            identifier ignored_any
+        }
+    }
+    let mut out = Vec::new();
+    let _ = T::deserialize(Catch(&mut out));
+    out
+}
+
+/// docs/configuration.md is checked against the configuration types: every key any
+/// section accepts is documented there (as `key` in a table row or heading).
+#[test]
+fn the_configuration_reference_documents_every_key() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/configuration.md"
+    ))
+    .unwrap();
+    let sections: Vec<(&str, Vec<&'static str>)> = vec![
+        ("top level", fields_of::<RawConfig>()),
+        ("[storage]", fields_of::<RawStorage>()),
+        ("[access_tokens]", fields_of::<AccessTokenSettings>()),
+        ("[refresh_tokens]", fields_of::<RefreshTokenSettings>()),
+        ("[sessions]", fields_of::<RawSessions>()),
+        ("[cleanup]", fields_of::<RawCleanup>()),
+        ("[registration]", fields_of::<RawRegistration>()),
+        ("[http]", fields_of::<RawHttp>()),
+        ("[[clients]]", fields_of::<RawClient>()),
+        ("[[users]]", fields_of::<RawUser>()),
+    ];
+    let mut missing = Vec::new();
+    for (section, keys) in &sections {
+        assert!(!keys.is_empty(), "no fields read for {section}");
+        for k in keys {
+            // A key as `key`; a section as its [heading] or [[heading]].
+            let documented = doc.contains(&format!("`{k}`"))
+                || doc.contains(&format!("[{k}]"))
+                || doc.contains(&format!("[[{k}]]"));
+            if !documented {
+                missing.push(format!("{section} {k}"));
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "docs/configuration.md does not document: {missing:?}"
+    );
+    // And the introspection sees what it should.
+    assert!(fields_of::<RawStorage>().contains(&"url"));
+    assert!(fields_of::<RefreshTokenSettings>().contains(&"grace_period"));
+}
