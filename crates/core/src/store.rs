@@ -242,6 +242,10 @@ pub trait Store: GrantStore {
     /// `cutoff`, with their `session_clients` rows. Answers how many sessions.
     fn purge_sessions(&self, cutoff: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>>;
 
+    /// Deletes at most `limit` of the oldest events recorded before `before`
+    /// (`cleanup.retain_events`); answers how many.
+    fn purge_events(&self, before: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>>;
+
     /// Marks a JWT id revoked (or, for client assertions, used) until it expires.
     /// Answers `true` if this call recorded it and `false` if it was already there:
     /// of two concurrent calls with the same id, exactly one gets `true`.

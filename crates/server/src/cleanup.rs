@@ -29,6 +29,7 @@ pub struct Report {
     pub expired_grants: u64,
     pub revoked_grants: u64,
     pub sessions: u64,
+    pub events: u64,
 }
 
 /// One cleanup run at `now` with the configured retention. Stops at the first store
@@ -56,6 +57,17 @@ pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
         }
         tokio::time::sleep(PAUSE).await;
     }
+    if let Some(keep) = st.cfg.retain_events {
+        let before = now.plus(Dur(-keep.0.max(0)));
+        for _ in 0..MAX_BATCHES {
+            let n = st.store.purge_events(before, BATCH).await?;
+            report.events += n;
+            if n < BATCH as u64 {
+                break;
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+    }
     Ok(report)
 }
 
@@ -67,6 +79,7 @@ pub async fn run_and_log(st: &AppState) {
         crate::metrics::record_cleanup("grants_expired", r.expired_grants);
         crate::metrics::record_cleanup("grants_revoked", r.revoked_grants);
         crate::metrics::record_cleanup("sessions", r.sessions);
+        crate::metrics::record_cleanup("events", r.events);
     }
     match result {
         Ok(r) if r == Report::default() => tracing::debug!("cleanup: nothing to remove"),
@@ -74,10 +87,12 @@ pub async fn run_and_log(st: &AppState) {
             expired_grants = r.expired_grants,
             revoked_grants = r.revoked_grants,
             sessions = r.sessions,
-            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions",
+            events = r.events,
+            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions, {} old events",
             r.expired_grants,
             r.revoked_grants,
             r.sessions,
+            r.events,
         ),
         Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry next interval"),
     }

@@ -61,6 +61,7 @@ struct RawSessions {
 struct RawCleanup {
     interval: Option<String>,
     retain_revoked: Option<String>,
+    retain_events: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -187,6 +188,8 @@ pub struct Config {
     pub sessions: SessionConfig,
     pub cleanup_interval: Dur,
     pub retain_revoked: Dur,
+    /// `cleanup.retain_events`: events older than this are deleted; `None` is `off`.
+    pub retain_events: Option<Dur>,
     pub registration_enabled: bool,
     /// `registration.default_grant_types`: what `POST /register` gives a client that
     /// names none (default `["authorization_code", "refresh_token"]`, Janssen's
@@ -641,6 +644,16 @@ fn validate(
         Dur::secs(7 * 86_400),
     )?;
 
+    let retain_events = match raw.cleanup.retain_events.as_deref() {
+        Some("off") => None,
+        other => Some(dur(
+            source,
+            "cleanup.retain_events",
+            other.map(str::to_string).as_ref(),
+            Dur::secs(90 * 86_400),
+        )?),
+    };
+
     let registration_default_grant_types = match &raw.registration.default_grant_types {
         None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         Some(v) => {
@@ -722,6 +735,7 @@ fn validate(
         sessions,
         cleanup_interval,
         retain_revoked,
+        retain_events,
         registration_enabled: raw.registration.enabled.unwrap_or(false),
         registration_default_grant_types,
         registration_initial_access_token,

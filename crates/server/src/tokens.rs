@@ -167,7 +167,11 @@ fn at_hash(alg: SigAlg, access_token: &str) -> String {
     URL_SAFE_NO_PAD.encode(&d[..16])
 }
 
-pub fn id_token(st: &AppState, now: Timestamp, i: &IdTokenInput<'_>) -> Result<String, OAuthError> {
+pub async fn id_token(
+    st: &AppState,
+    now: Timestamp,
+    i: &IdTokenInput<'_>,
+) -> Result<String, OAuthError> {
     let alg = i.client.id_token_alg;
     let mut c = i.claims.clone();
     c.insert("iss".into(), st.cfg.issuer.clone().into());
@@ -187,12 +191,21 @@ pub fn id_token(st: &AppState, now: Timestamp, i: &IdTokenInput<'_>) -> Result<S
     if let Some(sid) = i.session_id {
         c.insert("sid".into(), sid.into());
     }
-    st.keyring()
-        .sign(alg, "JWT", &Value::Object(c))
-        .map_err(|e| {
-            tracing::error!(error = %e, "ID token signing failed");
-            OAuthError::server_error()
-        })
+    let failed = |e: String| {
+        tracing::error!(error = %e, "ID token signing failed");
+        OAuthError::server_error()
+    };
+    let keys = st.keyring();
+    let claims = Value::Object(c);
+    if alg == SigAlg::RS256 {
+        // An RSA signature costs about a millisecond of CPU: off the async workers, so
+        // that refreshes with `openid` do not stall every other request.
+        return tokio::task::spawn_blocking(move || keys.sign(alg, "JWT", &claims))
+            .await
+            .map_err(|e| failed(e.to_string()))?
+            .map_err(failed);
+    }
+    keys.sign(alg, "JWT", &claims).map_err(failed)
 }
 
 /// A verified, unexpired access token of ours.

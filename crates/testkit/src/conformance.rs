@@ -801,3 +801,30 @@ pub async fn cleanup_race(s: Arc<dyn Store>) {
     };
     assert_eq!(s.list_events(&q).await.unwrap().len(), N);
 }
+
+/// Event retention: the oldest events before a time go, in batches; newer ones stay.
+pub async fn event_retention(s: &dyn Store) {
+    let evs: Vec<Event> = (0..5)
+        .map(|i| event("a.x", T0.plus(Dur::secs(i * 10)), Some("c"), Some("u")))
+        .collect();
+    s.insert_events(evs.clone()).await.unwrap();
+    let before = T0.plus(Dur::secs(25));
+    assert_eq!(
+        s.purge_events(before, 2).await.unwrap(),
+        2,
+        "a batch is bounded"
+    );
+    assert_eq!(s.purge_events(before, 2).await.unwrap(), 1);
+    assert_eq!(s.purge_events(before, 2).await.unwrap(), 0);
+    let left = s
+        .list_events(&EventQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        left.iter().map(|e| e.id.clone()).collect::<Vec<_>>(),
+        vec![evs[4].id.clone(), evs[3].id.clone()]
+    );
+}

@@ -237,19 +237,22 @@ pub async fn issue_user_tokens(
     )
     .await?;
     let id_token = if scope::contains(t.scope, "openid") {
-        Some(tokens::id_token(
-            st,
-            now,
-            &tokens::IdTokenInput {
-                client: t.client,
-                user: t.user,
-                claims: &released,
-                auth_time: t.auth_time,
-                nonce: t.nonce,
-                session_id: t.session_id,
-                access_token: &access.token,
-            },
-        )?)
+        Some(
+            tokens::id_token(
+                st,
+                now,
+                &tokens::IdTokenInput {
+                    client: t.client,
+                    user: t.user,
+                    claims: &released,
+                    auth_time: t.auth_time,
+                    nonce: t.nonce,
+                    session_id: t.session_id,
+                    access_token: &access.token,
+                },
+            )
+            .await?,
+        )
     } else {
         None
     };

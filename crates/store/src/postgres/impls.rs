@@ -1051,6 +1051,20 @@ impl Store for PgStore {
         })
     }
 
+    fn purge_events(&self, before: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        // Event ids sort by time (`evt_` + milliseconds in hex): the primary key finds them.
+        let bound = format!("evt_{:012x}", before.0.max(0));
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < $1
+                   ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                &[&bound, &(limit as i64)],
+            )
+            .await
+        })
+    }
+
     /// Of two concurrent calls with the same id, the unique index lets exactly one
     /// insert (the other waits for it, then does nothing).
     fn revoke_jti<'a>(

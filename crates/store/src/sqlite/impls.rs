@@ -936,6 +936,19 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn purge_events(&self, before: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        // Event ids sort by time (`evt_` + milliseconds in hex): the primary key finds them.
+        let bound = format!("evt_{:012x}", before.0.max(0));
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ?1 ORDER BY id LIMIT ?2)",
+                params![bound, limit as i64],
+            )
+            .map(|n| n as u64)
+            .map_err(unavailable)
+        }))
+    }
+
     fn revoke_jti<'a>(
         &'a self,
         jti: &'a str,

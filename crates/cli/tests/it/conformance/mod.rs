@@ -57,6 +57,12 @@ async fn sqlite_revocation_events() {
 }
 
 #[tokio::test]
+async fn sqlite_event_retention() {
+    let (_d, s) = sqlite();
+    suite::event_retention(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test]
 async fn sqlite_code_race() {
     let (_d, s) = sqlite();
     suite::code_race(s as Arc<dyn Store>).await;

@@ -62,6 +62,13 @@ async fn postgres_revocation_events() {
     suite::revocation_events(s.as_ref() as &dyn Store).await;
 }
 
+#[tokio::test]
+async fn postgres_event_retention() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::event_retention(s.as_ref() as &dyn Store).await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_code_race() {
     let schema = PgSchema::create().await;
