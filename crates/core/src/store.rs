@@ -98,6 +98,9 @@ pub trait Store: GrantStore {
     fn close(&self) {}
 
     fn get_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, StoreResult<Option<Client>>>;
+    /// Adds a new client; `Conflict` if the id is taken (of two concurrent creates of
+    /// one id, exactly one succeeds).
+    fn insert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>>;
     fn upsert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>>;
     fn list_clients(&self) -> BoxFuture<'_, StoreResult<Vec<Client>>>;
     fn delete_client<'a>(&'a self, client_id: &'a str) -> BoxFuture<'a, StoreResult<bool>>;

@@ -280,6 +280,14 @@ pub async fn records(s: &dyn Store) {
     s.ping().await.unwrap();
     // Clients round-trip, including their refresh overrides.
     let c = client("web");
+    s.insert_client(&c).await.unwrap();
+    assert!(
+        matches!(
+            s.insert_client(&c).await,
+            Err(baton_core::error::StoreError::Conflict(_))
+        ),
+        "insert refuses a taken id"
+    );
     s.upsert_client(&c).await.unwrap();
     assert_eq!(s.get_client("web").await.unwrap().as_ref(), Some(&c));
     let mut c2 = c.clone();

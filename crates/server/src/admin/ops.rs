@@ -215,7 +215,17 @@ pub async fn create_client(
         )));
     }
     let client = crate::bootstrap::client_from_config(&cc, st.clock.now());
-    st.store.upsert_client(&client).await?;
+    // Insert-only: a concurrent create of the same id cannot overwrite this one (and
+    // its secret) between the check above and here.
+    match st.store.insert_client(&client).await {
+        Err(StoreError::Conflict(_)) => {
+            return Err(AdminError::Conflict(format!(
+                "a client `{}` exists already",
+                cc.client_id
+            )))
+        }
+        other => other?,
+    }
     let ev = changed(
         "client.changed",
         st,

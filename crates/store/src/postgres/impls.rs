@@ -386,6 +386,19 @@ impl Store for PgStore {
         })
     }
 
+    fn insert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let data = codec::client_to_json(client);
+            let mut c = self.conn().await?;
+            c.execute(
+                "INSERT INTO clients (client_id, data, created_at) VALUES ($1, $2::text::jsonb, $3)",
+                &[&client.client_id, &data, &client.created_at.0],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
     fn upsert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
             let data = codec::client_to_json(client);

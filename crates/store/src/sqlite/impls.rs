@@ -327,6 +327,22 @@ impl Store for SqliteStore {
         })))
     }
 
+    fn insert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>> {
+        let (id, data, t) = (
+            client.client_id.clone(),
+            codec::client_to_json(client),
+            client.created_at.0,
+        );
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "INSERT INTO clients (client_id, data, created_at) VALUES (?1, ?2, ?3)",
+                params![id, data, t],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
     fn upsert_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<()>> {
         let (id, data, t) = (
             client.client_id.clone(),
