@@ -279,6 +279,16 @@ pub trait Store: GrantStore {
             }
         })
     }
+
+    /// Withdraws consent: one user's for a client (`Some(subject)`: the user revoked
+    /// the application on the account page), or every user's for it (`None`: the client
+    /// is being deleted, and a new client with the same id must ask again). Answers how
+    /// many users' consents were removed; none is not an error.
+    fn delete_consents<'a>(
+        &'a self,
+        client_id: &'a str,
+        subject: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<u64>>;
 }
 
 /// What one [`Store::purge_grants`] call deleted.

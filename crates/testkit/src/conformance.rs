@@ -646,6 +646,47 @@ pub async fn consent_race(s: Arc<dyn Store>) {
     assert_eq!(got, want);
 }
 
+/// Withdrawing consent: one user's for one client (the account page), or every user's
+/// for a client (the client is deleted). Nothing else is touched; withdrawing what is
+/// not there is no error; consent given afterwards starts from nothing.
+pub async fn consent_withdrawal(s: &dyn Store) {
+    let openid = ["openid".to_string(), "email".to_string()];
+    for (sub, client) in [
+        ("u_1", "web"),
+        ("u_2", "web"),
+        ("u_1", "app"),
+        ("u_2", "app"),
+    ] {
+        s.add_consent(sub, client, &openid).await.unwrap();
+    }
+    assert_eq!(s.delete_consents("web", Some("u_1")).await.unwrap(), 1);
+    assert!(s.get_consent("u_1", "web").await.unwrap().is_empty());
+    assert_eq!(s.get_consent("u_2", "web").await.unwrap(), openid);
+    assert_eq!(s.get_consent("u_1", "app").await.unwrap(), openid);
+    assert_eq!(
+        s.delete_consents("web", Some("u_1")).await.unwrap(),
+        0,
+        "withdrawn once"
+    );
+    assert_eq!(s.delete_consents("nope", None).await.unwrap(), 0);
+
+    // Every user's consent for `app` goes; `web`'s remaining one stays.
+    assert_eq!(s.delete_consents("app", None).await.unwrap(), 2);
+    for sub in ["u_1", "u_2"] {
+        assert!(s.get_consent(sub, "app").await.unwrap().is_empty());
+    }
+    assert_eq!(s.get_consent("u_2", "web").await.unwrap(), openid);
+
+    // Consent given again starts from nothing, not from the withdrawn scopes.
+    s.add_consent("u_1", "app", &["profile".to_string()])
+        .await
+        .unwrap();
+    assert_eq!(
+        s.get_consent("u_1", "app").await.unwrap(),
+        vec!["profile".to_string()]
+    );
+}
+
 /// Cleanup: expired (absolute or sliding) and revoked grants are deleted only once
 /// they stopped being live at or before the cutoff, in batches of at most `limit`;
 /// each expired one leaves a `grant.expired` event, revoked ones none; sessions that

@@ -1124,4 +1124,27 @@ impl Store for PgStore {
             Ok(u64::try_from(n).unwrap_or(0))
         })
     }
+
+    fn delete_consents<'a>(
+        &'a self,
+        client_id: &'a str,
+        subject: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            match subject {
+                Some(sub) => {
+                    c.execute(
+                        "DELETE FROM consents WHERE subject = $1 AND client_id = $2",
+                        &[&sub, &client_id],
+                    )
+                    .await
+                }
+                None => {
+                    c.execute("DELETE FROM consents WHERE client_id = $1", &[&client_id])
+                        .await
+                }
+            }
+        })
+    }
 }

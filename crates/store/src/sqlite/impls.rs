@@ -1001,4 +1001,23 @@ impl Store for SqliteStore {
             .map_err(unavailable)
         })))
     }
+
+    fn delete_consents<'a>(
+        &'a self,
+        client_id: &'a str,
+        subject: Option<&'a str>,
+    ) -> BoxFuture<'a, StoreResult<u64>> {
+        let (cid, sub) = (client_id.to_string(), subject.map(str::to_string));
+        Box::pin(self.write(move |c| {
+            match &sub {
+                Some(sub) => c.execute(
+                    "DELETE FROM consents WHERE subject = ?1 AND client_id = ?2",
+                    [sub, &cid],
+                ),
+                None => c.execute("DELETE FROM consents WHERE client_id = ?1", [&cid]),
+            }
+            .map(|n| n as u64)
+            .map_err(unavailable)
+        }))
+    }
 }

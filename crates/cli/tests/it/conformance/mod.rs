@@ -75,6 +75,12 @@ async fn sqlite_consent_race() {
 }
 
 #[tokio::test]
+async fn sqlite_consent_withdrawal() {
+    let (_d, s) = sqlite();
+    suite::consent_withdrawal(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test]
 async fn memory_grant_lifecycle() {
     suite::grant_lifecycle(memory().as_ref()).await;
 }

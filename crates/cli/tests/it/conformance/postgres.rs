@@ -83,6 +83,13 @@ async fn postgres_consent_race() {
     suite::consent_race(s as Arc<dyn Store>).await;
 }
 
+#[tokio::test]
+async fn postgres_consent_withdrawal() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::consent_withdrawal(s.as_ref() as &dyn Store).await;
+}
+
 async fn applied_versions(schema: &PgSchema) -> i64 {
     pg::query_i64(&schema.url, "SELECT COUNT(*) FROM schema_migrations")
         .await
