@@ -2,7 +2,9 @@
 //! is shown with the application's name, its scopes in plain words, when it was
 //! allowed and last used, and one `<form method="post">` with a submit button
 //! `name="revoke"` (value: the grant id) and a CSRF token bound to the browser and the
-//! session. Not signed in: the login page, then back here.
+//! session. Revoking withdraws the user's consent to that application too, so that it
+//! has to ask again (`prompt=none` gets `consent_required`). Not signed in: the login
+//! page, then back here.
 
 use super::authorize::{current_session, redirect};
 use super::consent::scope_items;
@@ -218,6 +220,16 @@ pub async fn post(
             "No such application access was found on your account.",
         );
     };
+    // The page promises the application must ask again: its consent goes too. First,
+    // so that a failure half-way leaves the grant listed and the revocation repeatable.
+    if st
+        .store
+        .delete_consents(&grant.client_id, Some(&session.subject))
+        .await
+        .is_err()
+    {
+        return unavailable();
+    }
     if grant.is_active() {
         let why = Revocation {
             reason: "revoked_by_user".into(),

@@ -214,3 +214,50 @@ async fn posts_without_csrf_or_for_another_users_grant_change_nothing() {
         assert_eq!(st, StatusCode::OK, "{v}");
     }
 }
+
+#[tokio::test]
+async fn revoking_an_application_withdraws_its_consent() {
+    use baton_testkit::flow::{AuthParams, Callback};
+    let s = TestServer::start(&clients(None, "")).await;
+    let rp = flow(&s, RP, "openid offline_access").await;
+    let keeper = flow(&s, KEEPER, "openid offline_access").await;
+    let b = Browser::shared(&s);
+    // Consent given: prompt=none gets a code without a page.
+    let silent = |client: &str| {
+        let mut p = AuthParams::new(client, "openid offline_access");
+        p.prompt = Some("none".into());
+        p
+    };
+    let cb = Callback::parse(&location(&b.authorize(&silent("rp")).await).unwrap());
+    assert!(cb.get("code").is_some(), "{}", cb.url);
+
+    let rp_grant = grant_of(&s, str_of(&rp.tokens, "refresh_token"))
+        .await
+        .id
+        .to_hex();
+    let page = account_page(&b).await;
+    let (csrf, _) = revoke_forms(&page)
+        .into_iter()
+        .find(|(_, v)| *v == rp_grant)
+        .unwrap();
+    let r = b
+        .post(
+            "/account",
+            &[("csrf".into(), csrf), ("revoke".into(), rp_grant)],
+        )
+        .await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+
+    // The application must ask again: prompt=none is refused, a plain request shows
+    // the consent page.
+    let cb = Callback::parse(&location(&b.authorize(&silent("rp")).await).unwrap());
+    assert_eq!(cb.error(), Some("consent_required"), "{}", cb.url);
+    assert!(cb.get("code").is_none());
+    let next = location(&b.authorize(&AuthParams::new("rp", "openid")).await).unwrap();
+    assert!(next.starts_with("/consent"), "{next}");
+    // Another application's consent stays.
+    let cb = Callback::parse(&location(&b.authorize(&silent("keeper")).await).unwrap());
+    assert!(cb.get("code").is_some(), "{}", cb.url);
+    let (st, v) = refresh_as(&s, KEEPER, str_of(&keeper.tokens, "refresh_token")).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+}
