@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
-use baton_core::model::{AuthCode, GrantType, Session};
+use baton_core::model::{AuthCode, Client, GrantType, Session};
 use baton_core::time::{Dur, Timestamp};
 
 /// The authorization code's lifetime (single use, stored as a digest).
@@ -324,13 +324,59 @@ pub async fn continue_flow(
     issue_code(st, req, session, meta).await
 }
 
-/// Issues a code and redirects to the client (RFC 6749 §4.1.2, RFC 9207 `iss`).
+/// The client as it is now, if it still allows this request: active, the redirect URI
+/// still registered, the code flow and every requested scope still allowed. The request
+/// was checked at `/authorize`, but its handle may be minutes old and an administrator
+/// may have changed the client meanwhile. Otherwise the page to show: never a redirect,
+/// since the URI may no longer be the client's.
+#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
+pub async fn client_still_allows(st: &AppState, req: &AuthRequest) -> Result<Client, Response> {
+    let refuse = |msg: &str| error_page(StatusCode::BAD_REQUEST, msg);
+    let client = match st.store.get_client(&req.client_id).await {
+        Ok(Some(c)) if c.active => c,
+        Ok(_) => return Err(refuse("This application is no longer available.")),
+        Err(_) => {
+            return Err(error_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The server is temporarily unavailable; try again.",
+            ))
+        }
+    };
+    if !client.redirect_uris.contains(&req.redirect_uri) {
+        return Err(refuse(
+            "This application's address has changed; start again from the application.",
+        ));
+    }
+    if !client.allows(GrantType::AuthorizationCode) {
+        return Err(refuse(
+            "This application may no longer use this way of signing in.",
+        ));
+    }
+    let scopes: Vec<String> = req
+        .scope
+        .split(' ')
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect();
+    if !baton_core::scope::is_subset(&scopes, &client.scopes) {
+        return Err(refuse(
+            "This application may no longer ask for the access it requested; start again from the application.",
+        ));
+    }
+    Ok(client)
+}
+
+/// Issues a code and redirects to the client (RFC 6749 §4.1.2, RFC 9207 `iss`), if
+/// the client still allows the request ([`client_still_allows`]).
 pub async fn issue_code(
     st: &AppState,
     req: &AuthRequest,
     session: &Session,
     _meta: &Meta,
 ) -> Response {
+    if let Err(page) = client_still_allows(st, req).await {
+        return page;
+    }
     let now: Timestamp = st.clock.now();
     let raw = baton_core::random_bytes::<32>();
     let code = URL_SAFE_NO_PAD.encode(raw);

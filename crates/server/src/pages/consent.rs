@@ -136,44 +136,16 @@ pub async fn post(
     let Some(session) = session.filter(|s| !needs_login(&r, Some(s), now)) else {
         return to_login(h);
     };
+    // Checked before anything is recorded or sent (issue_code checks again).
+    if let Err(page) = super::authorize::client_still_allows(&st, &r).await {
+        return page;
+    }
     let scopes: Vec<String> = r
         .scope
         .split(' ')
         .filter(|s| !s.is_empty())
         .map(str::to_string)
         .collect();
-    // The handle may be minutes old: the client must still exist, still own the
-    // redirect URI and still be allowed the scopes before anything is issued or sent.
-    let client = match st.store.get_client(&r.client_id).await {
-        Ok(Some(c)) if c.active => c,
-        Ok(_) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "This application is no longer available.",
-            )
-        }
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server is temporarily unavailable; try again.",
-            )
-        }
-    };
-    if !client.redirect_uris.contains(&r.redirect_uri) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "This application's address has changed; start again from the application.",
-        );
-    }
-    if !baton_core::scope::is_subset(&scopes, &client.scopes) {
-        return error_redirect(
-            &st,
-            &r.redirect_uri,
-            r.state.as_deref(),
-            "invalid_scope",
-            "the requested scope is no longer allowed for this client",
-        );
-    }
     match f.get("decision") {
         Some("allow") => {
             if st
