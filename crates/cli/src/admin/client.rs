@@ -36,7 +36,7 @@ pub enum ClientCmd {
         #[arg(long, value_name = "BOOL")]
         active: Option<bool>,
     },
-    /// Delete a client and revoke its grants.
+    /// Revoke a client's grants, forget its consents, then delete it.
     Delete {
         /// The client's id.
         client_id: String,
@@ -200,7 +200,9 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
             if c.json {
                 print_json(&serde_json::json!({"deleted": client_id}))
             } else {
-                println!("deleted client {client_id} (its grants are revoked)");
+                println!(
+                    "deleted client {client_id} (its grants are revoked, its consents forgotten)"
+                );
                 Ok(())
             }
         }

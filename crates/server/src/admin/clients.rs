@@ -72,7 +72,7 @@ pub async fn patch(
     Ok(Json(ops::patch_client(&st, &client_id, p, &meta).await?))
 }
 
-/// Deletes a client and revokes its grants.
+/// Revokes a client's grants, deletes its users' consents, then deletes the client.
 #[utoipa::path(delete, path = "/admin/clients/{client_id}", tag = "clients",
     params(("client_id" = String, Path)),
     responses((status = 204, description = "deleted"),

@@ -314,12 +314,20 @@ pub async fn patch_client(
     Ok(client_view(&client, new_secret))
 }
 
-/// Deletes a client and revokes its grants (reason `admin`).
+/// Deletes a client: revokes its grants (main store and cache, reason `admin`), deletes
+/// every user's consent to it, then the client itself. In that order, so that a failure
+/// half-way leaves a client that can be deleted again, never live grants (or consents a
+/// new client with the same id would inherit) of a client that no longer exists.
 pub async fn delete_client(st: &AppState, client_id: &str, meta: &Meta) -> AdminResult<()> {
-    if !st.store.delete_client(client_id).await? {
+    if st.store.get_client(client_id).await?.is_none() {
         return Err(no_client(client_id));
     }
     let revoked = revoke_matching(st, &GrantFilter::Client(client_id.into()), meta).await?;
+    st.store.delete_consents(client_id, None).await?;
+    if !st.store.delete_client(client_id).await? {
+        // Deleted meanwhile by a concurrent call, which records the change.
+        return Err(no_client(client_id));
+    }
     let ev = changed(
         "client.changed",
         st,

@@ -194,3 +194,72 @@ async fn patch_changes_what_it_names_and_keeps_the_secret() {
         serde_json::json!(["client_name", "refresh_tokens"])
     );
 }
+
+#[tokio::test]
+async fn deleting_a_client_revokes_its_grants_and_forgets_its_consents() {
+    use baton_testkit::flow::{code_flow, location, AuthParams, Browser, Callback};
+    let s = TestServer::start_admin("").await;
+    let alice = s
+        .state()
+        .store
+        .get_user("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .sub;
+    // Alice consented in the browser; she holds a grant from it, and one from the
+    // password grant.
+    let flow = code_flow(&s, "web", "openid offline_access").await;
+    let password = s.password_grant("openid offline_access").await;
+    assert!(!s
+        .state()
+        .store
+        .get_consent(&alice, "web")
+        .await
+        .unwrap()
+        .is_empty());
+
+    let (st, _) = call(&s, "DELETE", "/admin/clients/web", None).await;
+    assert_eq!(st, 204);
+    let revoked = s.events("grant.revoked").await;
+    assert_eq!(revoked.len(), 2, "both grants revoked: {revoked:?}");
+    assert!(revoked.iter().all(|e| e.details["reason"] == "admin"));
+    assert!(revoked
+        .iter()
+        .all(|e| e.client_id.as_deref() == Some("web")));
+    for t in [&flow, &password] {
+        let (st, _) = s.refresh(t["refresh_token"].as_str().unwrap()).await;
+        assert_ne!(st, 200);
+    }
+    assert!(
+        s.state()
+            .store
+            .get_consent(&alice, "web")
+            .await
+            .unwrap()
+            .is_empty(),
+        "consents deleted"
+    );
+    let deleted = s.events("client.changed").await;
+    assert_eq!(deleted[0].details["action"], "deleted");
+    assert_eq!(deleted[0].details["revoked"], 2);
+
+    // A new client with the same id inherits nothing: consent is asked again.
+    let body = r#"{"client_id": "web", "token_endpoint_auth_method": "none",
+        "redirect_uris": ["http://127.0.0.1:9/cb"], "scopes": ["openid", "offline_access"]}"#;
+    let (st, v) = call(&s, "POST", "/admin/clients", Some(body)).await;
+    assert_eq!(st, 201, "{v}");
+    let mut p = AuthParams::new("web", "openid offline_access");
+    p.prompt = Some("none".into());
+    let b = Browser::shared(&s);
+    let cb = Callback::parse(&location(&b.authorize(&p).await).unwrap());
+    assert_eq!(cb.error(), Some("consent_required"), "{}", cb.url);
+    p.prompt = None;
+    let next = location(&b.authorize(&p).await).unwrap();
+    assert!(next.starts_with("/consent"), "{next}");
+    // Deleting it again: the same steps, and then 404.
+    let (st, _) = call(&s, "DELETE", "/admin/clients/web", None).await;
+    assert_eq!(st, 204);
+    let (st, _) = call(&s, "DELETE", "/admin/clients/web", None).await;
+    assert_eq!(st, 404);
+}
