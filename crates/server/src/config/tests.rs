@@ -440,6 +440,7 @@ fn the_configuration_reference_documents_every_key() {
         ("[cleanup]", fields_of::<RawCleanup>()),
         ("[registration]", fields_of::<RawRegistration>()),
         ("[http]", fields_of::<RawHttp>()),
+        ("[login]", fields_of::<RawLogin>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
     ];
