@@ -358,8 +358,10 @@ pub async fn sign_in(
             if t.report {
                 // Only once per back-off step: a lookup for the subject is affordable.
                 let subject = match t.scope {
-                    Scope::Account => st.store.get_user(username).await.ok().flatten(),
-                    Scope::Address => None,
+                    Scope::Account if username.len() <= 256 => {
+                        st.store.get_user(username).await.ok().flatten()
+                    }
+                    _ => None,
                 }
                 .map(|u| u.sub);
                 let ev = event(

@@ -272,3 +272,44 @@ async fn throttling_can_be_turned_off() {
     s.password_grant("openid").await;
     assert!(s.events("login.throttled").await.is_empty());
 }
+
+#[tokio::test]
+async fn concurrent_guesses_cannot_slip_past_the_count() {
+    let s = TestServer::start("[login]\nfirst_delay = \"1m\"\n").await;
+    let tasks: Vec<_> = (0..30)
+        .map(|i| {
+            let (http, url) = (s.http.clone(), s.url.clone());
+            tokio::spawn(async move {
+                http.post(format!("{url}/token"))
+                    .basic_auth(WEB.0, Some(WEB.1))
+                    .form(&[
+                        ("grant_type", "password"),
+                        ("username", ALICE.0),
+                        ("password", &format!("guess-{i}")),
+                    ])
+                    .send()
+                    .await
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.unwrap());
+    }
+    let checked = answers
+        .iter()
+        .filter(|st| **st == StatusCode::BAD_REQUEST)
+        .count();
+    let refused = answers
+        .iter()
+        .filter(|st| **st == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(checked + refused, 30, "{answers:?}");
+    assert!(
+        checked <= 6,
+        "5 free failures and the one that starts the wait: {answers:?}"
+    );
+    assert_eq!(s.events("login.failed").await.len(), checked);
+}
