@@ -81,6 +81,14 @@ impl Throttled {
     pub fn retry_after_secs(&self) -> i64 {
         ((self.retry_after.millis() + 999) / 1000).max(1)
     }
+
+    /// The wait in words, for messages: `1 second`, `30 seconds`.
+    pub fn retry_in(&self) -> String {
+        match self.retry_after_secs() {
+            1 => "1 second".to_string(),
+            n => format!("{n} seconds"),
+        }
+    }
 }
 
 /// The per-node throttle state (in `AppState`).

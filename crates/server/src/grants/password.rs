@@ -50,17 +50,12 @@ pub async fn grant(
         // Not invalid_grant: the password was not even checked. temporarily_unavailable
         // (try again later) with 429 and Retry-After.
         SignIn::Throttled(t) => {
-            let secs = t.retry_after_secs();
-            return Err(ApiError::too_many_requests(
-                OAuthError::new(
-                    ErrorCode::TemporarilyUnavailable,
-                    format!(
-                        "too many failed sign-in attempts: retry in {secs} second{}",
-                        if secs == 1 { "" } else { "s" }
-                    ),
-                ),
-                secs,
-            ));
+            let words = format!(
+                "too many failed sign-in attempts: retry in {}",
+                t.retry_in()
+            );
+            let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, words);
+            return Err(ApiError::too_many_requests(err, t.retry_after_secs()));
         }
     };
     let now = st.clock.now();

@@ -152,15 +152,14 @@ pub async fn post(
         }
         // The password was not checked: the form again, saying when to retry.
         Ok(SignIn::Throttled(t)) => {
-            let secs = t.retry_after_secs();
             let msg = format!(
-                "Too many failed sign-in attempts. Try again in {secs} second{}.",
-                if secs == 1 { "" } else { "s" }
+                "Too many failed sign-in attempts. Try again in {}.",
+                t.retry_in()
             );
             let status = StatusCode::TOO_MANY_REQUESTS;
             let mut resp = render(&st, &r, h, &headers, Some(&msg), status, &name);
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+                .insert(header::RETRY_AFTER, HeaderValue::from(t.retry_after_secs()));
             return resp;
         }
         Err(_) => {
