@@ -14,8 +14,10 @@
 //! - A successful sign-in clears its account's count (not its address's: one good
 //!   account must not reset an address that is guessing others). A count is forgotten
 //!   after `forget_after` without failures.
-//! - At most one attempt at a time is checked for an account once its next failure
-//!   would start a wait, so concurrent guesses cannot slip past the count.
+//! - Attempts in flight count against the allowance: once they could use it up, a further
+//!   attempt for the account waits (up to `BUSY_WAIT`) for them to finish, so
+//!   concurrent guesses cannot slip past the count and concurrent right passwords are
+//!   queued, not refused.
 //! - The counters live in this node's memory (at most `max_entries`; idle ones are
 //!   dropped first, then the oldest): with several nodes, an attacker spreading attempts
 //!   over them gets each node's allowance.
@@ -74,6 +76,8 @@ pub struct Throttled {
     pub scope: Scope,
     pub failures: u32,
     pub report: bool,
+    /// Refused only because another attempt for the account is being checked.
+    pub busy: bool,
 }
 
 impl Throttled {
@@ -95,7 +99,12 @@ impl Throttled {
 pub struct LoginThrottle {
     cfg: LoginConfig,
     map: Mutex<HashMap<Key, Entry>>,
+    /// Wakes attempts waiting for an account's check in flight.
+    released: tokio::sync::Notify,
 }
+
+/// How long an attempt waits for the account's check in flight before it is refused.
+const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// An attempt allowed to check its password. Report how it went with `failed` or
 /// `succeeded`; dropped without either (the request was abandoned), it counts as
@@ -112,6 +121,31 @@ impl LoginThrottle {
         LoginThrottle {
             cfg,
             map: Mutex::new(HashMap::new()),
+            released: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// `admit`, but an attempt that finds its account busy (a check in flight at the edge
+    /// of the allowance) waits for it, up to a few seconds, rather than being refused:
+    /// concurrent sign-ins with the right password are queued, not throttled.
+    pub async fn admit_waiting(
+        &self,
+        username: &str,
+        ip: Option<&str>,
+        clock: &crate::clock::Clock,
+    ) -> Result<Admission<'_>, Throttled> {
+        let deadline = tokio::time::Instant::now() + BUSY_WAIT;
+        loop {
+            let released = self.released.notified();
+            tokio::pin!(released);
+            released.as_mut().enable();
+            let last = tokio::time::Instant::now() >= deadline;
+            match self.try_admit(username, ip, clock.now(), last) {
+                Err(t) if t.busy && !last => {
+                    let _ = tokio::time::timeout_at(deadline, released).await;
+                }
+                other => return other,
+            }
         }
     }
 
@@ -157,6 +191,18 @@ impl LoginThrottle {
         ip: Option<&str>,
         now: Timestamp,
     ) -> Result<Admission<'_>, Throttled> {
+        self.try_admit(username, ip, now, true)
+    }
+
+    /// `report_busy`: whether a refusal for a busy account is final (and may be
+    /// reported) or will be retried.
+    fn try_admit(
+        &self,
+        username: &str,
+        ip: Option<&str>,
+        now: Timestamp,
+        report_busy: bool,
+    ) -> Result<Admission<'_>, Throttled> {
         let account = (self.cfg.free_failures > 0).then(|| account_key(username));
         let address = ip
             .filter(|_| self.cfg.free_failures_per_ip > 0)
@@ -172,18 +218,20 @@ impl LoginThrottle {
             }
             let free = self.free(&k);
             let wait = match self.blocked_until(&k, e) {
-                Some(until) if until > now => Some(until.since(now)),
+                Some(until) if until > now => Some((until.since(now), false)),
                 // Its next failure would start a wait: one check at a time.
                 _ if matches!(k, Key::Account(_))
                     && e.pending > 0
                     && e.failures + e.pending >= free =>
                 {
-                    Some(self.cfg.first_delay)
+                    Some((self.cfg.first_delay, true))
                 }
                 _ => None,
             };
-            if let Some(w) = wait {
-                if refusal.as_ref().is_none_or(|(_, r)| w > r.retry_after) {
+            if let Some((w, busy)) = wait {
+                // A wait that blocks beats a busy account: it is not worth waiting for.
+                let better = |r: &Throttled| (r.busy && !busy) || w > r.retry_after;
+                if refusal.as_ref().is_none_or(|(_, r)| better(r)) {
                     let scope = match k {
                         Key::Account(_) => Scope::Account,
                         Key::Address(_) => Scope::Address,
@@ -195,12 +243,16 @@ impl LoginThrottle {
                             scope,
                             failures: e.failures,
                             report: false,
+                            busy,
                         },
                     ));
                 }
             }
         }
         if let Some((k, mut t)) = refusal {
+            if t.busy && !report_busy {
+                return Err(t);
+            }
             if let Some(e) = map.get_mut(&k) {
                 t.report = e.reported != Some(e.failures);
                 e.reported = Some(e.failures);
@@ -269,6 +321,7 @@ impl Admission<'_> {
     pub fn failed(mut self, now: Timestamp) {
         self.open = false;
         let t = self.throttle;
+        let _wake = Wake(&t.released);
         let mut map = t.lock();
         for k in [self.account, self.address].into_iter().flatten() {
             if let Some(e) = t.entry(&mut map, k, now) {
@@ -289,6 +342,7 @@ impl Admission<'_> {
 
     fn release(&self, success: bool) {
         let Some(k) = self.account else { return };
+        let _wake = Wake(&self.throttle.released);
         let mut map = self.throttle.lock();
         if let Some(e) = map.get_mut(&k) {
             e.pending = e.pending.saturating_sub(1);
@@ -300,6 +354,15 @@ impl Admission<'_> {
                 map.remove(&k);
             }
         }
+    }
+}
+
+/// Wakes the waiting attempts when dropped (after the map's lock is released).
+struct Wake<'a>(&'a tokio::sync::Notify);
+
+impl Drop for Wake<'_> {
+    fn drop(&mut self) {
+        self.0.notify_waiters();
     }
 }
 
@@ -358,8 +421,13 @@ pub async fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<SignIn, StoreError> {
+    let ip = a.meta.ip.as_deref();
+    let admission = st
+        .login_throttle
+        .admit_waiting(username, ip, &st.clock)
+        .await;
     let now = st.clock.now();
-    let admission = match st.login_throttle.admit(username, a.meta.ip.as_deref(), now) {
+    let admission = match admission {
         Ok(adm) => adm,
         Err(t) => {
             crate::metrics::login_throttled(a.via);

@@ -273,10 +273,9 @@ async fn throttling_can_be_turned_off() {
     assert!(s.events("login.throttled").await.is_empty());
 }
 
-#[tokio::test]
-async fn concurrent_guesses_cannot_slip_past_the_count() {
-    let s = TestServer::start("[login]\nfirst_delay = \"1m\"\n").await;
-    let tasks: Vec<_> = (0..30)
+/// `n` password grants for alice at once, the `i`th with `pw(i)`: their statuses.
+async fn at_once(s: &TestServer, n: usize, pw: fn(usize) -> String) -> Vec<StatusCode> {
+    let tasks: Vec<_> = (0..n)
         .map(|i| {
             let (http, url) = (s.http.clone(), s.url.clone());
             tokio::spawn(async move {
@@ -285,7 +284,7 @@ async fn concurrent_guesses_cannot_slip_past_the_count() {
                     .form(&[
                         ("grant_type", "password"),
                         ("username", ALICE.0),
-                        ("password", &format!("guess-{i}")),
+                        ("password", &pw(i)),
                     ])
                     .send()
                     .await
@@ -298,6 +297,24 @@ async fn concurrent_guesses_cannot_slip_past_the_count() {
     for t in tasks {
         answers.push(t.await.unwrap());
     }
+    answers
+}
+
+#[tokio::test]
+async fn concurrent_sign_ins_with_the_right_password_all_succeed() {
+    let s = TestServer::start("").await;
+    let answers = at_once(&s, 24, |_| ALICE.1.to_string()).await;
+    assert!(
+        answers.iter().all(|st| *st == StatusCode::OK),
+        "{answers:?}"
+    );
+    assert!(s.events("login.throttled").await.is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_guesses_cannot_slip_past_the_count() {
+    let s = TestServer::start("[login]\nfirst_delay = \"1m\"\n").await;
+    let answers = at_once(&s, 30, |i| format!("guess-{i}")).await;
     let checked = answers
         .iter()
         .filter(|st| **st == StatusCode::BAD_REQUEST)
