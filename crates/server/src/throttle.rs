@@ -570,6 +570,8 @@ mod tests {
         assert_eq!(r.scope, Scope::Address, "the same /64");
         assert!(th.admit("x", Some("2001:db8:0:1::1"), t(0)).is_ok());
         assert!(th.admit("x", Some("10.0.0.1"), t(0)).is_ok());
+        assert_eq!(address_key("::ffff:10.0.0.1"), address_key("10.0.0.1"));
+        assert_eq!(address_key("not an address"), None);
 
         let th = LoginThrottle::new(cfg());
         for i in 0..10 {
