@@ -116,6 +116,7 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         .map_err(|e| format!("cannot read stored settings: {e}"))?;
     // The back-channel logout notifier lives in the state and reads it (keys, store,
     // clock) through a weak reference.
+    let login_throttle = crate::throttle::LoginThrottle::new(cfg.login.clone());
     Ok(Arc::new_cyclic(|weak| AppState {
         cfg,
         store,
@@ -126,5 +127,6 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         clock,
         logout: Arc::new(crate::backchannel::Backchannel::new(weak.clone())),
         settings,
+        login_throttle,
     }))
 }

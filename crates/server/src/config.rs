@@ -34,6 +34,8 @@ struct RawConfig {
     #[serde(default)]
     http: RawHttp,
     #[serde(default)]
+    login: RawLogin,
+    #[serde(default)]
     clients: Vec<RawClient>,
     #[serde(default)]
     users: Vec<RawUser>,
@@ -84,6 +86,17 @@ enum StringOrList {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     body_limit: Option<usize>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawLogin {
+    free_failures: Option<i64>,
+    free_failures_per_ip: Option<i64>,
+    first_delay: Option<String>,
+    max_delay: Option<String>,
+    forget_after: Option<String>,
+    max_entries: Option<i64>,
 }
 
 #[derive(Deserialize)]
@@ -168,6 +181,31 @@ pub struct SessionConfig {
     pub expiry_check_interval: Dur,
 }
 
+/// `[login]`: sign-in throttling (see `crate::throttle`). A count of 0 turns that
+/// counter off.
+#[derive(Clone, Debug)]
+pub struct LoginConfig {
+    pub free_failures: u32,
+    pub free_failures_per_ip: u32,
+    pub first_delay: Dur,
+    pub max_delay: Dur,
+    pub forget_after: Dur,
+    pub max_entries: usize,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            free_failures: 5,
+            free_failures_per_ip: 100,
+            first_delay: Dur::secs(1),
+            max_delay: Dur::secs(300),
+            forget_after: Dur::secs(3600),
+            max_entries: 100_000,
+        }
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
     /// Where this configuration came from, for messages.
@@ -199,6 +237,7 @@ pub struct Config {
     /// Bearer token.
     pub registration_initial_access_token: Option<Secret>,
     pub body_limit: usize,
+    pub login: LoginConfig,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
     /// Warnings to log at start-up (e.g. a generated secret).
@@ -255,6 +294,7 @@ const SECTIONS: &[&str] = &[
     "cleanup",
     "registration",
     "http",
+    "login",
 ];
 /// The most connections one node may open to PostgreSQL.
 const MAX_POOL_SIZE: i64 = 1000;
@@ -694,6 +734,7 @@ fn validate(
             ));
         }
     }
+    let login = login(&raw.login, source)?;
     let mut clients = Vec::new();
     for (i, c) in raw.clients.into_iter().enumerate() {
         let cc = client(c, i, &refresh_tokens).map_err(|(k, m)| err(&k, m))?;
@@ -740,11 +781,73 @@ fn validate(
         registration_default_grant_types,
         registration_initial_access_token,
         body_limit: raw.http.body_limit.unwrap_or(64 * 1024),
+        login,
         clients,
         users,
         warnings,
         demo: false,
     })
+}
+
+fn login(raw: &RawLogin, source: &str) -> Result<LoginConfig, ConfigError> {
+    let d = LoginConfig::default();
+    let err = |key: &str, message: String| ConfigError {
+        source: source.to_string(),
+        key: format!("login.{key}"),
+        message,
+    };
+    let count = |key: &str, v: Option<i64>, default: u32, max: i64| match v {
+        None => Ok(default),
+        Some(n) if (0..=max).contains(&n) => Ok(n as u32),
+        Some(n) => Err(err(key, format!("must be between 0 and {max} (got {n})"))),
+    };
+    let c = LoginConfig {
+        free_failures: count("free_failures", raw.free_failures, d.free_failures, 1000)?,
+        free_failures_per_ip: count(
+            "free_failures_per_ip",
+            raw.free_failures_per_ip,
+            d.free_failures_per_ip,
+            1_000_000,
+        )?,
+        first_delay: dur(
+            source,
+            "login.first_delay",
+            raw.first_delay.as_ref(),
+            d.first_delay,
+        )?,
+        max_delay: dur(
+            source,
+            "login.max_delay",
+            raw.max_delay.as_ref(),
+            d.max_delay,
+        )?,
+        forget_after: dur(
+            source,
+            "login.forget_after",
+            raw.forget_after.as_ref(),
+            d.forget_after,
+        )?,
+        max_entries: match raw.max_entries {
+            None => d.max_entries,
+            Some(n) if (100..=100_000_000).contains(&n) => n as usize,
+            Some(n) => {
+                return Err(err(
+                    "max_entries",
+                    format!("must be between 100 and 100000000 (got {n})"),
+                ))
+            }
+        },
+    };
+    if c.first_delay > c.max_delay {
+        return Err(err("first_delay", "must not exceed login.max_delay".into()));
+    }
+    if c.forget_after <= c.max_delay {
+        return Err(err(
+            "forget_after",
+            "must be longer than login.max_delay (or a wait would wipe the count)".into(),
+        ));
+    }
+    Ok(c)
 }
 
 fn resolve_secret(

@@ -16,6 +16,7 @@ pub mod metrics;
 pub mod pages;
 pub mod sessions;
 pub mod state;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 

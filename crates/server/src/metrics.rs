@@ -10,6 +10,7 @@
 //! - `baton_http_request_duration_seconds{endpoint}` (histogram)
 //! - `baton_active_grants` (gauge)
 //! - `baton_cleanup_removed_total{kind}` (counter), `baton_cleanup_runs_total{kind}` (counter)
+//! - `baton_login_throttled_total{via}` (counter)
 
 use crate::http::error::ApiError;
 use crate::state::Shared;
@@ -134,6 +135,9 @@ const ENDPOINTS: [&str; 13] = [
 ];
 const OTHER_ENDPOINT: usize = ENDPOINTS.len() - 1;
 
+/// The `via` label of a throttled sign-in.
+const LOGIN_VIA: [&str; 2] = ["password_grant", "login_page"];
+
 /// Upper bounds of the latency buckets, in seconds (`+Inf` is implied).
 const BUCKETS: [f64; 12] = [
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -169,6 +173,7 @@ struct Metrics {
     latency: [Histogram; ENDPOINTS.len()],
     cleanup_removed: [AtomicU64; CLEANUP_KINDS.len()],
     cleanup_runs: [AtomicU64; CLEANUP_KINDS.len()],
+    login_throttled: [AtomicU64; LOGIN_VIA.len()],
     /// The active-grants gauge and when it was read (ms since `epoch`; -1 never).
     active_grants: AtomicU64,
     active_read_at: AtomicI64,
@@ -179,6 +184,7 @@ static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(|| Metri
     latency: Default::default(),
     cleanup_removed: Default::default(),
     cleanup_runs: Default::default(),
+    login_throttled: Default::default(),
     active_grants: AtomicU64::new(0),
     active_read_at: AtomicI64::new(-1),
 });
@@ -221,6 +227,13 @@ pub fn record_cleanup(kind: &str, n: u64) {
         .unwrap_or(CLEANUP_KINDS.len() - 1);
     METRICS.cleanup_removed[i].fetch_add(n, Ordering::Relaxed);
     METRICS.cleanup_runs[i].fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a sign-in refused by the login throttle (`via`: `password_grant` or
+/// `login_page`; anything else counts as `login_page`).
+pub fn login_throttled(via: &str) {
+    let i = usize::from(via != LOGIN_VIA[0]);
+    METRICS.login_throttled[i].fetch_add(1, Ordering::Relaxed);
 }
 
 fn observe(endpoint: usize, micros: u64) {
@@ -358,6 +371,15 @@ pub fn render(active: Option<u64>) -> String {
     for (i, k) in CLEANUP_KINDS.iter().enumerate() {
         let v = m.cleanup_runs[i].load(Ordering::Relaxed);
         let _ = writeln!(out, "baton_cleanup_runs_total{{kind=\"{k}\"}} {v}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP baton_login_throttled_total Sign-ins refused by the login throttle (429)."
+    );
+    let _ = writeln!(out, "# TYPE baton_login_throttled_total counter");
+    for (i, via) in LOGIN_VIA.iter().enumerate() {
+        let v = m.login_throttled[i].load(Ordering::Relaxed);
+        let _ = writeln!(out, "baton_login_throttled_total{{via=\"{via}\"}} {v}");
     }
     out
 }

@@ -23,6 +23,8 @@ pub struct AppState {
     pub logout: Arc<dyn crate::sessions::LogoutNotifier>,
     /// Server-wide settings stored through the admin API (refreshed every few seconds).
     pub settings: crate::admin::settings::SettingsCache,
+    /// Failed sign-ins per account and client address (this node's memory).
+    pub login_throttle: crate::throttle::LoginThrottle,
 }
 
 pub type Shared = Arc<AppState>;

@@ -50,15 +50,15 @@ fn verifier_slots() -> &'static tokio::sync::Semaphore {
     })
 }
 
-/// The active user whose password this is, or `None` (unknown user, wrong password and
-/// inactive user are indistinguishable to the caller).
-pub async fn check_password(
+/// The user of this name if there is one (active or not), and whether the password is
+/// theirs (an inactive user must not sign in either way). The same Argon2 work is done whether the user exists or not.
+pub async fn verify_user(
     st: &AppState,
     username: &str,
     password: &str,
-) -> Result<Option<User>, StoreError> {
+) -> Result<(Option<User>, bool), StoreError> {
     if username.len() > 256 || password.len() > 1024 {
-        return Ok(None);
+        return Ok((None, false));
     }
     let user = st.store.get_user(username).await?;
     let phc = user
@@ -76,7 +76,7 @@ pub async fn check_password(
         .await
         .map_err(|_| StoreError::Unavailable("password verification task failed".into()))?;
     drop(slot);
-    Ok(user.filter(|u| ok && u.active))
+    Ok((user, ok))
 }
 
 #[cfg(test)]

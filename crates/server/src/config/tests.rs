@@ -440,6 +440,7 @@ fn the_configuration_reference_documents_every_key() {
         ("[cleanup]", fields_of::<RawCleanup>()),
         ("[registration]", fields_of::<RawRegistration>()),
         ("[http]", fields_of::<RawHttp>()),
+        ("[login]", fields_of::<RawLogin>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
     ];
@@ -463,4 +464,26 @@ fn the_configuration_reference_documents_every_key() {
     // And the introspection sees what it should.
     assert!(fields_of::<RawStorage>().contains(&"url"));
     assert!(fields_of::<RefreshTokenSettings>().contains(&"grace_period"));
+}
+
+#[test]
+fn login_throttling_settings_are_checked() {
+    let c = load_str("").unwrap();
+    assert_eq!(c.login.free_failures, 5);
+    assert_eq!(c.login.max_delay, Dur::secs(300));
+    let c = load_with(
+        "[login]\nmax_delay = \"1m\"\n",
+        &[("BATON_LOGIN__FREE_FAILURES_PER_IP", "0")],
+    )
+    .unwrap();
+    assert_eq!(
+        (c.login.free_failures_per_ip, c.login.max_delay),
+        (0, Dur::secs(60))
+    );
+    refused("[login]\nfree_failures = -1\n", "login.free_failures");
+    refused("[login]\nmax_entries = 5\n", "login.max_entries");
+    refused("[login]\nfirst_delay = \"10m\"\n", "login.first_delay");
+    refused("[login]\nforget_after = \"5m\"\n", "login.forget_after");
+    refused("[login]\nmax_delay = \"0s\"\n", "login.max_delay");
+    refused("[login]\nfree_failure = 3\n", "free_failure");
 }

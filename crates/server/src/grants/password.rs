@@ -3,11 +3,12 @@
 use super::{
     build, event, insert, issue_user_tokens, refresh_due, requested_scope, NewGrant, UserTokens,
 };
-use crate::http::error::ApiResult;
+use crate::http::error::{ApiError, ApiResult};
 use crate::http::form::Form;
 use crate::http::Meta;
 use crate::state::AppState;
-use baton_core::error::OAuthError;
+use crate::throttle::{sign_in, Attempt, SignIn};
+use baton_core::error::{ErrorCode, OAuthError};
 use baton_core::model::{Client, GrantId, GrantType};
 use baton_core::scope;
 use baton_core::token::{RefreshClaims, FLAG_CACHED};
@@ -35,22 +36,29 @@ pub async fn grant(
         )
         .into());
     }
-    let now = st.clock.now();
-    let user = crate::users::check_password(st, username, password).await?;
-    let Some(user) = user else {
-        let ev = event(
-            "login.failed",
-            now,
-            meta,
-            Some(&client.client_id),
-            None,
-            None,
-            serde_json::json!({"via": "password_grant"}),
-        );
-        super::record(st, ev).await?;
-        // Does not say whether the user exists.
-        return Err(OAuthError::invalid_grant("the username or password is incorrect").into());
+    let attempt = Attempt {
+        meta,
+        client_id: Some(&client.client_id),
+        via: "password_grant",
     };
+    let user = match sign_in(st, &attempt, username, password).await? {
+        SignIn::User(u) => u,
+        // Does not say whether the user exists.
+        SignIn::Failed => {
+            return Err(OAuthError::invalid_grant("the username or password is incorrect").into())
+        }
+        // Not invalid_grant: the password was not even checked. temporarily_unavailable
+        // (try again later) with 429 and Retry-After.
+        SignIn::Throttled(t) => {
+            let words = format!(
+                "too many failed sign-in attempts: retry in {}",
+                t.retry_in()
+            );
+            let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, words);
+            return Err(ApiError::too_many_requests(err, t.retry_after_secs()));
+        }
+    };
+    let now = st.clock.now();
     let ev = event(
         "login.succeeded",
         now,

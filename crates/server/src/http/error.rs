@@ -11,6 +11,8 @@ pub struct ApiError {
     pub err: OAuthError,
     /// Overrides the status the code implies (413 for oversize bodies, 415 …).
     pub status: Option<StatusCode>,
+    /// `Retry-After` in seconds (a throttled sign-in).
+    pub retry_after: Option<i64>,
 }
 
 impl ApiError {
@@ -32,11 +34,24 @@ impl ApiError {
         self.status = Some(s);
         self
     }
+
+    /// 429 with `Retry-After: secs`.
+    pub fn too_many_requests(err: OAuthError, secs: i64) -> Self {
+        ApiError {
+            err,
+            status: Some(StatusCode::TOO_MANY_REQUESTS),
+            retry_after: Some(secs),
+        }
+    }
 }
 
 impl From<OAuthError> for ApiError {
     fn from(err: OAuthError) -> Self {
-        ApiError { err, status: None }
+        ApiError {
+            err,
+            status: None,
+            retry_after: None,
+        }
     }
 }
 
@@ -57,6 +72,9 @@ impl IntoResponse for ApiError {
         let h = resp.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
         h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        if let Some(secs) = self.retry_after {
+            h.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         if status == StatusCode::UNAUTHORIZED {
             // RFC 6749 §5.2: a 401 for invalid_client carries the scheme the client can
             // use; RFC 6750 §3 for bearer tokens.

@@ -31,9 +31,8 @@ pub async fn token(
             resp
         }
         Err(e) => {
-            if e.err.code == ErrorCode::ServerError
-                || e.err.code == ErrorCode::TemporarilyUnavailable
-            {
+            // Not a throttled sign-in (429): an attacker must not flood the log.
+            if e.status().is_server_error() {
                 tracing::warn!(error = %e.err, "token request failed");
             }
             e.into_response()

@@ -7,6 +7,7 @@ use crate::grants::event;
 use crate::http::{form, Body, Meta};
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
+use crate::throttle::{sign_in, Attempt, SignIn};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -130,9 +131,37 @@ pub async fn post(
             &name,
         );
     };
-    let now = st.clock.now();
-    let user = match crate::users::check_password(&st, username, password).await {
-        Ok(u) => u,
+    let attempt = Attempt {
+        meta: &meta,
+        client_id: Some(r.client_id.as_str()).filter(|c| !c.is_empty()),
+        via: "login_page",
+    };
+    let user = match sign_in(&st, &attempt, username, password).await {
+        Ok(SignIn::User(u)) => u,
+        Ok(SignIn::Failed) => {
+            // The same words whether the user exists or not.
+            return render(
+                &st,
+                &r,
+                h,
+                &headers,
+                Some("The username or password is incorrect."),
+                StatusCode::UNAUTHORIZED,
+                &name,
+            );
+        }
+        // The password was not checked: the form again, saying when to retry.
+        Ok(SignIn::Throttled(t)) => {
+            let msg = format!(
+                "Too many failed sign-in attempts. Try again in {}.",
+                t.retry_in()
+            );
+            let status = StatusCode::TOO_MANY_REQUESTS;
+            let mut resp = render(&st, &r, h, &headers, Some(&msg), status, &name);
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(t.retry_after_secs()));
+            return resp;
+        }
         Err(_) => {
             return error_page(
                 StatusCode::SERVICE_UNAVAILABLE,
@@ -140,28 +169,7 @@ pub async fn post(
             )
         }
     };
-    let Some(user) = user else {
-        let ev = event(
-            "login.failed",
-            now,
-            &meta,
-            Some(r.client_id.as_str()).filter(|c| !c.is_empty()),
-            None,
-            None,
-            serde_json::json!({"via": "login_page"}),
-        );
-        let _ = crate::grants::record(&st, ev).await;
-        // The same words whether the user exists or not.
-        return render(
-            &st,
-            &r,
-            h,
-            &headers,
-            Some("The username or password is incorrect."),
-            StatusCode::UNAUTHORIZED,
-            &name,
-        );
-    };
+    let now = st.clock.now();
     let unavailable = || {
         error_page(
             StatusCode::SERVICE_UNAVAILABLE,

@@ -127,9 +127,12 @@ async fn failed_sign_in_does_not_say_whether_the_user_exists() {
     let unknown_user = html_page(b.login(&login, "mallory", "not-her-password").await, 401).await;
     assert!(wrong_password.contains("The username or password is incorrect."));
     assert_eq!(wrong_password, unknown_user, "identical pages");
+    // The events (for the operator) do say it: newest first, mallory then alice.
     let failed = s.events("login.failed").await;
     assert_eq!(failed.len(), 2);
-    assert!(failed.iter().all(|e| e.subject.is_none()));
+    let alice = s.state().store.get_user("alice").await.unwrap().unwrap();
+    assert_eq!(failed[0].subject, None);
+    assert_eq!(failed[1].subject.as_deref(), Some(alice.sub.as_str()));
     assert!(s.events("login.succeeded").await.is_empty());
 }
 

@@ -14,6 +14,7 @@ mod csrf;
 mod discovery;
 mod id_token;
 mod login_consent;
+mod throttling;
 mod token;
 mod userinfo;
 
