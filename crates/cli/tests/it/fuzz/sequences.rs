@@ -196,7 +196,10 @@ fn answer(
         return Err(fail(
             step,
             op,
-            format!("(b) a refresh succeeded after the grant was {why}: {v}"),
+            format!(
+                "(b) a refresh succeeded after the grant was {why}: refresh_token {}",
+                v["refresh_token"]
+            ),
         ));
     }
     let Some(next) = v["refresh_token"].as_str() else {
@@ -268,10 +271,15 @@ async fn observe(s: &TestServer, m: &mut Model, step: usize) -> Vec<bool> {
     live
 }
 
-async fn start(dir: Option<tempfile::TempDir>, policy: &Policy) -> TestServer {
-    match dir {
-        None => TestServer::start(&policy.toml()).await,
-        Some(d) => TestServer::start_in(d, &format!("{BASE_CLIENTS}\n{}", policy.toml())).await,
+/// Starts a server for `policy` on `pg` (a PostgreSQL storage URL) or, without one, on
+/// the SQLite file in `dir` (a fresh one when `None`).
+async fn start(dir: Option<tempfile::TempDir>, policy: &Policy, pg: Option<&str>) -> TestServer {
+    match (pg, dir) {
+        (Some(url), _) => TestServer::start_with_storage(url, &policy.toml()).await,
+        (None, None) => TestServer::start(&policy.toml()).await,
+        (None, Some(d)) => {
+            TestServer::start_in(d, &format!("{BASE_CLIENTS}\n{}", policy.toml())).await
+        }
     }
 }
 
@@ -319,6 +327,7 @@ async fn sequence(
     mut s: TestServer,
     case: &Case,
     m: &mut Model,
+    pg: Option<&str>,
 ) -> (TestServer, Result<(), TestCaseError>) {
     let mut live = observe(&s, m, 0).await;
     for (step, op) in case.ops.iter().enumerate() {
@@ -405,7 +414,7 @@ async fn sequence(
         }
         if matches!(op, Op::Restart) {
             let dir = s.stop().await;
-            s = start(Some(dir), &case.policy).await;
+            s = start(Some(dir), &case.policy, pg).await;
             s.advance(Dur(m.offset_ms));
             m.restarts += 1;
         }
@@ -414,15 +423,22 @@ async fn sequence(
     (s, Ok(()))
 }
 
-#[test]
-fn random_interleavings_keep_the_refresh_invariants() {
+/// Runs `cases` sequences from `seed`, each on a fresh store: a SQLite file, or a
+/// PostgreSQL schema of its own when `postgres`.
+fn sequences(name: &str, cases: u32, seed: u8, postgres: bool) {
     let rt = runtime();
     let totals = std::sync::Mutex::new([0usize; 6]);
-    run("refresh sequences", 40, 48, 51, case(), |case| {
+    run(name, cases, 48, seed, case(), |case| {
         rt.block_on(async {
-            let s = start(None, &case.policy).await;
+            let schema = if postgres {
+                Some(baton_testkit::pg::PgSchema::create().await)
+            } else {
+                None
+            };
+            let pg = schema.as_ref().map(|p| p.url.as_str());
+            let s = start(None, &case.policy, pg).await;
             let mut m = setup(&s).await;
-            let (s, result) = sequence(s, &case, &mut m).await;
+            let (s, result) = sequence(s, &case, &mut m, pg).await;
             s.stop().await;
             let mut t = totals.lock().unwrap();
             let counts = [
@@ -441,7 +457,17 @@ fn random_interleavings_keep_the_refresh_invariants() {
     });
     let t = totals.lock().unwrap();
     eprintln!(
-        "fuzz[refresh sequences]: {} steps, {} refreshes ({} succeeded, {} of revoked or expired grants, {} held to liveness), {} restarts",
+        "fuzz[{name}]: {} steps, {} refreshes ({} succeeded, {} of revoked or expired grants, {} held to liveness), {} restarts",
         t[0], t[1], t[2], t[4], t[5], t[3]
     );
+}
+
+#[test]
+fn random_interleavings_keep_the_refresh_invariants() {
+    sequences("refresh sequences (SQLite)", 40, 51, false);
+}
+
+#[test]
+fn random_interleavings_keep_the_refresh_invariants_on_postgres() {
+    sequences("refresh sequences (PostgreSQL)", 12, 52, true);
 }
