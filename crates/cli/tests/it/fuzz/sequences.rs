@@ -17,7 +17,7 @@
 //! concurrent refresh at `grace_period = 0`): only the four rules above are checked.
 
 use super::{run, runtime};
-use crate::refresh::{claims, rt, user_toml, Cl, SPA_C, WEB_C};
+use crate::refresh::{claims, public, public_toml, rt, user_toml, Cl, SPA_C, WEB_C};
 use baton_core::model::GrantId;
 use baton_core::time::Dur;
 use baton_testkit::flow::code_flow;
@@ -40,13 +40,14 @@ struct Policy {
 impl Policy {
     fn toml(&self) -> String {
         format!(
-            "[refresh_tokens]\ngrace_period = \"{}s\"\nreuse_reaction = \"{}\"\nusage = \"{}\"\nabsolute_lifetime = \"{}\"\nsliding_lifetime = \"{}\"\n{}",
+            "[refresh_tokens]\ngrace_period = \"{}s\"\nreuse_reaction = \"{}\"\nusage = \"{}\"\nabsolute_lifetime = \"{}\"\nsliding_lifetime = \"{}\"\n{}{}",
             self.grace_secs,
             self.reaction,
             self.usage,
             self.lifetimes.0,
             self.lifetimes.1,
             user_toml("bob"),
+            public_toml("volatile", "persist = false"),
         )
     }
 }
@@ -78,8 +79,9 @@ fn policy() -> impl Strategy<Value = Policy> {
 }
 
 /// The grants of a sequence: 0 alice/spa (password), 1 bob/web (password), 2 alice/web
-/// (browser, offline_access), 3 alice/spa (browser, online_access).
-const GRANTS: usize = 4;
+/// (browser, offline_access), 3 alice/spa (browser, online_access), 4 alice/volatile
+/// (password, `persist = false`: kept in the in-process cache, gone after a restart).
+const GRANTS: usize = 5;
 
 #[derive(Clone, Debug)]
 enum Op {
@@ -133,6 +135,8 @@ fn case() -> impl Strategy<Value = Case> {
 /// What the test knows of one grant.
 struct GrantModel {
     id: GrantId,
+    /// Kept in the cache, not the main store.
+    cached: bool,
     cl: Cl,
     /// Every refresh token of this grant seen so far, in order.
     history: Vec<String>,
@@ -248,8 +252,11 @@ async fn observe(s: &TestServer, m: &mut Model, step: usize) -> Vec<bool> {
     let now = s.clock.now();
     let mut live = Vec::new();
     for g in &mut m.grants {
-        let stored = s.state().grants(false).get_grant(g.id).await;
+        let stored = s.state().grants(g.cached).get_grant(g.id).await;
         let Ok(Some(stored)) = stored else {
+            if matches!(stored, Ok(None)) && g.dead.is_none() {
+                g.dead = Some(format!("gone from the store (seen after step {step})"));
+            }
             live.push(false);
             continue;
         };
@@ -288,6 +295,8 @@ async fn setup(s: &TestServer) -> Model {
     let bob_web = rt(&crate::refresh::login_as(s, WEB_C, "bob", "openid offline_access").await);
     let alice_web = rt(&code_flow(s, "web", "openid offline_access").await);
     let alice_online = rt(&code_flow(s, "spa", "openid online_access").await);
+    let volatile = public("volatile");
+    let alice_volatile = crate::refresh::login(s, volatile).await;
     let sid = crate::refresh::grant(s, &alice_online)
         .await
         .session_id
@@ -297,10 +306,12 @@ async fn setup(s: &TestServer) -> Model {
         (bob_web, WEB_C, false),
         (alice_web, WEB_C, false),
         (alice_online, SPA_C, true),
+        (alice_volatile, volatile, false),
     ]
     .into_iter()
     .map(|(t, cl, online)| GrantModel {
         id: claims(s, &t).grant_id,
+        cached: claims(s, &t).cached(),
         cl,
         history: vec![t.clone()],
         latest: t,
