@@ -11,7 +11,8 @@
 //!     succeeds;
 //! (c) never a 5xx;
 //! (d) liveness: the latest token of a grant the store shows live (and not bound to
-//!     a session's lifetime) is honoured.
+//!     a session's lifetime) is honoured, by both of two concurrent refreshes when
+//!     there is a grace period.
 //!
 //! Which error a refused request gets is left to the policies (e.g. the loser of a
 //! concurrent refresh at `grace_period = 0`): only the four rules above are checked.
@@ -370,6 +371,18 @@ async fn sequence(
                 Op::Double(i) => {
                     let (cl, t) = (m.grants[*i].cl, m.grants[*i].latest.clone());
                     let (a, b) = tokio::join!(refresh_as(&s, cl, &t), refresh_as(&s, cl, &t));
+                    // With a grace period the loser of the race is answered the winner's
+                    // successor; at grace 0 its fate is the policy's.
+                    if live[*i] && case.policy.grace_secs > 0 {
+                        m.liveness += 2;
+                        if a.0 != 200 || b.0 != 200 {
+                            return Err(fail(
+                                step,
+                                op,
+                                format!("(d) a concurrent refresh of a live grant was refused: {} {} / {} {}", a.0, a.1, b.0, b.1),
+                            ));
+                        }
+                    }
                     answer(&s, m, *i, &t, &a, step, op)?;
                     answer(&s, m, *i, &t, &b, step, op)
                 }
