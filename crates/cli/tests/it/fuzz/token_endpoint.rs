@@ -26,6 +26,8 @@ fn param_name() -> impl Strategy<Value = String> {
         Just("password".to_string()),
         Just("client_assertion".to_string()),
         Just("client_assertion_type".to_string()),
+        Just("token".to_string()),
+        Just("token_type_hint".to_string()),
         Just("grant%5Ftype".to_string()),
         Just(String::new()),
         "[a-z_%+]{1,10}",
@@ -114,8 +116,8 @@ fn request() -> impl Strategy<Value = Request> {
     })
 }
 
-async fn send(s: &TestServer, r: &Request) -> (u16, String) {
-    let mut req = s.http.post(format!("{}/token", s.url)).body(r.body.clone());
+async fn send(s: &TestServer, path: &str, r: &Request) -> (u16, String) {
+    let mut req = s.http.post(format!("{}{path}", s.url)).body(r.body.clone());
     if let Some(ct) = &r.content_type {
         req = req.header("content-type", ct.as_str());
     }
@@ -139,11 +141,39 @@ fn junk_at_the_token_endpoint_never_5xx_and_stores_nothing() {
     let s = rt.block_on(TestServer::start(""));
     let before = rt.block_on(snapshot(&s));
     run("http /token(junk)", 2048, 64, 41, request(), |r| {
-        let (st, body) = rt.block_on(send(&s, &r));
+        let (st, body) = rt.block_on(send(&s, "/token", &r));
         prop_assert!(st != 200, "junk accepted: {} {}", st, body);
         prop_assert!(st < 500, "{}: {}", st, body);
         Ok(())
     });
+    assert_eq!(
+        rt.block_on(snapshot(&s)),
+        before,
+        "junk changed stored state"
+    );
+    rt.block_on(s.stop());
+}
+
+#[test]
+fn junk_at_revoke_and_introspect_never_5xx_and_stores_nothing() {
+    // RFC 7009: revoking a token the server does not know answers 200, so 200 is
+    // allowed here; a change of stored state is not.
+    let rt = runtime();
+    let s = rt.block_on(TestServer::start(""));
+    let before = rt.block_on(snapshot(&s));
+    let strategy = (prop_oneof![Just("/revoke"), Just("/introspect")], request());
+    run(
+        "http /revoke,/introspect(junk)",
+        1024,
+        64,
+        43,
+        strategy,
+        |(path, r)| {
+            let (st, body) = rt.block_on(send(&s, path, &r));
+            prop_assert!(st < 500, "{} {}: {}", path, st, body);
+            Ok(())
+        },
+    );
     assert_eq!(
         rt.block_on(snapshot(&s)),
         before,
