@@ -8,6 +8,7 @@ mod cli;
 mod code_flow_rules;
 mod conformance;
 mod foundation;
+mod fuzz;
 mod logout;
 mod metrics;
 mod multinode;
