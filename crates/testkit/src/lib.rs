@@ -168,6 +168,13 @@ impl TestServer {
         Self::start_on_env(dir, &url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
     }
 
+    /// [`TestServer::start_admin`] on the store at `storage_url` (e.g. PostgreSQL).
+    pub async fn start_admin_with_storage(storage_url: &str, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = vec![("BATON_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string())];
+        Self::start_on_env(dir, storage_url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
+    }
+
     async fn start_on(dir: tempfile::TempDir, storage_url: &str, extra: &str) -> TestServer {
         Self::start_on_env(dir, storage_url, extra, vec![]).await
     }
