@@ -440,6 +440,7 @@ fn the_configuration_reference_documents_every_key() {
         ("[cleanup]", fields_of::<RawCleanup>()),
         ("[registration]", fields_of::<RawRegistration>()),
         ("[http]", fields_of::<RawHttp>()),
+        ("[signing_keys]", fields_of::<RawSigningKeys>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
     ];
