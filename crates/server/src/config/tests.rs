@@ -465,3 +465,23 @@ fn the_configuration_reference_documents_every_key() {
     assert!(fields_of::<RawStorage>().contains(&"url"));
     assert!(fields_of::<RefreshTokenSettings>().contains(&"grace_period"));
 }
+
+#[test]
+fn key_pre_publication_defaults_to_10m_and_is_bounded() {
+    assert_eq!(
+        load_str("").unwrap().key_pre_publication,
+        DEFAULT_KEY_PRE_PUBLICATION
+    );
+    let c = load_str("[signing_keys]\npre_publication = \"0s\"\n").unwrap();
+    assert_eq!(c.key_pre_publication, Dur::ZERO);
+    let c = load_with("", &[("BATON_SIGNING_KEYS__PRE_PUBLICATION", "1h")]).unwrap();
+    assert_eq!(c.key_pre_publication, Dur::secs(3600));
+    refused(
+        "[signing_keys]\npre_publication = \"8d\"\n",
+        "signing_keys.pre_publication",
+    );
+    refused(
+        "[signing_keys]\npre_publication = \"soon\"\n",
+        "signing_keys.pre_publication",
+    );
+}
