@@ -105,6 +105,10 @@ pub enum StoreError {
     Conflict(String),
     /// Stored data could not be decoded: a bug or a manual edit.
     Corrupt(String),
+    /// The store cannot hold a value it was given (PostgreSQL text with a NUL byte, a
+    /// number out of range): bad input, nothing was written. Renders as 400
+    /// `invalid_request`; the message names no value.
+    Invalid(String),
 }
 
 impl fmt::Display for StoreError {
@@ -113,6 +117,7 @@ impl fmt::Display for StoreError {
             StoreError::Unavailable(m) => write!(f, "store unavailable: {m}"),
             StoreError::Conflict(m) => write!(f, "store conflict: {m}"),
             StoreError::Corrupt(m) => write!(f, "stored data corrupt: {m}"),
+            StoreError::Invalid(m) => write!(f, "value not storable: {m}"),
         }
     }
 }
@@ -124,6 +129,7 @@ impl From<StoreError> for OAuthError {
         match e {
             StoreError::Unavailable(_) => OAuthError::unavailable(),
             StoreError::Conflict(_) | StoreError::Corrupt(_) => OAuthError::server_error(),
+            StoreError::Invalid(m) => OAuthError::invalid_request(m),
         }
     }
 }

@@ -107,7 +107,7 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         .map_err(|e| e.to_string())?;
     let stored_keys = crate::keys::ensure(store.as_ref(), &cfg.secret.0, now).await?;
     let publish_for = Dur(cfg.access_tokens.lifetime.millis() * 2);
-    let keyring = crate::keys::load(&cfg.secret.0, &stored_keys, now, publish_for)?;
+    let keyring = crate::keys::load(&cfg.secret.0, &stored_keys, &clock, publish_for)?;
     let rt_keys = TokenKeys::from_secret(&cfg.secret.0);
     let page_key = baton_core::token::derive(&cfg.secret.0, b"baton page mac v1");
     let cache = open_cache(&cfg).await?;

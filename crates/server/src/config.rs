@@ -36,6 +36,8 @@ struct RawConfig {
     #[serde(default)]
     login: RawLogin,
     #[serde(default)]
+    signing_keys: RawSigningKeys,
+    #[serde(default)]
     clients: Vec<RawClient>,
     #[serde(default)]
     users: Vec<RawUser>,
@@ -80,6 +82,12 @@ struct RawRegistration {
 enum StringOrList {
     List(Vec<String>),
     One(String),
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+struct RawSigningKeys {
+    pre_publication: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -238,6 +246,9 @@ pub struct Config {
     pub registration_initial_access_token: Option<Secret>,
     pub body_limit: usize,
     pub login: LoginConfig,
+    /// `signing_keys.pre_publication`: after a key rotation, how long the new keys are
+    /// published in `/jwks` before they sign anything (the old keys sign until then).
+    pub key_pre_publication: Dur,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
     /// Warnings to log at start-up (e.g. a generated secret).
@@ -295,7 +306,13 @@ const SECTIONS: &[&str] = &[
     "registration",
     "http",
     "login",
+    "signing_keys",
 ];
+/// `signing_keys.pre_publication` by default: ten times the `max-age` of `/jwks` (60 s),
+/// and as long as common relying-party libraries keep a JWK Set at most.
+pub const DEFAULT_KEY_PRE_PUBLICATION: Dur = Dur::secs(600);
+const MAX_KEY_PRE_PUBLICATION: Dur = Dur::secs(7 * 86_400);
+
 /// The most connections one node may open to PostgreSQL.
 const MAX_POOL_SIZE: i64 = 1000;
 
@@ -684,6 +701,19 @@ fn validate(
         Dur::secs(7 * 86_400),
     )?;
 
+    let key_pre_publication = match raw.signing_keys.pre_publication.as_deref() {
+        None => DEFAULT_KEY_PRE_PUBLICATION,
+        Some(v) => parse_duration(v)
+            .and_then(|d| {
+                if d <= MAX_KEY_PRE_PUBLICATION {
+                    Ok(d)
+                } else {
+                    Err(format!("`{v}` is out of range: 0s to 7d"))
+                }
+            })
+            .map_err(|m| err("signing_keys.pre_publication", m))?,
+    };
+
     let retain_events = match raw.cleanup.retain_events.as_deref() {
         Some("off") => None,
         other => Some(dur(
@@ -782,6 +812,7 @@ fn validate(
         registration_initial_access_token,
         body_limit: raw.http.body_limit.unwrap_or(64 * 1024),
         login,
+        key_pre_publication,
         clients,
         users,
         warnings,

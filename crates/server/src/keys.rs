@@ -1,7 +1,13 @@
 //! Signing keys: generated on first start, stored sealed (AES-256-GCM) under a key
 //! derived from the server secret, published at `/jwks`. Retired keys stay published
 //! until every token they signed has expired.
+//!
+//! Rotation pre-publishes: the new key is published at once, but the old key is retired
+//! only `signing_keys.pre_publication` later and keeps signing until then, so a relying
+//! party holding a cached JWK Set never meets a `kid` it does not know. A key's
+//! `retired_at` is therefore when it stops signing, and may lie in the future.
 
+use crate::clock::Clock;
 use crate::jwt::{self, Signer};
 use baton_core::model::{SigAlg, SigningKey};
 use baton_core::store::Store;
@@ -21,15 +27,21 @@ pub struct LoadedKey {
 pub struct Keyring {
     keys: Vec<LoadedKey>,
     jwks: String,
+    /// The server clock: which key signs depends on the time (pre-publication).
+    clock: Clock,
 }
 
 impl Keyring {
-    /// The newest active key for `alg`.
+    /// The key that signs for `alg` now: of the keys not yet retired, the one retiring
+    /// first (an old key still on duty while its successor is only published), else
+    /// the newest active one.
     pub fn active(&self, alg: SigAlg) -> Option<&LoadedKey> {
+        let now = self.clock.now();
         self.keys
             .iter()
             .rev()
-            .find(|k| k.alg == alg && k.retired_at.is_none())
+            .filter(|k| k.alg == alg && k.retired_at.is_none_or(|r| now < r))
+            .min_by_key(|k| (k.retired_at.is_none(), k.retired_at))
     }
 
     /// The JWK Set document (public keys only).
@@ -137,9 +149,10 @@ pub fn new_key(secret: &[u8], alg: SigAlg, now: Timestamp) -> Result<SigningKey,
 pub fn load(
     secret: &[u8],
     stored: &[SigningKey],
-    now: Timestamp,
+    clock: &Clock,
     publish_for: Dur,
 ) -> Result<Keyring, String> {
+    let now = clock.now();
     let mut keys = Vec::new();
     for k in stored {
         if k.retired_at.is_some_and(|r| now.since(r) > publish_for) {
@@ -160,7 +173,11 @@ pub fn load(
     let jwks =
         serde_json::json!({"keys": keys.iter().map(|k| k.public_jwk.clone()).collect::<Vec<_>>()})
             .to_string();
-    Ok(Keyring { keys, jwks })
+    Ok(Keyring {
+        keys,
+        jwks,
+        clock: clock.clone(),
+    })
 }
 
 /// Makes sure an active key exists for every algorithm; generates what is missing.
@@ -197,15 +214,38 @@ mod tests {
         let s1 = [1u8; 32];
         let s2 = [2u8; 32];
         let k = new_key(&s1, SigAlg::ES256, Timestamp(0)).unwrap();
-        let ring = load(&s1, std::slice::from_ref(&k), Timestamp(0), Dur::secs(3600)).unwrap();
+        let clock = Clock::default();
+        let ring = load(&s1, std::slice::from_ref(&k), &clock, Dur::secs(3600)).unwrap();
         let t = ring
             .sign(SigAlg::ES256, "JWT", &serde_json::json!({"a": 1}))
             .unwrap();
         assert!(jwt::verify(&t, &ring.jwks(), &[SigAlg::ES256]).is_ok());
-        assert!(load(&s2, &[k], Timestamp(0), Dur::secs(3600)).is_err());
+        assert!(load(&s2, &[k], &clock, Dur::secs(3600)).is_err());
         assert!(
             !ring.jwks_json().contains("\"d\""),
             "no private material in JWKS"
         );
+    }
+
+    #[test]
+    fn a_key_retiring_later_signs_until_then() {
+        let secret = [1u8; 32];
+        let clock = Clock::default();
+        let now = clock.now();
+        let mut old = new_key(&secret, SigAlg::ES256, Timestamp(0)).unwrap();
+        old.retired_at = Some(now.plus(Dur::secs(600)));
+        let new = new_key(&secret, SigAlg::ES256, now).unwrap();
+        let ring = load(
+            &secret,
+            &[old.clone(), new.clone()],
+            &clock,
+            Dur::secs(3600),
+        )
+        .unwrap();
+        assert!(ring.jwks_json().contains(&new.kid), "published at once");
+        assert_eq!(ring.active(SigAlg::ES256).unwrap().kid, old.kid);
+        clock.advance(Dur::secs(600));
+        assert_eq!(ring.active(SigAlg::ES256).unwrap().kid, new.kid);
+        assert!(ring.jwks_json().contains(&old.kid), "still published");
     }
 }

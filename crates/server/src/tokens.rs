@@ -160,11 +160,20 @@ pub struct IdTokenInput<'a> {
     pub access_token: &'a str,
 }
 
-/// OIDC Core §3.1.3.6 `at_hash`: left half of SHA-256 of the access token.
+/// OIDC Core §3.1.3.6 `at_hash`: the left half of the hash of the access token, with
+/// the hash the ID token's `alg` uses: SHA-256 for ES256 and RS256, SHA-512 for EdDSA
+/// (Ed25519 hashes with SHA-512; certified relying-party libraries compute it so).
 fn at_hash(alg: SigAlg, access_token: &str) -> String {
-    let _ = alg; // ES256, RS256 and EdDSA (per OIDC practice) all use SHA-256 here.
-    let d = baton_core::secret::sha256(access_token.as_bytes());
-    URL_SAFE_NO_PAD.encode(&d[..16])
+    match alg {
+        SigAlg::EdDSA => {
+            let d = ring::digest::digest(&ring::digest::SHA512, access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&d.as_ref()[..32])
+        }
+        SigAlg::ES256 | SigAlg::RS256 => {
+            let d = baton_core::secret::sha256(access_token.as_bytes());
+            URL_SAFE_NO_PAD.encode(&d[..16])
+        }
+    }
 }
 
 pub async fn id_token(
@@ -229,9 +238,48 @@ async fn grant_alive(
     Ok(g.is_some_and(|g| g.is_active() && g.expiry().is_none_or(|e| now < e)))
 }
 
+/// Whether the client an access token was issued to still exists and is enabled, and
+/// the user it speaks for (if any) too. This also holds for tokens without a grant
+/// (client credentials, a password grant without `offline_access`), which no grant
+/// revocation reaches. `user_sub` is `None` for a client-credentials token.
+async fn owners_alive(
+    st: &AppState,
+    client_id: &str,
+    user_sub: Option<&str>,
+) -> Result<bool, OAuthError> {
+    if !st
+        .store
+        .get_client(client_id)
+        .await?
+        .is_some_and(|c| c.active)
+    {
+        return Ok(false);
+    }
+    let Some(sub) = user_sub else { return Ok(true) };
+    Ok(st
+        .store
+        .get_user_by_sub(sub)
+        .await?
+        .is_some_and(|u| u.active))
+}
+
+/// The user a JWT access token speaks for: its `sub`, unless that is the client's own
+/// id and no user has it (a client-credentials token).
+async fn jwt_user<'a>(
+    st: &AppState,
+    client_id: &str,
+    sub: &'a str,
+) -> Result<Option<&'a str>, OAuthError> {
+    if sub == client_id && st.store.get_user_by_sub(sub).await?.is_none() {
+        return Ok(None);
+    }
+    Ok(Some(sub))
+}
+
 /// Reads one of our access tokens, JWT or reference. Answers its claims if it is
-/// active: signature (or stored digest), issuer, expiry, not revoked itself, and its
-/// grant (if any) still alive. Anything else is `None`.
+/// active: signature (or stored digest), issuer, expiry, not revoked itself, its
+/// grant (if any) still alive, its client still there and enabled, and its user (if
+/// any) still there and active. Anything else is `None`.
 pub async fn read_access_token(
     st: &AppState,
     token: &str,
@@ -261,6 +309,14 @@ pub async fn read_access_token(
     if !grant_alive(st, v.claims["gid"].as_str().and_then(GrantId::parse), now).await? {
         return Ok(None);
     }
+    let (Some(client_id), Some(sub)) = (v.claims["client_id"].as_str(), v.claims["sub"].as_str())
+    else {
+        return Ok(None);
+    };
+    let user = jwt_user(st, client_id, sub).await?;
+    if !owners_alive(st, client_id, user).await? {
+        return Ok(None);
+    }
     Ok(Some(AccessClaims {
         claims: v.claims,
         reference: None,
@@ -279,7 +335,11 @@ async fn read_reference(
     let Some(t) = st.store.get_reference_token(&digest).await? else {
         return Ok(None);
     };
-    if t.revoked || now >= t.expires_at || !grant_alive(st, t.grant_id, now).await? {
+    if t.revoked
+        || now >= t.expires_at
+        || !grant_alive(st, t.grant_id, now).await?
+        || !owners_alive(st, &t.client_id, t.subject.as_deref()).await?
+    {
         return Ok(None);
     }
     let mut c = Map::new();

@@ -168,6 +168,26 @@ impl TestServer {
         Self::start_on_env(dir, &url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
     }
 
+    /// Starts a server with `BASE_CLIENTS` plus `extra`, and these `BATON_…`
+    /// environment variables laid over its configuration (e.g. an https `BATON_ISSUER`
+    /// while it still listens on plain http).
+    pub async fn start_with_env(extra: &str, env: &[(&str, &str)]) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = sqlite_url(dir.path());
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Self::start_on_env(dir, &url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
+    }
+
+    /// [`TestServer::start_admin`] on the store at `storage_url` (e.g. PostgreSQL).
+    pub async fn start_admin_with_storage(storage_url: &str, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = vec![("BATON_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string())];
+        Self::start_on_env(dir, storage_url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
+    }
+
     async fn start_on(dir: tempfile::TempDir, storage_url: &str, extra: &str) -> TestServer {
         Self::start_on_env(dir, storage_url, extra, vec![]).await
     }

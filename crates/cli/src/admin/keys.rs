@@ -7,9 +7,10 @@ use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
 pub enum KeysCmd {
-    /// Make a new signing key for every algorithm. The previous keys are retired and stay
-    /// in JWKS until the tokens they signed have expired. Running servers pick the new
-    /// keys up when they restart (or at once through `POST /admin/keys/rotate`).
+    /// Make a new signing key for every algorithm, published in JWKS at once. The previous
+    /// keys keep signing for `signing_keys.pre_publication` (default 10m), are retired
+    /// then, and stay in JWKS until the tokens they signed have expired. Running servers
+    /// pick the new keys up within seconds.
     Rotate,
 }
 

@@ -709,7 +709,7 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Meta) -> AdminRes
     st.settings.set(merged);
     if lifetime_changed {
         // Retired keys stay published for twice the access-token lifetime.
-        reload_keys(st, st.clock.now()).await?;
+        reload_keys(st).await?;
     }
     let ev = changed(
         "settings.changed",
@@ -725,9 +725,11 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Meta) -> AdminRes
 
 // ---------------------------------------------------------------- keys
 
-/// A new signing key for every algorithm; the previous keys are retired, and stay in
+/// A new signing key for every algorithm, published in JWKS at once; the previous keys
+/// keep signing for `signing_keys.pre_publication` (so relying parties with a cached
+/// JWKS have fetched the new keys before they meet them), are retired then, and stay in
 /// JWKS (and verify) until the tokens they signed have expired. Reloads this node's
-/// keyring.
+/// keyring; other nodes reload within a few seconds and switch at the same time.
 pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation> {
     let now = st.clock.now();
     let old = st.store.list_keys().await?;
@@ -743,12 +745,13 @@ pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation>
         active.push(key_view(&k));
     }
     let mut retired = Vec::new();
+    let switch_at = now.plus(st.cfg.key_pre_publication);
     for mut k in old.into_iter().filter(|k| k.retired_at.is_none()) {
-        st.store.retire_key(&k.kid, now).await?;
-        k.retired_at = Some(now);
+        st.store.retire_key(&k.kid, switch_at).await?;
+        k.retired_at = Some(switch_at);
         retired.push(key_view(&k));
     }
-    reload_keys(st, now).await?;
+    reload_keys(st).await?;
     let ev = changed(
         "keys.rotated",
         st,
@@ -765,7 +768,7 @@ pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation>
 }
 
 /// Rebuilds this node's keyring from the store.
-pub async fn reload_keys(st: &AppState, now: Timestamp) -> AdminResult<()> {
+pub async fn reload_keys(st: &AppState) -> AdminResult<()> {
     let stored = st.store.list_keys().await?;
     // Retired keys stay published for twice the longest access-token lifetime in use.
     let longest = st
@@ -774,7 +777,8 @@ pub async fn reload_keys(st: &AppState, now: Timestamp) -> AdminResult<()> {
         .lifetime
         .max(st.access_tokens().lifetime);
     let publish_for = Dur(longest.millis() * 2);
-    let ring = crate::keys::load(&st.cfg.secret.0, &stored, now, publish_for).map_err(internal)?;
+    let ring =
+        crate::keys::load(&st.cfg.secret.0, &stored, &st.clock, publish_for).map_err(internal)?;
     match st.keys.write() {
         Ok(mut k) => *k = Arc::new(ring),
         Err(poisoned) => *poisoned.into_inner() = Arc::new(ring),

@@ -196,7 +196,7 @@ pub fn spawn_refresh(state: crate::state::Shared) {
                 continue;
             };
             if marks.as_ref() != Some(&now_marks) {
-                match super::ops::reload_keys(&st, st.clock.now()).await {
+                match super::ops::reload_keys(&st).await {
                     Ok(()) => {
                         tracing::info!("signing keys changed in the store; reloaded");
                         marks = Some(now_marks);

@@ -441,6 +441,7 @@ fn the_configuration_reference_documents_every_key() {
         ("[registration]", fields_of::<RawRegistration>()),
         ("[http]", fields_of::<RawHttp>()),
         ("[login]", fields_of::<RawLogin>()),
+        ("[signing_keys]", fields_of::<RawSigningKeys>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
     ];
@@ -486,4 +487,24 @@ fn login_throttling_settings_are_checked() {
     refused("[login]\nforget_after = \"5m\"\n", "login.forget_after");
     refused("[login]\nmax_delay = \"0s\"\n", "login.max_delay");
     refused("[login]\nfree_failure = 3\n", "free_failure");
+}
+
+#[test]
+fn key_pre_publication_defaults_to_10m_and_is_bounded() {
+    assert_eq!(
+        load_str("").unwrap().key_pre_publication,
+        DEFAULT_KEY_PRE_PUBLICATION
+    );
+    let c = load_str("[signing_keys]\npre_publication = \"0s\"\n").unwrap();
+    assert_eq!(c.key_pre_publication, Dur::ZERO);
+    let c = load_with("", &[("BATON_SIGNING_KEYS__PRE_PUBLICATION", "1h")]).unwrap();
+    assert_eq!(c.key_pre_publication, Dur::secs(3600));
+    refused(
+        "[signing_keys]\npre_publication = \"8d\"\n",
+        "signing_keys.pre_publication",
+    );
+    refused(
+        "[signing_keys]\npre_publication = \"soon\"\n",
+        "signing_keys.pre_publication",
+    );
 }

@@ -13,6 +13,9 @@ use baton_core::secret::{ct_eq, sha256};
 
 const ASSERTION_TYPE: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
+/// Seconds a client's clock may run ahead of ours for `nbf` and `iat` of an assertion.
+const CLOCK_LEEWAY: i64 = 60;
+
 fn failed() -> ApiError {
     OAuthError::invalid_client("client authentication failed").into()
 }
@@ -151,7 +154,8 @@ fn check_secret(client: &Client, secret: &str) -> ApiResult<()> {
 }
 
 /// RFC 7523 §3: iss and sub are the client_id, aud names this server, exp is in the
-/// future, and the jti has not been seen before.
+/// future, nbf and iat are not (beyond a small leeway), and the jti has not been seen
+/// before.
 async fn authenticate_assertion(
     st: &AppState,
     client: Option<Client>,
@@ -190,6 +194,20 @@ async fn authenticate_assertion(
     let exp = v.claims["exp"].as_i64().ok_or_else(failed)?;
     if !aud_matches || exp <= now || exp > now + 600 {
         return Err(failed());
+    }
+    // RFC 7523 §3 / RFC 7519 §4.1.5: not usable before `nbf`, and an assertion issued
+    // in the future is not yet valid either; `CLOCK_LEEWAY` absorbs clock skew. A
+    // present but non-numeric `nbf` or `iat` is refused.
+    for claim in ["nbf", "iat"] {
+        match &v.claims[claim] {
+            serde_json::Value::Null => {}
+            t => {
+                let t = t.as_i64().ok_or_else(failed)?;
+                if t > now + CLOCK_LEEWAY {
+                    return Err(failed());
+                }
+            }
+        }
     }
     let jti = v.claims["jti"]
         .as_str()

@@ -14,8 +14,9 @@ pub mod userinfo;
 use crate::state::Shared;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
-use axum::routing::{get, post};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use baton_core::error::OAuthError;
 use error::ApiError;
@@ -79,7 +80,7 @@ pub fn router(st: Shared) -> Router {
         r = r.route("/demo/callback", get(crate::demo::callback));
     }
     if st.cfg.registration_enabled {
-        r = r.route("/register", post(register::register));
+        r = r.route("/register", post_only(post(register::register)));
     }
     // SPEC §4: the admin API exists only when an admin token is configured.
     if st.cfg.admin_token.is_some() {
@@ -94,12 +95,14 @@ pub fn router(st: Shared) -> Router {
         get(discovery::oauth_metadata),
     )
     .route("/jwks", get(discovery::jwks))
-    .route("/token", post(token::token))
-    .route("/revoke", post(revoke::revoke))
-    .route("/introspect", post(introspect::introspect))
+    .route("/token", post_only(post(token::token)))
+    .route("/revoke", post_only(post(revoke::revoke)))
+    .route("/introspect", post_only(post(introspect::introspect)))
     .route(
         "/userinfo",
-        get(userinfo::userinfo).post(userinfo::userinfo),
+        get(userinfo::userinfo)
+            .post(userinfo::userinfo)
+            .fallback(|| async { method_not_allowed("GET, POST") }),
     )
     .route("/healthz", get(health::healthz))
     .route("/readyz", get(health::readyz))
@@ -109,6 +112,23 @@ pub fn router(st: Shared) -> Router {
     .layer(axum::middleware::from_fn(crate::metrics::track_latency))
     .layer(DefaultBodyLimit::max(limit))
     .with_state(st)
+}
+
+/// A POST-only OAuth endpoint: any other method answers a JSON 405 with `Allow`.
+fn post_only(r: MethodRouter<Shared>) -> MethodRouter<Shared> {
+    r.fallback(|| async { method_not_allowed("POST") })
+}
+
+/// 405 as an RFC 6749 §5.2 JSON error, like every other error of these endpoints.
+fn method_not_allowed(allow: &'static str) -> Response {
+    let mut resp = ApiError::from(OAuthError::invalid_request(format!(
+        "this endpoint accepts only {allow}"
+    )))
+    .with_status(StatusCode::METHOD_NOT_ALLOWED)
+    .into_response();
+    resp.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allow));
+    resp
 }
 
 async fn not_found() -> ApiError {

@@ -46,17 +46,9 @@ async fn handle(st: &AppState, meta: &Meta, headers: &HeaderMap, body: &[u8]) ->
     let f = form::parse(body)?;
     let client = client_auth::authenticate(st, headers, &f, "/revoke").await?;
     let token = f.required("token")?;
-    if let Some(h) = f.get("token_type_hint") {
-        if !matches!(h, "refresh_token" | "access_token") {
-            return Err(OAuthError::new(
-                ErrorCode::InvalidRequest,
-                "token_type_hint must be refresh_token or access_token",
-            )
-            .into());
-        }
-    }
     let now = st.clock.now();
-    // The hint is honoured only as an order of lookup; every kind is tried (RFC 7009 §2.1).
+    // `token_type_hint` is only a lookup hint, and one we do not know is ignored
+    // (RFC 7009 §2.1): every kind of token is tried whatever it says.
     if revoke_refresh(st, &client, token, meta, now).await? {
         return Ok(());
     }

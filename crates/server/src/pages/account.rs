@@ -8,7 +8,7 @@
 
 use super::authorize::{current_session, redirect};
 use super::consent::scope_items;
-use super::handle::{self, AuthRequest, CSRF_COOKIE};
+use super::handle::{self, AuthRequest};
 use super::html::{self, error_page, escape, page};
 use super::login::csrf_cookie;
 use crate::http::{Body, Meta};
@@ -116,7 +116,7 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
             names.insert(g.client_id.clone(), name);
         }
     }
-    let (csrf_c, new) = csrf_cookie(&headers);
+    let (csrf_c, new) = csrf_cookie(&st, &headers);
     let csrf = handle::csrf_token(&st, &csrf_c, &csrf_binding(&session));
     let who = user
         .map(|u| {
@@ -160,7 +160,12 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
     );
     let mut resp = page(StatusCode::OK, "Your account", &body);
     if new {
-        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(&st, CSRF_COOKIE, &csrf_c, None)) {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(
+            &st,
+            handle::csrf_cookie_name(&st),
+            &csrf_c,
+            None,
+        )) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -187,7 +192,7 @@ pub async fn post(
     };
     if !handle::csrf_ok(
         &st,
-        handle::cookie(&headers, CSRF_COOKIE).as_deref(),
+        handle::csrf_cookie_value(&st, &headers).as_deref(),
         &csrf_binding(&session),
         f.get("csrf"),
     ) {

@@ -2,7 +2,7 @@
 //! naming `offline_access` in plain words.
 
 use super::authorize::{current_session, error_redirect, issue_code, needs_login};
-use super::handle::{self, AuthRequest, CSRF_COOKIE};
+use super::handle::{self, AuthRequest};
 use super::html::{self, error_page, escape, page};
 use super::login::{csrf_cookie, request_from_query, to_login};
 use crate::grants::event;
@@ -48,7 +48,7 @@ fn render(
     headers: &HeaderMap,
     client_name: &str,
 ) -> Response {
-    let (csrf_c, new) = csrf_cookie(headers);
+    let (csrf_c, new) = csrf_cookie(st, headers);
     let csrf = handle::csrf_token(st, &csrf_c, h);
     let items = scope_items(&r.scope);
     let body = format!(
@@ -63,7 +63,12 @@ fn render(
     );
     let mut resp = page(StatusCode::OK, "Allow access?", &body);
     if new {
-        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(st, CSRF_COOKIE, &csrf_c, None)) {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(
+            st,
+            handle::csrf_cookie_name(st),
+            &csrf_c,
+            None,
+        )) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -117,7 +122,7 @@ pub async fn post(
     };
     if !handle::csrf_ok(
         &st,
-        handle::cookie(&headers, CSRF_COOKIE).as_deref(),
+        handle::csrf_cookie_value(&st, &headers).as_deref(),
         h,
         f.get("csrf"),
     ) {

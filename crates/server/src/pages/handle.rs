@@ -14,6 +14,22 @@ pub const HANDLE_LIFETIME: Dur = Dur::secs(600);
 
 pub const CSRF_COOKIE: &str = "baton_csrf";
 
+/// The CSRF cookie's name. With an https issuer it carries the `__Host-` prefix: the
+/// browser then accepts it only `Secure`, with `Path=/` and no `Domain`, so a sibling
+/// subdomain cannot plant or overwrite it (and a cookie without the prefix is not read).
+pub fn csrf_cookie_name(st: &AppState) -> &'static str {
+    if st.secure_cookies() {
+        "__Host-baton_csrf"
+    } else {
+        CSRF_COOKIE
+    }
+}
+
+/// The browser's CSRF cookie, if the request carries it.
+pub fn csrf_cookie_value(st: &AppState, headers: &HeaderMap) -> Option<String> {
+    cookie(headers, csrf_cookie_name(st))
+}
+
 /// A validated authorization request.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
 pub struct AuthRequest {

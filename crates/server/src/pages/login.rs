@@ -1,7 +1,7 @@
 //! `GET/POST /login`: the sign-in form (SPEC §3: inputs `username` and `password`).
 
 use super::authorize::{continue_flow, current_session, redirect};
-use super::handle::{self, AuthRequest, CSRF_COOKIE};
+use super::handle::{self, AuthRequest};
 use super::html::{self, error_page, escape, page};
 use crate::grants::event;
 use crate::http::{form, Body, Meta};
@@ -34,8 +34,8 @@ pub fn request_from_query(
 }
 
 /// The browser's CSRF cookie, or a new one to set.
-pub fn csrf_cookie(headers: &HeaderMap) -> (String, bool) {
-    match handle::cookie(headers, CSRF_COOKIE) {
+pub fn csrf_cookie(st: &AppState, headers: &HeaderMap) -> (String, bool) {
+    match handle::csrf_cookie_value(st, headers) {
         Some(c) => (c, false),
         None => (baton_core::random_id(""), true),
     }
@@ -50,7 +50,7 @@ fn render(
     status: StatusCode,
     client_name: &str,
 ) -> Response {
-    let (csrf_c, new) = csrf_cookie(headers);
+    let (csrf_c, new) = csrf_cookie(st, headers);
     let csrf = handle::csrf_token(st, &csrf_c, h);
     let err = error
         .map(|e| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(e)))
@@ -69,7 +69,12 @@ fn render(
     let _ = r;
     let mut resp = page(status, "Sign in", &body);
     if new {
-        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(st, CSRF_COOKIE, &csrf_c, None)) {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(
+            st,
+            handle::csrf_cookie_name(st),
+            &csrf_c,
+            None,
+        )) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -112,7 +117,7 @@ pub async fn post(
     let Some(r) = handle::open(&st, h, st.clock.now()) else {
         return expired();
     };
-    let csrf_c = handle::cookie(&headers, CSRF_COOKIE);
+    let csrf_c = handle::csrf_cookie_value(&st, &headers);
     if !handle::csrf_ok(&st, csrf_c.as_deref(), h, f.get("csrf")) {
         return error_page(
             StatusCode::FORBIDDEN,

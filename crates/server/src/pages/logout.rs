@@ -11,7 +11,7 @@
 //!   confirms.
 
 use super::authorize::{current_session, redirect};
-use super::handle::{self, CSRF_COOKIE, HANDLE_LIFETIME};
+use super::handle::{self, HANDLE_LIFETIME};
 use super::html::{self, error_page, escape, page};
 use super::login::csrf_cookie;
 use crate::http::{form, Body};
@@ -339,7 +339,7 @@ fn confirmation(
     status: StatusCode,
 ) -> Response {
     let h = seal(st, req);
-    let (csrf_c, new) = csrf_cookie(headers);
+    let (csrf_c, new) = csrf_cookie(st, headers);
     let csrf = handle::csrf_token(st, &csrf_c, &h);
     let note = problem
         .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
@@ -359,7 +359,12 @@ fn confirmation(
     );
     let mut resp = page(status, "Sign out?", &body);
     if new {
-        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(st, CSRF_COOKIE, &csrf_c, None)) {
+        if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(
+            st,
+            handle::csrf_cookie_name(st),
+            &csrf_c,
+            None,
+        )) {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -382,7 +387,7 @@ async fn confirm(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
     };
     if !handle::csrf_ok(
         st,
-        handle::cookie(headers, CSRF_COOKIE).as_deref(),
+        handle::csrf_cookie_value(st, headers).as_deref(),
         h,
         f.get("csrf"),
     ) {

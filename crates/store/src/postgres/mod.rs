@@ -100,10 +100,29 @@ fn breaks_connection(e: &tokio_postgres::Error) -> bool {
     }
 }
 
+/// Whether PostgreSQL refused a text value it was given because of a character it
+/// cannot hold: a NUL byte in `text` (22021) or `\u0000` in `jsonb` (22P05). No stored
+/// value can contain one, so a lookup by such a value matches nothing.
+fn unstorable_character(e: &tokio_postgres::Error) -> bool {
+    e.code().is_some_and(|c| {
+        *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER
+    })
+}
+
 /// Maps a driver error to a domain error (and logs what it must).
 pub(crate) fn map_err(e: &tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         return StoreError::Conflict("a record with this key exists".into());
+    }
+    // Class 22, data exception: a value the caller gave that the database cannot take
+    // (a NUL byte in text, a number out of range …). Bad input, not an outage.
+    if e.code().is_some_and(|c| c.code().starts_with("22")) {
+        tracing::debug!(error = %describe(e), "postgres refused a value");
+        return StoreError::Invalid(if unstorable_character(e) {
+            "a value contains a character that cannot be stored (NUL)".into()
+        } else {
+            "a value is out of the range the store can hold".into()
+        });
     }
     let d = describe(e);
     tracing::warn!(error = %d, "postgres operation failed");
@@ -297,6 +316,17 @@ impl Lease<'_> {
         }
     }
 
+    /// Whether a failed statement was a lookup that cannot match: a read (or a delete)
+    /// outside a transaction, given a value no stored row can hold (a NUL byte). It answers no
+    /// rows rather than an error (inside a transaction the error must abort it).
+    fn matches_nothing(&self, sql: &str, e: &tokio_postgres::Error) -> bool {
+        !self.in_tx
+            && unstorable_character(e)
+            && sql.trim_start().get(..6).is_some_and(|k| {
+                k.eq_ignore_ascii_case("select") || k.eq_ignore_ascii_case("delete")
+            })
+    }
+
     pub(crate) async fn query(
         &mut self,
         sql: &str,
@@ -304,7 +334,10 @@ impl Lease<'_> {
     ) -> Result<Vec<Row>, StoreError> {
         let stmt = self.stmt(sql).await?;
         let r = self.pg()?.client.query(&stmt, params).await;
-        r.map_err(|e| self.fail(&e))
+        match r {
+            Err(e) if self.matches_nothing(sql, &e) => Ok(Vec::new()),
+            r => r.map_err(|e| self.fail(&e)),
+        }
     }
 
     pub(crate) async fn query_opt(
@@ -314,7 +347,10 @@ impl Lease<'_> {
     ) -> Result<Option<Row>, StoreError> {
         let stmt = self.stmt(sql).await?;
         let r = self.pg()?.client.query_opt(&stmt, params).await;
-        r.map_err(|e| self.fail(&e))
+        match r {
+            Err(e) if self.matches_nothing(sql, &e) => Ok(None),
+            r => r.map_err(|e| self.fail(&e)),
+        }
     }
 
     pub(crate) async fn execute(
@@ -324,7 +360,10 @@ impl Lease<'_> {
     ) -> Result<u64, StoreError> {
         let stmt = self.stmt(sql).await?;
         let r = self.pg()?.client.execute(&stmt, params).await;
-        r.map_err(|e| self.fail(&e))
+        match r {
+            Err(e) if self.matches_nothing(sql, &e) => Ok(0),
+            r => r.map_err(|e| self.fail(&e)),
+        }
     }
 
     async fn simple(&mut self, sql: &str) -> Result<(), StoreError> {

@@ -70,17 +70,111 @@ async fn rotation_keeps_old_keys_published_and_old_tokens_valid() {
     for k in v["active"].as_array().unwrap() {
         assert!(kids.contains(&k["kid"].as_str().unwrap().to_string()));
     }
-    // Tokens signed before still verify; new ones use the new key.
+    // Tokens signed before still verify; once the pre-publication delay has passed,
+    // new ones use the new key.
     assert_eq!(userinfo(&s, &old_at).await, 200);
+    s.advance(baton_core::time::Dur::secs(600));
     let after = s.password_grant("openid").await;
     let new_at = after["access_token"].as_str().unwrap();
     assert_ne!(kid_of(new_at), old_kid);
     assert_eq!(userinfo(&s, new_at).await, 200);
     // Once every token it signed has expired, the old key leaves JWKS (at the next load).
     s.advance(baton_core::time::Dur::secs(3 * 3600));
-    baton_server::admin::ops::reload_keys(s.state(), s.clock.now())
+    baton_server::admin::ops::reload_keys(s.state())
         .await
         .unwrap();
     assert!(!jwks_kids(&s).await.contains(&old_kid));
     assert_eq!(s.events("keys.rotated").await.len(), 1);
+}
+
+/// After a rotation the new key is published in JWKS at once but signs nothing until
+/// `signing_keys.pre_publication` (default 10 minutes, longer than the JWKS `max-age`)
+/// has passed; until then the old key keeps signing. A relying party that cached the
+/// JWKS within its max-age therefore never meets an unknown `kid`.
+#[tokio::test]
+async fn a_rotated_key_is_published_before_it_signs() {
+    let s = TestServer::start_admin("").await;
+    let old_kid = kid_of(
+        s.password_grant("openid").await["access_token"]
+            .as_str()
+            .unwrap(),
+    );
+    let jwks = s.http.get(format!("{}/jwks", s.url)).send().await.unwrap();
+    let cc = jwks.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let max_age: i64 = cc
+        .split("max-age=")
+        .nth(1)
+        .and_then(|v| v.split(',').next())
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        max_age < 600,
+        "the JWKS max-age ({cc}) is shorter than the delay"
+    );
+
+    let (st, v) = call(&s, "POST", "/admin/keys/rotate", None).await;
+    assert_eq!(st, 200, "{v}");
+    let new_kid = v["active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .find(|k| k.starts_with("es256-"))
+        .unwrap();
+    let kids = jwks_kids(&s).await;
+    assert!(
+        kids.contains(&new_kid) && kids.contains(&old_kid),
+        "{kids:?}"
+    );
+
+    // Inside the delay: still the old key, also after a restart of the keyring.
+    s.advance(baton_core::time::Dur::secs(max_age + 1));
+    let at = s.password_grant("openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(kid_of(&at), old_kid);
+    baton_server::admin::ops::reload_keys(s.state())
+        .await
+        .unwrap();
+    let at = s.password_grant("openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(kid_of(&at), old_kid);
+
+    // After it: the new key signs, and tokens of the old key still verify.
+    s.advance(baton_core::time::Dur::secs(600));
+    let at2 = s.password_grant("openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(kid_of(&at2), new_kid);
+    assert_eq!(userinfo(&s, &at).await, 200);
+    assert_eq!(userinfo(&s, &at2).await, 200);
+    assert!(jwks_kids(&s).await.contains(&old_kid));
+}
+
+/// `signing_keys.pre_publication = "0s"` makes a rotation take effect at once (an
+/// emergency rotation after a key leaked).
+#[tokio::test]
+async fn a_zero_pre_publication_switches_at_once() {
+    let s = TestServer::start_admin("[signing_keys]\npre_publication = \"0s\"\n").await;
+    let old_kid = kid_of(
+        s.password_grant("openid").await["access_token"]
+            .as_str()
+            .unwrap(),
+    );
+    let (st, v) = call(&s, "POST", "/admin/keys/rotate", None).await;
+    assert_eq!(st, 200, "{v}");
+    let at = s.password_grant("openid").await["access_token"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(kid_of(&at), old_kid);
 }

@@ -324,3 +324,116 @@ async fn postgres_cleanup_race() {
     let s = open(&schema, 8).await;
     suite::cleanup_race(s as Arc<dyn Store>).await;
 }
+
+/// PostgreSQL text cannot hold a NUL byte. Wherever one reaches the database (admin
+/// paths, queries and bodies, usernames at the password grant and `/login`, a
+/// `client_id` at `/token`, registration metadata) the answer is a 4xx, never a 503.
+#[tokio::test]
+async fn postgres_nul_bytes_in_input_are_never_a_503() {
+    let schema = PgSchema::create().await;
+    let s =
+        TestServer::start_admin_with_storage(&schema.url, "[registration]\nenabled = true\n").await;
+    let admin = |m: reqwest::Method, path: &str, body: Option<&str>| {
+        let mut r = s
+            .http
+            .request(m, format!("{}{path}", s.url))
+            .bearer_auth(baton_testkit::ADMIN_TOKEN);
+        if let Some(b) = body {
+            r = r
+                .header("content-type", "application/json")
+                .body(b.to_string());
+        }
+        r.send()
+    };
+    use reqwest::Method as M;
+    let nul_client = r#"{"client_id": "a\u0000b", "redirect_uris": ["https://app.example/cb"]}"#;
+    let nul_user = r#"{"username": "a\u0000b", "password": "long-enough-password-1"}"#;
+    let nul_claims = r#"{"claims": {"name": "a\u0000b"}}"#;
+    for (m, path, body, allowed) in [
+        (M::GET, "/admin/clients/a%00b", None, &[404][..]),
+        (M::PATCH, "/admin/clients/a%00b", Some("{}"), &[404][..]),
+        (M::DELETE, "/admin/clients/a%00b", None, &[404][..]),
+        (M::GET, "/admin/users/a%00b", None, &[404][..]),
+        (M::DELETE, "/admin/users/a%00b", None, &[404][..]),
+        (
+            M::GET,
+            "/admin/grants?client_id=a%00b",
+            None,
+            &[200, 400][..],
+        ),
+        (M::GET, "/admin/grants?subject=a%00b", None, &[200, 400][..]),
+        (M::GET, "/admin/events?type=a%00b", None, &[200, 400][..]),
+        (
+            M::GET,
+            "/admin/events?client_id=a%00b",
+            None,
+            &[200, 400][..],
+        ),
+        (M::GET, "/admin/clients?cursor=a%00b", None, &[200, 400][..]),
+        (M::POST, "/admin/clients", Some(nul_client), &[400][..]),
+        (M::POST, "/admin/users", Some(nul_user), &[400][..]),
+        (M::PATCH, "/admin/users/alice", Some(nul_claims), &[400][..]),
+        (
+            M::POST,
+            "/admin/revocations",
+            Some(r#"{"client_id": "a\u0000b"}"#),
+            &[200, 400][..],
+        ),
+    ] {
+        let r = admin(m.clone(), path, body).await.unwrap();
+        let st = r.status().as_u16();
+        let v = r.text().await.unwrap();
+        assert!(allowed.contains(&st), "{m} {path}: {st} {v}");
+    }
+    // The user's claims were not changed by the refused PATCH.
+    let alice = s.state().store.get_user("alice").await.unwrap().unwrap();
+    assert_eq!(alice.claims["name"], "Alice Example");
+
+    // The token endpoint: a username, a client_id.
+    let (st, v) = s
+        .post_form(
+            "/token",
+            Some(baton_testkit::WEB),
+            &[
+                ("grant_type", "password"),
+                ("username", "al\0ice"),
+                ("password", "alice-password"),
+            ],
+        )
+        .await;
+    assert_eq!(st.as_u16(), 400, "{v}");
+    let (st, v) = s
+        .post_form(
+            "/token",
+            None,
+            &[("grant_type", "client_credentials"), ("client_id", "sp\0a")],
+        )
+        .await;
+    assert!(matches!(st.as_u16(), 400 | 401), "{v}");
+
+    // Registration metadata.
+    let r = s
+        .http
+        .post(format!("{}/register", s.url))
+        .json(&serde_json::json!({
+            "redirect_uris": ["https://app.example/cb"],
+            "client_name": "a\u{0}b",
+        }))
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    assert!(
+        st == 400 || st == 201,
+        "register: {st} {}",
+        r.text().await.unwrap()
+    );
+
+    // The login page.
+    let p = baton_testkit::flow::AuthParams::new("web", "openid");
+    let resp = baton_testkit::flow::authorize(&s, &p).await;
+    let login = baton_testkit::flow::location(&resp).unwrap();
+    let resp = baton_testkit::flow::login(&s, &login, "al\0ice", "alice-password").await;
+    assert!(matches!(resp.status().as_u16(), 400 | 401));
+    assert!(s.events("login.succeeded").await.is_empty());
+}

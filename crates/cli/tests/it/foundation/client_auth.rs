@@ -257,3 +257,37 @@ async fn private_key_jwt() {
         .await;
     assert_oauth_error((st, &r), 401, "invalid_client");
 }
+
+#[tokio::test]
+async fn private_key_jwt_refuses_assertions_from_the_future() {
+    // RFC 7523 §3: not before `nbf`, and an `iat` ahead of our clock is not yet valid
+    // either; a small leeway absorbs clock skew.
+    let k = key_client();
+    let s = TestServer::start(&k.toml).await;
+    let now = s.clock.now().unix_secs();
+    let token_url = format!("{}/token", s.url);
+    let base = |jti: &str| json!({"iss": "pkj", "sub": "pkj", "aud": token_url, "exp": now + 300, "iat": now, "jti": jti});
+    let mut future_nbf = base("f1");
+    future_nbf["nbf"] = (now + 120).into();
+    let mut future_iat = base("f2");
+    future_iat["iat"] = (now + 120).into();
+    for bad in [future_nbf, future_iat] {
+        let (st, r) = with_assertion(&s, &assertion(&k.signer, bad.clone())).await;
+        assert_oauth_error((st, &r), 401, "invalid_client");
+    }
+    // A few seconds of skew are tolerated.
+    let mut skewed = base("f3");
+    skewed["nbf"] = (now + 5).into();
+    skewed["iat"] = (now + 5).into();
+    let (st, r) = with_assertion(&s, &assertion(&k.signer, skewed)).await;
+    assert_eq!(st, 200, "{r}");
+    // A refused assertion did not burn its jti: once valid, it works.
+    let mut later = base("f4");
+    later["nbf"] = (now + 120).into();
+    let jwt = assertion(&k.signer, later);
+    let (st, _) = with_assertion(&s, &jwt).await;
+    assert_eq!(st, 401);
+    s.advance(baton_core::time::Dur::secs(121));
+    let (st, r) = with_assertion(&s, &jwt).await;
+    assert_eq!(st, 200, "{r}");
+}

@@ -85,3 +85,60 @@ async fn consent_without_csrf_grants_nothing() {
     assert_eq!(ok.status(), 303);
     assert!(location(&ok).unwrap().contains("code="));
 }
+
+/// With an https issuer the CSRF cookie is `__Host-` prefixed (Secure, Path=/, no
+/// Domain), and only that cookie is read: one without the prefix, which a sibling
+/// subdomain could have planted, does not pass the check.
+#[tokio::test]
+async fn the_csrf_cookie_has_the_host_prefix_under_an_https_issuer() {
+    let s = TestServer::start_with_env("", &[("BATON_ISSUER", "https://id.example.test")]).await;
+    // The browser does not send Secure cookies over plain http: the Cookie header is
+    // written by hand here.
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let p = AuthParams::new("web", "openid");
+    let resp = http
+        .get(format!("{}/authorize", s.url))
+        .query(&p.query())
+        .send()
+        .await
+        .unwrap();
+    let login = location(&resp).unwrap();
+    let login = login
+        .trim_start_matches("https://id.example.test")
+        .to_string();
+    assert!(login.starts_with("/login"), "{login}");
+    let page = http.get(format!("{}{login}", s.url)).send().await.unwrap();
+    let cookies = baton_testkit::flow::set_cookies(&page);
+    let csrf = cookies
+        .iter()
+        .find(|c| c.starts_with("__Host-baton_csrf="))
+        .unwrap_or_else(|| panic!("a __Host- CSRF cookie: {cookies:?}"));
+    assert!(
+        csrf.contains("; Secure") && csrf.contains("Path=/"),
+        "{csrf}"
+    );
+    assert!(!csrf.to_ascii_lowercase().contains("domain="), "{csrf}");
+    let value = csrf
+        .trim_start_matches("__Host-baton_csrf=")
+        .split(';')
+        .next()
+        .unwrap()
+        .to_string();
+    let fields = baton_testkit::flow::hidden_inputs(&page.text().await.unwrap());
+    let creds = [("username", ALICE.0), ("password", ALICE.1)];
+    let post = |cookie: String| {
+        http.post(format!("{}/login", s.url))
+            .header("cookie", cookie)
+            .form(&form(&fields, &creds))
+            .send()
+    };
+    let planted = post(format!("baton_csrf={value}")).await.unwrap();
+    assert_eq!(planted.status(), 403);
+    assert!(s.events("login.succeeded").await.is_empty());
+    let ok = post(format!("__Host-baton_csrf={value}")).await.unwrap();
+    assert!(ok.status().is_redirection(), "{}", ok.status());
+    assert_eq!(s.events("login.succeeded").await.len(), 1);
+}

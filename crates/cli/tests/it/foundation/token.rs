@@ -119,3 +119,28 @@ async fn unknown_or_missing_grant_type() {
     let (st, r) = s.post_form("/token", Some(WEB), &[("scope", "api")]).await;
     assert_oauth_error((st, &r), 400, "invalid_request");
 }
+
+#[tokio::test]
+async fn other_methods_at_post_only_endpoints_answer_a_json_405() {
+    let s = TestServer::start("[registration]\nenabled = true\n").await;
+    for (method, path) in [
+        (reqwest::Method::GET, "/token"),
+        (reqwest::Method::PUT, "/token"),
+        (reqwest::Method::GET, "/revoke"),
+        (reqwest::Method::GET, "/introspect"),
+        (reqwest::Method::DELETE, "/register"),
+    ] {
+        let r = s
+            .http
+            .request(method.clone(), format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(r.headers()["allow"], "POST", "{method} {path}");
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(body["error"], "invalid_request", "{method} {path}: {body}");
+        assert!(body["error_description"].as_str().unwrap().contains("POST"));
+    }
+}

@@ -1,6 +1,7 @@
 //! RFC 7009 revocation and RFC 7662 introspection over real HTTP.
 
 mod introspect;
+mod owner;
 mod reference;
 mod revoke;
 
