@@ -156,3 +156,37 @@ async fn logout_links_to_a_dynamically_registered_clients_address_instead_of_red
     assert!(page.contains("href=\"https://evil.example/bye\""), "{page}");
     assert_eq!(s.events("session.ended").await.len(), 2);
 }
+
+#[tokio::test]
+async fn the_admin_api_shows_which_clients_registered_dynamically() {
+    let s = TestServer::start_admin(ON).await;
+    let (id, _) = register(&s, REDIRECT_URI).await;
+    let admin = |m: reqwest::Method, path: String| {
+        s.http
+            .request(m, format!("{}{path}", s.url))
+            .bearer_auth(baton_testkit::ADMIN_TOKEN)
+    };
+    let get = |path: String| async {
+        let r = admin(reqwest::Method::GET, path).send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        r.json::<Value>().await.unwrap()
+    };
+    assert_eq!(
+        get(format!("/admin/clients/{id}")).await["dynamically_registered"],
+        true
+    );
+    assert_eq!(
+        get("/admin/clients/web".into()).await["dynamically_registered"],
+        false
+    );
+    // A change by an operator keeps where the client came from.
+    let r = admin(reqwest::Method::PATCH, format!("/admin/clients/{id}"))
+        .json(&json!({"client_name": "Renamed"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v = get(format!("/admin/clients/{id}")).await;
+    assert_eq!(v["client_name"], "Renamed");
+    assert_eq!(v["dynamically_registered"], true);
+}
