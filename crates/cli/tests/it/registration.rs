@@ -456,6 +456,30 @@ fn registration_settings_are_validated() {
         ]
     );
     assert!(c.registration_initial_access_token.is_none());
+    assert_eq!(
+        c.registration_allowed_scopes,
+        ["openid", "profile", "email", "offline_access"]
+    );
+    assert!(!c.allow_private_outbound, "off by default");
+    for bad in ["[]", "[\"two words\"]", "[\"\"]"] {
+        let e = load_with(&format!("[registration]\nallowed_scopes = {bad}\n"), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("registration.allowed_scopes"), "{bad}: {e}");
+    }
+    let c = load_with(
+        "",
+        vec![
+            (
+                "BATON_REGISTRATION__ALLOWED_SCOPES".into(),
+                "openid, api:read".into(),
+            ),
+            ("BATON_HTTP__ALLOW_PRIVATE_OUTBOUND".into(), "true".into()),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.registration_allowed_scopes, ["openid", "api:read"]);
+    assert!(c.allow_private_outbound);
     let c = load_with(
         "",
         vec![(

@@ -70,19 +70,22 @@ async fn authorize_errors_of_a_dynamically_registered_client_are_shown_not_redir
 }
 
 #[tokio::test]
-async fn the_consent_page_marks_a_dynamically_registered_client_with_its_redirect_host() {
+async fn login_and_consent_pages_mark_a_dynamically_registered_client_with_its_redirect_host() {
     let s = TestServer::start(ON).await;
     let (id, _) = register(&s, "https://evil.example/cb").await;
     let b = Browser::fresh(&s);
     let mut p = AuthParams::new(&id, "openid");
     p.redirect_uri = Some("https://evil.example/cb".into());
     let r = b.authorize(&p).await;
+    // The login page already says so.
+    let login = location(&r).unwrap();
+    let page = b.get(&login).await.text().await.unwrap();
+    assert!(
+        page.contains("registered dynamically, unverified"),
+        "{page}"
+    );
     let r = b
-        .login(
-            &location(&r).unwrap(),
-            baton_testkit::ALICE.0,
-            baton_testkit::ALICE.1,
-        )
+        .login(&login, baton_testkit::ALICE.0, baton_testkit::ALICE.1)
         .await;
     let consent = location(&r).unwrap();
     assert!(consent.starts_with("/consent"), "{consent}");
