@@ -33,8 +33,13 @@ pub fn redirect(location: &str) -> Response {
 
 /// The error page shown instead of redirecting to a dynamically registered client.
 pub fn untrusted_error(error: &str, desc: &str) -> Response {
+    let status = if error == "temporarily_unavailable" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::BAD_REQUEST
+    };
     error_page(
-        StatusCode::BAD_REQUEST,
+        status,
         &format!(
             "The application's sign-in request failed ({error}: {desc}). You were not sent back \
              to it, because it was registered dynamically and its address is not verified."
