@@ -218,6 +218,9 @@ pub struct Client {
     pub refresh: RefreshOverrides,
     pub active: bool,
     pub created_at: Timestamp,
+    /// Created through `POST /register` (RFC 7591), by anyone who could reach it: its
+    /// redirect URIs are not trusted for automatic redirects, and pages say so.
+    pub dynamically_registered: bool,
 }
 
 impl Client {

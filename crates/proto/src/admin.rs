@@ -64,6 +64,10 @@ pub struct ClientView {
     /// The client's own overrides of the server-wide refresh-token settings.
     pub refresh_tokens: RefreshTokenSettings,
     pub created_at: String,
+    /// Created through `POST /register` (RFC 7591) rather than by an operator: its
+    /// redirect URIs get no automatic redirects, and consent pages label it.
+    #[serde(default)]
+    pub dynamically_registered: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
 }

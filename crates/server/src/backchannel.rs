@@ -11,8 +11,13 @@
 //!
 //! HTTP/1.1 over plain TCP for `http://` URIs (loopback only, as configuration allows)
 //! and over TLS (rustls with the *ring* provider, the system's trusted CA certificates)
-//! for `https://` URIs.
+//! for `https://` URIs. The connection goes through [`crate::outbound::connect`]: an
+//! address that is not public (loopback, private, link-local, metadata …) is refused
+//! unless `http.allow_private_outbound` is on, and the refusal is recorded as
+//! `backchannel_logout.failed` at once, without retries. Redirects are never followed:
+//! a 3xx answer is a failed delivery.
 
+use crate::outbound::ConnectError;
 use crate::sessions::LogoutNotifier;
 use crate::state::AppState;
 use axum::http::{header, Request};
@@ -90,6 +95,8 @@ struct Job {
     client_id: String,
     uri: String,
     token: String,
+    /// `http.allow_private_outbound`.
+    allow_private: bool,
 }
 
 async fn notify_all(state: Weak<AppState>, session: Session, client_ids: Vec<String>) {
@@ -113,6 +120,7 @@ async fn notify_all(state: Weak<AppState>, session: Session, client_ids: Vec<Str
                     client_id: client.client_id,
                     uri,
                     token,
+                    allow_private: st.cfg.allow_private_outbound,
                 }),
                 Err(e) => {
                     record(
@@ -154,11 +162,14 @@ async fn deliver(state: Weak<AppState>, session: Session, job: Job) {
     let mut attempts = 0;
     for attempt in 1..=ATTEMPTS {
         attempts = attempt;
-        let outcome =
-            match tokio::time::timeout(ATTEMPT_TIMEOUT, post(&job.uri, body.clone())).await {
-                Ok(r) => r,
-                Err(_) => Err(format!("no answer within {} s", ATTEMPT_TIMEOUT.as_secs())),
-            };
+        let sent = post(&job.uri, body.clone(), job.allow_private);
+        let outcome = match tokio::time::timeout(ATTEMPT_TIMEOUT, sent).await {
+            Ok(r) => r,
+            Err(_) => Err(ConnectError::Failed(format!(
+                "no answer within {} s",
+                ATTEMPT_TIMEOUT.as_secs()
+            ))),
+        };
         match outcome {
             Ok(status) if (200..300).contains(&status) => {
                 if let Some(st) = state.upgrade() {
@@ -180,7 +191,11 @@ async fn deliver(state: Weak<AppState>, session: Session, job: Job) {
                     break;
                 }
             }
-            Err(e) => last = json!({"error": e}),
+            Err(ConnectError::Refused(e)) => {
+                last = json!({"error": e});
+                break;
+            }
+            Err(ConnectError::Failed(e)) => last = json!({"error": e}),
         }
         if attempt < ATTEMPTS {
             tokio::time::sleep(backoff).await;
@@ -225,18 +240,19 @@ async fn record(st: &AppState, kind: &str, client_id: &str, session: &Session, m
 }
 
 /// POSTs a form body to `uri`; answers the response status.
-async fn post(uri: &str, body: String) -> Result<u16, String> {
+/// The connection goes only to addresses [`crate::outbound::connect`] checked.
+async fn post(uri: &str, body: String, allow_private: bool) -> Result<u16, ConnectError> {
     let url = url::Url::parse(uri).map_err(|e| format!("the URI is invalid: {e}"))?;
     let https = match url.scheme() {
         "http" => false,
         "https" => true,
-        s => return Err(format!("the URI scheme `{s}` is not supported")),
+        s => return Err(format!("the URI scheme `{s}` is not supported").into()),
     };
     let host = match url.host() {
         Some(url::Host::Domain(d)) => d.to_string(),
         Some(url::Host::Ipv4(a)) => a.to_string(),
         Some(url::Host::Ipv6(a)) => a.to_string(),
-        None => return Err("the URI has no host".into()),
+        None => return Err(ConnectError::Failed("the URI has no host".into())),
     };
     let port = url
         .port_or_known_default()
@@ -244,7 +260,7 @@ async fn post(uri: &str, body: String) -> Result<u16, String> {
     let authority = match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_string(),
-        (None, _) => return Err("the URI has no host".into()),
+        (None, _) => return Err(ConnectError::Failed("the URI has no host".into())),
     };
     let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
     let req = Request::post(target)
@@ -258,11 +274,9 @@ async fn post(uri: &str, body: String) -> Result<u16, String> {
         )
         .body(axum::body::Body::from(body))
         .map_err(|e| format!("cannot build the request: {e}"))?;
-    let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
-        .await
-        .map_err(|e| format!("cannot connect: {e}"))?;
+    let tcp = crate::outbound::connect(&host, port, allow_private).await?;
     if !https {
-        return send(TokioIo::new(tcp), req).await;
+        return Ok(send(TokioIo::new(tcp), req).await?);
     }
     let config = tokio::task::spawn_blocking(tls_config)
         .await
@@ -273,7 +287,7 @@ async fn post(uri: &str, body: String) -> Result<u16, String> {
         .connect(name, tcp)
         .await
         .map_err(|e| format!("TLS handshake failed: {e}"))?;
-    send(TokioIo::new(tls), req).await
+    Ok(send(TokioIo::new(tls), req).await?)
 }
 
 /// Aborts the connection task when the attempt ends (or times out).

@@ -28,6 +28,7 @@ pub fn client_from_config(c: &ClientConfig, created_at: Timestamp) -> Client {
         refresh: c.refresh.clone(),
         active: c.active,
         created_at,
+        dynamically_registered: false,
     }
 }
 

@@ -75,6 +75,8 @@ struct RawRegistration {
     /// A TOML array, or (from the environment) one string, comma- or space-separated.
     default_grant_types: Option<StringOrList>,
     initial_access_token: Option<String>,
+    /// A TOML array, or (from the environment) one string, comma- or space-separated.
+    allowed_scopes: Option<StringOrList>,
 }
 
 #[derive(Deserialize, Debug)]
@@ -83,6 +85,22 @@ enum StringOrList {
     List(Vec<String>),
     One(String),
 }
+
+impl StringOrList {
+    /// The items: the list's, or the string's, split at commas and spaces.
+    fn items(&self) -> Vec<&str> {
+        match self {
+            StringOrList::List(l) => l.iter().map(String::as_str).collect(),
+            StringOrList::One(s) => s
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        }
+    }
+}
+
+/// The scopes a client gets when none are configured or registered for it.
+pub const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
@@ -94,6 +112,7 @@ struct RawSigningKeys {
 #[serde(deny_unknown_fields)]
 struct RawHttp {
     body_limit: Option<usize>,
+    allow_private_outbound: Option<bool>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -244,11 +263,19 @@ pub struct Config {
     /// `registration.initial_access_token`: when set, `POST /register` requires it as a
     /// Bearer token.
     pub registration_initial_access_token: Option<Secret>,
+    /// `registration.allowed_scopes`: the only scopes a dynamically registered client
+    /// may register (default `openid profile email offline_access`); also what it gets
+    /// when it names none.
+    pub registration_allowed_scopes: Vec<String>,
     pub body_limit: usize,
     pub login: LoginConfig,
     /// `signing_keys.pre_publication`: after a key rotation, how long the new keys are
     /// published in `/jwks` before they sign anything (the old keys sign until then).
     pub key_pre_publication: Dur,
+    /// `http.allow_private_outbound` (default `false`): whether the server may connect
+    /// to loopback, private, link-local and other non-public addresses itself
+    /// (back-channel logout). For local development only.
+    pub allow_private_outbound: bool,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
     /// Warnings to log at start-up (e.g. a generated secret).
@@ -727,13 +754,7 @@ fn validate(
     let registration_default_grant_types = match &raw.registration.default_grant_types {
         None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
         Some(v) => {
-            let names: Vec<&str> = match v {
-                StringOrList::List(l) => l.iter().map(String::as_str).collect(),
-                StringOrList::One(s) => s
-                    .split(|c: char| c == ',' || c.is_whitespace())
-                    .filter(|s| !s.is_empty())
-                    .collect(),
-            };
+            let names = v.items();
             let key = "registration.default_grant_types";
             let mut out = Vec::new();
             for n in names {
@@ -765,6 +786,26 @@ fn validate(
         }
     }
     let login = login(&raw.login, source)?;
+    let key = "registration.allowed_scopes";
+    let registration_allowed_scopes: Vec<String> = match &raw.registration.allowed_scopes {
+        None => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+        Some(v) => {
+            let mut out: Vec<String> = Vec::new();
+            for s in v.items() {
+                if baton_core::scope::parse(s).map(|v| v.len()) != Ok(1) {
+                    return Err(err(key, format!("`{s}` is not a single scope token")));
+                }
+                if !out.iter().any(|o| o == s) {
+                    out.push(s.to_string());
+                }
+            }
+            if out.is_empty() {
+                return Err(err(key, "must name at least one scope".into()));
+            }
+            out
+        }
+    };
+    let allow_private_outbound = raw.http.allow_private_outbound.unwrap_or(false);
     let mut clients = Vec::new();
     for (i, c) in raw.clients.into_iter().enumerate() {
         let cc = client(c, i, &refresh_tokens).map_err(|(k, m)| err(&k, m))?;
@@ -778,6 +819,18 @@ fn validate(
             ));
         }
         clients.push(cc);
+    }
+    for c in &clients {
+        if let Some(Err(m)) = c
+            .backchannel_logout_uri
+            .as_deref()
+            .map(|u| crate::outbound::refuse_literal(u, allow_private_outbound))
+        {
+            warnings.push(format!(
+                "client `{}`: back-channel logout will not be delivered to its backchannel_logout_uri: {m}",
+                c.client_id
+            ));
+        }
     }
     let mut users = Vec::new();
     for (i, u) in raw.users.into_iter().enumerate() {
@@ -810,9 +863,11 @@ fn validate(
         registration_enabled: raw.registration.enabled.unwrap_or(false),
         registration_default_grant_types,
         registration_initial_access_token,
+        registration_allowed_scopes,
         body_limit: raw.http.body_limit.unwrap_or(64 * 1024),
         login,
         key_pre_publication,
+        allow_private_outbound,
         clients,
         users,
         warnings,
@@ -1070,12 +1125,9 @@ fn client(
             "the authorization_code grant needs at least one redirect URI".into(),
         ));
     }
-    let scopes = c.scopes.unwrap_or_else(|| {
-        ["openid", "profile", "email", "offline_access"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect()
-    });
+    let scopes = c
+        .scopes
+        .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
     for s in &scopes {
         if baton_core::scope::parse(s).map(|v| v.len()) != Ok(1) {
             return Err((k("scopes"), format!("`{s}` is not a single scope token")));

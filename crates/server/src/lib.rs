@@ -13,6 +13,7 @@ pub mod http;
 pub mod jwt;
 pub mod keys;
 pub mod metrics;
+pub mod outbound;
 pub mod pages;
 pub mod sessions;
 pub mod state;

@@ -30,6 +30,7 @@ pub fn client_to_json(c: &Client) -> String {
         "jwks": c.jwks,
         "refresh_tokens": serde_json::to_value(c.refresh.to_dto()).unwrap_or(Value::Null),
         "active": c.active,
+        "dynamically_registered": c.dynamically_registered,
     })
     .to_string()
 }
@@ -92,6 +93,7 @@ pub fn client_from_json(
         refresh,
         active: v["active"].as_bool().unwrap_or(true),
         created_at: Timestamp(created_at),
+        dynamically_registered: v["dynamically_registered"].as_bool().unwrap_or(false),
     })
 }
 

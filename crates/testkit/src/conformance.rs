@@ -272,6 +272,7 @@ fn client(id: &str) -> Client {
         },
         active: true,
         created_at: T0,
+        dynamically_registered: true,
     }
 }
 

@@ -96,7 +96,7 @@ async fn registers_a_confidential_client_with_code_flow_and_refresh_by_default()
 #[tokio::test]
 async fn default_grant_types_follow_the_setting() {
     let s = TestServer::start(
-        "[registration]\nenabled = true\ndefault_grant_types = [\"client_credentials\"]\n",
+        "[registration]\nenabled = true\ndefault_grant_types = [\"client_credentials\"]\nallowed_scopes = [\"api\"]\n",
     )
     .await;
     let (st, v) = register(&s, None, &json!({"scope": "api"})).await;
@@ -293,6 +293,117 @@ async fn bad_metadata_is_refused_naming_the_field() {
     assert_eq!(dynamic, 1);
 }
 
+/// How many dynamically registered clients the store holds.
+async fn registered_count(s: &TestServer) -> usize {
+    s.state()
+        .store
+        .list_clients()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|c| c.client_id.starts_with("dyn_"))
+        .count()
+}
+
+#[tokio::test]
+async fn a_registered_client_cannot_give_itself_scopes_outside_allowed_scopes() {
+    let s = TestServer::start(ON).await;
+    for scope in ["api:write admin", "openid admin", "online_access", "api"] {
+        let body = json!({"grant_types": ["client_credentials"], "scope": scope});
+        let (st, v) = register(&s, None, &body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{scope}: {v}");
+        assert_eq!(v["error"], "invalid_client_metadata", "{scope}: {v}");
+        let d = v["error_description"].as_str().unwrap();
+        assert!(d.contains("scope"), "{scope}: {d}");
+    }
+    assert_eq!(registered_count(&s).await, 0, "nothing stored");
+    // The default allowed scopes are fine, and so is naming none.
+    let body = json!({"grant_types": ["client_credentials"], "scope": "openid email"});
+    let (st, v) = register(&s, None, &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["scope"], "openid email");
+    let (st, v) = register(&s, None, &web_app()).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["scope"], "openid profile email offline_access");
+
+    // The operator's list decides: a client-credentials token carries only what it allows.
+    let s = TestServer::start(&format!("{ON}allowed_scopes = [\"api:read\"]\n")).await;
+    let body = json!({"grant_types": ["client_credentials"], "scope": "api:read api:write"});
+    let (st, v) = register(&s, None, &body).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+    assert!(
+        v["error_description"]
+            .as_str()
+            .unwrap()
+            .contains("api:write"),
+        "{v}"
+    );
+    let body = json!({"grant_types": ["client_credentials"], "scope": "api:read"});
+    let (st, v) = register(&s, None, &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    let (id, secret) = (
+        v["client_id"].as_str().unwrap(),
+        v["client_secret"].as_str().unwrap(),
+    );
+    let (st, t) = s
+        .post_form(
+            "/token",
+            Some((id, secret)),
+            &[("grant_type", "client_credentials"), ("scope", "api:read")],
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{t}");
+    // Naming no scope gives the allowed list.
+    let (st, v) = register(&s, None, &json!({"grant_types": ["client_credentials"]})).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+    assert_eq!(v["scope"], "api:read");
+}
+
+#[tokio::test]
+async fn a_backchannel_logout_uri_on_a_private_address_is_refused() {
+    let s = TestServer::start(ON).await;
+    let private = [
+        "https://127.0.0.1/bc",
+        "http://127.0.0.1:9/bc",
+        "http://localhost:8080/bc",
+        "https://[::1]/bc",
+        "https://[::ffff:127.0.0.1]/bc",
+        "https://[::ffff:a9fe:a9fe]/latest",
+        "https://169.254.169.254/latest/meta-data",
+        "https://10.1.2.3/bc",
+        "https://172.16.0.1/bc",
+        "https://192.168.1.1/bc",
+        "https://100.64.0.1/bc",
+        "https://0.0.0.0/bc",
+        "https://[::]/bc",
+        "https://[fd00::1]/bc",
+        "https://[fe80::1]/bc",
+        "https://0x7f.1/bc",
+    ];
+    for uri in private {
+        let mut body = web_app();
+        body["backchannel_logout_uri"] = json!(uri);
+        let (st, v) = register(&s, None, &body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}: {v}");
+        assert_eq!(v["error"], "invalid_client_metadata", "{uri}: {v}");
+        let d = v["error_description"].as_str().unwrap();
+        assert!(d.contains("backchannel_logout_uri"), "{uri}: {d}");
+    }
+    assert_eq!(registered_count(&s).await, 0, "nothing stored");
+    // A public address is fine.
+    let mut body = web_app();
+    body["backchannel_logout_uri"] = json!("https://rp.example/bc");
+    let (st, v) = register(&s, None, &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+
+    // The operator setting for local development lets them through.
+    let s = TestServer::start(&format!("{ON}\n[http]\nallow_private_outbound = true\n")).await;
+    let mut body = web_app();
+    body["backchannel_logout_uri"] = json!("http://127.0.0.1:9/bc");
+    let (st, v) = register(&s, None, &body).await;
+    assert_eq!(st, StatusCode::CREATED, "{v}");
+}
+
 #[tokio::test]
 async fn an_initial_access_token_is_required_when_configured() {
     let s = TestServer::start(&format!("{ON}initial_access_token = \"{IAT}\"\n")).await;
@@ -345,6 +456,30 @@ fn registration_settings_are_validated() {
         ]
     );
     assert!(c.registration_initial_access_token.is_none());
+    assert_eq!(
+        c.registration_allowed_scopes,
+        ["openid", "profile", "email", "offline_access"]
+    );
+    assert!(!c.allow_private_outbound, "off by default");
+    for bad in ["[]", "[\"two words\"]", "[\"\"]"] {
+        let e = load_with(&format!("[registration]\nallowed_scopes = {bad}\n"), vec![])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("registration.allowed_scopes"), "{bad}: {e}");
+    }
+    let c = load_with(
+        "",
+        vec![
+            (
+                "BATON_REGISTRATION__ALLOWED_SCOPES".into(),
+                "openid, api:read".into(),
+            ),
+            ("BATON_HTTP__ALLOW_PRIVATE_OUTBOUND".into(), "true".into()),
+        ],
+    )
+    .unwrap();
+    assert_eq!(c.registration_allowed_scopes, ["openid", "api:read"]);
+    assert!(c.allow_private_outbound);
     let c = load_with(
         "",
         vec![(

@@ -300,7 +300,9 @@ pub async fn patch_client(
         (false, _) => SecretSource::None,
     };
     let cc = validate_client(st, &body, source)?;
-    let client = crate::bootstrap::client_from_config(&cc, existing.created_at);
+    let mut client = crate::bootstrap::client_from_config(&cc, existing.created_at);
+    // Where the client came from does not change with its settings.
+    client.dynamically_registered = existing.dynamically_registered;
     st.store.upsert_client(&client).await?;
     let ev = changed(
         "client.changed",

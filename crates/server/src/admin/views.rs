@@ -22,6 +22,7 @@ pub fn client_view(c: &Client, client_secret: Option<String>) -> ClientView {
         active: c.active,
         refresh_tokens: c.refresh.to_dto(),
         created_at: c.created_at.rfc3339(),
+        dynamically_registered: c.dynamically_registered,
         client_secret,
     }
 }

@@ -7,10 +7,17 @@
 //! `registration.default_grant_types` (Janssen's "code flow with refresh" by default).
 //! A confidential client gets a generated 256-bit secret, stored as its SHA-256 and shown
 //! only in this response.
+//!
+//! What anyone who can reach this endpoint may register is bounded: scopes only from
+//! `registration.allowed_scopes`, and no `backchannel_logout_uri` on a loopback,
+//! private or link-local literal address (the server would POST there;
+//! `http.allow_private_outbound` lifts this for local development). The client is
+//! marked as dynamically registered: its redirect URIs are not trusted for automatic
+//! redirects (see `pages::authorize`, `pages::logout`).
 
 use super::error::{ApiError, ApiResult};
 use super::{Body, Meta};
-use crate::config::check_redirect_uri;
+use crate::config::{check_redirect_uri, Config};
 use crate::grants::{event, log_event};
 use crate::state::{AppState, Shared};
 use axum::extract::State;
@@ -22,9 +29,6 @@ use baton_core::model::{AuthMethod, Client, GrantType, SigAlg};
 use baton_core::policy::RefreshOverrides;
 use baton_proto::registration::RegistrationResponse;
 use serde_json::{Map, Value};
-
-/// Scopes a client gets when it names none (the same as a configured client's default).
-const DEFAULT_SCOPES: [&str; 4] = ["openid", "profile", "email", "offline_access"];
 
 fn metadata_error(d: impl Into<String>) -> ApiError {
     OAuthError::new(ErrorCode::InvalidClientMetadata, d).into()
@@ -109,7 +113,7 @@ async fn handle(
         return Err(metadata_error("the request body must be a JSON object"));
     };
     let now = st.clock.now();
-    let mut reg = validate(&obj, &st.cfg.registration_default_grant_types)?;
+    let mut reg = validate(&obj, &st.cfg)?;
     let secret = if reg.client.is_public() || reg.client.auth_method == AuthMethod::PrivateKeyJwt {
         None
     } else {
@@ -185,7 +189,8 @@ fn opt_list(obj: &Map<String, Value>, k: &str) -> ApiResult<Option<Vec<String>>>
 
 /// Validates RFC 7591 / OIDC Registration metadata into a client (id, secret and
 /// creation time are filled in by the caller).
-fn validate(obj: &Map<String, Value>, default_grants: &[GrantType]) -> ApiResult<Registration> {
+fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
+    let default_grants = &cfg.registration_default_grant_types;
     // Grant types: named ones must exist; the default comes from the configuration.
     let grant_types: Vec<GrantType> = match opt_list(obj, "grant_types")? {
         None => default_grants.to_vec(),
@@ -254,6 +259,7 @@ fn validate(obj: &Map<String, Value>, default_grants: &[GrantType]) -> ApiResult
     let backchannel_logout_uri = opt_str(obj, "backchannel_logout_uri")?;
     if let Some(u) = &backchannel_logout_uri {
         check_redirect_uri(u)
+            .and_then(|()| crate::outbound::refuse_literal(u, cfg.allow_private_outbound))
             .map_err(|m| metadata_error(format!("`backchannel_logout_uri`: {m}")))?;
     }
 
@@ -300,13 +306,26 @@ fn validate(obj: &Map<String, Value>, default_grants: &[GrantType]) -> ApiResult
         return Err(metadata_error("`jwks` is required for private_key_jwt"));
     }
 
+    let allowed = &cfg.registration_allowed_scopes;
     let scopes: Vec<String> = match opt_str(obj, "scope")? {
-        None => DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect(),
+        None => allowed.clone(),
         Some(s) => {
             let v = baton_core::scope::parse(&s)
                 .map_err(|m| metadata_error(format!("`scope`: {m}")))?;
             if v.is_empty() {
                 return Err(metadata_error("`scope` must name at least one scope"));
+            }
+            let refused: Vec<&str> = v
+                .iter()
+                .filter(|s| !allowed.contains(s))
+                .map(String::as_str)
+                .collect();
+            if !refused.is_empty() {
+                return Err(metadata_error(format!(
+                    "`scope`: not available to registered clients: {} (allowed: {})",
+                    refused.join(" "),
+                    allowed.join(" ")
+                )));
             }
             v
         }
@@ -346,6 +365,7 @@ fn validate(obj: &Map<String, Value>, default_grants: &[GrantType]) -> ApiResult
             refresh: RefreshOverrides::default(),
             active: true,
             created_at: baton_core::time::Timestamp(0),
+            dynamically_registered: true,
         },
         response_types,
     })

@@ -1,5 +1,10 @@
 //! `GET /authorize` (RFC 6749 §4.1.1, OIDC Core §3.1.2): validate, then send the user
 //! through login and consent as needed, then back to the client with a code.
+//!
+//! A dynamically registered client's redirect URI is not trusted for automatic
+//! redirects (RFC 9700 §4.11.2: anyone who can register could otherwise use this server
+//! to bounce browsers to any site): the errors this request raises before the user has
+//! signed in or answered the consent page are shown as an error page instead.
 
 use super::handle::{self, AuthRequest};
 use super::html::error_page;
@@ -24,6 +29,22 @@ pub fn redirect(location: &str) -> Response {
         [(header::LOCATION, location.to_string())],
     )
         .into_response()
+}
+
+/// The error page shown instead of redirecting to a dynamically registered client.
+pub fn untrusted_error(error: &str, desc: &str) -> Response {
+    let status = if error == "temporarily_unavailable" {
+        StatusCode::SERVICE_UNAVAILABLE
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    error_page(
+        status,
+        &format!(
+            "The application's sign-in request failed ({error}: {desc}). You were not sent back \
+             to it, because it was registered dynamically and its address is not verified."
+        ),
+    )
 }
 
 /// Redirects to the client with RFC 6749 §4.1.2.1 error parameters (and RFC 9207 iss).
@@ -94,8 +115,14 @@ pub async fn get(
         }
     };
     let state = f.get("state").map(str::to_string);
-    let fail =
-        |error: &str, desc: &str| error_redirect(&st, &redirect_uri, state.as_deref(), error, desc);
+    let trusted = !client.dynamically_registered;
+    let fail = |error: &str, desc: &str| {
+        if trusted {
+            error_redirect(&st, &redirect_uri, state.as_deref(), error, desc)
+        } else {
+            untrusted_error(error, desc)
+        }
+    };
     if state.as_ref().is_some_and(|s| s.len() > 2048) {
         return fail("invalid_request", "state is too long");
     }
@@ -214,7 +241,7 @@ pub async fn get(
         Ok(s) => s,
         Err(page) => return page,
     };
-    continue_flow(&st, &req, session.as_ref(), &meta).await
+    next_step(&st, &req, session.as_ref(), &meta, trusted).await
 }
 
 /// The live browser session this request carries, if any. A store failure is the
@@ -274,15 +301,33 @@ pub fn needs_login(req: &AuthRequest, session: Option<&Session>, now: Timestamp)
     }
 }
 
-/// After validation, login or consent: decide the next step.
+/// After login or consent: decide the next step.
 pub async fn continue_flow(
     st: &AppState,
     req: &AuthRequest,
     session: Option<&Session>,
     meta: &Meta,
 ) -> Response {
+    next_step(st, req, session, meta, true).await
+}
+
+/// Decides the next step; errors go back to the client only when `redirect_errors`
+/// (the user took part already, or the client is trusted), else they are shown.
+async fn next_step(
+    st: &AppState,
+    req: &AuthRequest,
+    session: Option<&Session>,
+    meta: &Meta,
+    redirect_errors: bool,
+) -> Response {
     let now = st.clock.now();
-    let fail = |e: &str, d: &str| error_redirect(st, &req.redirect_uri, req.state.as_deref(), e, d);
+    let fail = |e: &str, d: &str| {
+        if redirect_errors {
+            error_redirect(st, &req.redirect_uri, req.state.as_deref(), e, d)
+        } else {
+            untrusted_error(e, d)
+        }
+    };
     let needs_login = needs_login(req, session, now);
     let h = handle::seal(st, req);
     if needs_login {

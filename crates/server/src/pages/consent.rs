@@ -1,5 +1,7 @@
 //! `GET/POST /consent`: the consent form (SPEC §3: buttons `decision=allow|deny`),
-//! naming `offline_access` in plain words.
+//! naming `offline_access` in plain words. A dynamically registered client is labelled
+//! as such, with the host it will send the user to: anyone can register a client named
+//! like a trusted application.
 
 use super::authorize::{current_session, error_redirect, issue_code, needs_login};
 use super::handle::{self, AuthRequest};
@@ -41,18 +43,39 @@ pub fn scope_items(scope: &str) -> String {
         .collect()
 }
 
+/// The note under a dynamically registered client's name: unverified, and where it
+/// sends the user (the redirect URI's host).
+fn unverified_note(redirect_uri: &str) -> String {
+    let host = url::Url::parse(redirect_uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| redirect_uri.to_string());
+    format!(
+        "<p class=\"error\">This application was registered dynamically (unverified): its name \
+         was chosen by whoever registered it. After this page you will be sent to \
+         <strong>{}</strong>.</p>",
+        escape(&host)
+    )
+}
+
 fn render(
     st: &AppState,
     r: &AuthRequest,
     h: &str,
     headers: &HeaderMap,
     client_name: &str,
+    dynamically_registered: bool,
 ) -> Response {
     let (csrf_c, new) = csrf_cookie(st, headers);
     let csrf = handle::csrf_token(st, &csrf_c, h);
     let items = scope_items(&r.scope);
+    let note = if dynamically_registered {
+        unverified_note(&r.redirect_uri)
+    } else {
+        String::new()
+    };
     let body = format!(
-        "<h1>Allow access?</h1><p><strong>{}</strong> asks to:</p><ul>{items}</ul>\
+        "<h1>Allow access?</h1><p><strong>{}</strong> asks to:</p>{note}<ul>{items}</ul>\
          <form method=\"post\" action=\"/consent\">\
          <input type=\"hidden\" name=\"req\" value=\"{}\"><input type=\"hidden\" name=\"csrf\" value=\"{}\">\
          <button type=\"submit\" name=\"decision\" value=\"allow\">Allow</button>\
@@ -90,11 +113,12 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQ
         Ok(s) if needs_login(&r, s.as_ref(), st.clock.now()) => return to_login(&h),
         Ok(_) => {}
     }
-    let name = match st.store.get_client(&r.client_id).await {
-        Ok(Some(c)) => c.display_name().to_string(),
-        _ => r.client_id.clone(),
+    let (name, dynamic) = match st.store.get_client(&r.client_id).await {
+        Ok(Some(c)) => (c.display_name().to_string(), c.dynamically_registered),
+        // Unknown here: the POST refuses it; say nothing trusting meanwhile.
+        _ => (r.client_id.clone(), true),
     };
-    render(&st, &r, &h, &headers, &name)
+    render(&st, &r, &h, &headers, &name, dynamic)
 }
 
 pub async fn post(

@@ -87,6 +87,10 @@ async fn client_name(st: &AppState, client_id: &str) -> String {
         return "your account".to_string();
     }
     match st.store.get_client(client_id).await {
+        // Its name was chosen by whoever registered it: say so (see consent).
+        Ok(Some(c)) if c.dynamically_registered => {
+            format!("{} (registered dynamically, unverified)", c.display_name())
+        }
         Ok(Some(c)) => c.display_name().to_string(),
         _ => client_id.to_string(),
     }

@@ -9,6 +9,9 @@
 //! - Nothing is ever redirected to an address not registered for the client, and a
 //!   forged hint never redirects at all. Bad input changes nothing until the user
 //!   confirms.
+//! - A dynamically registered client's `post_logout_redirect_uri` is never redirected
+//!   to (RFC 9700 §4.11.2: anyone who can register could use it to bounce browsers
+//!   anywhere): the signed-out page links to it, naming its host, and the user decides.
 
 use super::authorize::{current_session, redirect};
 use super::handle::{self, HANDLE_LIFETIME};
@@ -41,6 +44,10 @@ pub struct LogoutRequest {
     pub state: Option<String>,
     #[serde(default)]
     pub client_id: Option<String>,
+    /// `redirect` belongs to a dynamically registered client: link to it, never
+    /// redirect.
+    #[serde(default)]
+    pub link_only: bool,
     /// When the request was made (ms).
     pub issued_at: i64,
 }
@@ -216,6 +223,7 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
         }
     }
     let app = client.as_ref().map(|c| c.display_name().to_string());
+    let link_only = client.as_ref().is_some_and(|c| c.dynamically_registered);
     let status = if problem.is_some() {
         StatusCode::BAD_REQUEST
     } else {
@@ -228,17 +236,32 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
     match (&hint, session) {
         // Verified, for this very session: end it now.
         (Hint::Valid { sid: Some(sid), .. }, Some(s)) if *sid == s.id && problem.is_none() => {
-            finish(st, Some(&s.id), redirect_to.as_deref(), state).await
+            let back = Back {
+                uri: redirect_to.as_deref(),
+                state,
+                link_only,
+                app: app.as_deref(),
+            };
+            finish(st, Some(&s.id), back).await
         }
         // Verified, and no session here to end: back to the application.
         (Hint::Valid { .. }, None) if problem.is_none() => {
-            finish(st, None, redirect_to.as_deref(), state).await
+            let back = Back {
+                uri: redirect_to.as_deref(),
+                state,
+                link_only,
+                app: app.as_deref(),
+            };
+            finish(st, None, back).await
         }
         // Nothing to end.
         (_, None) => {
-            let link = redirect_to
-                .as_deref()
-                .map(|u| (with_state(u, state), app.as_deref()));
+            let link = redirect_to.as_deref().map(|u| {
+                (
+                    with_state(u, state),
+                    link_label(u, app.as_deref(), link_only),
+                )
+            });
             signed_out(st, status, problem, link)
         }
         // Ask first.
@@ -247,6 +270,7 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
                 redirect: redirect_to,
                 state: state.map(str::to_string),
                 client_id: client.map(|c| c.client_id),
+                link_only,
                 issued_at: st.clock.now().0,
             };
             confirmation(st, headers, &req, app.as_deref(), problem, status)
@@ -266,13 +290,33 @@ fn with_state(uri: &str, state: Option<&str>) -> String {
     }
 }
 
+/// Where the browser goes after signing out.
+struct Back<'a> {
+    /// A `post_logout_redirect_uri` registered for the client.
+    uri: Option<&'a str>,
+    state: Option<&'a str>,
+    /// Show a link to `uri` rather than redirecting (a dynamically registered client).
+    link_only: bool,
+    /// The client's display name.
+    app: Option<&'a str>,
+}
+
+/// The words of a link back to the application: for a dynamically registered client,
+/// its name (chosen by whoever registered it) with the host the link leads to.
+fn link_label(uri: &str, app: Option<&str>, link_only: bool) -> String {
+    let app = app.unwrap_or("the application");
+    if !link_only {
+        return app.to_string();
+    }
+    let host = url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    format!("{app} at {host} (registered dynamically, unverified)")
+}
+
 /// Ends the session (if any), clears the cookie, and redirects or says so.
-async fn finish(
-    st: &AppState,
-    session_id: Option<&str>,
-    redirect_to: Option<&str>,
-    state: Option<&str>,
-) -> Response {
+async fn finish(st: &AppState, session_id: Option<&str>, back: Back<'_>) -> Response {
     if let Some(id) = session_id {
         if crate::sessions::end(st, id, "logout", st.clock.now())
             .await
@@ -281,8 +325,12 @@ async fn finish(
             return unavailable();
         }
     }
-    let mut resp = match redirect_to {
-        Some(u) => redirect(&with_state(u, state)),
+    let mut resp = match back.uri {
+        Some(u) if back.link_only => {
+            let link = (with_state(u, back.state), link_label(u, back.app, true));
+            signed_out_page(StatusCode::OK, None, Some(link))
+        }
+        Some(u) => redirect(&with_state(u, back.state)),
         None => signed_out_page(StatusCode::OK, None, None),
     };
     clear_session_cookie(st, &mut resp);
@@ -299,7 +347,7 @@ fn signed_out(
     st: &AppState,
     status: StatusCode,
     problem: Option<&str>,
-    link: Option<(String, Option<&str>)>,
+    link: Option<(String, String)>,
 ) -> Response {
     let mut resp = signed_out_page(status, problem, link);
     clear_session_cookie(st, &mut resp);
@@ -309,7 +357,7 @@ fn signed_out(
 fn signed_out_page(
     status: StatusCode,
     problem: Option<&str>,
-    link: Option<(String, Option<&str>)>,
+    link: Option<(String, String)>,
 ) -> Response {
     let note = problem
         .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
@@ -319,7 +367,7 @@ fn signed_out_page(
             format!(
                 "<p><a href=\"{}\">Return to {}</a></p>",
                 escape(&href),
-                escape(app.unwrap_or("the application"))
+                escape(&app)
             )
         })
         .unwrap_or_default();
@@ -403,13 +451,13 @@ async fn confirm(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
         Ok(s) => s,
         Err(page) => return page,
     };
-    finish(
-        st,
-        session.as_ref().map(|s| s.id.as_str()),
-        req.redirect.as_deref(),
-        req.state.as_deref(),
-    )
-    .await
+    let back = Back {
+        uri: req.redirect.as_deref(),
+        state: req.state.as_deref(),
+        link_only: req.link_only,
+        app: None,
+    };
+    finish(st, session.as_ref().map(|s| s.id.as_str()), back).await
 }
 
 #[cfg(test)]

@@ -17,6 +17,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "session_clients",
         include_str!("migrations/0002_session_clients.sql"),
     ),
+    (
+        4,
+        "dynamic_clients",
+        include_str!("migrations/0004_dynamic_clients.sql"),
+    ),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

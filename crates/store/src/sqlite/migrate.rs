@@ -12,6 +12,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "session_clients",
         include_str!("migrations/0002_session_clients.sql"),
     ),
+    (
+        4,
+        "dynamic_clients",
+        include_str!("migrations/0004_dynamic_clients.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own
@@ -53,4 +58,44 @@ pub fn migrate(conn: &mut Connection) -> Result<Vec<i64>, StoreError> {
         applied.push(*version);
     }
     Ok(applied)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clients_registered_before_version_4_are_marked_as_registered_dynamically() {
+        let mut c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .unwrap();
+        for (v, n, sql) in MIGRATIONS.iter().filter(|m| m.0 < 4) {
+            c.execute_batch(sql).unwrap();
+            c.execute(
+                "INSERT INTO schema_migrations VALUES (?1, ?2, 0)",
+                rusqlite::params![v, n],
+            )
+            .unwrap();
+        }
+        c.execute_batch(
+            "INSERT INTO clients VALUES ('dyn_0a1b', '{\"active\":true}', 0);
+             INSERT INTO clients VALUES ('web', '{\"active\":true}', 0);
+             INSERT INTO clients VALUES ('dynamo', '{\"active\":true}', 0);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let flag = |id: &str| -> Option<i64> {
+            c.query_row(
+                "SELECT json_extract(data, '$.dynamically_registered') FROM clients WHERE client_id = ?1",
+                [id],
+                |r| r.get(0),
+            )
+            .unwrap()
+        };
+        assert_eq!(flag("dyn_0a1b"), Some(1));
+        assert_eq!(flag("web"), None);
+        assert_eq!(flag("dynamo"), None);
+    }
 }

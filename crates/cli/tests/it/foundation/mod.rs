@@ -12,6 +12,7 @@ mod code_flow;
 mod code_grant;
 mod csrf;
 mod discovery;
+mod dynamic_clients;
 mod id_token;
 mod login_consent;
 mod throttling;

@@ -183,3 +183,39 @@ async fn reuse_with_revoke_session_ends_the_session_with_back_channel_logout() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_loopback_receiver_is_not_called_unless_the_operator_allows_it() {
+    let bc = Listener::start(200).await;
+    // A configured client whose URI is on loopback; allow_private_outbound is off.
+    let s = TestServer::start(&clients_strict(Some(&bc.url("/bc")), "")).await;
+    let f = flow(&s, RP, "openid").await;
+    let r = logout(&s, &[("id_token_hint", str_of(&f.tokens, "id_token"))]).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    let failed = wait_events(&s, "backchannel_logout.failed", 1, WAIT).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    let d = &failed[0].details;
+    assert_eq!(d["host"], "127.0.0.1");
+    assert_eq!(d["attempts"], 1, "a refusal is not retried: {d}");
+    let err = d["error"].as_str().unwrap_or_default();
+    assert!(err.contains("loopback"), "{err}");
+    assert!(err.contains("allow_private_outbound"), "{err}");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bc.connections(), 0, "the receiver saw nothing");
+    assert!(bc.hits().is_empty());
+    assert!(s.events("backchannel_logout.sent").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_redirect_from_the_receiver_is_not_followed() {
+    let bc = Listener::start(307).await;
+    let s = TestServer::start(&clients(Some(&bc.url("/bc")), "")).await;
+    let f = flow(&s, RP, "openid").await;
+    logout(&s, &[("id_token_hint", str_of(&f.tokens, "id_token"))]).await;
+    let failed = wait_events(&s, "backchannel_logout.failed", 1, WAIT).await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0].details["status"], 307);
+    assert_eq!(failed[0].details["attempts"], 1);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(bc.hits().len(), 1, "one request, no redirect followed");
+}

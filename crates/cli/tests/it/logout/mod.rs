@@ -28,7 +28,19 @@ pub const APP_BYE: &str = "https://app.example/bye?x=1";
 
 /// `rp`: registered post-logout URIs, back-channel logout to `bc` (if given), and
 /// `[clients.refresh_tokens]` lines `rt`. `keeper`: `revoke_on_logout = false`.
+/// With `bc`, `[http] allow_private_outbound = true`: the test receivers listen on
+/// 127.0.0.1, which the server refuses to call otherwise.
 pub fn clients(bc: Option<&str>, rt: &str) -> String {
+    let allow = if bc.is_some() {
+        "\n[http]\nallow_private_outbound = true\n"
+    } else {
+        ""
+    };
+    format!("{}{allow}", clients_strict(bc, rt))
+}
+
+/// As [`clients`], without the operator setting that allows loopback receivers.
+pub fn clients_strict(bc: Option<&str>, rt: &str) -> String {
     let bc = bc
         .map(|u| format!("backchannel_logout_uri = \"{u}\"\n"))
         .unwrap_or_default();
