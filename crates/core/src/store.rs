@@ -279,6 +279,89 @@ pub trait Store: GrantStore {
             }
         })
     }
+
+    /// [`GrantStore::revoke`] that also records, in the same transaction, the
+    /// revocation markers of `filter` ([`marker_scopes`]) at `why.now` with
+    /// `why.reason`: the cache's grants the filter covers that were created before then
+    /// count as revoked from the moment this commits, even those the cache cannot
+    /// find or reach now. The default writes no marker (a store without them).
+    fn revoke_marking<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+        self.revoke(filter, why)
+    }
+
+    /// The latest revocation marker among `scopes` (see [`grant_marker_scopes`]):
+    /// its time and reason. The default knows none.
+    fn revocation_marker<'a>(
+        &'a self,
+        _scopes: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<Option<RevocationMarker>>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+
+    /// Cleanup: deletes at most `limit` revocation markers recorded before `before`;
+    /// answers how many.
+    fn purge_revocation_markers(
+        &self,
+        _before: Timestamp,
+        _limit: usize,
+    ) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(std::future::ready(Ok(0)))
+    }
+}
+
+/// A bulk revocation as the cache's grants see it: grants of its scope created
+/// before `at` are revoked, for `reason`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationMarker {
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+/// The marker scopes a bulk revocation writes (none for a single grant, which is
+/// revoked where it lives). Each names the grants it covers: `c:` a client's,
+/// `u:` a subject's, `cs:` a client's for one subject, `s:` a session's, `so:` a
+/// session's `online_access` ones, `sc:` a session's for one client; values hex.
+pub fn marker_scopes(filter: &GrantFilter) -> Vec<String> {
+    use crate::secret::hex;
+    let h = |s: &str| hex(s.as_bytes());
+    match filter {
+        GrantFilter::Grant(_) => vec![],
+        GrantFilter::Client(c) => vec![format!("c:{}", h(c))],
+        GrantFilter::Subject(s) => vec![format!("u:{}", h(s))],
+        GrantFilter::ClientSubject { client_id, subject } => {
+            vec![format!("cs:{}:{}", h(client_id), h(subject))]
+        }
+        GrantFilter::Session(s) => vec![format!("s:{}", h(s))],
+        GrantFilter::SessionOnline(s) => vec![format!("so:{}", h(s))],
+        GrantFilter::SessionClients {
+            session_id,
+            client_ids,
+        } => client_ids
+            .iter()
+            .map(|c| format!("sc:{}:{}", h(session_id), h(c)))
+            .collect(),
+    }
+}
+
+/// Every marker scope that covers `g`: a marker of any of them at a time after the
+/// grant's creation revokes it.
+pub fn grant_marker_scopes(g: &Grant) -> Vec<String> {
+    use crate::secret::hex;
+    let (c, u) = (hex(g.client_id.as_bytes()), hex(g.subject.as_bytes()));
+    let mut v = vec![format!("c:{c}"), format!("u:{u}"), format!("cs:{c}:{u}")];
+    if let Some(s) = &g.session_id {
+        let s = hex(s.as_bytes());
+        v.push(format!("s:{s}"));
+        if g.online {
+            v.push(format!("so:{s}"));
+        }
+        v.push(format!("sc:{s}:{c}"));
+    }
+    v
 }
 
 /// What one [`Store::purge_grants`] call deleted.

@@ -17,6 +17,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "session_clients",
         include_str!("migrations/0002_session_clients.sql"),
     ),
+    (
+        3,
+        "revocation_markers",
+        include_str!("migrations/0003_revocation_markers.sql"),
+    ),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

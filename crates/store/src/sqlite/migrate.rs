@@ -12,6 +12,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "session_clients",
         include_str!("migrations/0002_session_clients.sql"),
     ),
+    (
+        3,
+        "revocation_markers",
+        include_str!("migrations/0003_revocation_markers.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

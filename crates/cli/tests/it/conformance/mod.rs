@@ -4,6 +4,7 @@
 
 mod postgres;
 mod redis;
+mod redis_revocation;
 
 use baton_core::store::{GrantStore, Store};
 use baton_store::{MemoryGrants, SqliteStore};
