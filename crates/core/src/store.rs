@@ -301,16 +301,6 @@ pub trait Store: GrantStore {
     ) -> BoxFuture<'a, StoreResult<Option<RevocationMarker>>> {
         Box::pin(std::future::ready(Ok(None)))
     }
-
-    /// Cleanup: deletes at most `limit` revocation markers recorded before `before`;
-    /// answers how many.
-    fn purge_revocation_markers(
-        &self,
-        _before: Timestamp,
-        _limit: usize,
-    ) -> BoxFuture<'_, StoreResult<u64>> {
-        Box::pin(std::future::ready(Ok(0)))
-    }
 }
 
 /// A bulk revocation as the cache's grants see it: grants of its scope created

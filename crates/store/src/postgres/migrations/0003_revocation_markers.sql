@@ -9,4 +9,3 @@ CREATE TABLE revocation_markers (
     marked_at BIGINT NOT NULL,
     reason  TEXT NOT NULL
 );
-CREATE INDEX revocation_markers_marked_at ON revocation_markers (marked_at);

@@ -9,4 +9,3 @@ CREATE TABLE revocation_markers (
     marked_at INTEGER NOT NULL,
     reason  TEXT NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX revocation_markers_marked_at ON revocation_markers (marked_at);
