@@ -379,3 +379,87 @@ pub struct EventQuery {
     pub before_id: Option<String>,
     pub limit: usize,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{grant_marker_scopes, marker_scopes, GrantFilter};
+    use crate::model::{Grant, GrantId, GrantStatus};
+    use crate::time::{Dur, Timestamp};
+
+    fn grant(client: &str, subject: &str, session: Option<&str>, online: bool) -> Grant {
+        Grant {
+            id: GrantId([1; 16]),
+            client_id: client.into(),
+            subject: subject.into(),
+            scope: "openid".into(),
+            session_id: session.map(str::to_string),
+            online,
+            auth_time: Timestamp(0),
+            created_at: Timestamp(0),
+            expires_at: None,
+            sliding: None,
+            last_used_at: Timestamp(0),
+            generation: 1,
+            generation_started_at: Timestamp(0),
+            rotate: true,
+            grace: Dur(0),
+            update_claims: true,
+            claims_snapshot: None,
+            cached: true,
+            status: GrantStatus::Active,
+        }
+    }
+
+    fn covers(f: &GrantFilter, g: &Grant) -> bool {
+        let mine = grant_marker_scopes(g);
+        marker_scopes(f).iter().any(|s| mine.contains(s))
+    }
+
+    /// A bulk filter's markers reach exactly the grants it matches.
+    #[test]
+    fn marker_scopes_cover_what_the_filter_matches() {
+        let offline = grant("c1", "alice", Some("s1"), false);
+        let online = grant("c1", "alice", Some("s1"), true);
+        let no_session = grant("c1", "alice", None, false);
+        let other = grant("c2:x", "bob", Some("s2"), true);
+        let cs = |c: &str, s: &str| GrantFilter::ClientSubject {
+            client_id: c.into(),
+            subject: s.into(),
+        };
+        let sc = |s: &str, c: &[&str]| GrantFilter::SessionClients {
+            session_id: s.into(),
+            client_ids: c.iter().map(|c| c.to_string()).collect(),
+        };
+        let cases: Vec<(GrantFilter, [bool; 4])> = vec![
+            (GrantFilter::Client("c1".into()), [true, true, true, false]),
+            (
+                GrantFilter::Subject("alice".into()),
+                [true, true, true, false],
+            ),
+            (cs("c1", "alice"), [true, true, true, false]),
+            (cs("c1", "bob"), [false, false, false, false]),
+            (
+                GrantFilter::Session("s1".into()),
+                [true, true, false, false],
+            ),
+            (
+                GrantFilter::SessionOnline("s1".into()),
+                [false, true, false, false],
+            ),
+            (
+                GrantFilter::SessionOnline("s2".into()),
+                [false, false, false, true],
+            ),
+            (sc("s1", &["c1"]), [true, true, false, false]),
+            (sc("s1", &["c2:x"]), [false, false, false, false]),
+            (sc("s2", &["c2:x"]), [false, false, false, true]),
+            (GrantFilter::Grant(GrantId([1; 16])), [false; 4]),
+        ];
+        for (f, want) in cases {
+            let got = [&offline, &online, &no_session, &other].map(|g| covers(&f, g));
+            assert_eq!(got, want, "{f:?}");
+        }
+        // Hex keeps ':' in ids from making two scopes collide.
+        assert!(!covers(&cs("c2", "x:bob"), &other));
+    }
+}

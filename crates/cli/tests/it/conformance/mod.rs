@@ -34,6 +34,12 @@ async fn sqlite_advance_race() {
 }
 
 #[tokio::test]
+async fn sqlite_revocation_markers() {
+    let (_d, s) = sqlite();
+    suite::revocation_markers(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test]
 async fn sqlite_revoke_filters() {
     let (_d, s) = sqlite();
     suite::revoke_filters(s.as_ref()).await;
