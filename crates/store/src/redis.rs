@@ -24,6 +24,12 @@
 //! revocation are each atomic in Redis. Standalone Redis only (the scripts touch the
 //! index keys a grant names, which Redis Cluster would refuse across slots).
 //!
+//! Nothing here may be evicted: start-up refuses a Redis whose `maxmemory-policy` is
+//! not `noeviction` ([`policy_problem`]). The indexes serve listing and the direct part
+//! of bulk revocation only: a bulk revocation also writes revocation markers in the
+//! main store, checked whenever a cached grant is used, so a lost index key (or Redis
+//! being down during the revocation) cannot keep a grant alive.
+//!
 //! Errors: every Redis failure is `StoreError::Unavailable`; the connection manager
 //! reconnects by itself, with short timeouts so that a Redis outage answers 503 quickly
 //! instead of hanging requests.
