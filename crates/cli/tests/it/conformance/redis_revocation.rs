@@ -72,6 +72,12 @@ async fn logout_revokes_cached_grants_whose_redis_index_is_gone() {
     .await;
     assert_eq!(r.status(), StatusCode::OK);
     assert!(!is_live(&s, &sid_of(&offline.tokens)).await);
+    // Introspection sees it revoked before any refresh has caught the cache up.
+    let (st, v) = s
+        .post_form("/introspect", Some(RP), &[("token", t.as_str())])
+        .await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["active"], false, "{v}");
     assert_invalid_grant(refresh_as(&s, RP, &t).await);
     assert_invalid_grant(refresh_as(&s, RP, str_of(&online.tokens, "refresh_token")).await);
     // The cache caught up when the grant was next used, with its event.
