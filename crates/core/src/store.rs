@@ -289,6 +289,79 @@ pub trait Store: GrantStore {
         client_id: &'a str,
         subject: Option<&'a str>,
     ) -> BoxFuture<'a, StoreResult<u64>>;
+
+    /// [`GrantStore::revoke`] that also records, in the same transaction, the
+    /// revocation markers of `filter` ([`marker_scopes`]) at `why.now` with
+    /// `why.reason`: the cache's grants the filter covers that were created before then
+    /// count as revoked from the moment this commits, even those the cache cannot
+    /// find or reach now. The default writes no marker (a store without them).
+    fn revoke_marking<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+        self.revoke(filter, why)
+    }
+
+    /// The latest revocation marker among `scopes` (see [`grant_marker_scopes`]):
+    /// its time and reason. The default knows none.
+    fn revocation_marker<'a>(
+        &'a self,
+        _scopes: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<Option<RevocationMarker>>> {
+        Box::pin(std::future::ready(Ok(None)))
+    }
+}
+
+/// A bulk revocation as the cache's grants see it: grants of its scope created
+/// before `at` are revoked, for `reason`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RevocationMarker {
+    pub at: Timestamp,
+    pub reason: String,
+}
+
+/// The marker scopes a bulk revocation writes (none for a single grant, which is
+/// revoked where it lives). Each names the grants it covers: `c:` a client's,
+/// `u:` a subject's, `cs:` a client's for one subject, `s:` a session's, `so:` a
+/// session's `online_access` ones, `sc:` a session's for one client; values hex.
+pub fn marker_scopes(filter: &GrantFilter) -> Vec<String> {
+    use crate::secret::hex;
+    let h = |s: &str| hex(s.as_bytes());
+    match filter {
+        GrantFilter::Grant(_) => vec![],
+        GrantFilter::Client(c) => vec![format!("c:{}", h(c))],
+        GrantFilter::Subject(s) => vec![format!("u:{}", h(s))],
+        GrantFilter::ClientSubject { client_id, subject } => {
+            vec![format!("cs:{}:{}", h(client_id), h(subject))]
+        }
+        GrantFilter::Session(s) => vec![format!("s:{}", h(s))],
+        GrantFilter::SessionOnline(s) => vec![format!("so:{}", h(s))],
+        GrantFilter::SessionClients {
+            session_id,
+            client_ids,
+        } => client_ids
+            .iter()
+            .map(|c| format!("sc:{}:{}", h(session_id), h(c)))
+            .collect(),
+    }
+}
+
+/// Every marker scope that covers `g`: a marker of any of them at a time after the
+/// grant's creation revokes it.
+pub fn grant_marker_scopes(g: &Grant) -> Vec<String> {
+    use crate::secret::hex;
+    let (c, u) = (hex(g.client_id.as_bytes()), hex(g.subject.as_bytes()));
+    let mut v = vec![format!("c:{c}"), format!("u:{u}"), format!("cs:{c}:{u}")];
+    if let Some(s) = &g.session_id {
+        let s = hex(s.as_bytes());
+        v.push(format!("s:{s}"));
+        if g.online {
+            v.push(format!("so:{s}"));
+        }
+        v.push(format!("sc:{s}:{c}"));
+    }
+    v
 }
 
 /// What one [`Store::purge_grants`] call deleted.
@@ -315,4 +388,88 @@ pub struct EventQuery {
     /// Events older than this id (newest-first paging).
     pub before_id: Option<String>,
     pub limit: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{grant_marker_scopes, marker_scopes, GrantFilter};
+    use crate::model::{Grant, GrantId, GrantStatus};
+    use crate::time::{Dur, Timestamp};
+
+    fn grant(client: &str, subject: &str, session: Option<&str>, online: bool) -> Grant {
+        Grant {
+            id: GrantId([1; 16]),
+            client_id: client.into(),
+            subject: subject.into(),
+            scope: "openid".into(),
+            session_id: session.map(str::to_string),
+            online,
+            auth_time: Timestamp(0),
+            created_at: Timestamp(0),
+            expires_at: None,
+            sliding: None,
+            last_used_at: Timestamp(0),
+            generation: 1,
+            generation_started_at: Timestamp(0),
+            rotate: true,
+            grace: Dur(0),
+            update_claims: true,
+            claims_snapshot: None,
+            cached: true,
+            status: GrantStatus::Active,
+        }
+    }
+
+    fn covers(f: &GrantFilter, g: &Grant) -> bool {
+        let mine = grant_marker_scopes(g);
+        marker_scopes(f).iter().any(|s| mine.contains(s))
+    }
+
+    /// A bulk filter's markers reach exactly the grants it matches.
+    #[test]
+    fn marker_scopes_cover_what_the_filter_matches() {
+        let offline = grant("c1", "alice", Some("s1"), false);
+        let online = grant("c1", "alice", Some("s1"), true);
+        let no_session = grant("c1", "alice", None, false);
+        let other = grant("c2:x", "bob", Some("s2"), true);
+        let cs = |c: &str, s: &str| GrantFilter::ClientSubject {
+            client_id: c.into(),
+            subject: s.into(),
+        };
+        let sc = |s: &str, c: &[&str]| GrantFilter::SessionClients {
+            session_id: s.into(),
+            client_ids: c.iter().map(|c| c.to_string()).collect(),
+        };
+        let cases: Vec<(GrantFilter, [bool; 4])> = vec![
+            (GrantFilter::Client("c1".into()), [true, true, true, false]),
+            (
+                GrantFilter::Subject("alice".into()),
+                [true, true, true, false],
+            ),
+            (cs("c1", "alice"), [true, true, true, false]),
+            (cs("c1", "bob"), [false, false, false, false]),
+            (
+                GrantFilter::Session("s1".into()),
+                [true, true, false, false],
+            ),
+            (
+                GrantFilter::SessionOnline("s1".into()),
+                [false, true, false, false],
+            ),
+            (
+                GrantFilter::SessionOnline("s2".into()),
+                [false, false, false, true],
+            ),
+            (sc("s1", &["c1"]), [true, true, false, false]),
+            (sc("s1", &["c2:x"]), [false, false, false, false]),
+            (sc("s2", &["c2:x"]), [false, false, false, true]),
+            (GrantFilter::Grant(GrantId([1; 16])), [false; 4]),
+        ];
+        for (f, want) in cases {
+            let got = [&offline, &online, &no_session, &other].map(|g| covers(&f, g));
+            assert_eq!(got, want, "{f:?}");
+        }
+        // Hex keeps ':' in ids from making two scopes collide.
+        assert!(!covers(&cs("c2", "x:bob"), &other));
+    }
 }

@@ -47,6 +47,12 @@ pub fn sid_for_cookie(cookie: &str) -> String {
 /// `revoke_on_logout`, except when the session merely expired: an idle browser session
 /// is not a sign-out, and `offline_access` is exactly the promise to keep access while
 /// the user is away.
+///
+/// Only the main store is needed: its revocation carries the markers that revoke the
+/// cache's grants (see `grants::revoke_everywhere`), so a Redis outage neither blocks
+/// the end nor leaves a cached grant of the session alive. Once the session is marked
+/// ended, its grants are swept again: a code exchange that raced the end (its grant
+/// created after the first sweep) cannot leave a live grant.
 pub async fn end(
     st: &AppState,
     session_id: &str,
@@ -66,23 +72,70 @@ pub async fn end(
         user_agent: None,
         extra_events: vec![],
     };
-    // Every client that was authorized in this session or held a grant of it.
+    let clients = revoke_session_grants(st, session_id, reason, &why).await?;
+    // Whoever marks it ended reports it: of two concurrent ends, one notifies.
+    let Some(session) = st.store.end_session(session_id, now).await? else {
+        return Ok(false);
+    };
+    // The session is ended and its first sweep done: from here on a failure is logged,
+    // never answered (the end has happened; a 503 would say it had not).
+    let again = Revocation {
+        now: st.clock.now().max(now),
+        ..why
+    };
+    let clients = match revoke_session_grants(st, session_id, reason, &again).await {
+        Ok(more) => clients.union(&more).cloned().collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, session_id, "sweeping an ended session's grants again failed");
+            clients
+        }
+    };
+    let ev = Event {
+        id: baton_core::event_id(now),
+        kind: "session.ended".into(),
+        time: now,
+        client_id: None,
+        subject: Some(session.subject.clone()),
+        grant_id: None,
+        ip: None,
+        user_agent: None,
+        details: serde_json::json!({"session_id": session.id, "reason": reason}),
+    };
+    if let Err(e) = crate::grants::record(st, ev).await {
+        tracing::warn!(error = %e, session_id, "recording session.ended failed");
+    }
+    let clients: Vec<String> = clients.into_iter().collect();
+    st.logout.session_ended(&session, &clients);
+    Ok(true)
+}
+
+/// Revokes the grants a session's end revokes (see [`end`]); answers every client
+/// that was authorized in the session or held a grant of it.
+async fn revoke_session_grants(
+    st: &AppState,
+    session_id: &str,
+    reason: &str,
+    why: &Revocation,
+) -> Result<BTreeSet<String>, StoreError> {
     let mut clients: BTreeSet<String> = st
         .store
         .list_session_clients(session_id)
         .await?
         .into_iter()
         .collect();
-    for cached in [false, true] {
-        for g in st
-            .grants(cached)
-            .list_grants(Some(&GrantFilter::Session(session_id.into())), None, 10_000)
-            .await?
-        {
-            clients.insert(g.client_id);
+    let f = GrantFilter::Session(session_id.into());
+    for g in st.grants(false).list_grants(Some(&f), None, 10_000).await? {
+        clients.insert(g.client_id);
+    }
+    // The cache only adds clients the list above may lack (grants from before that
+    // list was kept); without it, the clients authorized here are still known.
+    match st.grants(true).list_grants(Some(&f), None, 10_000).await {
+        Ok(gs) => clients.extend(gs.into_iter().map(|g| g.client_id)),
+        Err(e) => {
+            tracing::warn!(error = %e, session_id, "listing a session's cached grants failed")
         }
     }
-    crate::grants::revoke_everywhere(st, &GrantFilter::SessionOnline(session_id.into()), &why)
+    crate::grants::revoke_everywhere(st, &GrantFilter::SessionOnline(session_id.into()), why)
         .await?;
     if reason != "expired" {
         let mut revoke_clients = Vec::new();
@@ -97,25 +150,7 @@ pub async fn end(
             session_id: session_id.into(),
             client_ids: revoke_clients,
         };
-        crate::grants::revoke_everywhere(st, &f, &why).await?;
+        crate::grants::revoke_everywhere(st, &f, why).await?;
     }
-    // Whoever marks it ended reports it: of two concurrent ends, one notifies.
-    let Some(session) = st.store.end_session(session_id, now).await? else {
-        return Ok(false);
-    };
-    let ev = Event {
-        id: baton_core::event_id(now),
-        kind: "session.ended".into(),
-        time: now,
-        client_id: None,
-        subject: Some(session.subject.clone()),
-        grant_id: None,
-        ip: None,
-        user_agent: None,
-        details: serde_json::json!({"session_id": session.id, "reason": reason}),
-    };
-    crate::grants::record(st, ev).await?;
-    let clients: Vec<String> = clients.into_iter().collect();
-    st.logout.session_ended(&session, &clients);
-    Ok(true)
+    Ok(clients)
 }

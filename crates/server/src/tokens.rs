@@ -233,7 +233,13 @@ async fn grant_alive(
     let Some(gid) = gid else { return Ok(true) };
     let g = match st.store.get_grant(gid).await? {
         Some(g) => Some(g),
-        None => st.grants(true).get_grant(gid).await?,
+        None => match st.grants(true).get_grant(gid).await? {
+            Some(mut g) => {
+                crate::grants::apply_revocation_markers(st, &mut g, now).await?;
+                Some(g)
+            }
+            None => None,
+        },
     };
     Ok(g.is_some_and(|g| g.is_active() && g.expiry().is_none_or(|e| now < e)))
 }

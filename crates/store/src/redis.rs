@@ -24,6 +24,12 @@
 //! revocation are each atomic in Redis. Standalone Redis only (the scripts touch the
 //! index keys a grant names, which Redis Cluster would refuse across slots).
 //!
+//! Nothing here may be evicted: start-up refuses a Redis whose `maxmemory-policy` is
+//! not `noeviction` ([`policy_problem`]). The indexes serve listing and the direct part
+//! of bulk revocation only: a bulk revocation also writes revocation markers in the
+//! main store, checked whenever a cached grant is used, so a lost index key (or Redis
+//! being down during the revocation) cannot keep a grant alive.
+//!
 //! Errors: every Redis failure is `StoreError::Unavailable`; the connection manager
 //! reconnects by itself, with short timeouts so that a Redis outage answers 503 quickly
 //! instead of hanging requests.
@@ -191,6 +197,12 @@ impl RedisGrants {
             .map_err(|e| {
                 StoreError::Unavailable(format!("cannot reach redis at `{shown}`: {e}"))
             })?;
+        let policy = eviction_policy(&mut conn).await?;
+        if let Some(why) = policy_problem(&policy) {
+            return Err(StoreError::Unavailable(format!(
+                "redis at `{shown}`: {why}"
+            )));
+        }
         Ok(RedisGrants {
             conn,
             prefix: prefix.to_string(),
@@ -260,6 +272,13 @@ impl RedisGrants {
             .await
             .map_err(unavailable)?;
         Ok(())
+    }
+
+    /// Redis's `maxmemory-policy` now (read at every readiness check: it can be
+    /// changed at run time).
+    pub async fn eviction_policy(&self) -> StoreResult<String> {
+        let mut c = self.conn.clone();
+        eviction_policy(&mut c).await
     }
 
     /// Deletes every key under this store's prefix (tests clean up with it). Answers
@@ -365,6 +384,50 @@ impl RedisGrants {
             }
         };
         Ok(found.into_iter().filter(|g| matches(filter, g)).collect())
+    }
+}
+
+/// Reads `maxmemory-policy`: `CONFIG GET`, or where CONFIG is disabled (managed
+/// Redis services often rename it) the `maxmemory_policy` line of `INFO memory`.
+async fn eviction_policy(c: &mut ConnectionManager) -> StoreResult<String> {
+    let by_config: Result<Vec<String>, _> = redis::cmd("CONFIG")
+        .arg("GET")
+        .arg("maxmemory-policy")
+        .query_async(c)
+        .await;
+    if let Ok(v) = by_config {
+        if let Some(p) = v.get(1) {
+            return Ok(p.clone());
+        }
+    }
+    let info: String = redis::cmd("INFO")
+        .arg("memory")
+        .query_async(c)
+        .await
+        .map_err(unavailable)?;
+    info.lines()
+        .find_map(|l| l.trim().strip_prefix("maxmemory_policy:"))
+        .map(str::to_string)
+        .ok_or_else(|| {
+            StoreError::Unavailable(
+                "redis: cannot read maxmemory-policy (neither CONFIG GET nor INFO memory tell it)"
+                    .into(),
+            )
+        })
+}
+
+/// Why an eviction policy is unfit, if it is: Redis must never evict a key on its
+/// own. Every grant hash and index key has a TTL, so the `volatile-*` policies can
+/// evict them as well as the `allkeys-*` ones; an evicted grant would fail its
+/// refreshes, an evicted index would hide its grants from bulk revocation's sweep.
+pub fn policy_problem(policy: &str) -> Option<String> {
+    if policy == "noeviction" {
+        None
+    } else {
+        Some(format!(
+            "maxmemory-policy is `{policy}`: Baton needs `noeviction` (set \
+             `maxmemory-policy noeviction`), or Redis may evict the grants and indexes it keeps"
+        ))
     }
 }
 
@@ -641,6 +704,20 @@ impl GrantStore for RedisGrants {
 #[cfg(test)]
 mod tests {
     use super::glob_escape;
+
+    #[test]
+    fn only_noeviction_is_accepted() {
+        assert_eq!(super::policy_problem("noeviction"), None);
+        for p in [
+            "allkeys-lru",
+            "volatile-ttl",
+            "volatile-lru",
+            "allkeys-random",
+        ] {
+            let e = super::policy_problem(p).unwrap();
+            assert!(e.contains(p) && e.contains("noeviction"), "{e}");
+        }
+    }
 
     #[test]
     fn glob_escape_escapes_pattern_characters() {

@@ -570,6 +570,74 @@ pub async fn revocation_events(s: &dyn Store) {
     assert_eq!(s.list_events(&q("grant.created")).await.unwrap().len(), 1);
 }
 
+/// Bulk revocations record their markers with the main store's revocation (and its
+/// events); the latest marker among a cached grant's scopes is found; an older one
+/// never replaces a newer; a single grant writes none.
+pub async fn revocation_markers(s: &dyn Store) {
+    use baton_core::store::{grant_marker_scopes, marker_scopes};
+    let g = grant("c1", "alice", Some("sa"), T0);
+    s.insert_grant(&g, event("grant.created", T0, Some("c1"), Some("alice")))
+        .await
+        .unwrap();
+    let mut cached = grant("c1", "alice", Some("sa"), T0);
+    cached.cached = true;
+    let scopes = grant_marker_scopes(&cached);
+    assert_eq!(s.revocation_marker(&scopes).await.unwrap(), None);
+    assert!(s.revocation_marker(&[]).await.unwrap().is_none());
+
+    let cs = GrantFilter::ClientSubject {
+        client_id: "c1".into(),
+        subject: "alice".into(),
+    };
+    let ids = s.revoke_marking(&cs, &why("reuse_detected")).await.unwrap();
+    assert_eq!(ids, vec![g.id], "the main store's grant is revoked too");
+    let m = s.revocation_marker(&scopes).await.unwrap().unwrap();
+    assert_eq!(m.at, why("x").now);
+    assert_eq!(m.reason, "reuse_detected");
+
+    // A later logout of session sa for c1 replaces nothing of cs, adds its own.
+    let mut later = why("session_ended:logout");
+    later.now = T0.plus(Dur::secs(60));
+    let sc = GrantFilter::SessionClients {
+        session_id: "sa".into(),
+        client_ids: vec!["c1".into(), "c2".into()],
+    };
+    assert!(s.revoke_marking(&sc, &later).await.unwrap().is_empty());
+    let m = s.revocation_marker(&scopes).await.unwrap().unwrap();
+    assert_eq!(
+        (m.at, m.reason.as_str()),
+        (later.now, "session_ended:logout")
+    );
+    // An older revocation of the same scope does not move the marker back.
+    let mut older = why("old");
+    older.now = T0.plus(Dur::secs(1));
+    s.revoke_marking(&sc, &older).await.unwrap();
+    let sc_only = marker_scopes(&sc);
+    let m = s.revocation_marker(&sc_only[..1]).await.unwrap().unwrap();
+    assert_eq!(m.at, later.now);
+
+    // Other scopes are untouched; a single grant writes no marker.
+    let mut bob = grant("c2", "bob", Some("sb"), T0);
+    bob.cached = true;
+    let bob_scopes = grant_marker_scopes(&bob);
+    assert_eq!(s.revocation_marker(&bob_scopes).await.unwrap(), None);
+    s.revoke_marking(&GrantFilter::Grant(bob.id), &why("x"))
+        .await
+        .unwrap();
+    assert_eq!(s.revocation_marker(&bob_scopes).await.unwrap(), None);
+    s.revoke_marking(&GrantFilter::Client("c2".into()), &why("client_deleted"))
+        .await
+        .unwrap();
+    let m = s.revocation_marker(&bob_scopes).await.unwrap().unwrap();
+    assert_eq!(m.reason, "client_deleted");
+    let q = EventQuery {
+        kind: Some("grant.revoked".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    assert_eq!(s.list_events(&q).await.unwrap().len(), 1);
+}
+
 /// Of many concurrent exchanges of one code exactly one sees it unused, and every
 /// other sees what that one recorded.
 pub async fn code_race(s: Arc<dyn Store>) {

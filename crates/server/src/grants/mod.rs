@@ -142,47 +142,95 @@ pub fn log_event(e: &Event) {
     );
 }
 
-/// Revokes matching grants in the main store and the cache. Events of cached grants
-/// are written to the main store.
+/// Revokes matching grants in the main store and the cache.
+///
+/// One grant lives in exactly one of them: it is revoked there (the cache is not
+/// needed to revoke a persisted grant). A bulk revocation commits the main store's
+/// revocation together with its revocation markers (`Store::revoke_marking`): from
+/// then on the cache's grants it covers are revoked, whatever the cache says, because
+/// every use of such a grant checks the markers ([`apply_revocation_markers`]). The
+/// cache's own sweep follows as a best effort: if Redis is down, or has lost an index
+/// key, the failure is logged, not answered, since the revocation already holds;
+/// the grants it missed are revoked in the cache when they are next used.
 pub async fn revoke_everywhere(
     st: &AppState,
     f: &GrantFilter,
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
-    let mut ids = st.grants(false).revoke(f, why).await?;
+    if let GrantFilter::Grant(id) = f {
+        let cached = st.store.get_grant(*id).await?.is_none();
+        return revoke_grant(st, cached, *id, why).await;
+    }
+    let mut ids = st.store.revoke_marking(f, why).await?;
+    log_revoked(&ids, why);
     let no_extra = Revocation {
         extra_events: vec![],
         ..why.clone()
     };
-    // One grant, found in the main store, cannot be in the cache too: leave the cache
-    // alone (a Redis outage must not stop persisted grants being revoked).
-    let cached = if matches!(f, GrantFilter::Grant(_)) && !ids.is_empty() {
-        Vec::new()
-    } else {
-        st.grants(true).revoke(f, &no_extra).await?
-    };
-    if !cached.is_empty() {
-        let mut evs = Vec::new();
-        for id in &cached {
-            if let Some(g) = st.grants(true).get_grant(*id).await? {
-                evs.push(Event {
-                    id: baton_core::event_id(why.now),
-                    kind: "grant.revoked".into(),
-                    time: why.now,
-                    client_id: Some(g.client_id),
-                    subject: Some(g.subject),
-                    grant_id: Some(*id),
-                    ip: why.ip.clone(),
-                    user_agent: why.user_agent.clone(),
-                    details: serde_json::json!({"reason": why.reason}),
-                });
-            }
-        }
-        st.store.insert_events(evs).await?;
-        ids.extend(cached);
+    match revoke_cached(st, f, &no_extra).await {
+        Ok(cached) => ids.extend(cached),
+        Err(e) => tracing::warn!(
+            error = %e,
+            reason = %why.reason,
+            "revoking cached grants failed; the revocation markers revoke them when next used"
+        ),
     }
-    // The store wrote the `grant.revoked` events; these are their log lines.
-    for id in &ids {
+    Ok(ids)
+}
+
+/// Revokes one grant in the store that holds it: the cache when `cached` (a refresh
+/// token's flags tell which), else the main store.
+pub async fn revoke_grant(
+    st: &AppState,
+    cached: bool,
+    id: GrantId,
+    why: &Revocation,
+) -> Result<Vec<GrantId>, StoreError> {
+    let f = GrantFilter::Grant(id);
+    if cached {
+        revoke_cached(st, &f, why).await
+    } else {
+        let ids = st.store.revoke(&f, why).await?;
+        log_revoked(&ids, why);
+        Ok(ids)
+    }
+}
+
+/// Revokes matching grants in the cache and records their `grant.revoked` events in
+/// the main store.
+async fn revoke_cached(
+    st: &AppState,
+    f: &GrantFilter,
+    why: &Revocation,
+) -> Result<Vec<GrantId>, StoreError> {
+    let cached = st.grants(true).revoke(f, why).await?;
+    let mut evs = Vec::new();
+    for id in &cached {
+        if let Some(g) = st.grants(true).get_grant(*id).await? {
+            evs.push(Event {
+                id: baton_core::event_id(why.now),
+                kind: "grant.revoked".into(),
+                time: why.now,
+                client_id: Some(g.client_id),
+                subject: Some(g.subject),
+                grant_id: Some(*id),
+                ip: why.ip.clone(),
+                user_agent: why.user_agent.clone(),
+                details: serde_json::json!({"reason": why.reason}),
+            });
+        }
+    }
+    evs.extend(why.extra_events.iter().cloned());
+    if !evs.is_empty() {
+        st.store.insert_events(evs).await?;
+    }
+    log_revoked(&cached, why);
+    Ok(cached)
+}
+
+/// The store wrote the `grant.revoked` events; these are their log lines.
+fn log_revoked(ids: &[GrantId], why: &Revocation) {
+    for id in ids {
         tracing::info!(
             target: "baton::event",
             event = "grant.revoked",
@@ -191,7 +239,44 @@ pub async fn revoke_everywhere(
             ip = why.ip.as_deref().unwrap_or(""),
         );
     }
-    Ok(ids)
+}
+
+/// For a grant of the cache (`persist = false`): if a bulk revocation recorded in the
+/// main store covers it (a revocation marker of its client, subject, client and
+/// subject, or session, made after the grant was created), it is revoked: `g` is
+/// marked so for the decision at hand, and the cache is caught up, best effort, with
+/// the grant's `grant.revoked` event. Persisted grants are not looked at (their
+/// revocation is on their own row).
+pub async fn apply_revocation_markers(
+    st: &AppState,
+    g: &mut Grant,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    if !g.cached || !g.is_active() {
+        return Ok(());
+    }
+    let scopes = baton_core::store::grant_marker_scopes(g);
+    let Some(m) = st.store.revocation_marker(&scopes).await? else {
+        return Ok(());
+    };
+    if m.at <= g.created_at {
+        return Ok(());
+    }
+    g.status = GrantStatus::Revoked {
+        at: m.at,
+        reason: m.reason.clone(),
+    };
+    let why = Revocation {
+        reason: m.reason,
+        now,
+        ip: None,
+        user_agent: None,
+        extra_events: vec![],
+    };
+    if let Err(e) = revoke_cached(st, &GrantFilter::Grant(g.id), &why).await {
+        tracing::warn!(error = %e, grant_id = %g.id.to_hex(), "catching up a cached grant's revocation failed");
+    }
+    Ok(())
 }
 
 /// Tokens for a user: an access token, a refresh token when one is given, and an ID

@@ -75,7 +75,7 @@ async fn run(
         .ok_or_else(invalid)?;
 
     // Facts about the world the decision needs; read once.
-    let facts = Facts::read(st, &grant, now).await?;
+    let facts = Facts::read(st, &mut grant, now).await?;
     let user = facts.user;
     let session_live = facts.session_live;
     let live = live_policy(&st.refresh_settings(client));
@@ -155,7 +155,14 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub async fn read(st: &AppState, grant: &Grant, now: Timestamp) -> Result<Facts, StoreError> {
+    /// Also applies the bulk revocations a grant of the cache may have missed
+    /// ([`super::apply_revocation_markers`]): `grant` comes back revoked if one covers it.
+    pub async fn read(
+        st: &AppState,
+        grant: &mut Grant,
+        now: Timestamp,
+    ) -> Result<Facts, StoreError> {
+        super::apply_revocation_markers(st, grant, now).await?;
         let user = st.store.get_user_by_sub(&grant.subject).await?;
         let session_live = match (&grant.session_id, grant.online) {
             (Some(sid), true) => st

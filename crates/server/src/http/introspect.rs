@@ -100,7 +100,7 @@ async fn refresh_token(
     let Some(claims) = st.rt_keys.open(token) else {
         return Ok(None);
     };
-    let Some(grant) = st
+    let Some(mut grant) = st
         .grants(claims.cached())
         .get_grant(claims.grant_id)
         .await?
@@ -110,7 +110,7 @@ async fn refresh_token(
     if grant.client_id != client.client_id && !client.introspect_any {
         return Ok(Some(inactive()));
     }
-    let facts = Facts::read(st, &grant, now).await?;
+    let facts = Facts::read(st, &mut grant, now).await?;
     let owner = st
         .store
         .get_client(&grant.client_id)

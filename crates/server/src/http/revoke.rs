@@ -11,7 +11,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use baton_core::error::{ErrorCode, OAuthError};
 use baton_core::model::Client;
-use baton_core::store::{GrantFilter, Revocation};
+use baton_core::store::Revocation;
 use baton_core::time::Timestamp;
 
 pub async fn revoke(
@@ -83,7 +83,9 @@ async fn revoke_refresh(
         user_agent: meta.user_agent.clone(),
         extra_events: vec![],
     };
-    crate::grants::revoke_everywhere(st, &GrantFilter::Grant(grant.id), &why).await?;
+    // The token's flags say which store holds its grant: only that one is needed (a
+    // persisted grant is revoked, or found already revoked, without Redis).
+    crate::grants::revoke_grant(st, claims.cached(), grant.id, &why).await?;
     Ok(true)
 }
 

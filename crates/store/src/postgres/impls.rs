@@ -13,8 +13,8 @@ use baton_core::model::{
     SigningKey, User,
 };
 use baton_core::store::{
-    BoxFuture, EventQuery, GrantFilter, GrantStore, PurgedGrants, Revocation, Settings, Store,
-    StoreResult,
+    marker_scopes, BoxFuture, EventQuery, GrantFilter, GrantStore, PurgedGrants, Revocation,
+    RevocationMarker, Settings, Store, StoreResult,
 };
 use baton_core::time::{Dur, Timestamp};
 use tokio_postgres::types::{FromSql, ToSql};
@@ -1144,6 +1144,57 @@ impl Store for PgStore {
                     c.execute("DELETE FROM consents WHERE client_id = $1", &[&client_id])
                         .await
                 }
+
+    fn revoke_marking<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.begin().await?;
+            let body = async {
+                let ids = revoke_in(&mut c, filter, why).await?;
+                for scope in marker_scopes(filter) {
+                    c.execute(
+                        "INSERT INTO revocation_markers (scope, marked_at, reason) \
+                         VALUES ($1, $2, $3) ON CONFLICT (scope) DO UPDATE \
+                         SET marked_at = EXCLUDED.marked_at, reason = EXCLUDED.reason \
+                         WHERE EXCLUDED.marked_at > revocation_markers.marked_at",
+                        &[&scope, &why.now.0, &why.reason],
+                    )
+                    .await?;
+                }
+                Ok(ids)
+            }
+            .await;
+            c.finish(body).await
+        })
+    }
+
+    fn revocation_marker<'a>(
+        &'a self,
+        scopes: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<Option<RevocationMarker>>> {
+        Box::pin(async move {
+            if scopes.is_empty() {
+                return Ok(None);
+            }
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let mut c = self.conn().await?;
+            let row = c
+                .query_opt(
+                    "SELECT marked_at, reason FROM revocation_markers WHERE scope = ANY($1) \
+                     ORDER BY marked_at DESC LIMIT 1",
+                    &[&scopes],
+                )
+                .await?;
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(Some(RevocationMarker {
+                    at: Timestamp(get(&r, 0, "revocation marker")?),
+                    reason: get(&r, 1, "revocation marker")?,
+                })),
             }
         })
     }

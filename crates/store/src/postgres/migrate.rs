@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0002_session_clients.sql"),
     ),
     (
+        3,
+        "revocation_markers",
+        include_str!("migrations/0003_revocation_markers.sql"),
+    ),
+    (
         4,
         "dynamic_clients",
         include_str!("migrations/0004_dynamic_clients.sql"),

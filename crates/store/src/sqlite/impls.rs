@@ -8,8 +8,8 @@ use baton_core::model::{
     SigningKey, User,
 };
 use baton_core::store::{
-    BoxFuture, EventQuery, GrantFilter, GrantStore, PurgedGrants, Revocation, Settings, Store,
-    StoreResult,
+    marker_scopes, BoxFuture, EventQuery, GrantFilter, GrantStore, PurgedGrants, Revocation,
+    RevocationMarker, Settings, Store, StoreResult,
 };
 use baton_core::time::{Dur, Timestamp};
 use rusqlite::types::Value as SqlValue;
@@ -1019,5 +1019,55 @@ impl Store for SqliteStore {
             .map(|n| n as u64)
             .map_err(unavailable)
         }))
+    }
+
+    fn revoke_marking<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+        let (filter, why) = (filter.clone(), why.clone());
+        Box::pin(self.write(move |c| {
+            let ids = revoke_in(c, &filter, &why)?;
+            let mut up = c
+                .prepare_cached(
+                    "INSERT INTO revocation_markers (scope, marked_at, reason) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT(scope) DO UPDATE SET marked_at = excluded.marked_at, \
+                     reason = excluded.reason WHERE excluded.marked_at > revocation_markers.marked_at",
+                )
+                .map_err(unavailable)?;
+            for scope in marker_scopes(&filter) {
+                up.execute(params![scope, why.now.0, why.reason])
+                    .map_err(unavailable)?;
+            }
+            Ok(ids)
+        }))
+    }
+
+    fn revocation_marker<'a>(
+        &'a self,
+        scopes: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<Option<RevocationMarker>>> {
+        Box::pin(ready(self.read(|c| {
+            if scopes.is_empty() {
+                return Ok(None);
+            }
+            let marks = vec!["?"; scopes.len()].join(", ");
+            let sql = format!(
+                "SELECT marked_at, reason FROM revocation_markers WHERE scope IN ({marks}) \
+                 ORDER BY marked_at DESC LIMIT 1"
+            );
+            c.prepare_cached(&sql)
+                .and_then(|mut s| {
+                    s.query_row(params_from_iter(scopes), |r| {
+                        Ok(RevocationMarker {
+                            at: Timestamp(r.get(0)?),
+                            reason: r.get(1)?,
+                        })
+                    })
+                    .optional()
+                })
+                .map_err(unavailable)
+        })))
     }
 }

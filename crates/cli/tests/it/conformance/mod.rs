@@ -4,6 +4,7 @@
 
 mod postgres;
 mod redis;
+mod redis_revocation;
 
 use baton_core::store::{GrantStore, Store};
 use baton_store::{MemoryGrants, SqliteStore};
@@ -30,6 +31,12 @@ async fn sqlite_grant_lifecycle() {
 async fn sqlite_advance_race() {
     let (_d, s) = sqlite();
     suite::advance_race(s as Arc<dyn GrantStore>).await;
+}
+
+#[tokio::test]
+async fn sqlite_revocation_markers() {
+    let (_d, s) = sqlite();
+    suite::revocation_markers(s.as_ref() as &dyn Store).await;
 }
 
 #[tokio::test]

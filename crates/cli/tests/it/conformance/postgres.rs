@@ -63,6 +63,13 @@ async fn postgres_revocation_events() {
 }
 
 #[tokio::test]
+async fn postgres_revocation_markers() {
+    let schema = PgSchema::create().await;
+    let s = open(&schema, 4).await;
+    suite::revocation_markers(s.as_ref() as &dyn Store).await;
+}
+
+#[tokio::test]
 async fn postgres_event_retention() {
     let schema = PgSchema::create().await;
     let s = open(&schema, 4).await;

@@ -17,17 +17,17 @@ use std::time::Duration;
 
 const DAY_MS: i64 = 86_400_000;
 
-fn redis_url() -> String {
+pub(super) fn redis_url() -> String {
     std::env::var("BATON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// A key prefix no other test (or run) uses.
-fn new_prefix() -> String {
+pub(super) fn new_prefix() -> String {
     let r: [u8; 8] = baton_core::random_bytes();
     format!("baton-test:{}:", baton_core::secret::hex(&r))
 }
 
-async fn open(prefix: &str) -> Arc<RedisGrants> {
+pub(super) async fn open(prefix: &str) -> Arc<RedisGrants> {
     Arc::new(
         RedisGrants::connect(&redis_url(), prefix, 7 * DAY_MS)
             .await
@@ -35,7 +35,7 @@ async fn open(prefix: &str) -> Arc<RedisGrants> {
     )
 }
 
-async fn raw() -> ::redis::aio::MultiplexedConnection {
+pub(super) async fn raw() -> ::redis::aio::MultiplexedConnection {
     ::redis::Client::open(redis_url())
         .unwrap()
         .get_multiplexed_async_connection()
@@ -43,7 +43,7 @@ async fn raw() -> ::redis::aio::MultiplexedConnection {
         .unwrap()
 }
 
-async fn keys_under(prefix: &str) -> Vec<String> {
+pub(super) async fn keys_under(prefix: &str) -> Vec<String> {
     let mut c = raw().await;
     ::redis::cmd("KEYS")
         .arg(format!("{prefix}*"))
@@ -53,7 +53,7 @@ async fn keys_under(prefix: &str) -> Vec<String> {
 }
 
 /// Deletes this test's keys and checks none is left.
-async fn clean(s: &RedisGrants) {
+pub(super) async fn clean(s: &RedisGrants) {
     s.delete_all().await.unwrap();
     assert!(keys_under(s.prefix()).await.is_empty());
 }
@@ -172,7 +172,11 @@ fn server_toml(cache_url: &str, prefix: &str) -> String {
     )
 }
 
-async fn hget(c: &mut ::redis::aio::MultiplexedConnection, key: &str, f: &str) -> Option<String> {
+pub(super) async fn hget(
+    c: &mut ::redis::aio::MultiplexedConnection,
+    key: &str,
+    f: &str,
+) -> Option<String> {
     ::redis::cmd("HGET")
         .arg(key)
         .arg(f)
@@ -252,16 +256,23 @@ async fn redis_unreachable_at_start_up_is_a_clear_error() {
 }
 
 /// A Redis server of this test's own, on a free port.
-struct OwnRedis {
-    port: u16,
+pub(super) struct OwnRedis {
+    pub(super) port: u16,
     child: tokio::process::Child,
 }
 
 impl OwnRedis {
-    async fn start(port: u16) -> Option<OwnRedis> {
+    pub(super) async fn start(port: u16) -> Option<OwnRedis> {
+        Self::start_with(port, &[]).await
+    }
+
+    /// [`OwnRedis::start`] with more `redis-server` arguments (they override the
+    /// defaults: `--save ''`, no append-only file).
+    pub(super) async fn start_with(port: u16, extra: &[&str]) -> Option<OwnRedis> {
         let child = tokio::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
+            .args(extra)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .kill_on_drop(true)
@@ -282,11 +293,11 @@ impl OwnRedis {
         panic!("redis-server on port {port} did not answer");
     }
 
-    fn url(&self) -> String {
+    pub(super) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    async fn kill(mut self) {
+    pub(super) async fn kill(mut self) {
         self.child.kill().await.unwrap();
     }
 }
