@@ -1144,6 +1144,9 @@ impl Store for PgStore {
                     c.execute("DELETE FROM consents WHERE client_id = $1", &[&client_id])
                         .await
                 }
+            }
+        })
+    }
 
     fn revoke_marking<'a>(
         &'a self,
