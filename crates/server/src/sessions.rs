@@ -82,27 +82,16 @@ pub async fn end(
             clients.insert(g.client_id);
         }
     }
-    crate::grants::revoke_everywhere(st, &GrantFilter::SessionOnline(session_id.into()), &why)
-        .await?;
-    if reason != "expired" {
-        let mut revoke_clients = Vec::new();
-        for c in &clients {
-            if let Some(client) = st.store.get_client(c).await? {
-                if st.refresh_settings(&client).revoke_on_logout {
-                    revoke_clients.push(c.clone());
-                }
-            }
-        }
-        let f = GrantFilter::SessionClients {
-            session_id: session_id.into(),
-            client_ids: revoke_clients,
-        };
-        crate::grants::revoke_everywhere(st, &f, &why).await?;
-    }
+    sweep(st, session_id, reason, &clients, &why).await?;
     // Whoever marks it ended reports it: of two concurrent ends, one notifies.
     let Some(session) = st.store.end_session(session_id, now).await? else {
         return Ok(false);
     };
+    // Once more now that the session is marked ended: a code exchange that read the
+    // session as live before the mark inserted its grant before that read, so this
+    // sweep finds it; one that reads after the mark refuses and revokes its own grant
+    // (grants/authorization_code.rs). No grant outlives the end either way.
+    sweep(st, session_id, reason, &clients, &why).await?;
     let ev = Event {
         id: baton_core::event_id(now),
         kind: "session.ended".into(),
@@ -118,4 +107,33 @@ pub async fn end(
     let clients: Vec<String> = clients.into_iter().collect();
     st.logout.session_ended(&session, &clients);
     Ok(true)
+}
+
+/// Revokes what ending a session revokes: its `online_access` grants, and unless it
+/// merely expired, its grants for the `revoke_on_logout` clients among `clients`.
+async fn sweep(
+    st: &AppState,
+    session_id: &str,
+    reason: &str,
+    clients: &BTreeSet<String>,
+    why: &Revocation,
+) -> Result<(), StoreError> {
+    crate::grants::revoke_everywhere(st, &GrantFilter::SessionOnline(session_id.into()), why)
+        .await?;
+    if reason != "expired" {
+        let mut revoke_clients = Vec::new();
+        for c in clients {
+            if let Some(client) = st.store.get_client(c).await? {
+                if st.refresh_settings(&client).revoke_on_logout {
+                    revoke_clients.push(c.clone());
+                }
+            }
+        }
+        let f = GrantFilter::SessionClients {
+            session_id: session_id.into(),
+            client_ids: revoke_clients,
+        };
+        crate::grants::revoke_everywhere(st, &f, why).await?;
+    }
+    Ok(())
 }

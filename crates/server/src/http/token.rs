@@ -16,11 +16,26 @@ pub async fn token(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    let mut kind = Some(metrics::Grant::Other);
-    let result = handle(&st, &meta, &headers, &body, &mut kind).await;
-    if let Some(g) = kind {
-        metrics::token_result(g, &result);
-    }
+    // The request runs in a task of its own that this handler awaits: a client that
+    // disconnects drops this future, never the work. A multi-step change (a reuse
+    // reaction that revokes and then ends a session, a code exchange that stores a
+    // grant and then consumes the code) is never left half-applied.
+    let arrival = std::time::Instant::now();
+    let task = tokio::spawn(async move {
+        let mut kind = Some(metrics::Grant::Other);
+        let result = handle(&st, &meta, &headers, &body, arrival, &mut kind).await;
+        if let Some(g) = kind {
+            metrics::token_result(g, &result);
+        }
+        result
+    });
+    let result = match task.await {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "token request task failed");
+            Err(OAuthError::server_error().into())
+        }
+    };
     match result {
         Ok(r) => {
             let mut resp = axum::Json(r).into_response();
@@ -46,6 +61,7 @@ async fn handle(
     meta: &Meta,
     headers: &HeaderMap,
     body: &[u8],
+    arrival: std::time::Instant,
     kind: &mut Option<metrics::Grant>,
 ) -> ApiResult<baton_proto::oauth::TokenResponse> {
     form::require_form_content_type(headers)?;
@@ -57,7 +73,7 @@ async fn handle(
         "refresh_token" => {
             // Counts its own outcomes (rotated, grace replay, reuse detected …).
             *kind = None;
-            grants::refresh_token::grant(st, &client, &f, meta).await
+            grants::refresh_token::grant(st, &client, &f, meta, arrival).await
         }
         "authorization_code" => grants::authorization_code::grant(st, &client, &f, meta).await,
         "password" => grants::password::grant(st, &client, &f, meta).await,

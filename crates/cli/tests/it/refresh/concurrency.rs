@@ -115,3 +115,43 @@ async fn concurrent_refreshes_of_a_reused_token_all_answer_it() {
     assert_eq!(g.generation, 1);
     assert!(g.last_used_at > g.created_at, "use was recorded");
 }
+
+/// Twenty refreshes of one token at once with `grace_period = "0s"`: the requests that
+/// lose the compare-and-swap were concurrent with the winner, not replays. All of them
+/// get the one successor; nothing is revoked, no reuse is recorded.
+async fn twenty_at_grace_zero(s: Arc<TestServer>) {
+    let t1 = login(&s, SPA_C).await;
+    // Twenty open connections first, as twenty browser tabs have: the refreshes then
+    // arrive together instead of one TCP handshake after another.
+    let mut warm = Vec::new();
+    for _ in 0..20 {
+        let s = s.clone();
+        warm.push(tokio::spawn(async move {
+            let url = format!("{}/.well-known/openid-configuration", s.url);
+            s.http.get(url).send().await.unwrap().status()
+        }));
+    }
+    for w in warm {
+        assert_eq!(w.await.unwrap(), StatusCode::OK);
+    }
+    let results = storm(&s, SPA_C, std::slice::from_ref(&t1), 20).await;
+    let t2 = one_successor(&s, &t1, &results).await;
+    assert!(grant(&s, &t2).await.is_active());
+    assert!(s.events("token.reuse_detected").await.is_empty());
+    assert!(s.events("grant.revoked").await.is_empty());
+    refresh_ok(&s, SPA_C, &t2).await;
+}
+
+const NO_GRACE: &str = "[refresh_tokens]\ngrace_period = \"0s\"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_at_grace_period_zero_are_not_reuse() {
+    twenty_at_grace_zero(Arc::new(TestServer::start(NO_GRACE).await)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_at_grace_period_zero_are_not_reuse_on_postgres() {
+    let pg = baton_testkit::pg::PgSchema::create().await;
+    let s = TestServer::start_with_storage(&pg.url, NO_GRACE).await;
+    twenty_at_grace_zero(Arc::new(s)).await;
+}

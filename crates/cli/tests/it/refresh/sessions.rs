@@ -2,7 +2,9 @@
 //! `revoke_session` reuse reaction. Grants come from the code flow over HTTP.
 
 use super::*;
-use baton_testkit::flow::code_flow;
+use baton_core::store::GrantFilter;
+use baton_testkit::flow::{code_flow, exchange, AuthParams, Browser, REDIRECT_URI};
+use std::time::{Duration, Instant};
 
 /// A code flow for alice as `client` ("web" or "spa") in the shared browser session;
 /// answers the refresh token and the id of the session it was created in.
@@ -108,4 +110,104 @@ async fn revoke_session_ends_the_session_that_created_the_grant() {
     let again = code_flow(&s, "spa", "openid offline_access").await;
     let sid2 = grant(&s, &rt(&again)).await.session_id.unwrap();
     assert_ne!(sid2, sid);
+}
+
+/// POSTs a refresh as public client `client_id` over a raw connection and hangs up
+/// while it is being handled, without reading the answer: the server drops the
+/// request's future.
+async fn refresh_and_hang_up(s: &TestServer, client_id: &str, token: &str) {
+    use tokio::io::AsyncWriteExt;
+    let enc = |v: &str| -> String {
+        v.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id={}",
+        enc(token),
+        enc(client_id)
+    );
+    let host = s.url.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(host).await.unwrap();
+    let req = format!(
+        "POST /token HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(req.as_bytes()).await.unwrap();
+    // Long enough for the server to start on the request, far shorter than the work.
+    tokio::time::sleep(Duration::from_millis(2)).await;
+    drop(conn);
+}
+
+/// Waits (at most 10 s) until `done` holds.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done().await {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reuse_reaction_completes_even_when_the_client_hangs_up() {
+    let s = TestServer::start("[refresh_tokens]\nreuse_reaction = \"revoke_session\"").await;
+    let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
+    let (other_client, _) = flow(&s, "web", "openid offline_access").await;
+    let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
+    s.advance(secs(31));
+    refresh_and_hang_up(&s, SPA_C.id, &t1).await;
+    // The whole reaction happens: the grants revoked and the session ended.
+    let store = &s.state().store;
+    eventually("the session ends", || async {
+        store
+            .get_session(&sid)
+            .await
+            .unwrap()
+            .unwrap()
+            .ended_at
+            .is_some()
+    })
+    .await;
+    assert_eq!(s.events("session.ended").await.len(), 1);
+    let (st, v) = refresh(&s, SPA_C, &t2).await;
+    assert_invalid_grant(st, &v, "revoked");
+    let (st, v) = refresh(&s, WEB_C, &other_client).await;
+    assert_invalid_grant(st, &v, "revoked");
+}
+
+#[tokio::test]
+async fn a_code_whose_session_ended_before_the_exchange_leaves_nothing_live() {
+    let s = TestServer::start("").await;
+    // A first flow opens the browser session; a second code is issued in it.
+    let (_, sid) = flow(&s, "spa", "openid offline_access").await;
+    let p = AuthParams::new("web", "openid offline_access");
+    let cb = Browser::shared(&s).authorize_and_allow(&p).await;
+    assert_eq!(cb.error(), None, "{}", cb.url);
+    // The user signs out before the client exchanges the code.
+    logout(&s, &sid).await;
+    let verifier = p.pkce.as_ref().map(|p| p.verifier.as_str());
+    let (st, v) = exchange(&s, "web".into(), cb.code(), REDIRECT_URI, verifier).await;
+    assert_invalid_grant(st, &v, "session");
+    // Nothing of that session is live, in the store or in the cache.
+    for cached in [false, true] {
+        let live: Vec<_> = s
+            .state()
+            .grants(cached)
+            .list_grants(Some(&GrantFilter::Session(sid.clone())), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.is_active())
+            .collect();
+        assert!(live.is_empty(), "{live:?}");
+    }
 }
