@@ -10,7 +10,22 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use baton_core::error::{ErrorCode, OAuthError};
 
+/// When the request's head was received: before its body is read or anything awaited.
+pub struct Arrival(std::time::Instant);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Arrival {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        _: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Arrival(std::time::Instant::now()))
+    }
+}
+
 pub async fn token(
+    Arrival(arrival): Arrival,
     State(st): State<Shared>,
     meta: Meta,
     headers: HeaderMap,
@@ -20,7 +35,6 @@ pub async fn token(
     // disconnects drops this future, never the work. A multi-step change (a reuse
     // reaction that revokes and then ends a session, a code exchange that stores a
     // grant and then consumes the code) is never left half-applied.
-    let arrival = std::time::Instant::now();
     let task = tokio::spawn(async move {
         let mut kind = Some(metrics::Grant::Other);
         let result = handle(&st, &meta, &headers, &body, arrival, &mut kind).await;

@@ -102,6 +102,18 @@ pub async fn change_client(
     store.upsert_client(&c).await.unwrap();
 }
 
+/// `v` percent-encoded for an `application/x-www-form-urlencoded` body.
+pub fn form_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// POSTs `/token` as `cl` (Basic for confidential clients, `client_id` for public ones).
 pub async fn token_req(
     s: &TestServer,
