@@ -113,9 +113,9 @@ async fn revoke_session_ends_the_session_that_created_the_grant() {
 }
 
 /// POSTs a refresh as public client `client_id` over a raw connection and hangs up
-/// while it is being handled, without reading the answer: the server drops the
-/// request's future.
-async fn refresh_and_hang_up(s: &TestServer, client_id: &str, token: &str) {
+/// `after` the request was sent, without reading the answer: the server drops the
+/// request's future if it is still running.
+async fn refresh_and_hang_up(s: &TestServer, client_id: &str, token: &str, after: Duration) {
     use tokio::io::AsyncWriteExt;
     let body = format!(
         "grant_type=refresh_token&refresh_token={}&client_id={}",
@@ -129,8 +129,7 @@ async fn refresh_and_hang_up(s: &TestServer, client_id: &str, token: &str) {
         body.len()
     );
     conn.write_all(req.as_bytes()).await.unwrap();
-    // Long enough for the server to start on the request, far shorter than the work.
-    tokio::time::sleep(Duration::from_millis(2)).await;
+    tokio::time::sleep(after).await;
     drop(conn);
 }
 
@@ -150,24 +149,27 @@ where
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reuse_reaction_completes_even_when_the_client_hangs_up() {
     let s = TestServer::start("[refresh_tokens]\nreuse_reaction = \"revoke_session\"").await;
-    let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
-    let (other_client, _) = flow(&s, "web", "openid offline_access").await;
-    let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
-    s.advance(secs(31));
-    refresh_and_hang_up(&s, SPA_C.id, &t1).await;
-    // The whole reaction happens, to its last step (recording `session.ended`): the
-    // grants revoked and the session ended.
-    eventually("the session's end is recorded", || async {
-        !s.events("session.ended").await.is_empty()
-    })
-    .await;
-    let session = s.state().store.get_session(&sid).await.unwrap().unwrap();
-    assert!(session.ended_at.is_some(), "{session:?}");
-    assert_eq!(s.events("session.ended").await.len(), 1);
-    let (st, v) = refresh(&s, SPA_C, &t2).await;
-    assert_invalid_grant(st, &v, "revoked");
-    let (st, v) = refresh(&s, WEB_C, &other_client).await;
-    assert_invalid_grant(st, &v, "revoked");
+    // Hang up at different moments of the reaction; each time in a new browser session.
+    for (i, ms) in [1, 2, 3, 5, 8, 13].into_iter().enumerate() {
+        let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
+        let (other_client, _) = flow(&s, "web", "openid offline_access").await;
+        let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
+        s.advance(secs(31));
+        refresh_and_hang_up(&s, SPA_C.id, &t1, Duration::from_millis(ms)).await;
+        // The whole reaction happens, to its last step (recording `session.ended`):
+        // the grants revoked and the session ended.
+        eventually(
+            &format!("the session's end is recorded ({ms} ms)"),
+            || async { s.events("session.ended").await.len() > i },
+        )
+        .await;
+        let session = s.state().store.get_session(&sid).await.unwrap().unwrap();
+        assert!(session.ended_at.is_some(), "{session:?}");
+        let (st, v) = refresh(&s, SPA_C, &t2).await;
+        assert_invalid_grant(st, &v, "revoked");
+        let (st, v) = refresh(&s, WEB_C, &other_client).await;
+        assert_invalid_grant(st, &v, "revoked");
+    }
 }
 
 #[tokio::test]
