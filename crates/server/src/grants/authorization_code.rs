@@ -153,7 +153,7 @@ pub async fn grant(
                 access_jti: Some(issued.access_jti.clone()),
                 access_exp: Some(issued.access_exp),
             };
-            revoke_first_use(st, &own, meta, now).await?;
+            revoke_issued(st, &own, "session_ended", meta, now).await?;
             return Err(session_ended().into());
         }
     }
@@ -213,9 +213,20 @@ async fn revoke_first_use(
     meta: &Meta,
     now: baton_core::time::Timestamp,
 ) -> ApiResult<()> {
+    revoke_issued(st, first, "authorization_code_reused", meta, now).await
+}
+
+/// Revokes what one use of a code issued (its grant and access token) for `reason`.
+async fn revoke_issued(
+    st: &AppState,
+    first: &CodeUse,
+    reason: &str,
+    meta: &Meta,
+    now: baton_core::time::Timestamp,
+) -> ApiResult<()> {
     if let Some(g) = first.grant_id {
         let why = Revocation {
-            reason: "authorization_code_reused".into(),
+            reason: reason.into(),
             now,
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),
