@@ -606,49 +606,66 @@ fn oracle(c: &Case) -> Decision {
 }
 
 /// Every combination of the dimensions above.
-fn cross_product() -> Vec<Case> {
-    let mut cases = Vec::new();
+/// Every combination of the dimensions above with presentation `shown`, handed to `f`
+/// one at a time (the whole table would take hundreds of megabytes at once).
+fn cross_product(shown: Shown, f: &mut dyn FnMut(&Case)) {
     for state in [State::Active, State::Revoked] {
         for mode in [Mode::Rotating, Mode::Reusing] {
-            for shown in SHOWN {
-                for clock in &CLOCKS {
-                    for reaction in REACTIONS {
-                        for grace in GRACES {
-                            // Ten yes/no facts; bit set = the unusual value.
-                            for bits in 0..(1u16 << 10) {
-                                let odd = |i: u16| bits & (1 << i) != 0;
-                                cases.push(Case {
-                                    state,
-                                    mode,
-                                    shown,
-                                    clock,
-                                    reaction,
-                                    grace,
-                                    wrong_client: odd(0),
-                                    user_active: !odd(1),
-                                    check_user_active: !odd(2),
-                                    online: odd(3),
-                                    session_live: !odd(4),
-                                    client_allows: !odd(5),
-                                    client_public: odd(6),
-                                    allow_public_clients: !odd(7),
-                                    require_offline_access: !odd(8),
-                                    offline_scope: !odd(9),
-                                });
-                            }
+            for clock in &CLOCKS {
+                for reaction in REACTIONS {
+                    for grace in GRACES {
+                        // Ten yes/no facts; bit set = the unusual value.
+                        for bits in 0..(1u16 << 10) {
+                            let odd = |i: u16| bits & (1 << i) != 0;
+                            f(&Case {
+                                state,
+                                mode,
+                                shown,
+                                clock,
+                                reaction,
+                                grace,
+                                wrong_client: odd(0),
+                                user_active: !odd(1),
+                                check_user_active: !odd(2),
+                                online: odd(3),
+                                session_live: !odd(4),
+                                client_allows: !odd(5),
+                                client_public: odd(6),
+                                allow_public_clients: !odd(7),
+                                require_offline_access: !odd(8),
+                                offline_scope: !odd(9),
+                            });
                         }
                     }
                 }
             }
         }
     }
-    cases
 }
 
 /// The table's size: 2 states × 2 usages × 11 presentations × 17 clock positions ×
 /// 4 reactions × 2 grace periods × 2¹⁰ facts.
 const TABLE_SIZE: usize =
     2 * 2 * SHOWN.len() * CLOCKS.len() * REACTIONS.len() * GRACES.len() * 1024;
+
+/// The outcome a decision is counted under, to show that the table reaches them all.
+fn kind_of(d: Decision) -> &'static str {
+    match d {
+        Decision::Rotate { .. } => "Rotate",
+        Decision::Reuse { touch: true } => "Reuse+touch",
+        Decision::Reuse { touch: false } => "Reuse",
+        Decision::GraceReplay { .. } => "GraceReplay",
+        Decision::Reject(Rejection::ClientMismatch) => "ClientMismatch",
+        Decision::Reject(Rejection::FutureGeneration) => "FutureGeneration",
+        Decision::Reject(Rejection::Reused { applied: false, .. }) => "Reused on a dead grant",
+        Decision::Reject(Rejection::Reused { reaction, .. }) => reaction.as_str(),
+        Decision::Reject(Rejection::Revoked) => "Revoked",
+        Decision::Reject(Rejection::Expired) => "Expired",
+        Decision::Reject(Rejection::SessionEnded) => "SessionEnded",
+        Decision::Reject(Rejection::UserInactive) => "UserInactive",
+        Decision::Reject(Rejection::NoLongerAllowed) => "NoLongerAllowed",
+    }
+}
 
 #[test]
 fn decide_matches_the_spec_over_the_cross_product() {
@@ -659,34 +676,45 @@ fn decide_matches_the_spec_over_the_cross_product() {
             "two clock positions named {name:?}"
         );
     }
-    let cases = cross_product();
-    assert_eq!(cases.len(), TABLE_SIZE);
     assert_eq!(TABLE_SIZE, 6_127_616);
+    // One thread per presentation; each collects its own checks.
+    let parts: Vec<(Checker, Vec<&'static str>)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = SHOWN
+            .map(|shown| {
+                scope.spawn(move || {
+                    let mut c = Checker::default();
+                    let mut seen: Vec<&'static str> = Vec::new();
+                    cross_product(shown, &mut |case| {
+                        let (live, grant, p) = case.build();
+                        let want = oracle(case);
+                        let kind = kind_of(want);
+                        if !seen.contains(&kind) {
+                            seen.push(kind);
+                        }
+                        c.check(case, &live, NOW, &grant, &p, want);
+                    });
+                    (c, seen)
+                })
+            })
+            .into_iter()
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a table thread panicked"))
+            .collect()
+    });
     let mut c = Checker::default();
     let mut seen: Vec<&'static str> = Vec::new();
-    for case in &cases {
-        let (live, grant, p) = case.build();
-        let want = oracle(case);
-        let kind = match want {
-            Decision::Rotate { .. } => "Rotate",
-            Decision::Reuse { touch: true } => "Reuse+touch",
-            Decision::Reuse { touch: false } => "Reuse",
-            Decision::GraceReplay { .. } => "GraceReplay",
-            Decision::Reject(Rejection::ClientMismatch) => "ClientMismatch",
-            Decision::Reject(Rejection::FutureGeneration) => "FutureGeneration",
-            Decision::Reject(Rejection::Reused { applied: false, .. }) => "Reused on a dead grant",
-            Decision::Reject(Rejection::Reused { reaction, .. }) => reaction.as_str(),
-            Decision::Reject(Rejection::Revoked) => "Revoked",
-            Decision::Reject(Rejection::Expired) => "Expired",
-            Decision::Reject(Rejection::SessionEnded) => "SessionEnded",
-            Decision::Reject(Rejection::UserInactive) => "UserInactive",
-            Decision::Reject(Rejection::NoLongerAllowed) => "NoLongerAllowed",
-        };
-        if !seen.contains(&kind) {
-            seen.push(kind);
+    for (part, kinds) in parts {
+        c.checked += part.checked;
+        c.failures.extend(part.failures);
+        for k in kinds {
+            if !seen.contains(&k) {
+                seen.push(k);
+            }
         }
-        c.check(case, &live, NOW, &grant, &p, want);
     }
+    assert_eq!(c.checked, TABLE_SIZE);
     c.finish();
     // The table reaches every outcome, and every reaction reaches `Reused`.
     assert_eq!(seen.len(), 16, "outcomes reached: {seen:?}");
