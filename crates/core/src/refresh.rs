@@ -6,6 +6,11 @@
 //!
 //! Decisions are made on the generation counter, never on timestamps, except the grace
 //! window itself: two rotations within one millisecond are still told apart.
+//!
+//! Concurrent refreshes of one token are never reuse, whatever the grace period: a
+//! request concurrent with the rotation from g to g+1 (`Presented::concurrent`: it
+//! arrived before that rotation committed, or lost the compare-and-swap to it)
+//! presenting g is answered the winner's successor like a grace retry.
 
 use crate::model::Grant;
 use crate::policy::ReuseReaction;
@@ -25,6 +30,13 @@ pub struct Presented<'a> {
     pub session_live: bool,
     /// The client still allows the `refresh_token` grant and every scope of the grant.
     pub client_allows: bool,
+    /// The client is public (`token_endpoint_auth_method = "none"`) now: its grants
+    /// rotate whatever they were created with, and need `allow_public_clients`.
+    pub client_public: bool,
+    /// This request was concurrent with the rotation from `generation` to
+    /// `generation + 1`: it arrived before that rotation committed, or it read
+    /// `generation` as current and then lost the compare-and-swap to it.
+    pub concurrent: bool,
 }
 
 /// Settings that apply at once rather than being fixed at grant creation (SPEC §2.9:
@@ -33,6 +45,11 @@ pub struct Presented<'a> {
 pub struct LivePolicy {
     pub reuse_reaction: ReuseReaction,
     pub check_user_active: bool,
+    /// Public clients may hold refresh tokens; re-checked on every refresh.
+    pub allow_public_clients: bool,
+    /// A grant must carry `offline_access` or `online_access`; re-checked on every
+    /// refresh.
+    pub require_offline_access: bool,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -62,11 +79,14 @@ pub enum Rejection {
     /// A generation the grant never reached: the token was forged with a leaked key
     /// or the store was rolled back. Nothing changes.
     FutureGeneration,
-    /// A rotated token outside the grace window: reuse. Apply `reaction`.
+    /// A rotated token outside the grace window: reuse. Apply `reaction` when
+    /// `applied`; a replay against a grant that is already dead (revoked, or expired)
+    /// is recorded but revokes nothing new (`applied = false`).
     Reused {
         presented: u64,
         current: u64,
         reaction: ReuseReaction,
+        applied: bool,
     },
     Revoked,
     Expired,
@@ -109,6 +129,12 @@ pub fn touch_due(grant: &Grant, now: Timestamp) -> bool {
     now.since(grant.last_used_at) >= step
 }
 
+/// Whether the grant rotates now: as created, or because its client is public now
+/// (public clients always rotate, also when they became public after the grant).
+pub fn rotates(grant: &Grant, p: &Presented<'_>) -> bool {
+    grant.rotate || p.client_public
+}
+
 pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_>) -> Decision {
     use Rejection::*;
     // SPEC §2.7: a token presented by another client changes nothing of the grant.
@@ -118,24 +144,32 @@ pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_
     if p.generation > grant.generation {
         return Decision::Reject(FutureGeneration);
     }
+    let rotate = rotates(grant, p);
     // A clock behind the one that rotated (another node, an NTP step) reads a negative
-    // elapsed time: count it as zero, so that `grace_period = 0` never replays.
-    let in_grace = grant.rotate
+    // elapsed time: count it as zero, so that `grace_period = 0` never replays on time.
+    let elapsed = now.since(grant.generation_started_at).max(Dur::ZERO);
+    // g−1 is a retry inside the grace period, or a request concurrent with the rotation
+    // to g. Concurrency is never reuse, also at `grace_period = 0`.
+    let in_grace = rotate
         && p.generation.checked_add(1) == Some(grant.generation)
-        && now.since(grant.generation_started_at).max(Dur::ZERO) < grant.grace;
+        && (p.concurrent || elapsed < grant.grace);
+    let expired = grant.expiry().is_some_and(|e| now >= e);
     // SPEC §2.5 / RFC 9700 §4.14.2: a rotated token presented again is reuse, and is
-    // recorded even when the grant is already revoked or expired (SPEC §2.8).
+    // recorded even when the grant is already revoked or expired (SPEC §2.8); but the
+    // reaction applies only to a live grant, so that a replay of a dead grant's token
+    // never revokes anything new.
     if p.generation < grant.generation && !in_grace {
         return Decision::Reject(Reused {
             presented: p.generation,
             current: grant.generation,
             reaction: live.reuse_reaction,
+            applied: grant.is_active() && !expired,
         });
     }
     if !grant.is_active() {
         return Decision::Reject(Revoked);
     }
-    if grant.expiry().is_some_and(|e| now >= e) {
+    if expired {
         return Decision::Reject(Expired);
     }
     if grant.online && !p.session_live {
@@ -144,7 +178,14 @@ pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_
     if live.check_user_active && !p.user_active {
         return Decision::Reject(UserInactive);
     }
-    if !p.client_allows {
+    // What decided whether a grant was created is checked again on every refresh: the
+    // client's allowances, public clients, and the offline/online scope.
+    let refreshable_scope = crate::scope::contains(&grant.scope, "offline_access")
+        || crate::scope::contains(&grant.scope, "online_access");
+    if !p.client_allows
+        || (p.client_public && !live.allow_public_clients)
+        || (live.require_offline_access && !refreshable_scope)
+    {
         return Decision::Reject(NoLongerAllowed);
     }
     if in_grace {
@@ -152,7 +193,7 @@ pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_
             current: grant.generation,
         };
     }
-    if grant.rotate {
+    if rotate {
         Decision::Rotate {
             from: grant.generation,
         }

@@ -83,6 +83,8 @@ fn presented(generation: u64) -> Presented<'static> {
         user_active: true,
         session_live: true,
         client_allows: true,
+        client_public: false,
+        concurrent: false,
     }
 }
 
@@ -90,6 +92,8 @@ fn live(reuse_reaction: ReuseReaction) -> LivePolicy {
     LivePolicy {
         reuse_reaction,
         check_user_active: true,
+        allow_public_clients: true,
+        require_offline_access: true,
     }
 }
 
@@ -100,11 +104,17 @@ fn advance(g: &mut Grant, now: Timestamp) {
     g.last_used_at = now;
 }
 
+/// Reuse of a live grant: the reaction applies.
 fn reused(presented: u64, current: u64, reaction: ReuseReaction) -> Decision {
+    reused_as(presented, current, reaction, true)
+}
+
+fn reused_as(presented: u64, current: u64, reaction: ReuseReaction, applied: bool) -> Decision {
     Decision::Reject(Rejection::Reused {
         presented,
         current,
         reaction,
+        applied,
     })
 }
 
@@ -113,6 +123,9 @@ fn reused(presented: u64, current: u64, reaction: ReuseReaction) -> Decision {
 struct Checker {
     checked: usize,
     failures: Vec<String>,
+    /// (description, grant scope, presenting client) already checked for leaks: a
+    /// description is a constant per kind, so the table need not check it per case.
+    leak_checked: std::collections::HashSet<(&'static str, String, String)>,
 }
 
 impl Checker {
@@ -134,6 +147,14 @@ impl Checker {
                 .push(format!("{label:?}\n    want {want:?}\n    got  {got:?}"));
         }
         if let Decision::Reject(r) = got {
+            let key = (
+                r.description(),
+                grant.scope.clone(),
+                p.client_id.to_string(),
+            );
+            if !self.leak_checked.insert(key) {
+                return;
+            }
             if let Some(leak) = leak(r, grant, p) {
                 self.failures.push(format!(
                     "{label:?}\n    description of {r:?} leaks {leak:?}"
@@ -217,9 +238,19 @@ enum Shown {
     Future,
     /// Generation 1 of a fresh grant, never rotated.
     FreshFirst,
+    /// g−1 by a request concurrent with the rotation to g (it arrived before that
+    /// rotation committed, or lost the compare-and-swap to it), which the clock says
+    /// was an hour after the grace period (a slow request): whatever the time.
+    PrevConcurrent,
+    /// g−2 by a request concurrent with the rotation to g−1: another rotation came on
+    /// top of that one, so it is not concurrent with the current one.
+    TwoBackConcurrent,
+    /// g by a request that lost the compare-and-swap although the grant did not
+    /// advance (it was revoked meanwhile, say).
+    CurrentConcurrent,
 }
 
-const SHOWN: [Shown; 8] = [
+const SHOWN: [Shown; 11] = [
     Shown::Current,
     Shown::PrevSameMs,
     Shown::PrevLastMsOfGrace,
@@ -228,6 +259,9 @@ const SHOWN: [Shown; 8] = [
     Shown::TwoBackSameMs,
     Shown::Future,
     Shown::FreshFirst,
+    Shown::PrevConcurrent,
+    Shown::TwoBackConcurrent,
+    Shown::CurrentConcurrent,
 ];
 
 impl Shown {
@@ -245,7 +279,17 @@ impl Shown {
             Shown::TwoBackSameMs => (G, G - 2, 0),
             Shown::Future => (G, G + 1, 10 * SEC),
             Shown::FreshFirst => (1, 1, 10 * DAY),
+            Shown::PrevConcurrent => (G, G - 1, grace + HOUR),
+            Shown::TwoBackConcurrent => (G, G - 2, 0),
+            Shown::CurrentConcurrent => (G, G, 10 * SEC),
         }
+    }
+
+    fn concurrent(self) -> bool {
+        matches!(
+            self,
+            Shown::PrevConcurrent | Shown::TwoBackConcurrent | Shown::CurrentConcurrent
+        )
     }
 }
 
@@ -423,7 +467,17 @@ struct Case {
     online: bool,
     session_live: bool,
     client_allows: bool,
+    /// The client is public now (it may have been confidential when the grant was
+    /// created: the grant's mode says how it was created).
+    client_public: bool,
+    allow_public_clients: bool,
+    require_offline_access: bool,
+    /// The grant's scope holds `offline_access` (else neither it nor `online_access`).
+    offline_scope: bool,
 }
+
+/// A grant scope without `offline_access` or `online_access`.
+const SCOPE_NO_OFFLINE: &str = "openid payroll.read";
 
 impl Case {
     fn build(&self) -> (LivePolicy, Grant, Presented<'static>) {
@@ -441,6 +495,9 @@ impl Case {
         g.last_used_at = at(-self.clock.last_used_ago);
         g.generation = current;
         g.generation_started_at = at(-since_advance);
+        if !self.offline_scope {
+            g.scope = SCOPE_NO_OFFLINE.to_string();
+        }
         let p = Presented {
             client_id: if self.wrong_client {
                 OTHER_CLIENT
@@ -451,10 +508,14 @@ impl Case {
             user_active: self.user_active,
             session_live: self.session_live,
             client_allows: self.client_allows,
+            client_public: self.client_public,
+            concurrent: self.shown.concurrent(),
         };
         let live = LivePolicy {
             reuse_reaction: self.reaction,
             check_user_active: self.check_user_active,
+            allow_public_clients: self.allow_public_clients,
+            require_offline_access: self.require_offline_access,
         };
         (live, g, p)
     }
@@ -474,12 +535,18 @@ fn oracle(c: &Case) -> Decision {
     if c.shown == Shown::Future {
         return Decision::Reject(FutureGeneration);
     }
+    // §2.3: a grant rotates when it was created one_time, and also when its client is
+    // public now (public clients always rotate, even if they became public later).
+    let rotating = c.mode == Mode::Rotating || c.client_public;
     // §2.4: g−1 presented *less than* grace_period after the grant advanced to g is a
-    // retry. Only a one_time grant ever advances (§2.3), and nothing is less than a
-    // grace_period of 0.
-    let grace_retry = c.mode == Mode::Rotating
-        && c.grace > Dur::ZERO
-        && matches!(c.shown, Shown::PrevSameMs | Shown::PrevLastMsOfGrace);
+    // retry. Only a rotating grant ever advances (§2.3), and nothing is less than a
+    // grace_period of 0. A request concurrent with the rotation to g (it arrived before
+    // the commit, or lost the compare-and-swap) is answered like a retry, whatever the
+    // grace period and the time.
+    let grace_retry = rotating
+        && ((c.grace > Dur::ZERO
+            && matches!(c.shown, Shown::PrevSameMs | Shown::PrevLastMsOfGrace))
+            || c.shown == Shown::PrevConcurrent);
     // §2.4: "any other rotated token (older than g−1, or g−1 after the grace period) is
     // reuse"; §2.5: invalid_grant with the live reuse_reaction; §2.8: replays of a
     // revoked or expired grant's tokens are still recognised, so reuse comes first.
@@ -490,9 +557,14 @@ fn oracle(c: &Case) -> Decision {
             | Shown::PrevAtGraceEnd
             | Shown::PrevAfterGrace
             | Shown::TwoBackSameMs
+            | Shown::PrevConcurrent
+            | Shown::TwoBackConcurrent
     );
+    // The reaction applies to a live grant only: a replay of a revoked or expired
+    // grant's token is recorded and revokes nothing new.
     if rotated && !grace_retry {
-        return reused(shown, current, c.reaction);
+        let alive = c.state == State::Active && !c.clock.dead;
+        return reused_as(shown, current, c.reaction, alive);
     }
     // §2.6: "An expired or revoked grant answers invalid_grant ... that says which".
     if c.state == State::Revoked {
@@ -509,63 +581,91 @@ fn oracle(c: &Case) -> Decision {
     if c.check_user_active && !c.user_active {
         return Decision::Reject(UserInactive);
     }
-    // §2.2 / §2.7: the client must still be allowed the grant type and the scope.
-    if !c.client_allows {
+    // §2.2 / §2.7: the client must still be allowed the grant type and the scope; and
+    // what decided at creation whether a refresh token was due is decided again:
+    // allow_public_clients for a (now) public client, and require_offline_access.
+    if !c.client_allows
+        || (c.client_public && !c.allow_public_clients)
+        || (c.require_offline_access && !c.offline_scope)
+    {
         return Decision::Reject(NoLongerAllowed);
     }
     // §2.4: the same generation-g token, byte for byte; nothing advances.
     if grace_retry {
         return Decision::GraceReplay { current };
     }
-    match c.mode {
-        // §2.3 one_time: a new token, generation g → g+1.
-        Mode::Rotating => Decision::Rotate { from: current },
+    if rotating {
+        // §2.3 one_time (or a public client): a new token, generation g → g+1.
+        Decision::Rotate { from: current }
+    } else {
         // §2.3 reuse: the same token; write last_used_at only when due.
-        Mode::Reusing => Decision::Reuse {
+        Decision::Reuse {
             touch: c.clock.touch,
-        },
+        }
     }
 }
 
 /// Every combination of the dimensions above.
-fn cross_product() -> Vec<Case> {
-    let mut cases = Vec::new();
+/// Every combination of the dimensions above with presentation `shown`, handed to `f`
+/// one at a time (the whole table would take hundreds of megabytes at once).
+fn cross_product(shown: Shown, f: &mut dyn FnMut(&Case)) {
     for state in [State::Active, State::Revoked] {
         for mode in [Mode::Rotating, Mode::Reusing] {
-            for shown in SHOWN {
-                for clock in &CLOCKS {
-                    for reaction in REACTIONS {
-                        for grace in GRACES {
-                            // Six yes/no facts; bit set = the unusual value.
-                            for bits in 0..(1u8 << 6) {
-                                let odd = |i: u8| bits & (1 << i) != 0;
-                                cases.push(Case {
-                                    state,
-                                    mode,
-                                    shown,
-                                    clock,
-                                    reaction,
-                                    grace,
-                                    wrong_client: odd(0),
-                                    user_active: !odd(1),
-                                    check_user_active: !odd(2),
-                                    online: odd(3),
-                                    session_live: !odd(4),
-                                    client_allows: !odd(5),
-                                });
-                            }
+            for clock in &CLOCKS {
+                for reaction in REACTIONS {
+                    for grace in GRACES {
+                        // Ten yes/no facts; bit set = the unusual value.
+                        for bits in 0..(1u16 << 10) {
+                            let odd = |i: u16| bits & (1 << i) != 0;
+                            f(&Case {
+                                state,
+                                mode,
+                                shown,
+                                clock,
+                                reaction,
+                                grace,
+                                wrong_client: odd(0),
+                                user_active: !odd(1),
+                                check_user_active: !odd(2),
+                                online: odd(3),
+                                session_live: !odd(4),
+                                client_allows: !odd(5),
+                                client_public: odd(6),
+                                allow_public_clients: !odd(7),
+                                require_offline_access: !odd(8),
+                                offline_scope: !odd(9),
+                            });
                         }
                     }
                 }
             }
         }
     }
-    cases
 }
 
-/// The table's size: 2 states × 2 usages × 8 presentations × 17 clock positions ×
-/// 4 reactions × 2 grace periods × 2⁶ facts.
-const TABLE_SIZE: usize = 2 * 2 * SHOWN.len() * CLOCKS.len() * REACTIONS.len() * GRACES.len() * 64;
+/// The table's size: 2 states × 2 usages × 11 presentations × 17 clock positions ×
+/// 4 reactions × 2 grace periods × 2¹⁰ facts.
+const TABLE_SIZE: usize =
+    2 * 2 * SHOWN.len() * CLOCKS.len() * REACTIONS.len() * GRACES.len() * 1024;
+
+/// The outcome a decision is counted under, to show that the table reaches them all.
+fn kind_of(d: Decision) -> &'static str {
+    match d {
+        Decision::Rotate { .. } => "Rotate",
+        Decision::Reuse { touch: true } => "Reuse+touch",
+        Decision::Reuse { touch: false } => "Reuse",
+        Decision::GraceReplay { .. } => "GraceReplay",
+        Decision::Reject(Rejection::ClientMismatch) => "ClientMismatch",
+        Decision::Reject(Rejection::FutureGeneration) => "FutureGeneration",
+        Decision::Reject(Rejection::Reused { applied: false, .. }) => "Reused on a dead grant",
+        Decision::Reject(Rejection::Reused { reaction, .. }) => reaction.as_str(),
+        Decision::Reject(Rejection::Revoked) => "Revoked",
+        Decision::Reject(Rejection::Expired) => "Expired",
+        Decision::Reject(Rejection::SessionEnded) => "SessionEnded",
+        Decision::Reject(Rejection::UserInactive) => "UserInactive",
+        Decision::Reject(Rejection::NoLongerAllowed) => "NoLongerAllowed",
+    }
+}
 
 #[test]
 fn decide_matches_the_spec_over_the_cross_product() {
@@ -576,36 +676,48 @@ fn decide_matches_the_spec_over_the_cross_product() {
             "two clock positions named {name:?}"
         );
     }
-    let cases = cross_product();
-    assert_eq!(cases.len(), TABLE_SIZE);
-    assert_eq!(TABLE_SIZE, 278_528);
+    assert_eq!(TABLE_SIZE, 6_127_616);
+    // One thread per presentation; each collects its own checks.
+    let parts: Vec<(Checker, Vec<&'static str>)> = std::thread::scope(|scope| {
+        let threads: Vec<_> = SHOWN
+            .map(|shown| {
+                scope.spawn(move || {
+                    let mut c = Checker::default();
+                    let mut seen: Vec<&'static str> = Vec::new();
+                    cross_product(shown, &mut |case| {
+                        let (live, grant, p) = case.build();
+                        let want = oracle(case);
+                        let kind = kind_of(want);
+                        if !seen.contains(&kind) {
+                            seen.push(kind);
+                        }
+                        c.check(case, &live, NOW, &grant, &p, want);
+                    });
+                    (c, seen)
+                })
+            })
+            .into_iter()
+            .collect();
+        threads
+            .into_iter()
+            .map(|t| t.join().expect("a table thread panicked"))
+            .collect()
+    });
     let mut c = Checker::default();
     let mut seen: Vec<&'static str> = Vec::new();
-    for case in &cases {
-        let (live, grant, p) = case.build();
-        let want = oracle(case);
-        let kind = match want {
-            Decision::Rotate { .. } => "Rotate",
-            Decision::Reuse { touch: true } => "Reuse+touch",
-            Decision::Reuse { touch: false } => "Reuse",
-            Decision::GraceReplay { .. } => "GraceReplay",
-            Decision::Reject(Rejection::ClientMismatch) => "ClientMismatch",
-            Decision::Reject(Rejection::FutureGeneration) => "FutureGeneration",
-            Decision::Reject(Rejection::Reused { reaction, .. }) => reaction.as_str(),
-            Decision::Reject(Rejection::Revoked) => "Revoked",
-            Decision::Reject(Rejection::Expired) => "Expired",
-            Decision::Reject(Rejection::SessionEnded) => "SessionEnded",
-            Decision::Reject(Rejection::UserInactive) => "UserInactive",
-            Decision::Reject(Rejection::NoLongerAllowed) => "NoLongerAllowed",
-        };
-        if !seen.contains(&kind) {
-            seen.push(kind);
+    for (part, kinds) in parts {
+        c.checked += part.checked;
+        c.failures.extend(part.failures);
+        for k in kinds {
+            if !seen.contains(&k) {
+                seen.push(k);
+            }
         }
-        c.check(case, &live, NOW, &grant, &p, want);
     }
+    assert_eq!(c.checked, TABLE_SIZE);
     c.finish();
     // The table reaches every outcome, and every reaction reaches `Reused`.
-    assert_eq!(seen.len(), 15, "outcomes reached: {seen:?}");
+    assert_eq!(seen.len(), 16, "outcomes reached: {seen:?}");
 }
 
 // ---------------------------------------------------------------------------------
@@ -778,7 +890,7 @@ fn reuse_of_two_generations_back_inside_the_grace_time_is_still_reuse() {
 }
 
 #[test]
-fn a_revoked_grants_rotated_token_is_reused_and_its_current_token_revoked() {
+fn a_revoked_grants_rotated_token_is_reported_as_reused_and_revokes_nothing_new() {
     let mut c = Checker::default();
     for reaction in REACTIONS {
         let live = live(reaction);
@@ -799,10 +911,10 @@ fn a_revoked_grants_rotated_token_is_reused_and_its_current_token_revoked() {
             NOW,
             &g,
             &presented(G - 2),
-            reused(G - 2, G, reaction),
+            reused_as(G - 2, G, reaction, false),
         );
         let after_grace = g.generation_started_at.plus(GRACE);
-        let want = reused(G - 1, G, reaction);
+        let want = reused_as(G - 1, G, reaction, false);
         c.check(
             &label("g-1 after grace"),
             &live,
@@ -827,7 +939,7 @@ fn a_revoked_grants_rotated_token_is_reused_and_its_current_token_revoked() {
 }
 
 #[test]
-fn an_expired_grants_rotated_token_is_still_reported_as_reused() {
+fn an_expired_grants_rotated_token_is_reported_as_reused_and_revokes_nothing_new() {
     let mut c = Checker::default();
     let live = live(ReuseReaction::RevokeClientUser);
     let mut g = grant();
@@ -840,7 +952,7 @@ fn an_expired_grants_rotated_token_is_still_reported_as_reused() {
         &presented(G),
         Decision::Reject(Rejection::Expired),
     );
-    let want = reused(G - 2, G, ReuseReaction::RevokeClientUser);
+    let want = reused_as(G - 2, G, ReuseReaction::RevokeClientUser, false);
     c.check(&"g-2", &live, NOW, &g, &presented(G - 2), want);
     c.finish();
 }
@@ -872,6 +984,179 @@ fn grace_period_zero_never_replays() {
         Decision::Rotate { from: G + 1 },
     );
     c.finish();
+}
+
+#[test]
+fn a_request_concurrent_with_the_rotation_gets_the_successor_even_at_grace_period_zero() {
+    let mut c = Checker::default();
+    let live = live(ReuseReaction::RevokeSession);
+    let mut g = grant();
+    g.grace = Dur::ZERO;
+    // Two tabs read generation G; tab A's rotation commits first.
+    c.check(
+        &"tab A",
+        &live,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::Rotate { from: G },
+    );
+    c.check(
+        &"tab B",
+        &live,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::Rotate { from: G },
+    );
+    advance(&mut g, NOW);
+    // Tab B is concurrent with that rotation: it arrived before the commit, or its
+    // compare-and-swap failed and it re-read G+1.
+    let mut loser = presented(G);
+    loser.concurrent = true;
+    for after in [0, SEC, HOUR] {
+        c.check(
+            &("tab B after losing, ms", after),
+            &live,
+            at(after),
+            &g,
+            &loser,
+            Decision::GraceReplay { current: G + 1 },
+        );
+    }
+    // Not when the grant moved on twice, nor when it was revoked meanwhile.
+    let mut twice = g.clone();
+    advance(&mut twice, NOW);
+    c.check(
+        &"loser, grant two ahead",
+        &live,
+        NOW,
+        &twice,
+        &loser,
+        reused(G, G + 2, ReuseReaction::RevokeSession),
+    );
+    let mut gone = g.clone();
+    gone.status = revoked();
+    c.check(
+        &"loser, grant revoked",
+        &live,
+        NOW,
+        &gone,
+        &loser,
+        Decision::Reject(Rejection::Revoked),
+    );
+    // A request that arrived after the commit is reuse at grace 0.
+    c.check(
+        &"late replay",
+        &live,
+        NOW,
+        &g,
+        &presented(G),
+        reused(G, G + 1, ReuseReaction::RevokeSession),
+    );
+    c.finish();
+}
+
+#[test]
+fn a_grant_whose_client_became_public_rotates_and_needs_allow_public_clients() {
+    let mut c = Checker::default();
+    let on = live(ReuseReaction::RevokeGrant);
+    let mut g = grant();
+    g.rotate = false; // created for a confidential client with `auto`
+    g.generation = 1;
+    let mut p = presented(1);
+    c.check(
+        &"confidential",
+        &on,
+        NOW,
+        &g,
+        &p,
+        Decision::Reuse { touch: false },
+    );
+    p.client_public = true;
+    c.check(
+        &"now public",
+        &on,
+        NOW,
+        &g,
+        &p,
+        Decision::Rotate { from: 1 },
+    );
+    advance(&mut g, NOW);
+    c.check(
+        &"now public, old token in grace",
+        &on,
+        NOW,
+        &g,
+        &p,
+        Decision::GraceReplay { current: 2 },
+    );
+    c.check(
+        &"now public, old token after grace",
+        &on,
+        NOW.plus(GRACE),
+        &g,
+        &p,
+        reused(1, 2, ReuseReaction::RevokeGrant),
+    );
+    let off = LivePolicy {
+        allow_public_clients: false,
+        ..on
+    };
+    c.check(
+        &"public clients no longer allowed",
+        &off,
+        NOW,
+        &g,
+        &presented_public(2),
+        Decision::Reject(Rejection::NoLongerAllowed),
+    );
+    c.finish();
+}
+
+#[test]
+fn require_offline_access_is_checked_on_every_refresh() {
+    let mut c = Checker::default();
+    let on = live(ReuseReaction::RevokeGrant);
+    let off = LivePolicy {
+        require_offline_access: false,
+        ..on
+    };
+    let mut g = grant();
+    g.scope = "openid payroll.read".to_string();
+    c.check(
+        &"required",
+        &on,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::Reject(Rejection::NoLongerAllowed),
+    );
+    c.check(
+        &"not required",
+        &off,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::Rotate { from: G },
+    );
+    g.scope = "openid online_access".to_string();
+    c.check(
+        &"online_access",
+        &on,
+        NOW,
+        &g,
+        &presented(G),
+        Decision::Rotate { from: G },
+    );
+    c.finish();
+}
+
+fn presented_public(generation: u64) -> Presented<'static> {
+    Presented {
+        client_public: true,
+        ..presented(generation)
+    }
 }
 
 /// FAILS against refresh.rs as written: `now.since(generation_started_at)` is negative
@@ -1045,7 +1330,11 @@ fn precedence_mismatch_future_reuse_revoked_expired_session_user_allowed() {
                 None => Decision::Rotate { from: G },
                 Some(Fault::WrongClient) => Decision::Reject(Rejection::ClientMismatch),
                 Some(Fault::FutureGeneration) => Decision::Reject(Rejection::FutureGeneration),
-                Some(Fault::Reused) => reused(G - 2, G, reaction),
+                // A dead grant's replay is recorded, and revokes nothing new.
+                Some(Fault::Reused) => {
+                    let dead = faults.contains(&Fault::Revoked) || faults.contains(&Fault::Expired);
+                    reused_as(G - 2, G, reaction, !dead)
+                }
                 Some(Fault::Revoked) => Decision::Reject(Rejection::Revoked),
                 Some(Fault::Expired) => Decision::Reject(Rejection::Expired),
                 Some(Fault::SessionEnded) => Decision::Reject(Rejection::SessionEnded),
@@ -1075,6 +1364,8 @@ fn client_mismatch_wins_over_everything_and_reports_nothing_of_the_grant() {
                 user_active: false,
                 session_live: false,
                 client_allows: false,
+                client_public: true,
+                concurrent: true,
             };
             let want = Decision::Reject(Rejection::ClientMismatch);
             c.check(&(generation, reaction), &live, NOW, &g, &p, want);
@@ -1150,6 +1441,7 @@ fn every_rejection() -> Vec<Rejection> {
         presented: 4_041,
         current: 9_092,
         reaction,
+        applied: true,
     }));
     all.extend([
         Rejection::Revoked,
@@ -1173,6 +1465,7 @@ fn descriptions_say_which_and_nothing_else() {
                 presented: 1,
                 current: 2,
                 reaction: ReuseReaction::LogOnly,
+                applied: true,
             },
             &["reused"],
             &[],
@@ -1227,11 +1520,13 @@ fn descriptions_never_contain_anything_of_the_grant() {
         presented: 1,
         current: 2,
         reaction: ReuseReaction::RevokeGrant,
+        applied: true,
     };
     let b = Rejection::Reused {
         presented: u64::MAX - 1,
         current: u64::MAX,
         reaction: ReuseReaction::LogOnly,
+        applied: false,
     };
     assert_eq!(a.description(), b.description());
 }

@@ -87,15 +87,8 @@ pub async fn grant(
         .ok_or_else(|| OAuthError::invalid_grant("the user is inactive"))?;
     // A code outlives nothing: if its session ended (logout, expiry) before the
     // exchange, the grant it would create would escape that session's end.
-    let session_live = st
-        .store
-        .get_session(&stored.session_id)
-        .await?
-        .is_some_and(|s| s.is_live(now));
-    if !session_live {
-        return Err(
-            OAuthError::invalid_grant("the session that authorized this code has ended").into(),
-        );
+    if !session_live_now(st, &stored.session_id, now).await? {
+        return Err(session_ended().into());
     }
     let settings = st.refresh_settings(client);
     let due = refresh_due(
@@ -148,6 +141,21 @@ pub async fn grant(
     // could be revoked before it existed and survive the replay).
     if let Some(g) = &grant {
         insert(st, g, meta, now).await?;
+        // A logout racing this exchange: the session was live when read above, but may
+        // have ended since. The session's end marks it ended and then sweeps its grants
+        // again (`sessions::end`); this side inserts and then reads the session again.
+        // Either the sweep sees this grant, or this read sees the session ended and the
+        // grant is revoked here: no grant outlives a logout.
+        if !session_live_now(st, &stored.session_id, now).await? {
+            let own = CodeUse {
+                at: now,
+                grant_id: Some(g.id),
+                access_jti: Some(issued.access_jti.clone()),
+                access_exp: Some(issued.access_exp),
+            };
+            revoke_issued(st, &own, "session_ended", meta, now).await?;
+            return Err(session_ended().into());
+        }
     }
     // Consume atomically, recording what this use issues; only the winner of a
     // concurrent double exchange answers.
@@ -183,15 +191,42 @@ pub async fn grant(
     Ok(issued.response)
 }
 
+fn session_ended() -> OAuthError {
+    OAuthError::invalid_grant("the session that authorized this code has ended")
+}
+
+async fn session_live_now(
+    st: &AppState,
+    session_id: &str,
+    now: baton_core::time::Timestamp,
+) -> Result<bool, baton_core::error::StoreError> {
+    Ok(st
+        .store
+        .get_session(session_id)
+        .await?
+        .is_some_and(|s| s.is_live(now)))
+}
+
 async fn revoke_first_use(
     st: &AppState,
     first: &CodeUse,
     meta: &Meta,
     now: baton_core::time::Timestamp,
 ) -> ApiResult<()> {
+    revoke_issued(st, first, "authorization_code_reused", meta, now).await
+}
+
+/// Revokes what one use of a code issued (its grant and access token) for `reason`.
+async fn revoke_issued(
+    st: &AppState,
+    first: &CodeUse,
+    reason: &str,
+    meta: &Meta,
+    now: baton_core::time::Timestamp,
+) -> ApiResult<()> {
     if let Some(g) = first.grant_id {
         let why = Revocation {
-            reason: "authorization_code_reused".into(),
+            reason: reason.into(),
             now,
             ip: meta.ip.clone(),
             user_agent: meta.user_agent.clone(),

@@ -2,8 +2,12 @@
 //!
 //! Read the grant, `decide`, apply: a compare-and-swap for a rotation, nothing for a
 //! grace replay, a touch for reuse, a revocation and its event for reuse detection.
-//! A CAS loser re-reads and decides again; it usually lands in the grace path and
-//! answers the winner's token, so concurrent refreshes never fork the chain.
+//! A CAS loser re-reads and decides again as a request concurrent with the winner; so
+//! does a request that arrived before the winner committed but read the grant after
+//! (`commits`). Both land in the grace path and answer the winner's token whatever the
+//! grace period: concurrent refreshes never fork the chain and never count as reuse.
+
+mod commits;
 
 use super::{event, issue_user_tokens, log_event, revoke_everywhere, UserTokens};
 use crate::http::error::{ApiError, ApiResult};
@@ -20,6 +24,7 @@ use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use baton_core::token::RefreshClaims;
 use baton_proto::oauth::TokenResponse;
+use std::time::Instant;
 
 fn invalid() -> ApiError {
     OAuthError::invalid_grant("the refresh token is invalid").into()
@@ -30,9 +35,10 @@ pub async fn grant(
     client: &Client,
     form: &Form,
     meta: &Meta,
+    arrival: Instant,
 ) -> ApiResult<TokenResponse> {
     let mut outcome = None;
-    let r = run(st, client, form, meta, &mut outcome).await;
+    let r = run(st, client, form, meta, arrival, &mut outcome).await;
     let o = match (&r, outcome) {
         (Ok(_), Some(o)) => o,
         (Ok(_), None) => Outcome::Issued,
@@ -60,6 +66,8 @@ async fn run(
     client: &Client,
     form: &Form,
     meta: &Meta,
+    // When the request arrived, to tell whether it was concurrent with a rotation.
+    arrival: Instant,
     outcome: &mut Option<Outcome>,
 ) -> ApiResult<TokenResponse> {
     let raw = form.required("refresh_token")?;
@@ -79,6 +87,7 @@ async fn run(
     let user = facts.user;
     let session_live = facts.session_live;
     let live = live_policy(&st.refresh_settings(client));
+    let mut lost_race = false;
 
     for _ in 0..4 {
         let client_allows = client_allows(client, &grant);
@@ -88,6 +97,10 @@ async fn run(
             user_active: user.as_ref().is_some_and(|u| u.active),
             session_live,
             client_allows,
+            client_public: client.is_public(),
+            concurrent: lost_race
+                || (claims.generation.checked_add(1) == Some(grant.generation)
+                    && commits::arrived_before(grant.id, claims.generation, arrival)),
         };
         let decision = decide(&live, now, &grant, &presented);
         // Scope narrowing (SPEC §2.7) is checked once the token is known good, so that
@@ -125,7 +138,12 @@ async fn run(
         )
         .await?;
         let won = match decision {
-            Decision::Rotate { from } => store.advance(grant.id, from, now).await?,
+            Decision::Rotate { from } => {
+                commits::begin(grant.id, from);
+                let won = store.advance(grant.id, from, now).await;
+                commits::end(grant.id, from, matches!(won, Ok(true)));
+                won?
+            }
             Decision::Reuse { touch: true } => {
                 store.touch(grant.id, now).await?;
                 true
@@ -134,7 +152,9 @@ async fn run(
         };
         if !won {
             // Lost the race (or the grant was revoked meanwhile): decide again on what
-            // is stored now; the minted tokens are dropped unsent.
+            // is stored now, as a request concurrent with the winner; the minted tokens
+            // are dropped unsent.
+            lost_race = true;
             grant = store
                 .get_grant(claims.grant_id)
                 .await?
@@ -181,6 +201,8 @@ pub fn live_policy(settings: &RefreshSettings) -> LivePolicy {
     LivePolicy {
         reuse_reaction: settings.reuse_reaction,
         check_user_active: settings.check_user_active,
+        allow_public_clients: settings.allow_public_clients,
+        require_offline_access: settings.require_offline_access,
     }
 }
 
@@ -199,6 +221,14 @@ fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> ApiResult<String> {
         None => Ok(grant.scope.clone()),
         Some(r) => {
             let req = scope::parse(r).map_err(OAuthError::invalid_scope)?;
+            // RFC 6749 §3.3: a scope is one or more tokens. A `scope` parameter that is
+            // empty or only spaces asks for nothing: refused, never an empty grant.
+            if req.is_empty() {
+                return Err(OAuthError::invalid_scope(
+                    "the scope parameter is empty: omit it to keep the grant's scope",
+                )
+                .into());
+            }
             let granted: Vec<String> = grant.scope.split(' ').map(str::to_string).collect();
             if !scope::is_subset(&req, &granted) {
                 return Err(OAuthError::invalid_scope(
@@ -289,6 +319,7 @@ async fn reject(
             presented,
             current,
             reaction,
+            applied,
         } => {
             let ev = event(
                 "token.reuse_detected",
@@ -301,11 +332,19 @@ async fn reject(
                     "generation_presented": presented,
                     "generation_current": current,
                     "reaction": reaction.as_str(),
+                    // A replay of a dead (revoked or expired) grant's token revokes
+                    // nothing new: anyone holding an old token could otherwise keep
+                    // revoking the user's new grants.
+                    "reaction_applied": applied,
                     "grant_status": if grant.is_active() { "active" } else { "revoked" },
                 }),
             );
             log_event(&ev);
-            apply_reaction(st, grant, reaction, ev, meta, now).await
+            if applied {
+                apply_reaction(st, grant, reaction, ev, meta, now).await
+            } else {
+                st.store.insert_events(vec![ev]).await
+            }
         }
         _ => Ok(()),
     };

@@ -132,6 +132,8 @@ async fn refresh_token(
             user_active: facts.user.as_ref().is_some_and(|u| u.active),
             session_live: facts.session_live,
             client_allows: client_allows(&owner, &grant),
+            client_public: owner.is_public(),
+            concurrent: false,
         },
     );
     if matches!(d, Decision::Reject(_)) {

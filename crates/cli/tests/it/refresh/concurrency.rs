@@ -115,3 +115,112 @@ async fn concurrent_refreshes_of_a_reused_token_all_answer_it() {
     assert_eq!(g.generation, 1);
     assert!(g.last_used_at > g.created_at, "use was recorded");
 }
+
+/// A refresh of `token` as public client `cl` on a connection of its own, sent but for
+/// the last byte of its body: the server has its head and waits for the rest.
+async fn half_sent(s: &TestServer, cl: Cl, token: &str) -> (tokio::net::TcpStream, u8) {
+    use tokio::io::AsyncWriteExt;
+    let host = s.url.trim_start_matches("http://").to_string();
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id={}",
+        form_encode(token),
+        form_encode(cl.id)
+    );
+    let (most, last) = body.as_bytes().split_at(body.len() - 1);
+    let mut c = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    c.write_all(most).await.unwrap();
+    (c, last[0])
+}
+
+/// Sends the last byte of a [`half_sent`] request; answers its status and body.
+async fn finish(mut c: tokio::net::TcpStream, last: u8) -> (StatusCode, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    c.write_all(&[last]).await.unwrap();
+    let mut buf = Vec::new();
+    c.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    (
+        StatusCode::from_u16(status).unwrap(),
+        serde_json::from_str(json).unwrap_or(Value::Null),
+    )
+}
+
+/// Sends `n` refreshes of `token` as public client `cl`, each on its own connection, so
+/// that all of them have arrived before any can be answered: each request's head and all
+/// but the last byte of its body go first, then the last bytes together. Answers the
+/// status and body of each.
+async fn arrive_together(
+    s: &TestServer,
+    cl: Cl,
+    token: &str,
+    n: usize,
+) -> Vec<(StatusCode, Value)> {
+    let mut conns = Vec::new();
+    for _ in 0..n {
+        conns.push(half_sent(s, cl, token).await);
+    }
+    // Every request's head has arrived; the server waits for the rest of each body
+    // (which follows promptly: within the 100 ms that make a request count from its head).
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    let finishing: Vec<_> = conns
+        .into_iter()
+        .map(|(c, last)| tokio::spawn(finish(c, last)))
+        .collect();
+    let mut out = Vec::new();
+    for f in finishing {
+        out.push(f.await.unwrap());
+    }
+    out
+}
+
+/// Twenty refreshes of one token that arrive together with `grace_period = "0s"`: they
+/// are concurrent with the one rotation, not replays of it. All of them get the one
+/// successor; nothing is revoked, no reuse is recorded.
+async fn twenty_at_grace_zero(s: TestServer) {
+    let t1 = login(&s, SPA_C).await;
+    let results: Vec<_> = arrive_together(&s, SPA_C, &t1, 20)
+        .await
+        .into_iter()
+        .map(|(st, v)| (t1.clone(), st, v))
+        .collect();
+    let t2 = one_successor(&s, &t1, &results).await;
+    assert!(grant(&s, &t2).await.is_active());
+    assert!(s.events("token.reuse_detected").await.is_empty());
+    assert!(s.events("grant.revoked").await.is_empty());
+    // After the rotation committed, the old token is a replay again: reuse.
+    refresh_ok(&s, SPA_C, &t2).await;
+}
+
+const NO_GRACE: &str = "[refresh_tokens]\ngrace_period = \"0s\"";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_at_grace_period_zero_are_not_reuse() {
+    twenty_at_grace_zero(TestServer::start(NO_GRACE).await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_refreshes_at_grace_period_zero_are_not_reuse_on_postgres() {
+    let pg = baton_testkit::pg::PgSchema::create().await;
+    twenty_at_grace_zero(TestServer::start_with_storage(&pg.url, NO_GRACE).await).await;
+}
+
+#[tokio::test]
+async fn a_token_held_back_until_after_the_rotation_is_a_replay_at_grace_period_zero() {
+    let s = TestServer::start(NO_GRACE).await;
+    let t1 = login(&s, SPA_C).await;
+    // The request's head goes first, its body (the token) only after the rotation.
+    let (conn, last) = half_sent(&s, SPA_C, &t1).await;
+    let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let (st, v) = finish(conn, last).await;
+    assert_invalid_grant(st, &v, "reused");
+    let (st, v) = refresh(&s, SPA_C, &t2).await;
+    assert_invalid_grant(st, &v, "revoked");
+}

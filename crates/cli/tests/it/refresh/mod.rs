@@ -90,6 +90,30 @@ pub fn secs(n: i64) -> Dur {
     Dur::secs(n)
 }
 
+/// Changes client `id` in the store, as an admin would: applies on the next request.
+pub async fn change_client(
+    s: &TestServer,
+    id: &str,
+    f: impl FnOnce(&mut baton_core::model::Client),
+) {
+    let store = &s.state().store;
+    let mut c = store.get_client(id).await.unwrap().unwrap();
+    f(&mut c);
+    store.upsert_client(&c).await.unwrap();
+}
+
+/// `v` percent-encoded for an `application/x-www-form-urlencoded` body.
+pub fn form_encode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// POSTs `/token` as `cl` (Basic for confidential clients, `client_id` for public ones).
 pub async fn token_req(
     s: &TestServer,

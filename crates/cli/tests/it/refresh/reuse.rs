@@ -96,6 +96,63 @@ async fn replays_of_a_revoked_grant_are_still_recorded() {
     assert!(!grant(&s, &current).await.is_active());
 }
 
+/// The `token.reuse_detected` events: (reaction applied, reaction not applied).
+async fn reuse_events_by_application(s: &TestServer) -> (usize, usize) {
+    let ev = s.events("token.reuse_detected").await;
+    let applied = ev
+        .iter()
+        .filter(|e| e.details["reaction_applied"] == true)
+        .count();
+    let not = ev
+        .iter()
+        .filter(|e| e.details["reaction_applied"] == false)
+        .count();
+    assert_eq!(applied + not, ev.len(), "{ev:?}");
+    (applied, not)
+}
+
+#[tokio::test]
+async fn replaying_a_revoked_grants_token_never_revokes_the_users_new_grants() {
+    let s = TestServer::start(&reaction("revoke_client_user")).await;
+    let old = login(&s, SPA_C).await;
+    cause_reuse(&s, SPA_C, &old).await;
+    assert_eq!(s.events("grant.revoked").await.len(), 1);
+    // The user signs in again at the same client; whoever holds the old token keeps
+    // replaying it.
+    let fresh = login(&s, SPA_C).await;
+    for _ in 0..3 {
+        let (st, v) = refresh(&s, SPA_C, &old).await;
+        assert_invalid_grant(st, &v, "reused");
+    }
+    let fresh = rt(&refresh_ok(&s, SPA_C, &fresh).await);
+    refresh_ok(&s, SPA_C, &fresh).await;
+    assert_eq!(
+        s.events("grant.revoked").await.len(),
+        1,
+        "nothing new revoked"
+    );
+    // Every replay is recorded, saying that the reaction was not applied again.
+    assert_eq!(reuse_events_by_application(&s).await, (1, 3));
+}
+
+#[tokio::test]
+async fn replaying_an_expired_grants_token_revokes_nothing() {
+    let s = TestServer::start(
+        "[refresh_tokens]\nreuse_reaction = \"revoke_client_user\"\nsliding_lifetime = \"1h\"\n",
+    )
+    .await;
+    let old = login(&s, SPA_C).await;
+    refresh_ok(&s, SPA_C, &old).await;
+    // The grant dies of age (not revoked); the user signs in again.
+    s.advance(secs(2 * 3600));
+    let fresh = login(&s, SPA_C).await;
+    let (st, v) = refresh(&s, SPA_C, &old).await;
+    assert_invalid_grant(st, &v, "reused");
+    refresh_ok(&s, SPA_C, &fresh).await;
+    assert!(s.events("grant.revoked").await.is_empty());
+    assert_eq!(reuse_events_by_application(&s).await, (0, 1));
+}
+
 #[tokio::test]
 async fn revoke_session_without_a_session_acts_as_revoke_client_user() {
     // A password grant has no browser session: the client+user grants are revoked and

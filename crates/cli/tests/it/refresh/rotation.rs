@@ -78,3 +78,52 @@ async fn public_clients_rotate_even_when_reuse_is_configured() {
         assert_eq!((g.generation, g.rotate), (3, true), "{}", cl.id);
     }
 }
+
+/// Makes client `id` public (`token_endpoint_auth_method = "none"`, no secret).
+async fn make_public(s: &TestServer, id: &str) {
+    change_client(s, id, |c| {
+        c.auth_method = baton_core::model::AuthMethod::None;
+        c.secret_sha256 = None;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_grant_rotates_once_its_client_is_made_public() {
+    let s = TestServer::start(&conf_toml("c", "")).await; // auto: reuse when confidential
+    let t1 = login(&s, conf("c")).await;
+    assert!(!grant(&s, &t1).await.rotate);
+    assert_eq!(rt(&refresh_ok(&s, conf("c"), &t1).await), t1);
+    make_public(&s, "c").await;
+    // Without a secret, the same token is never answered twice.
+    let t2 = rt(&refresh_ok(&s, public("c"), &t1).await);
+    assert_ne!(t2, t1);
+    assert_eq!(grant(&s, &t2).await.generation, 2);
+    let t3 = rt(&refresh_ok(&s, public("c"), &t2).await);
+    assert_ne!(t3, t2);
+    // The rotated tokens are reuse after the grace period, as for any rotating grant.
+    s.advance(secs(31));
+    let (st, v) = refresh(&s, public("c"), &t1).await;
+    assert_invalid_grant(st, &v, "reused");
+}
+
+#[tokio::test]
+async fn a_client_made_public_keeps_no_refresh_without_allow_public_clients() {
+    let s = TestServer::start(&conf_toml("c", "allow_public_clients = false")).await;
+    let t1 = login(&s, conf("c")).await;
+    refresh_ok(&s, conf("c"), &t1).await;
+    make_public(&s, "c").await;
+    let (st, v) = refresh(&s, public("c"), &t1).await;
+    assert_invalid_grant(st, &v, "no longer allowed");
+    assert_eq!(grant(&s, &t1).await.generation, 1);
+}
+
+#[tokio::test]
+async fn require_offline_access_turned_on_stops_refreshing_grants_without_it() {
+    let s = TestServer::start(&conf_toml("c", "require_offline_access = false")).await;
+    let t1 = rt(&login_as(&s, conf("c"), baton_testkit::ALICE.0, "openid").await);
+    refresh_ok(&s, conf("c"), &t1).await;
+    change_client(&s, "c", |c| c.refresh.require_offline_access = Some(true)).await;
+    let (st, v) = refresh(&s, conf("c"), &t1).await;
+    assert_invalid_grant(st, &v, "no longer allowed");
+}

@@ -53,6 +53,22 @@ async fn widening_is_invalid_scope_and_the_grant_is_untouched() {
 }
 
 #[tokio::test]
+async fn a_scope_of_only_spaces_is_invalid_scope_and_the_grant_is_untouched() {
+    let s = TestServer::start("").await;
+    let t = login(&s, SPA_C).await;
+    for scope in [" ", "   "] {
+        let (st, v) = refresh_scope(&s, SPA_C, &t, scope).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
+        assert_eq!(v["error"], "invalid_scope", "{v}");
+    }
+    assert_eq!(grant(&s, &t).await.generation, 1);
+    // An empty `scope=` is an omitted parameter (RFC 6749 §3.1): the grant's scope.
+    let (st, v) = refresh_scope(&s, SPA_C, &t, "").await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    assert_eq!(v["scope"], "openid offline_access");
+}
+
+#[tokio::test]
 async fn another_clients_token_is_refused_and_the_grant_untouched() {
     let s = TestServer::start(&conf_toml("thief", "")).await;
     let t1 = login(&s, SPA_C).await;

@@ -2,7 +2,9 @@
 //! `revoke_session` reuse reaction. Grants come from the code flow over HTTP.
 
 use super::*;
-use baton_testkit::flow::code_flow;
+use baton_core::store::GrantFilter;
+use baton_testkit::flow::{code_flow, exchange, AuthParams, Browser, REDIRECT_URI};
+use std::time::{Duration, Instant};
 
 /// A code flow for alice as `client` ("web" or "spa") in the shared browser session;
 /// answers the refresh token and the id of the session it was created in.
@@ -108,4 +110,92 @@ async fn revoke_session_ends_the_session_that_created_the_grant() {
     let again = code_flow(&s, "spa", "openid offline_access").await;
     let sid2 = grant(&s, &rt(&again)).await.session_id.unwrap();
     assert_ne!(sid2, sid);
+}
+
+/// POSTs a refresh as public client `client_id` over a raw connection and hangs up
+/// `after` the request was sent, without reading the answer: the server drops the
+/// request's future if it is still running.
+async fn refresh_and_hang_up(s: &TestServer, client_id: &str, token: &str, after: Duration) {
+    use tokio::io::AsyncWriteExt;
+    let body = format!(
+        "grant_type=refresh_token&refresh_token={}&client_id={}",
+        form_encode(token),
+        form_encode(client_id)
+    );
+    let host = s.url.trim_start_matches("http://");
+    let mut conn = tokio::net::TcpStream::connect(host).await.unwrap();
+    let req = format!(
+        "POST /token HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    conn.write_all(req.as_bytes()).await.unwrap();
+    tokio::time::sleep(after).await;
+    drop(conn);
+}
+
+/// Waits (at most 10 s) until `done` holds.
+async fn eventually<F, Fut>(what: &str, mut done: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done().await {
+        assert!(Instant::now() < deadline, "never happened: {what}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reuse_reaction_completes_even_when_the_client_hangs_up() {
+    let s = TestServer::start("[refresh_tokens]\nreuse_reaction = \"revoke_session\"").await;
+    // Hang up at different moments of the reaction; each time in a new browser session.
+    for (i, ms) in [1, 2, 3, 5, 8, 13].into_iter().enumerate() {
+        let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
+        let (other_client, _) = flow(&s, "web", "openid offline_access").await;
+        let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
+        s.advance(secs(31));
+        refresh_and_hang_up(&s, SPA_C.id, &t1, Duration::from_millis(ms)).await;
+        // The whole reaction happens, to its last step (recording `session.ended`):
+        // the grants revoked and the session ended.
+        eventually(
+            &format!("the session's end is recorded ({ms} ms)"),
+            || async { s.events("session.ended").await.len() > i },
+        )
+        .await;
+        let session = s.state().store.get_session(&sid).await.unwrap().unwrap();
+        assert!(session.ended_at.is_some(), "{session:?}");
+        let (st, v) = refresh(&s, SPA_C, &t2).await;
+        assert_invalid_grant(st, &v, "revoked");
+        let (st, v) = refresh(&s, WEB_C, &other_client).await;
+        assert_invalid_grant(st, &v, "revoked");
+    }
+}
+
+#[tokio::test]
+async fn a_code_whose_session_ended_before_the_exchange_leaves_nothing_live() {
+    let s = TestServer::start("").await;
+    // A first flow opens the browser session; a second code is issued in it.
+    let (_, sid) = flow(&s, "spa", "openid offline_access").await;
+    let p = AuthParams::new("web", "openid offline_access");
+    let cb = Browser::shared(&s).authorize_and_allow(&p).await;
+    assert_eq!(cb.error(), None, "{}", cb.url);
+    // The user signs out before the client exchanges the code.
+    logout(&s, &sid).await;
+    let verifier = p.pkce.as_ref().map(|p| p.verifier.as_str());
+    let (st, v) = exchange(&s, "web".into(), cb.code(), REDIRECT_URI, verifier).await;
+    assert_invalid_grant(st, &v, "session");
+    // Nothing of that session is live, in the store or in the cache.
+    for cached in [false, true] {
+        let live: Vec<_> = s
+            .state()
+            .grants(cached)
+            .list_grants(Some(&GrantFilter::Session(sid.clone())), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.is_active())
+            .collect();
+        assert!(live.is_empty(), "{live:?}");
+    }
 }

@@ -4,13 +4,6 @@
 use super::*;
 use baton_core::policy::{ReuseReaction, Usage};
 
-async fn change_client(s: &TestServer, id: &str, f: impl FnOnce(&mut baton_core::model::Client)) {
-    let store = &s.state().store;
-    let mut c = store.get_client(id).await.unwrap().unwrap();
-    f(&mut c);
-    store.upsert_client(&c).await.unwrap();
-}
-
 #[tokio::test]
 async fn per_client_overrides_beat_server_wide_settings() {
     let extra = format!(
