@@ -154,32 +154,3 @@ async fn revoke_session_grants(
     }
     Ok(clients)
 }
-
-/// Revokes what ending a session revokes: its `online_access` grants, and unless it
-/// merely expired, its grants for the `revoke_on_logout` clients among `clients`.
-async fn sweep(
-    st: &AppState,
-    session_id: &str,
-    reason: &str,
-    clients: &BTreeSet<String>,
-    why: &Revocation,
-) -> Result<(), StoreError> {
-    crate::grants::revoke_everywhere(st, &GrantFilter::SessionOnline(session_id.into()), why)
-        .await?;
-    if reason != "expired" {
-        let mut revoke_clients = Vec::new();
-        for c in clients {
-            if let Some(client) = st.store.get_client(c).await? {
-                if st.refresh_settings(&client).revoke_on_logout {
-                    revoke_clients.push(c.clone());
-                }
-            }
-        }
-        let f = GrantFilter::SessionClients {
-            session_id: session_id.into(),
-            client_ids: revoke_clients,
-        };
-        crate::grants::revoke_everywhere(st, &f, why).await?;
-    }
-    Ok(())
-}
