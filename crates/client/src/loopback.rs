@@ -40,12 +40,23 @@ impl LoopbackSignIn {
     /// match redirect URIs exactly need a registered fixed port) with the redirect URI
     /// `http://127.0.0.1:PORT/callback`, and builds the authorization URL.
     pub async fn start(client: &OAuthClient, scope: &str, port: u16) -> Result<LoopbackSignIn> {
+        Self::start_with(client, scope, port, &[]).await
+    }
+
+    /// As [`LoopbackSignIn::start`], with `extra` authorization parameters (e.g.
+    /// `prompt=consent`, which some servers require before they issue a refresh token).
+    pub async fn start_with(
+        client: &OAuthClient,
+        scope: &str,
+        port: u16,
+        extra: &[(&str, &str)],
+    ) -> Result<LoopbackSignIn> {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let port = listener.local_addr()?.port();
         let redirect_uri = format!("http://127.0.0.1:{port}/callback");
         let state = random_token(16);
         let pkce = Pkce::new();
-        let url = client.authorization_url(&redirect_uri, scope, &state, &pkce, &[])?;
+        let url = client.authorization_url(&redirect_uri, scope, &state, &pkce, extra)?;
         Ok(LoopbackSignIn {
             listener,
             redirect_uri,

@@ -232,22 +232,10 @@ async fn tokens_not_yet_due_are_not_refreshed_and_skew_applies() {
     assert_eq!(proxy.refreshes(), 1);
 }
 
-/// The child half of the crash test: refreshes from the file store, then dies at once.
+/// The child half of the crash test (does nothing unless run as the child).
 #[tokio::test]
 async fn child_refreshes_then_dies() {
-    let (Ok(url), Ok(dir)) = (
-        std::env::var("BATON_CLIENT_CHILD_URL"),
-        std::env::var("BATON_CLIENT_CHILD_DIR"),
-    ) else {
-        return; // not running as the child
-    };
-    let ep = Endpoints::token_only(&format!("{url}/token"));
-    let c = OAuthClient::new(ep, SPA, ClientAuth::None).unwrap();
-    let m = UserTokenManager::new(c, FileStore::new(&dir).unwrap(), ManagerOptions::default());
-    let at = m.access_token("alice").await.unwrap();
-    println!("child refreshed: {}", at.token.len());
-    // Killed right after the refresh: no destructors, no flush, nothing after this line.
-    std::process::abort();
+    support::child::run_if_child().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -260,24 +248,7 @@ async fn process_killed_after_refresh_restarts_from_the_file_store() {
         .save("alice", &first)
         .unwrap();
 
-    let out = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "child_refreshes_then_dies",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env("BATON_CLIENT_CHILD_URL", &s.url)
-        .env("BATON_CLIENT_CHILD_DIR", dir.path())
-        .output()
-        .await
-        .unwrap();
-    assert!(!out.status.success(), "the child was meant to die");
-    assert!(
-        String::from_utf8_lossy(&out.stdout).contains("child refreshed"),
-        "child: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    support::child::run(&format!("{}/token", s.url), SPA, dir.path()).await;
 
     // A new process (here: a new manager on the same directory) starts from the file.
     let store = FileStore::new(dir.path()).unwrap();
