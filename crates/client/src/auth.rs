@@ -170,3 +170,65 @@ impl SigningKey {
         self.sign_jwt(json!({"typ": "JWT"}), &claims)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    #[test]
+    fn assertions_verify_with_the_published_jwk() {
+        let key = SigningKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap(), Some("k1".into()))
+            .unwrap();
+        let jwk = key.public_jwk();
+        assert_eq!(jwk["kid"], "k1");
+        let jwt = key.assertion("svc", "https://as.example/token").unwrap();
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(
+            (header["alg"].as_str(), header["kid"].as_str()),
+            (Some("ES256"), Some("k1"))
+        );
+        let claims: serde_json::Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(claims["iss"], "svc");
+        assert_eq!(claims["sub"], "svc");
+        assert_eq!(claims["aud"], "https://as.example/token");
+        assert!(claims["jti"].as_str().is_some_and(|j| j.len() >= 16));
+        let mut point = vec![4u8];
+        for c in ["x", "y"] {
+            point.extend(URL_SAFE_NO_PAD.decode(jwk[c].as_str().unwrap()).unwrap());
+        }
+        let public = ring::signature::UnparsedPublicKey::new(
+            &ring::signature::ECDSA_P256_SHA256_FIXED,
+            point,
+        );
+        let sig = URL_SAFE_NO_PAD.decode(parts[2]).unwrap();
+        public
+            .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &sig)
+            .unwrap();
+    }
+
+    #[test]
+    fn basic_credentials_are_form_encoded_first_and_secrets_stay_out_of_debug() {
+        let auth = ClientAuth::SecretBasic("p@ss word".into());
+        assert!(!format!("{auth:?}").contains("p@ss"));
+        let req = reqwest::Client::new().post("http://127.0.0.1:9/token");
+        let mut form = Vec::new();
+        let req = auth
+            .apply("my client", "http://127.0.0.1:9/token", &mut form, req)
+            .unwrap();
+        let req = req.build().unwrap();
+        let header = req.headers()[reqwest::header::AUTHORIZATION]
+            .to_str()
+            .unwrap();
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(header.strip_prefix("Basic ").unwrap())
+            .unwrap();
+        assert_eq!(String::from_utf8(raw).unwrap(), "my+client:p%40ss+word");
+        assert!(form.is_empty());
+    }
+}

@@ -204,3 +204,40 @@ impl From<std::io::Error> for Error {
 
 /// The result type of this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_unknown_codes_are_kept() {
+        for c in [
+            "invalid_grant",
+            "invalid_client",
+            "use_dpop_nonce",
+            "temporarily_unavailable",
+        ] {
+            assert_eq!(ErrorCode::parse(c).as_str(), c);
+        }
+        assert_eq!(
+            ErrorCode::parse("x_custom"),
+            ErrorCode::Other("x_custom".into())
+        );
+    }
+
+    #[test]
+    fn transient_errors_are_server_side_only() {
+        let e = |code: &str, status| {
+            Error::OAuth(OAuthError {
+                error: ErrorCode::parse(code),
+                description: None,
+                uri: None,
+                status,
+            })
+        };
+        assert!(e("temporarily_unavailable", 503).is_transient());
+        assert!(e("server_error", 500).is_transient());
+        assert!(!e("invalid_grant", 400).is_transient());
+        assert!(!Error::SignInRequired(None).is_transient());
+    }
+}

@@ -160,33 +160,42 @@ impl UserTokenManager {
     /// An access token for `key` that is valid for at least the skew, refreshing first if
     /// needed. [`Error::SignInRequired`] when there are no tokens or the refresh token was
     /// rejected.
+    ///
+    /// A refresh runs in its own task: if the caller gives up (a timeout, a dropped
+    /// request), the refresh still completes and its result is stored.
     pub async fn access_token(&self, key: &str) -> Result<AccessToken> {
-        let s = slot(&self.inner.slots, key);
-        let mut g = s.lock().await;
-        let current = self
-            .loaded(key, &mut g)
-            .await?
-            .ok_or(Error::SignInRequired(None))?;
-        if !current.expires_within(self.inner.opts.refresh_skew.as_secs()) {
-            return Ok(current.access());
-        }
-        let next = self.refresh_locked(key, &mut g, &current).await?;
-        Ok(next.access())
+        self.run_locked(key, None).await
     }
 
     /// Refreshes `key` unless its access token already differs from `rejected` (someone
     /// else refreshed meanwhile); for a resource server's `401 invalid_token`.
     pub async fn renew(&self, key: &str, rejected: &str) -> Result<AccessToken> {
-        let s = slot(&self.inner.slots, key);
-        let mut g = s.lock().await;
-        let current = self
-            .loaded(key, &mut g)
-            .await?
-            .ok_or(Error::SignInRequired(None))?;
-        if current.access_token != rejected {
-            return Ok(current.access());
-        }
-        Ok(self.refresh_locked(key, &mut g, &current).await?.access())
+        self.run_locked(key, Some(rejected.to_string())).await
+    }
+
+    /// Takes the key's lock and runs the check (and any refresh) in a task that owns the
+    /// lock, so that cancellation of the caller cannot interrupt a refresh half-way.
+    async fn run_locked(&self, key: &str, rejected: Option<String>) -> Result<AccessToken> {
+        let mut g = slot(&self.inner.slots, key).lock_owned().await;
+        let this = self.clone();
+        let key = key.to_string();
+        let task = tokio::spawn(async move {
+            let current = this
+                .loaded(&key, &mut g)
+                .await?
+                .ok_or(Error::SignInRequired(None))?;
+            let due = match &rejected {
+                None => current.expires_within(this.inner.opts.refresh_skew.as_secs()),
+                Some(r) => current.access_token == *r,
+            };
+            if !due {
+                return Ok(current.access());
+            }
+            Ok(this.refresh_locked(&key, &mut g, &current).await?.access())
+        });
+        task.await.map_err(|e| {
+            Error::Storage(std::io::Error::other(format!("refresh task failed: {e}")))
+        })?
     }
 
     /// Forgets `key` locally and revokes its refresh token (RFC 7009), or the access

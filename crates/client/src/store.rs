@@ -147,3 +147,63 @@ impl TokenStore for FileStore {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_store_replaces_whole_files_and_leaves_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FileStore::new(dir.path().join("tokens")).unwrap();
+        assert!(s.load("k").unwrap().is_none());
+        s.save("k", &TokenSet::new("a1", Some("r1"), Some(1)))
+            .unwrap();
+        s.save("k", &TokenSet::new("a2", Some("r2"), Some(2)))
+            .unwrap();
+        s.save("other/../key", &TokenSet::new("x", None, None))
+            .unwrap();
+        let t = s.load("k").unwrap().unwrap();
+        assert_eq!(
+            (t.access_token.as_str(), t.refresh_token.as_deref()),
+            ("a2", Some("r2"))
+        );
+        let names: Vec<String> = std::fs::read_dir(dir.path().join("tokens"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names
+            .iter()
+            .all(|n| n.ends_with(".json") && !n.starts_with('.')));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(s.path_of("k"))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        s.remove("k").unwrap();
+        s.remove("k").unwrap();
+        assert!(s.load("k").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_corrupt_token_file_is_a_storage_error_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FileStore::new(dir.path()).unwrap();
+        std::fs::write(s.path_of("k"), b"{not json").unwrap();
+        assert!(matches!(s.load("k"), Err(crate::Error::Storage(_))));
+    }
+
+    #[test]
+    fn memory_store_round_trips() {
+        let s = MemoryStore::new();
+        s.save("k", &TokenSet::new("a", None, None)).unwrap();
+        assert_eq!(s.load("k").unwrap().unwrap().access_token, "a");
+        s.remove("k").unwrap();
+        assert!(s.load("k").unwrap().is_none());
+    }
+}

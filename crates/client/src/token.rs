@@ -47,6 +47,9 @@ pub struct TokenSet {
     pub scope: Option<String>,
     #[serde(default)]
     pub id_token: Option<String>,
+    /// Unix seconds at which the tokens were received (bounds the refresh skew).
+    #[serde(default)]
+    pub received_at: Option<u64>,
 }
 
 impl fmt::Debug for TokenSet {
@@ -63,8 +66,10 @@ impl fmt::Debug for TokenSet {
 impl TokenSet {
     /// The token set of a response received now.
     pub fn from_response(r: TokenResponse) -> TokenSet {
+        let now = now_secs();
         TokenSet {
-            expires_at: r.expires_in.map(|s| now_secs().saturating_add(s)),
+            received_at: Some(now),
+            expires_at: r.expires_in.map(|s| now.saturating_add(s)),
             access_token: r.access_token,
             token_type: r.token_type,
             refresh_token: r.refresh_token,
@@ -86,6 +91,7 @@ impl TokenSet {
             refresh_token: refresh_token.map(str::to_string),
             scope: None,
             id_token: None,
+            received_at: None,
         }
     }
 
@@ -105,11 +111,19 @@ impl TokenSet {
         next
     }
 
-    /// Whether the access token expires within `skew` seconds from now (or has no
-    /// known expiry and `skew` is irrelevant: such a token is used until a 401).
+    /// Whether the access token expires within `skew` seconds from now. The skew is
+    /// capped at half the token's lifetime when that is known, so that short-lived tokens
+    /// (shorter than the skew) are not refreshed on every use. A token with no known
+    /// expiry is never due: it is used until a resource server refuses it.
     pub fn expires_within(&self, skew: u64) -> bool {
-        self.expires_at
-            .is_some_and(|at| now_secs().saturating_add(skew) >= at)
+        let Some(at) = self.expires_at else {
+            return false;
+        };
+        let skew = match self.received_at {
+            Some(from) if at > from => skew.min((at - from) / 2),
+            _ => skew,
+        };
+        now_secs().saturating_add(skew) >= at
     }
 
     /// The access token with its type, for an `Authorization` header.
@@ -144,5 +158,67 @@ impl AccessToken {
             "Bearer"
         };
         format!("{scheme} {}", self.token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(rt: Option<&str>, expires_in: Option<u64>) -> TokenResponse {
+        TokenResponse {
+            access_token: "new-at".into(),
+            token_type: "Bearer".into(),
+            expires_in,
+            refresh_token: rt.map(str::to_string),
+            scope: None,
+            id_token: None,
+        }
+    }
+
+    #[test]
+    fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+        let mut old = TokenSet::new("at", Some("rt-1"), Some(0));
+        old.id_token = Some("idt".into());
+        let next = old.refreshed(response(None, Some(60)));
+        assert_eq!(next.refresh_token.as_deref(), Some("rt-1"));
+        assert_eq!(next.id_token.as_deref(), Some("idt"));
+        assert_eq!(next.access_token, "new-at");
+        let rotated = old.refreshed(response(Some("rt-2"), Some(60)));
+        assert_eq!(rotated.refresh_token.as_deref(), Some("rt-2"));
+    }
+
+    #[test]
+    fn skew_is_capped_at_half_the_lifetime() {
+        // A 30 s token with a 60 s skew is not due at once.
+        let t = TokenSet::from_response(response(None, Some(30)));
+        assert!(!t.expires_within(60));
+        // Without a known receipt time the full skew applies.
+        let mut t2 = t.clone();
+        t2.received_at = None;
+        assert!(t2.expires_within(60));
+        assert!(TokenSet::new("a", None, Some(0)).expires_within(0));
+        assert!(!TokenSet::new("a", None, None).expires_within(3600));
+    }
+
+    #[test]
+    fn debug_output_hides_tokens() {
+        let t = TokenSet::new("secret-at", Some("secret-rt"), None);
+        let s = format!(
+            "{t:?} {:?} {:?}",
+            t.access(),
+            response(Some("secret-rt"), None)
+        );
+        assert!(!s.contains("secret"), "{s}");
+    }
+
+    #[test]
+    fn header_value_uses_the_token_type_scheme() {
+        let mut t = TokenSet::new("x", None, None);
+        assert_eq!(t.access().header_value(), "Bearer x");
+        t.token_type = "bearer".into();
+        assert_eq!(t.access().header_value(), "Bearer x");
+        t.token_type = "DPoP".into();
+        assert_eq!(t.access().header_value(), "DPoP x");
     }
 }
