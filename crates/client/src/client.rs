@@ -2,10 +2,12 @@
 //! each answering the parsed success response or a typed [`Error`].
 
 use crate::auth::ClientAuth;
+use crate::dpop::{asks_for_nonce, DpopKey};
 use crate::error::{Error, ErrorCode, OAuthError, Result};
 use crate::pkce::Pkce;
 use crate::token::TokenResponse;
 use serde::Deserialize;
+use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 
@@ -156,6 +158,7 @@ pub struct OAuthClient {
     endpoints: Endpoints,
     client_id: String,
     auth: ClientAuth,
+    dpop: Option<Arc<DpopKey>>,
 }
 
 /// The HTTP client this crate builds when given none: no redirects followed (a token
@@ -182,6 +185,7 @@ impl OAuthClient {
             endpoints,
             client_id: client_id.to_string(),
             auth,
+            dpop: None,
         })
     }
 
@@ -194,6 +198,7 @@ impl OAuthClient {
             endpoints,
             client_id: client_id.to_string(),
             auth,
+            dpop: None,
         })
     }
 
@@ -201,6 +206,20 @@ impl OAuthClient {
     pub fn with_http_client(mut self, http: reqwest::Client) -> Self {
         self.http = http;
         self
+    }
+
+    /// Sends a DPoP proof (RFC 9449) of `key` with every request to the server, and
+    /// answers `use_dpop_nonce` by repeating the request once with the server's nonce.
+    /// Tokens issued then are DPoP-bound (`token_type` `DPoP`); [`crate::AuthorizedClient`]
+    /// sends proofs for them too.
+    pub fn with_dpop(mut self, key: Arc<DpopKey>) -> Self {
+        self.dpop = Some(key);
+        self
+    }
+
+    /// The DPoP key, if any.
+    pub fn dpop(&self) -> Option<&Arc<DpopKey>> {
+        self.dpop.as_ref()
     }
 
     /// The HTTP client in use.
@@ -294,9 +313,8 @@ impl OAuthClient {
     /// Any token request: `form` plus the client's authentication.
     pub async fn token_request(&self, form: &[(&str, &str)]) -> Result<TokenResponse> {
         let ep = self.endpoint(self.endpoints.token_endpoint.as_deref(), "token_endpoint")?;
-        let resp = self.post(&ep, form).await?;
-        let status = resp.status().as_u16();
-        let body = read_json(resp).await?;
+        let (status, bytes) = self.post(&ep, form).await?;
+        let body = json(status, &bytes)?;
         if status != 200 {
             return Err(oauth_error(status, &body));
         }
@@ -317,12 +335,11 @@ impl OAuthClient {
         if let Some(h) = hint {
             form.push(("token_type_hint", h));
         }
-        let resp = self.post(&ep, &form).await?;
-        let status = resp.status().as_u16();
+        let (status, bytes) = self.post(&ep, &form).await?;
         if status == 200 {
             return Ok(());
         }
-        let body = read_json(resp).await.unwrap_or(serde_json::Value::Null);
+        let body = json(status, &bytes).unwrap_or(serde_json::Value::Null);
         Err(oauth_error(status, &body))
     }
 
@@ -336,9 +353,8 @@ impl OAuthClient {
         if let Some(h) = hint {
             form.push(("token_type_hint", h));
         }
-        let resp = self.post(&ep, &form).await?;
-        let status = resp.status().as_u16();
-        let body = read_json(resp).await?;
+        let (status, bytes) = self.post(&ep, &form).await?;
+        let body = json(status, &bytes)?;
         if status != 200 {
             return Err(oauth_error(status, &body));
         }
@@ -353,25 +369,43 @@ impl OAuthClient {
             .ok_or_else(|| Error::Config(format!("no {name} configured or discovered")))
     }
 
-    async fn post(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<reqwest::Response> {
-        let mut body: Vec<(String, String)> = form
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        let req = self
-            .http
-            .post(endpoint)
-            .header(reqwest::header::ACCEPT, "application/json");
-        let req = self.auth.apply(&self.client_id, endpoint, &mut body, req)?;
-        req.form(&body).send().await.map_err(Error::transport)
+    /// POSTs `form` with the client's authentication (and a DPoP proof); answers the
+    /// status and the whole body.
+    async fn post(&self, endpoint: &str, form: &[(&str, &str)]) -> Result<(u16, Vec<u8>)> {
+        let mut attempt = 0;
+        loop {
+            let mut body: Vec<(String, String)> = form
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect();
+            let mut req = self
+                .http
+                .post(endpoint)
+                .header(reqwest::header::ACCEPT, "application/json");
+            if let Some(d) = &self.dpop {
+                req = req.header("DPoP", d.proof("POST", endpoint, None)?);
+            }
+            let req = self.auth.apply(&self.client_id, endpoint, &mut body, req)?;
+            let resp = req.form(&body).send().await.map_err(Error::transport)?;
+            let status = resp.status().as_u16();
+            let headers = resp.headers().clone();
+            let fresh_nonce = self
+                .dpop
+                .as_ref()
+                .is_some_and(|d| d.remember_nonce(endpoint, &headers));
+            // A body cut off mid-way is a lost response: the request did reach the server.
+            let bytes = resp.bytes().await.map_err(Error::transport)?.to_vec();
+            if fresh_nonce && attempt == 0 && asks_for_nonce(status, &bytes, &headers) {
+                attempt += 1;
+                continue;
+            }
+            return Ok((status, bytes));
+        }
     }
 }
 
-async fn read_json(resp: reqwest::Response) -> Result<serde_json::Value> {
-    let status = resp.status().as_u16();
-    // A body cut off mid-way is a lost response: the request did reach the server.
-    let bytes = resp.bytes().await.map_err(Error::transport)?;
-    serde_json::from_slice(&bytes).map_err(|_| Error::UnexpectedResponse {
+fn json(status: u16, bytes: &[u8]) -> Result<serde_json::Value> {
+    serde_json::from_slice(bytes).map_err(|_| Error::UnexpectedResponse {
         status,
         detail: format!("body is not JSON ({} bytes)", bytes.len()),
     })

@@ -1,10 +1,12 @@
 //! Calling APIs with managed tokens: [`AuthorizedClient`] adds `Authorization` from a
 //! [`TokenSource`] and, on `401` with `error="invalid_token"`, renews once and retries once.
 
+use crate::dpop::DpopKey;
 use crate::error::{Error, Result};
 use crate::manager::{ClientCredentialsManager, UserTokenManager};
 use crate::token::AccessToken;
 use std::future::Future;
+use std::sync::Arc;
 
 /// Something that provides access tokens and can renew a rejected one.
 pub trait TokenSource: Send + Sync {
@@ -12,6 +14,10 @@ pub trait TokenSource: Send + Sync {
     fn token(&self) -> impl Future<Output = Result<AccessToken>> + Send;
     /// A token other than `rejected`, which a resource server refused.
     fn renew(&self, rejected: &str) -> impl Future<Output = Result<AccessToken>> + Send;
+    /// The DPoP key the tokens are bound to, if any.
+    fn dpop(&self) -> Option<Arc<DpopKey>> {
+        None
+    }
 }
 
 /// The tokens of one key of a [`UserTokenManager`].
@@ -29,6 +35,10 @@ impl TokenSource for UserTokens {
     fn renew(&self, rejected: &str) -> impl Future<Output = Result<AccessToken>> + Send {
         self.manager.renew(&self.key, rejected)
     }
+
+    fn dpop(&self) -> Option<Arc<DpopKey>> {
+        self.manager.client().dpop().cloned()
+    }
 }
 
 /// The client-credentials tokens of one scope.
@@ -45,6 +55,10 @@ impl TokenSource for ClientTokens {
 
     fn renew(&self, rejected: &str) -> impl Future<Output = Result<AccessToken>> + Send {
         self.manager.renew(self.scope.as_deref(), rejected)
+    }
+
+    fn dpop(&self) -> Option<Arc<DpopKey>> {
+        self.manager.client().dpop().cloned()
     }
 }
 
@@ -82,38 +96,69 @@ impl<S: TokenSource> AuthorizedClient<S> {
         &self.source
     }
 
-    /// Sends `req` with `Authorization: Bearer …`. On `401` whose `WWW-Authenticate`
-    /// says `invalid_token`, renews the token once and sends the request once more (a
-    /// request whose body cannot be cloned, a stream, is not retried). Other statuses are
-    /// answered as they are.
+    /// Sends `req` with `Authorization: Bearer …` (or `DPoP …` with a proof, for a
+    /// DPoP-bound token). On `401` whose `WWW-Authenticate` says `invalid_token`, renews
+    /// the token once and sends the request once more; on a DPoP `use_dpop_nonce`
+    /// challenge, sends it once more with the server's nonce. A request whose body cannot
+    /// be cloned (a stream) is not repeated. Other statuses are answered as they are.
     pub async fn send(&self, req: reqwest::RequestBuilder) -> Result<reqwest::Response> {
-        let retry = req.try_clone();
-        let token = self.source.token().await?;
-        let resp = req
-            .header(reqwest::header::AUTHORIZATION, token.header_value())
-            .send()
-            .await
-            .map_err(Error::transport)?;
-        let Some(retry) = retry else { return Ok(resp) };
-        if !is_invalid_token(&resp) {
-            return Ok(resp);
+        let mut request = req
+            .build()
+            .map_err(|e| Error::Config(format!("request: {e}")))?;
+        let dpop = self.source.dpop();
+        let mut token = self.source.token().await?;
+        let (mut renewed, mut nonce_retried) = (false, false);
+        loop {
+            let next = request.try_clone();
+            let url = request.url().to_string();
+            let resp = self.execute(request, &token, dpop.as_deref()).await?;
+            let Some(next) = next else { return Ok(resp) };
+            let fresh_nonce = dpop
+                .as_ref()
+                .is_some_and(|d| d.remember_nonce(&url, resp.headers()));
+            if fresh_nonce && !nonce_retried && challenge_contains(&resp, "use_dpop_nonce") {
+                nonce_retried = true;
+            } else if !renewed && challenge_contains(&resp, "invalid_token") {
+                token = self.source.renew(&token.token).await?;
+                renewed = true;
+            } else {
+                return Ok(resp);
+            }
+            request = next;
         }
-        let token = self.source.renew(&token.token).await?;
-        retry
-            .header(reqwest::header::AUTHORIZATION, token.header_value())
-            .send()
-            .await
-            .map_err(Error::transport)
+    }
+
+    async fn execute(
+        &self,
+        mut req: reqwest::Request,
+        token: &AccessToken,
+        dpop: Option<&DpopKey>,
+    ) -> Result<reqwest::Response> {
+        let value = reqwest::header::HeaderValue::from_str(&token.header_value())
+            .map_err(|_| Error::Config("the access token is not a valid header value".into()))?;
+        req.headers_mut()
+            .insert(reqwest::header::AUTHORIZATION, value);
+        if let (true, Some(d)) = (token.token_type.eq_ignore_ascii_case("dpop"), dpop) {
+            let proof = d.proof(
+                req.method().as_str(),
+                req.url().as_str(),
+                Some(&token.token),
+            )?;
+            let value = reqwest::header::HeaderValue::from_str(&proof)
+                .map_err(|_| Error::Config("DPoP proof is not a valid header value".into()))?;
+            req.headers_mut().insert("DPoP", value);
+        }
+        self.http.execute(req).await.map_err(Error::transport)
     }
 }
 
-/// A 401 whose challenge names `invalid_token` (RFC 6750 §3.1).
-fn is_invalid_token(resp: &reqwest::Response) -> bool {
+/// A 401 whose `WWW-Authenticate` challenge names `code` (RFC 6750 §3.1, RFC 9449 §9).
+fn challenge_contains(resp: &reqwest::Response, code: &str) -> bool {
     resp.status() == reqwest::StatusCode::UNAUTHORIZED
         && resp
             .headers()
             .get_all(reqwest::header::WWW_AUTHENTICATE)
             .iter()
             .filter_map(|v| v.to_str().ok())
-            .any(|v| v.contains("invalid_token"))
+            .any(|v| v.contains(code))
 }

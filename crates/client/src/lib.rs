@@ -17,8 +17,9 @@
 //!   `401 invalid_token`.
 //! - **Native apps**: [`LoopbackSignIn`] runs the RFC 8252 loopback redirect.
 //!
-//! DPoP (RFC 9449) is not implemented yet; [`SigningKey::sign_jwt`] is the building block
-//! a proof will use.
+//! - **DPoP** (RFC 9449): [`OAuthClient::with_dpop`] sends proofs of a persisted
+//!   [`DpopKey`] and follows server nonces; [`AuthorizedClient`] does the same for
+//!   DPoP-bound access tokens.
 //!
 //! HTTPS needs the `rustls` feature (or a `reqwest::Client` with TLS passed to
 //! [`OAuthClient::with_http_client`]).
@@ -34,6 +35,7 @@
 
 mod auth;
 mod client;
+mod dpop;
 mod error;
 mod http;
 mod loopback;
@@ -45,6 +47,7 @@ mod util;
 
 pub use auth::{ClientAuth, SigningKey};
 pub use client::{default_http_client, Endpoints, Introspection, OAuthClient};
+pub use dpop::DpopKey;
 pub use error::{Error, ErrorCode, OAuthError, Result};
 pub use http::{AuthorizedClient, ClientTokens, TokenSource, UserTokens};
 pub use loopback::LoopbackSignIn;

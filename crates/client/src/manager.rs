@@ -351,6 +351,11 @@ impl ClientCredentialsManager {
         }
     }
 
+    /// The OAuth client.
+    pub fn client(&self) -> &OAuthClient {
+        &self.inner.client
+    }
+
     /// A token for `scope` (`None`: the client's default scope), from the cache unless
     /// it expires within the skew.
     pub async fn access_token(&self, scope: Option<&str>) -> Result<AccessToken> {

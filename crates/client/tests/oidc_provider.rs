@@ -12,11 +12,12 @@
 mod support;
 
 use baton_client::{
-    AuthorizedClient, ClientAuth, ClientCredentialsManager, Endpoints, FileStore, LoopbackSignIn,
-    ManagerOptions, MemoryStore, OAuthClient, TokenSet, TokenStore, UserTokenManager, UserTokens,
+    AuthorizedClient, ClientAuth, ClientCredentialsManager, DpopKey, Endpoints, FileStore,
+    LoopbackSignIn, ManagerOptions, MemoryStore, OAuthClient, SigningKey, TokenSet, TokenStore,
+    UserTokenManager, UserTokens,
 };
 use std::path::PathBuf;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use support::proxy::Proxy;
 use tokio::io::AsyncBufReadExt;
@@ -64,6 +65,11 @@ struct Op {
 
 /// A running oidc-provider, or `None` (with the reason printed) when it cannot run.
 async fn start(test: &str) -> Option<Op> {
+    start_with(test, false).await
+}
+
+/// As [`start`], with DPoP on (nonces required) when `dpop`.
+async fn start_with(test: &str, dpop: bool) -> Option<Op> {
     if let Err(why) = installed() {
         println!("SKIPPED {test}: node oidc-provider is not available: {why}");
         return None;
@@ -73,6 +79,7 @@ async fn start(test: &str) -> Option<Op> {
         .arg(oidc_dir().join("server.mjs"))
         .env("PORT", port.to_string())
         .env("LOOPBACK_PORT", loopback_port.to_string())
+        .env("DPOP", if dpop { "1" } else { "0" })
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
@@ -315,5 +322,71 @@ async fn oidc_provider_authorized_client_retries_once_on_invalid_token_and_sign_
         e.oauth().map(|o| o.error.as_str()),
         Some("invalid_grant"),
         "revoked: {e}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oidc_provider_dpop_bound_tokens_refresh_with_the_persisted_key_and_nonces() {
+    let Some(op) = start_with(
+        "oidc_provider_dpop_bound_tokens_refresh_with_the_persisted_key_and_nonces",
+        true,
+    )
+    .await
+    else {
+        return;
+    };
+    let pkcs8 = SigningKey::generate_pkcs8().unwrap(); // what an app keeps next to its tokens
+    let key = || Arc::new(DpopKey::from_pkcs8(&pkcs8).unwrap());
+    let c = app(&op, &op.url).await.with_dpop(key());
+    // The code exchange meets use_dpop_nonce first and repeats with the nonce.
+    let t = sign_in(&op, &c).await;
+    assert_eq!(t.token_type, "DPoP");
+    let dir = tempfile::tempdir().unwrap();
+    let m = UserTokenManager::new(
+        c,
+        FileStore::new(dir.path()).unwrap(),
+        ManagerOptions::default(),
+    );
+    m.set_tokens("alice", t.clone()).await.unwrap();
+    let api = AuthorizedClient::new(
+        reqwest::Client::new(),
+        UserTokens {
+            manager: m.clone(),
+            key: "alice".into(),
+        },
+    );
+    // Refresh (DPoP proof), then the API call with `DPoP` + a proof carrying ath.
+    let resp = api
+        .send(api.http().get(format!("{}/me", op.url)))
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+
+    // A restart: the key from its stored bytes, the tokens from the file store.
+    let c2 = app(&op, &op.url).await.with_dpop(key());
+    let store = FileStore::new(dir.path()).unwrap();
+    let mut due = store.load("alice").unwrap().unwrap();
+    assert_ne!(due.refresh_token, t.refresh_token, "it rotated");
+    due.expires_at = Some(0);
+    store.save("alice", &due).unwrap();
+    let m2 = UserTokenManager::new(c2, store, ManagerOptions::default());
+    let at = m2.access_token("alice").await.unwrap();
+    assert_eq!(at.token_type, "DPoP");
+
+    // The bound refresh token is useless with another key.
+    let other = Arc::new(DpopKey::from_pkcs8(&SigningKey::generate_pkcs8().unwrap()).unwrap());
+    let c3 = app(&op, &op.url).await.with_dpop(other);
+    let rt = m2
+        .tokens("alice")
+        .await
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    let e = c3.refresh(&rt, None).await.unwrap_err();
+    assert_eq!(
+        e.oauth().map(|o| o.error.as_str()),
+        Some("invalid_grant"),
+        "{e}"
     );
 }

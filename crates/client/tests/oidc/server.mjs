@@ -1,6 +1,7 @@
 // node oidc-provider for baton-client's tests. Environment: PORT (listen and issuer port),
 // LOOPBACK_PORT (the native client's redirect port). Interactions are answered at once:
-// alice signs in and grants what was asked. Prints "ready" when listening.
+// alice signs in and grants what was asked. DPOP=1 turns on DPoP with nonces required
+// everywhere. Prints "ready" when listening.
 import Provider from 'oidc-provider';
 
 const port = Number(process.env.PORT);
@@ -33,6 +34,9 @@ const provider = new Provider(issuer, {
     introspection: { enabled: true },
     revocation: { enabled: true },
     devInteractions: { enabled: false },
+    dPoP: process.env.DPOP === '1'
+      ? { enabled: true, nonceSecret: Buffer.alloc(32, 7), requireNonce: () => true }
+      : { enabled: false },
   },
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   rotateRefreshToken: true,
