@@ -13,8 +13,8 @@
 //!   crash-safe [`FileStore`]), refreshes ahead of expiry with single flight, persists a
 //!   rotated refresh token before handing it out, retries lost refresh responses within
 //!   the server's grace period and reports [`Error::SignInRequired`] when the grant is gone.
-//! - **Calling APIs**: [`AuthorizedClient`] adds the token and retries once on
-//!   `401 invalid_token`.
+//! - **Calling APIs**: [`AuthorizedClient`] (a `reqwest` wrapper) and [`AuthLayer`] (a
+//!   `tower` layer) add the token and retry once on `401 invalid_token`.
 //! - **Native apps**: [`LoopbackSignIn`] runs the RFC 8252 loopback redirect.
 //!
 //! - **DPoP** (RFC 9449): [`OAuthClient::with_dpop`] sends proofs of a persisted
@@ -38,6 +38,7 @@ mod client;
 mod dpop;
 mod error;
 mod http;
+mod layer;
 mod loopback;
 mod manager;
 mod pkce;
@@ -50,6 +51,7 @@ pub use client::{default_http_client, Endpoints, Introspection, OAuthClient};
 pub use dpop::DpopKey;
 pub use error::{Error, ErrorCode, OAuthError, Result};
 pub use http::{AuthorizedClient, ClientTokens, TokenSource, UserTokens};
+pub use layer::{AuthError, AuthLayer, AuthService};
 pub use loopback::LoopbackSignIn;
 pub use manager::{ClientCredentialsManager, ManagerOptions, UserTokenManager};
 pub use pkce::Pkce;
