@@ -10,7 +10,8 @@
 //! The client must be registered as public (`token_endpoint_auth_method = "none"`) with
 //! the redirect URI `http://127.0.0.1:PORT/callback`; set `PORT` to that port (Baton
 //! matches redirect URIs exactly; `0` picks a free one for servers that ignore the port).
-//! Tokens are kept in `$BATON_CLIENT_DIR` (default `./.baton-client-tokens`).
+//! Tokens are kept in `$BATON_CLIENT_DIR` (default `./.baton-client-tokens`). Set
+//! `NO_BROWSER=1` to only print the URL.
 
 use baton_client::{
     ClientAuth, FileStore, LoopbackSignIn, ManagerOptions, OAuthClient, TokenSet, UserTokenManager,
@@ -42,13 +43,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let signin = LoopbackSignIn::start(&client, "openid offline_access", port).await?;
             let url = signin.authorization_url().to_string();
             eprintln!("Opening {url}");
-            // Best effort: the system browser; otherwise the user copies the URL.
-            let opener = if cfg!(target_os = "macos") {
-                "open"
-            } else {
-                "xdg-open"
-            };
-            let _ = std::process::Command::new(opener).arg(&url).spawn();
+            // Best effort: the system browser (unless NO_BROWSER is set); otherwise the
+            // user copies the URL.
+            if std::env::var_os("NO_BROWSER").is_none() {
+                let opener = if cfg!(target_os = "macos") {
+                    "open"
+                } else {
+                    "xdg-open"
+                };
+                let _ = std::process::Command::new(opener).arg(&url).spawn();
+            }
             let response = signin.finish(&client, Duration::from_secs(300)).await?;
             tokens
                 .set_tokens(KEY, TokenSet::from_response(response))

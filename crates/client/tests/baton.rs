@@ -446,3 +446,113 @@ async fn loopback_sign_in_completes_the_code_flow() {
     assert_eq!(page.status().as_u16(), 400);
     assert!(matches!(finish.await.unwrap(), Err(Error::Callback(_))));
 }
+
+/// The CLI example, end to end: `login` through the loopback flow (this test plays the
+/// browser), `token` from the file (refreshing), `logout` (revoking), `token` refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_example_signs_in_keeps_tokens_in_a_file_and_signs_out() {
+    let exe = example_binary("cli_loopback");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let extra = format!(
+        "[[clients]]\nclient_id = \"native\"\ntoken_endpoint_auth_method = \"none\"\nredirect_uris = [\"http://127.0.0.1:{port}/callback\"]\ngrant_types = [\"authorization_code\", \"refresh_token\"]\nscopes = [\"openid\", \"offline_access\"]\n"
+    );
+    let s = TestServer::start(&extra).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cli = |cmd: &str| {
+        let mut c = tokio::process::Command::new(&exe);
+        c.args([s.url.as_str(), "native", cmd])
+            .env("PORT", port.to_string())
+            .env("NO_BROWSER", "1")
+            .env("BATON_CLIENT_DIR", dir.path())
+            .kill_on_drop(true);
+        c
+    };
+
+    let mut login = cli("login")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines =
+        tokio::io::AsyncBufReadExt::lines(tokio::io::BufReader::new(login.stderr.take().unwrap()));
+    let url = loop {
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the CLI prints the URL");
+        if let Some(u) = line.strip_prefix("Opening ") {
+            break u.to_string();
+        }
+    };
+    let b = flow::Browser::shared(&s);
+    let cb = b.drive(b.get(&url).await, "allow").await;
+    assert_eq!(reqwest::get(&cb.url).await.unwrap().status().as_u16(), 200);
+    assert!(login.wait().await.unwrap().success());
+
+    let store = FileStore::new(dir.path()).unwrap();
+    let mut t = store.load("default").unwrap().expect("tokens in the file");
+    t.expires_at = Some(0);
+    store.save("default", &t).unwrap();
+    let out = cli("token").output().await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert_ne!(printed, t.access_token, "refreshed");
+    assert!(!printed.is_empty());
+
+    let rt = store
+        .load("default")
+        .unwrap()
+        .unwrap()
+        .refresh_token
+        .unwrap();
+    assert!(cli("logout").status().await.unwrap().success());
+    assert_eq!(s.refresh_public_as("native", &rt).await, 400);
+    let out = cli("token").output().await.unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not signed in"));
+}
+
+/// The path of an example binary, built first if this test run did not build it.
+fn example_binary(name: &str) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let debug = exe.parent().and_then(|p| p.parent()).unwrap();
+    let path = debug.join("examples").join(name);
+    if !path.exists() {
+        let status = std::process::Command::new(env!("CARGO"))
+            .args(["build", "-p", "baton-client", "--example", name])
+            .status()
+            .unwrap();
+        assert!(status.success(), "building example {name}");
+    }
+    path
+}
+
+trait RefreshAs {
+    async fn refresh_public_as(&self, client_id: &str, rt: &str) -> u16;
+}
+
+impl RefreshAs for TestServer {
+    /// A refresh as public client `client_id`; answers the status.
+    async fn refresh_public_as(&self, client_id: &str, rt: &str) -> u16 {
+        let (status, _) = self
+            .post_form(
+                "/token",
+                None,
+                &[
+                    ("grant_type", "refresh_token"),
+                    ("client_id", client_id),
+                    ("refresh_token", rt),
+                ],
+            )
+            .await;
+        status.as_u16()
+    }
+}
