@@ -556,3 +556,31 @@ impl RefreshAs for TestServer {
         status.as_u16()
     }
 }
+
+/// The service example runs against Baton: discovery, a client-credentials token, three
+/// API calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn service_example_calls_an_api_with_a_cached_client_credentials_token() {
+    let exe = example_binary("service_client_credentials");
+    let s = TestServer::start("").await;
+    let out = tokio::process::Command::new(&exe)
+        .env("ISSUER", &s.url)
+        .env("CLIENT_ID", WEB.0)
+        .env("CLIENT_SECRET", WEB.1)
+        .env("SCOPE", "api")
+        // Any API will do: this one answers 200 whatever the token.
+        .env(
+            "API_URL",
+            format!("{}/.well-known/openid-configuration", s.url),
+        )
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches(": 200 OK").count(), 3, "{stdout}");
+}
