@@ -142,6 +142,32 @@ async fn lost_refresh_response_is_recovered_with_the_same_successor() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refresh_timing_out_after_it_was_sent_is_recovered_with_the_same_successor() {
+    let s = TestServer::start("").await;
+    let proxy = Proxy::start(&s.url).await;
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_millis(1000))
+        .build()
+        .unwrap();
+    let c = spa(&s, &proxy.url).with_http_client(http);
+    let m = UserTokenManager::new(c, MemoryStore::new(), ManagerOptions::default());
+    m.set_tokens("alice", expired_tokens(&s, SPA).await)
+        .await
+        .unwrap();
+    proxy.delay_next_refresh();
+    m.access_token("alice").await.unwrap();
+    assert_eq!(
+        proxy.refreshes(),
+        2,
+        "the timed-out refresh was repeated once"
+    );
+    let late: serde_json::Value = serde_json::from_str(&proxy.dropped()[0]).unwrap();
+    let now = m.tokens("alice").await.unwrap().unwrap();
+    assert_eq!(now.refresh_token.as_deref(), late["refresh_token"].as_str());
+    assert_eq!(reuse_events(&s).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_refresh_response_without_grace_requires_sign_in() {
     // What the grace period buys: with none, the repeated presentation is reuse.
     let s = TestServer::start(ONE_TIME_NO_GRACE).await;

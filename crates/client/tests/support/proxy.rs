@@ -16,7 +16,10 @@ pub struct Counters {
     /// When set, the next refresh response is read from the server and thrown away, and
     /// the client's connection is closed.
     pub drop_next_refresh: Arc<AtomicBool>,
-    /// The bodies of dropped responses.
+    /// When set, the next refresh response is held back for 3 s (past a short client
+    /// timeout) and then sent.
+    pub delay_next_refresh: Arc<AtomicBool>,
+    /// The bodies of dropped or delayed responses.
     pub dropped: Arc<Mutex<Vec<String>>>,
 }
 
@@ -45,6 +48,12 @@ impl Proxy {
     pub fn drop_next_refresh(&self) {
         self.counters
             .drop_next_refresh
+            .store(true, Ordering::SeqCst);
+    }
+
+    pub fn delay_next_refresh(&self) {
+        self.counters
+            .delay_next_refresh
             .store(true, Ordering::SeqCst);
     }
 
@@ -139,6 +148,12 @@ async fn connection(mut client: TcpStream, upstream: SocketAddr, c: Counters) {
             let body = body.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
             c.dropped.lock().unwrap().push(body);
             return; // closes the client's connection without an answer
+        }
+        if refresh && c.delay_next_refresh.swap(false, Ordering::SeqCst) {
+            let body = String::from_utf8_lossy(&resp);
+            let body = body.split("\r\n\r\n").nth(1).unwrap_or("").to_string();
+            c.dropped.lock().unwrap().push(body);
+            tokio::time::sleep(std::time::Duration::from_millis(3000)).await;
         }
         if client.write_all(&resp).await.is_err() {
             return;
