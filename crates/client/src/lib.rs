@@ -16,7 +16,6 @@
 //! - **Calling APIs**: [`AuthorizedClient`] (a `reqwest` wrapper) and [`AuthLayer`] (a
 //!   `tower` layer) add the token and retry once on `401 invalid_token`.
 //! - **Native apps**: [`LoopbackSignIn`] runs the RFC 8252 loopback redirect.
-//!
 //! - **DPoP** (RFC 9449): [`OAuthClient::with_dpop`] sends proofs of a persisted
 //!   [`DpopKey`] and follows server nonces; [`AuthorizedClient`] does the same for
 //!   DPoP-bound access tokens.
