@@ -1,0 +1,403 @@
+//! Token management (what Duende.AccessTokenManagement does for .NET): user tokens under
+//! application-chosen keys and client-credentials tokens per scope, renewed ahead of
+//! expiry, one request per renewal however many callers wait for it.
+
+use crate::client::OAuthClient;
+use crate::error::{Error, ErrorCode, Result};
+use crate::store::TokenStore;
+use crate::token::{AccessToken, TokenSet};
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// Settings of the managers.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct ManagerOptions {
+    /// Renew an access token this long before it expires (default 60 s).
+    pub refresh_skew: Duration,
+    /// How many times a refresh whose response was lost (connection reset, timeout,
+    /// 5xx) is repeated with the same refresh token (default 2). Keep
+    /// `retries × (request timeout + retry_delay)` below the server's refresh grace
+    /// period, within which a repeated presentation answers the same successor.
+    pub refresh_retries: u32,
+    /// The pause before such a repetition (default 200 ms).
+    pub retry_delay: Duration,
+    /// Scope to ask for on refresh (`None`: the grant's scope).
+    pub refresh_scope: Option<String>,
+}
+
+impl Default for ManagerOptions {
+    fn default() -> Self {
+        ManagerOptions {
+            refresh_skew: Duration::from_secs(60),
+            refresh_retries: 2,
+            retry_delay: Duration::from_millis(200),
+            refresh_scope: None,
+        }
+    }
+}
+
+impl ManagerOptions {
+    pub fn with_refresh_skew(mut self, skew: Duration) -> Self {
+        self.refresh_skew = skew;
+        self
+    }
+
+    pub fn with_refresh_retries(mut self, retries: u32, delay: Duration) -> Self {
+        self.refresh_retries = retries;
+        self.retry_delay = delay;
+        self
+    }
+}
+
+/// Per-key state: the tokens as last loaded or stored (`None`: not loaded yet). The
+/// async mutex is the single flight: whoever holds it refreshes, the others wait and
+/// then find the fresh tokens.
+type Slot = Arc<tokio::sync::Mutex<Option<Option<TokenSet>>>>;
+
+fn slot(map: &Mutex<HashMap<String, Slot>>, key: &str) -> Slot {
+    match map.lock() {
+        Ok(mut m) => m.entry(key.to_string()).or_default().clone(),
+        // A poisoned map only means another thread panicked while inserting: a fresh
+        // slot is still correct for single-flight within this call.
+        Err(p) => p.into_inner().entry(key.to_string()).or_default().clone(),
+    }
+}
+
+/// User tokens (from the code flow) under keys the application chooses (a user id, a
+/// session id, `"default"` for a CLI), refreshed ahead of expiry.
+///
+/// - **Single flight**: concurrent callers for one key cause one refresh request; all get
+///   its result.
+/// - **Crash-safe rotation**: the new refresh token is saved to the [`TokenStore`] before
+///   any caller sees the new access token; if saving fails, the call fails.
+/// - **Lost responses**: a refresh whose response never arrived is repeated with the same
+///   refresh token ([`ManagerOptions::refresh_retries`]); within the server's grace period
+///   this answers the same successor.
+/// - **`invalid_grant`** on refresh clears the key and answers [`Error::SignInRequired`].
+///
+/// ```no_run
+/// use baton_client::{ClientAuth, FileStore, ManagerOptions, OAuthClient, UserTokenManager};
+/// # async fn run() -> Result<(), baton_client::Error> {
+/// let client = OAuthClient::discover("https://login.example.com", "my-cli", ClientAuth::None).await?;
+/// let store = FileStore::new("/home/me/.config/my-cli/tokens")?;
+/// let tokens = UserTokenManager::new(client, store, ManagerOptions::default());
+/// match tokens.access_token("default").await {
+///     Ok(at) => println!("Authorization: {}", at.header_value()),
+///     Err(e) if e.is_sign_in_required() => println!("please sign in"),
+///     Err(e) => return Err(e),
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct UserTokenManager {
+    inner: Arc<UserInner>,
+}
+
+struct UserInner {
+    client: OAuthClient,
+    store: Arc<dyn TokenStore>,
+    opts: ManagerOptions,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl std::fmt::Debug for UserTokenManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UserTokenManager")
+            .field("client_id", &self.inner.client.client_id())
+            .field("opts", &self.inner.opts)
+            .finish_non_exhaustive()
+    }
+}
+
+impl UserTokenManager {
+    pub fn new(
+        client: OAuthClient,
+        store: impl TokenStore,
+        opts: ManagerOptions,
+    ) -> UserTokenManager {
+        Self::with_shared_store(client, Arc::new(store), opts)
+    }
+
+    /// As [`UserTokenManager::new`], with a store shared with other code.
+    pub fn with_shared_store(
+        client: OAuthClient,
+        store: Arc<dyn TokenStore>,
+        opts: ManagerOptions,
+    ) -> UserTokenManager {
+        UserTokenManager {
+            inner: Arc::new(UserInner {
+                client,
+                store,
+                opts,
+                slots: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The OAuth client.
+    pub fn client(&self) -> &OAuthClient {
+        &self.inner.client
+    }
+
+    /// Stores tokens obtained by signing in (e.g. [`crate::LoopbackSignIn::finish`]).
+    pub async fn set_tokens(&self, key: &str, tokens: TokenSet) -> Result<()> {
+        let s = slot(&self.inner.slots, key);
+        let mut g = s.lock().await;
+        self.save(key, &tokens).await?;
+        *g = Some(Some(tokens));
+        Ok(())
+    }
+
+    /// The tokens stored under `key`, as they are (no refresh).
+    pub async fn tokens(&self, key: &str) -> Result<Option<TokenSet>> {
+        let s = slot(&self.inner.slots, key);
+        let mut g = s.lock().await;
+        self.loaded(key, &mut g).await
+    }
+
+    /// An access token for `key` that is valid for at least the skew, refreshing first if
+    /// needed. [`Error::SignInRequired`] when there are no tokens or the refresh token was
+    /// rejected.
+    ///
+    /// A refresh runs in its own task: if the caller gives up (a timeout, a dropped
+    /// request), the refresh still completes and its result is stored.
+    pub async fn access_token(&self, key: &str) -> Result<AccessToken> {
+        self.run_locked(key, None).await
+    }
+
+    /// Refreshes `key` unless its access token already differs from `rejected` (someone
+    /// else refreshed meanwhile); for a resource server's `401 invalid_token`.
+    pub async fn renew(&self, key: &str, rejected: &str) -> Result<AccessToken> {
+        self.run_locked(key, Some(rejected.to_string())).await
+    }
+
+    /// Takes the key's lock and runs the check (and any refresh) in a task that owns the
+    /// lock, so that cancellation of the caller cannot interrupt a refresh half-way.
+    async fn run_locked(&self, key: &str, rejected: Option<String>) -> Result<AccessToken> {
+        let mut g = slot(&self.inner.slots, key).lock_owned().await;
+        let this = self.clone();
+        let key = key.to_string();
+        let task = tokio::spawn(async move {
+            let current = this
+                .loaded(&key, &mut g)
+                .await?
+                .ok_or(Error::SignInRequired(None))?;
+            let due = match &rejected {
+                None => current.expires_within(this.inner.opts.refresh_skew.as_secs()),
+                Some(r) => current.access_token == *r,
+            };
+            if !due {
+                return Ok(current.access());
+            }
+            Ok(this.refresh_locked(&key, &mut g, &current).await?.access())
+        });
+        task.await.map_err(|e| {
+            Error::Storage(std::io::Error::other(format!("refresh task failed: {e}")))
+        })?
+    }
+
+    /// Forgets `key` locally and revokes its refresh token (RFC 7009), or the access
+    /// token when there is no refresh token. The local tokens are removed even when
+    /// revocation fails; the revocation error is then returned.
+    pub async fn sign_out(&self, key: &str) -> Result<()> {
+        let s = slot(&self.inner.slots, key);
+        let mut g = s.lock().await;
+        let current = self.loaded(key, &mut g).await?;
+        self.remove(key).await?;
+        *g = Some(None);
+        let Some(t) = current else { return Ok(()) };
+        if self.inner.client.endpoints().revocation_endpoint.is_none() {
+            return Ok(());
+        }
+        match &t.refresh_token {
+            Some(rt) => self.inner.client.revoke(rt, Some("refresh_token")).await,
+            None => {
+                self.inner
+                    .client
+                    .revoke(&t.access_token, Some("access_token"))
+                    .await
+            }
+        }
+    }
+
+    async fn loaded(
+        &self,
+        key: &str,
+        g: &mut Option<Option<TokenSet>>,
+    ) -> Result<Option<TokenSet>> {
+        if let Some(t) = g {
+            return Ok(t.clone());
+        }
+        let store = self.inner.store.clone();
+        let k = key.to_string();
+        let t = blocking(move || store.load(&k)).await?;
+        *g = Some(t.clone());
+        Ok(t)
+    }
+
+    async fn refresh_locked(
+        &self,
+        key: &str,
+        g: &mut Option<Option<TokenSet>>,
+        current: &TokenSet,
+    ) -> Result<TokenSet> {
+        let Some(rt) = current.refresh_token.as_deref() else {
+            return Err(Error::SignInRequired(None));
+        };
+        let opts = &self.inner.opts;
+        let mut attempt = 0;
+        let resp = loop {
+            match self
+                .inner
+                .client
+                .refresh(rt, opts.refresh_scope.as_deref())
+                .await
+            {
+                Ok(r) => break r,
+                Err(Error::OAuth(e)) if e.error == ErrorCode::InvalidGrant => {
+                    // The grant is gone (expired, revoked, reused): nothing stored can help.
+                    self.remove(key).await?;
+                    *g = Some(None);
+                    return Err(Error::SignInRequired(Some(e)));
+                }
+                Err(e) if e.is_transient() && attempt < opts.refresh_retries => {
+                    // The response may have been lost after the server rotated: present the
+                    // same token again; inside the grace period it answers the same successor.
+                    attempt += 1;
+                    tokio::time::sleep(opts.retry_delay).await;
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        let next = current.refreshed(resp);
+        // Durable before anyone sees it: a crash after this point restarts with the new
+        // refresh token; a crash before it restarts with the old one, inside the grace period.
+        self.save(key, &next).await?;
+        *g = Some(Some(next.clone()));
+        Ok(next)
+    }
+
+    async fn save(&self, key: &str, t: &TokenSet) -> Result<()> {
+        let store = self.inner.store.clone();
+        let (k, t) = (key.to_string(), t.clone());
+        blocking(move || store.save(&k, &t)).await
+    }
+
+    async fn remove(&self, key: &str) -> Result<()> {
+        let store = self.inner.store.clone();
+        let k = key.to_string();
+        blocking(move || store.remove(&k)).await
+    }
+}
+
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Storage(std::io::Error::other(format!("store task failed: {e}"))))?
+}
+
+/// Client-credentials tokens of one client, cached per scope in memory and renewed ahead
+/// of expiry, with single flight per scope.
+///
+/// ```no_run
+/// use baton_client::{ClientAuth, ClientCredentialsManager, Endpoints, ManagerOptions, OAuthClient};
+/// # async fn run() -> Result<(), baton_client::Error> {
+/// let client = OAuthClient::new(
+///     Endpoints::token_only("https://login.example.com/token"),
+///     "reports-service",
+///     ClientAuth::SecretBasic("s3cret".into()),
+/// )?;
+/// let tokens = ClientCredentialsManager::new(client, ManagerOptions::default());
+/// let at = tokens.access_token(Some("reports:read")).await?; // cached until 60 s before expiry
+/// # let _ = at; Ok(()) }
+/// ```
+#[derive(Clone)]
+pub struct ClientCredentialsManager {
+    inner: Arc<CcInner>,
+}
+
+struct CcInner {
+    client: OAuthClient,
+    opts: ManagerOptions,
+    slots: Mutex<HashMap<String, Slot>>,
+}
+
+impl std::fmt::Debug for ClientCredentialsManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientCredentialsManager")
+            .field("client_id", &self.inner.client.client_id())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The cache key of a scope: its words sorted and de-duplicated.
+fn scope_key(scope: Option<&str>) -> String {
+    let mut words: Vec<&str> = scope.unwrap_or("").split_ascii_whitespace().collect();
+    words.sort_unstable();
+    words.dedup();
+    words.join(" ")
+}
+
+impl ClientCredentialsManager {
+    pub fn new(client: OAuthClient, opts: ManagerOptions) -> ClientCredentialsManager {
+        ClientCredentialsManager {
+            inner: Arc::new(CcInner {
+                client,
+                opts,
+                slots: Mutex::default(),
+            }),
+        }
+    }
+
+    /// The OAuth client.
+    pub fn client(&self) -> &OAuthClient {
+        &self.inner.client
+    }
+
+    /// A token for `scope` (`None`: the client's default scope), from the cache unless
+    /// it expires within the skew.
+    pub async fn access_token(&self, scope: Option<&str>) -> Result<AccessToken> {
+        let key = scope_key(scope);
+        let s = slot(&self.inner.slots, &key);
+        let mut g = s.lock().await;
+        if let Some(Some(t)) = &*g {
+            if !t.expires_within(self.inner.opts.refresh_skew.as_secs()) {
+                return Ok(t.access());
+            }
+        }
+        let scope = if key.is_empty() {
+            None
+        } else {
+            Some(key.as_str())
+        };
+        let t = TokenSet::from_response(self.inner.client.client_credentials(scope).await?);
+        *g = Some(Some(t.clone()));
+        Ok(t.access())
+    }
+
+    /// Drops the cached token for `scope` if it is still `rejected`, and gets a new one.
+    pub async fn renew(&self, scope: Option<&str>, rejected: &str) -> Result<AccessToken> {
+        let key = scope_key(scope);
+        {
+            let s = slot(&self.inner.slots, &key);
+            let mut g = s.lock().await;
+            if matches!(&*g, Some(Some(t)) if t.access_token == rejected) {
+                *g = None;
+            }
+        }
+        self.access_token(scope).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::scope_key;
+
+    #[test]
+    fn scope_key_ignores_order_and_duplicates() {
+        assert_eq!(scope_key(Some("b a  b")), "a b");
+        assert_eq!(scope_key(None), "");
+    }
+}
