@@ -123,6 +123,7 @@ struct RawLogin {
     first_delay: Option<String>,
     max_delay: Option<String>,
     forget_after: Option<String>,
+    trusted_for: Option<String>,
     max_entries: Option<i64>,
 }
 
@@ -217,6 +218,9 @@ pub struct LoginConfig {
     pub first_delay: Dur,
     pub max_delay: Dur,
     pub forget_after: Dur,
+    /// How long a successful sign-in makes its client address known-good for its
+    /// account (exempt from the account-wide wait, counted on its own).
+    pub trusted_for: Dur,
     pub max_entries: usize,
 }
 
@@ -228,6 +232,7 @@ impl Default for LoginConfig {
             first_delay: Dur::secs(1),
             max_delay: Dur::secs(300),
             forget_after: Dur::secs(3600),
+            trusted_for: Dur::secs(30 * 86_400),
             max_entries: 100_000,
         }
     }
@@ -912,6 +917,12 @@ fn login(raw: &RawLogin, source: &str) -> Result<LoginConfig, ConfigError> {
             "login.forget_after",
             raw.forget_after.as_ref(),
             d.forget_after,
+        )?,
+        trusted_for: dur(
+            source,
+            "login.trusted_for",
+            raw.trusted_for.as_ref(),
+            d.trusted_for,
         )?,
         max_entries: match raw.max_entries {
             None => d.max_entries,

@@ -9,11 +9,19 @@
 //!   failure. 0 turns that counter off.
 //! - While it waits, a sign-in is refused before the password is checked: a guess made
 //!   during the wait cannot succeed, and a refused attempt neither counts as a failure
-//!   nor makes the wait longer. So a user locked out by someone else waits at most
-//!   `max_delay` after the last failure.
-//! - A successful sign-in clears its account's count (not its address's: one good
-//!   account must not reset an address that is guessing others). A count is forgotten
-//!   after `forget_after` without failures.
+//!   nor makes the wait longer.
+//! - Known-good addresses: a successful sign-in marks its (account, address) pair for
+//!   `trusted_for`. Attempts for the account from that address skip the account-wide
+//!   count: they are counted on the pair instead, with the same allowance and back-off
+//!   (and still on the address's own count). So someone guessing from elsewhere, however
+//!   slowly, cannot lock the user out of the addresses they have signed in from; a user
+//!   on a new address waits for the account-wide count, at most `max_delay` after the
+//!   last failure counted there.
+//! - A successful sign-in clears the count it was admitted under: the account's, or the
+//!   pair's at a known-good address (so a user signing in at home does not give the
+//!   guesser elsewhere a fresh allowance). It never clears its address's count (one
+//!   good account must not reset an address that is guessing others). A count is
+//!   forgotten after `forget_after` without failures.
 //! - Attempts in flight count against the allowance: once they could use it up, a further
 //!   attempt for the account waits (up to `BUSY_WAIT`) for them to finish, so
 //!   concurrent guesses cannot slip past the count and concurrent right passwords are
@@ -22,7 +30,9 @@
 //!   dropped first, then the oldest): with several nodes, an attacker spreading attempts
 //!   over them gets each node's allowance.
 //!
-//! Entries are keyed by a digest of the username, so no username is kept in memory.
+//! Entries are keyed by a digest of the username (and address), so no username is kept
+//! in memory. Known-good marks share the `max_entries` bound (one per pair that signed
+//! in; dropped like the rest when memory is full, the least recently used first).
 
 use crate::config::LoginConfig;
 use crate::grants::event;
@@ -39,6 +49,8 @@ use std::sync::{Mutex, MutexGuard};
 enum Key {
     Account([u8; 16]),
     Address([u8; 16]),
+    /// One account at one address: its known-good mark and its count there.
+    Pair([u8; 16]),
 }
 
 /// What was throttled: the account tried, or the client address.
@@ -64,6 +76,9 @@ struct Entry {
     /// Account entries: attempts admitted whose password check has not finished.
     pending: u32,
     last_failure: Timestamp,
+    /// Pair entries: the last successful sign-in (the address is known-good until
+    /// `trusted_for` after it).
+    signed_in: Option<Timestamp>,
     /// The `failures` value for which `login.throttled` was last reported.
     reported: Option<u32>,
 }
@@ -111,8 +126,12 @@ const BUSY_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 /// neither.
 pub struct Admission<'a> {
     throttle: &'a LoginThrottle,
+    /// The per-account count this attempt is under: the account's, or its pair's at a
+    /// known-good address.
     account: Option<Key>,
     address: Option<Key>,
+    /// The pair to mark known-good on success.
+    pair: Option<Key>,
     open: bool,
 }
 
@@ -165,7 +184,7 @@ impl LoginThrottle {
 
     fn free(&self, k: &Key) -> u32 {
         match k {
-            Key::Account(_) => self.cfg.free_failures,
+            Key::Account(_) | Key::Pair(_) => self.cfg.free_failures,
             Key::Address(_) => self.cfg.free_failures_per_ip,
         }
     }
@@ -175,12 +194,24 @@ impl LoginThrottle {
         (e.failures > free).then(|| e.last_failure.plus(self.delay(e.failures - free)))
     }
 
-    /// Whether an entry holds nothing worth keeping at `now`.
-    fn idle(&self, k: &Key, e: &Entry, now: Timestamp) -> bool {
+    /// Whether an entry's count is spent at `now` (nothing in flight, no wait, quiet for
+    /// `forget_after`).
+    fn forgotten(&self, k: &Key, e: &Entry, now: Timestamp) -> bool {
         e.pending == 0
             && (e.failures == 0
                 || (self.blocked_until(k, e).is_none_or(|b| b <= now)
                     && now.since(e.last_failure) >= self.cfg.forget_after))
+    }
+
+    /// Whether a pair entry marks a known-good address at `now`.
+    fn trusted(&self, e: &Entry, now: Timestamp) -> bool {
+        e.signed_in
+            .is_some_and(|t| now.since(t) < self.cfg.trusted_for)
+    }
+
+    /// Whether an entry holds nothing worth keeping at `now`.
+    fn idle(&self, k: &Key, e: &Entry, now: Timestamp) -> bool {
+        self.forgotten(k, e, now) && !self.trusted(e, now)
     }
 
     /// Lets an attempt by `username` from `ip` check its password, or says how long it
@@ -203,15 +234,20 @@ impl LoginThrottle {
         now: Timestamp,
         report_busy: bool,
     ) -> Result<Admission<'_>, Throttled> {
-        let account = (self.cfg.free_failures > 0).then(|| account_key(username));
-        let address = ip
-            .filter(|_| self.cfg.free_failures_per_ip > 0)
-            .and_then(address_key);
+        let counted = self.cfg.free_failures > 0;
+        let at = ip.and_then(address_key);
+        let pair = at.filter(|_| counted).map(|a| pair_key(username, &a));
+        let address = at.filter(|_| self.cfg.free_failures_per_ip > 0);
         let mut map = self.lock();
+        // At a known-good address the pair's count stands in for the account's.
+        let account = match pair {
+            Some(p) if map.get(&p).is_some_and(|e| self.trusted(e, now)) => Some(p),
+            _ => counted.then(|| account_key(username)),
+        };
         let mut refusal: Option<(Key, Throttled)> = None;
         for k in [account, address].into_iter().flatten() {
             let Some(e) = map.get_mut(&k) else { continue };
-            if e.failures > 0 && self.idle(&k, e, now) {
+            if e.failures > 0 && self.forgotten(&k, e, now) {
                 // A quiet period: the count is forgotten.
                 e.failures = 0;
                 e.reported = None;
@@ -220,7 +256,7 @@ impl LoginThrottle {
             let wait = match self.blocked_until(&k, e) {
                 Some(until) if until > now => Some((until.since(now), false)),
                 // Its next failure would start a wait: one check at a time.
-                _ if matches!(k, Key::Account(_))
+                _ if !matches!(k, Key::Address(_))
                     && e.pending > 0
                     && e.failures + e.pending >= free =>
                 {
@@ -233,7 +269,7 @@ impl LoginThrottle {
                 let better = |r: &Throttled| (r.busy && !busy) || w > r.retry_after;
                 if refusal.as_ref().is_none_or(|(_, r)| better(r)) {
                     let scope = match k {
-                        Key::Account(_) => Scope::Account,
+                        Key::Account(_) | Key::Pair(_) => Scope::Account,
                         Key::Address(_) => Scope::Address,
                     };
                     refusal = Some((
@@ -268,13 +304,14 @@ impl LoginThrottle {
             throttle: self,
             account,
             address,
+            pair,
             open: true,
         })
     }
 
     /// The entry for `k`, made if there is room (idle entries go first, then the one
-    /// whose last failure is oldest). `None` only if every entry has an attempt in
-    /// flight.
+    /// least recently used: last failure or, for a known-good mark, sign-in). `None`
+    /// only if every entry has an attempt in flight.
     fn entry<'m>(
         &self,
         map: &'m mut HashMap<Key, Entry>,
@@ -287,7 +324,10 @@ impl LoginThrottle {
                 let oldest = map
                     .iter()
                     .filter(|(_, e)| e.pending == 0)
-                    .min_by_key(|(_, e)| e.last_failure)
+                    .min_by_key(|(_, e)| {
+                        e.signed_in
+                            .map_or(e.last_failure, |t| t.max(e.last_failure))
+                    })
                     .map(|(key, _)| *key);
                 match oldest {
                     Some(o) => {
@@ -301,6 +341,7 @@ impl LoginThrottle {
             failures: 0,
             pending: 0,
             last_failure: now,
+            signed_in: None,
             reported: None,
         }))
     }
@@ -325,7 +366,7 @@ impl Admission<'_> {
         let mut map = t.lock();
         for k in [self.account, self.address].into_iter().flatten() {
             if let Some(e) = t.entry(&mut map, k, now) {
-                if matches!(k, Key::Account(_)) {
+                if !matches!(k, Key::Address(_)) {
                     e.pending = e.pending.saturating_sub(1);
                 }
                 e.failures = e.failures.saturating_add(1);
@@ -334,10 +375,17 @@ impl Admission<'_> {
         }
     }
 
-    /// The password was right: the account starts afresh.
-    pub fn succeeded(mut self) {
+    /// The password was right: the count it was admitted under starts afresh, and its
+    /// address becomes known-good for the account.
+    pub fn succeeded(mut self, now: Timestamp) {
         self.open = false;
         self.release(true);
+        let Some(p) = self.pair else { return };
+        let t = self.throttle;
+        let mut map = t.lock();
+        if let Some(e) = t.entry(&mut map, p, now) {
+            e.signed_in = Some(now);
+        }
     }
 
     fn release(&self, success: bool) {
@@ -350,7 +398,7 @@ impl Admission<'_> {
                 e.failures = 0;
                 e.reported = None;
             }
-            if e.pending == 0 && e.failures == 0 {
+            if e.pending == 0 && e.failures == 0 && e.signed_in.is_none() {
                 map.remove(&k);
             }
         }
@@ -380,6 +428,19 @@ fn account_key(username: &str) -> Key {
     let mut k = [0u8; 16];
     k.copy_from_slice(&d.as_ref()[..16]);
     Key::Account(k)
+}
+
+/// One account at one address (`address` from `address_key`).
+fn pair_key(username: &str, address: &Key) -> Key {
+    let norm = username.trim().to_lowercase();
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    if let Key::Address(a) = address {
+        ctx.update(a);
+    }
+    ctx.update(norm.as_bytes());
+    let mut k = [0u8; 16];
+    k.copy_from_slice(&ctx.finish().as_ref()[..16]);
+    Key::Pair(k)
 }
 
 /// An IPv4 address as itself; an IPv6 address by its /64 (one host's usual share).
@@ -464,7 +525,7 @@ pub async fn sign_in(
     };
     let (user, ok) = crate::users::verify_user(st, username, password).await?;
     if let Some(u) = user.as_ref().filter(|u| ok && u.active) {
-        admission.succeeded();
+        admission.succeeded(st.clock.now());
         return Ok(SignIn::User(u.clone()));
     }
     admission.failed(st.clock.now());
@@ -497,6 +558,7 @@ mod tests {
             first_delay: Dur::secs(1),
             max_delay: Dur::secs(8),
             forget_after: Dur::secs(60),
+            trusted_for: Dur::secs(1000),
             max_entries: 3,
         }
     }
@@ -528,7 +590,7 @@ mod tests {
             now += r.retry_after.as_secs();
         }
         assert_eq!(waits, [2, 4, 8, 8, 8, 8]);
-        th.admit("alice", None, t(now)).unwrap().succeeded();
+        th.admit("alice", None, t(now)).unwrap().succeeded(t(now));
         th.admit("alice", None, t(now)).unwrap().failed(t(now));
         assert!(th.admit("alice", None, t(now)).is_ok(), "counted afresh");
     }
@@ -578,5 +640,49 @@ mod tests {
             th.admit(&format!("u{i}"), None, t(i)).unwrap().failed(t(i));
         }
         assert_eq!(th.len(), 3);
+    }
+
+    #[test]
+    fn a_known_good_address_skips_the_account_wait_but_has_its_own_count() {
+        let th = LoginThrottle::new(LoginConfig {
+            max_entries: 1000,
+            ..cfg()
+        });
+        let (home, home_too, away, new) = (
+            Some("2001:db8::1"),
+            Some("2001:db8::2"),
+            Some("10.0.0.9"),
+            Some("10.0.0.7"),
+        );
+        th.admit("alice", home, t(0)).unwrap().succeeded(t(0));
+        for _ in 0..3 {
+            th.admit("alice", away, t(0)).unwrap().failed(t(0));
+        }
+        let r = th.admit("alice", new, t(0)).err().unwrap();
+        assert_eq!(r.scope, Scope::Account);
+        assert!(
+            th.admit("alice", None, t(0)).is_err(),
+            "no address: no trust"
+        );
+        assert!(th.admit("bob", home, t(0)).is_ok(), "another account");
+        // The same /64, the account in any spelling: known-good.
+        th.admit(" ALICE", home_too, t(0)).unwrap().succeeded(t(0));
+        assert!(
+            th.admit("alice", away, t(0)).is_err(),
+            "the attacker still waits"
+        );
+        // A guesser at home: the allowance, then the back-off, on the pair.
+        for _ in 0..3 {
+            th.admit("alice", home, t(0)).unwrap().failed(t(0));
+        }
+        let r = th.admit("alice", home, t(0)).err().unwrap();
+        assert_eq!((r.scope, r.retry_after), (Scope::Account, Dur::secs(1)));
+        // Trust ends `trusted_for` after the last sign-in there.
+        let th = LoginThrottle::new(cfg());
+        th.admit("alice", home, t(0)).unwrap().succeeded(t(0));
+        for _ in 0..3 {
+            th.admit("alice", away, t(1000)).unwrap().failed(t(1000));
+        }
+        assert!(th.admit("alice", home, t(1000)).is_err());
     }
 }

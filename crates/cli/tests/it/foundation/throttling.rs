@@ -1,7 +1,9 @@
 //! Login throttling: repeated wrong passwords for one account, or from one client
 //! address, make the next attempts wait (429 with `Retry-After`, the password not even
 //! checked), on the password grant as on the login page; the wait is capped, and the
-//! events say who was tried and when the throttle engaged.
+//! events say who was tried and when the throttle engaged. An address the user signed
+//! in from keeps its own count, so an attacker elsewhere cannot lock her out of it
+//! (the tests connect from other 127.0.0.0/8 addresses to be another client).
 
 use super::{assert_oauth_error, html_page};
 use baton_core::time::Dur;
@@ -12,8 +14,17 @@ use serde_json::Value;
 
 /// A password grant with the `web` client: status, `Retry-After` (seconds) and body.
 async fn password(s: &TestServer, user: &str, pw: &str) -> (StatusCode, Option<i64>, Value) {
-    let resp = s
-        .http
+    password_via(&s.http, s, user, pw).await
+}
+
+/// `password` sent through `http` (e.g. one from `client_at`).
+async fn password_via(
+    http: &reqwest::Client,
+    s: &TestServer,
+    user: &str,
+    pw: &str,
+) -> (StatusCode, Option<i64>, Value) {
+    let resp = http
         .post(format!("{}/token", s.url))
         .basic_auth(WEB.0, Some(WEB.1))
         .form(&[
@@ -27,6 +38,16 @@ async fn password(s: &TestServer, user: &str, pw: &str) -> (StatusCode, Option<i
     let status = resp.status();
     let retry = retry_after(&resp);
     (status, retry, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// A client whose connections come from `ip` (any 127.0.0.0/8 address reaches the
+/// test server on 127.0.0.1, and the server sees it as the peer address).
+fn client_at(ip: [u8; 4]) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from(ip))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
 }
 
 fn retry_after(resp: &reqwest::Response) -> Option<i64> {
@@ -329,4 +350,86 @@ async fn concurrent_guesses_cannot_slip_past_the_count() {
         "5 free failures and the one that starts the wait: {answers:?}"
     );
     assert_eq!(s.events("login.failed").await.len(), checked);
+}
+
+/// Fails once for alice from `http` each time the account's wait has passed, until the
+/// wait is at the 5-minute cap: the slow attacker who keeps the account locked.
+async fn lock_alice_out(s: &TestServer, http: &reqwest::Client) {
+    for _ in 0..40 {
+        let (st, retry, _) = password_via(http, s, ALICE.0, "wrong-password").await;
+        match st {
+            StatusCode::BAD_REQUEST => continue,
+            StatusCode::TOO_MANY_REQUESTS if retry == Some(300) => return,
+            StatusCode::TOO_MANY_REQUESTS => s.advance(Dur::secs(retry.unwrap())),
+            other => panic!("unexpected {other}"),
+        }
+    }
+    panic!("the wait never reached the cap");
+}
+
+#[tokio::test]
+async fn a_slow_attacker_elsewhere_cannot_lock_the_user_out_of_an_address_she_signed_in_from() {
+    let s = TestServer::start("").await;
+    let attacker = client_at([127, 0, 0, 2]);
+    let new_address = client_at([127, 0, 0, 3]);
+    // Alice signs in from her usual address (127.0.0.1).
+    let (st, _, body) = password(&s, ALICE.0, ALICE.1).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+
+    // Days later, an attacker elsewhere keeps her account at the longest wait, one
+    // failure per wait: far below its own address's allowance.
+    s.advance(Dur::secs(3 * 86_400));
+    lock_alice_out(&s, &attacker).await;
+    for round in 0..24 {
+        s.advance(Dur::secs(300));
+        let (st, _, _) = password_via(&attacker, &s, ALICE.0, "wrong-password").await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "round {round}: checked");
+
+        // From an address she never signed in from, she waits like everyone else.
+        let (st, retry, _) = password_via(&new_address, &s, ALICE.0, ALICE.1).await;
+        assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "round {round}");
+        assert_eq!(retry, Some(300));
+        // From her usual address she gets in at once, and that does not reset the
+        // attacker's count.
+        let (st, _, body) = password(&s, ALICE.0, ALICE.1).await;
+        assert_eq!(st, StatusCode::OK, "round {round}: {body}");
+        let (st, _, _) = password_via(&attacker, &s, ALICE.0, ALICE.1).await;
+        assert_eq!(st, StatusCode::TOO_MANY_REQUESTS, "round {round}");
+    }
+}
+
+#[tokio::test]
+async fn a_guesser_at_the_users_known_address_is_still_throttled() {
+    let s = TestServer::start("").await;
+    let attacker = client_at([127, 0, 0, 2]);
+    let (st, _, body) = password(&s, ALICE.0, ALICE.1).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    lock_alice_out(&s, &attacker).await;
+
+    // Someone on alice's own network gets the normal allowance and back-off for alice
+    // there, no more: 5 free failures, a 6th, then waits, even for the right password.
+    let mut statuses = Vec::new();
+    for _ in 0..8 {
+        statuses.push(password(&s, ALICE.0, "guess").await.0);
+    }
+    let expected: Vec<_> = [400, 400, 400, 400, 400, 400, 429, 429]
+        .into_iter()
+        .map(|c| StatusCode::from_u16(c).unwrap())
+        .collect();
+    assert_eq!(statuses, expected);
+    let (st, retry, body) = password(&s, ALICE.0, ALICE.1).await;
+    assert_oauth_error((st, &body), 429, "temporarily_unavailable");
+    assert_eq!(retry, Some(1), "the first step of the back-off");
+    let thr = s.events("login.throttled").await;
+    assert_eq!(thr[0].details["scope"], "account");
+    assert_eq!(thr[0].ip.as_deref(), Some("127.0.0.1"));
+
+    // Its back-off doubles as usual and ends as usual.
+    s.advance(Dur::secs(1));
+    assert_eq!(password(&s, ALICE.0, "guess").await.0, 400);
+    let (st, retry, _) = password(&s, ALICE.0, ALICE.1).await;
+    assert_eq!((st, retry), (StatusCode::TOO_MANY_REQUESTS, Some(2)));
+    s.advance(Dur::secs(2));
+    let (st, _, body) = password(&s, ALICE.0, ALICE.1).await;
+    assert_eq!(st, StatusCode::OK, "{body}");
 }
