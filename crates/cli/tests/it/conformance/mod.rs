@@ -5,6 +5,7 @@
 mod postgres;
 mod redis;
 mod redis_revocation;
+mod redis_revocation_admin;
 
 use baton_core::store::{GrantStore, Store};
 use baton_store::{MemoryGrants, SqliteStore};

@@ -10,7 +10,7 @@ use crate::refresh::{self, public, public_toml, rt, SPA_C};
 use baton_testkit::{TestServer, BASE_CLIENTS};
 use reqwest::StatusCode;
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -35,7 +35,7 @@ fn toml(cache_url: &str, prefix: &str) -> String {
 
 /// Deletes every index key under `prefix`, keeping the grant hashes: what an expired
 /// or evicted index looks like.
-async fn drop_indexes(prefix: &str) -> usize {
+pub(super) async fn drop_indexes(prefix: &str) -> usize {
     let mut c = raw().await;
     let keys: Vec<String> = ::redis::cmd("KEYS")
         .arg(format!("{prefix}i:*"))
