@@ -3,7 +3,7 @@
 //! per test; see postgres.rs), the in-process grant cache and Redis (redis.rs).
 
 mod postgres;
-mod redis;
+pub(crate) mod redis;
 mod redis_revocation;
 mod redis_revocation_admin;
 
