@@ -295,3 +295,42 @@ async fn redis_that_may_evict_keys_is_refused() {
     assert_eq!(ready().await.0, StatusCode::OK);
     s.stop().await;
 }
+
+/// A Redis that answers but will not tell its eviction policy (an ACL refusing both
+/// CONFIG and INFO) makes `/readyz` not ready, as it makes start-up fail; a Redis that
+/// does not answer at all leaves the node ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_whose_eviction_policy_cannot_be_read_is_not_ready() {
+    let Some((redis, s)) = with_own_redis().await else {
+        return;
+    };
+    let ready = || async {
+        let r = s
+            .http
+            .get(format!("{}/readyz", s.url))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(ready().await.0, StatusCode::OK);
+    let mut c = ::redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = ::redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg("-config")
+        .arg("-info")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let (st, body) = ready().await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("maxmemory-policy"), "{body}");
+    redis.kill().await;
+    assert_eq!(ready().await.0, StatusCode::OK);
+    s.stop().await;
+}
