@@ -171,3 +171,36 @@ async fn cleanup_deletes_revocation_markers_no_grant_can_outlive() {
     s.stop().await;
     clean(open(&prefix).await.as_ref()).await;
 }
+
+/// A client whose grants never expire (no absolute, no sliding lifetime): no marker can
+/// be known to be outlived, so the cleanup job keeps them all.
+#[tokio::test]
+async fn cleanup_keeps_revocation_markers_while_grants_can_live_forever() {
+    use crate::conformance::redis::{clean, new_prefix, open, redis_url};
+    use crate::logout::clients;
+    use baton_core::store::{marker_scopes, GrantFilter, Revocation};
+    let prefix = new_prefix();
+    let forever = "persist = false\nabsolute_lifetime = \"unlimited\"\nsliding_lifetime = \"off\"";
+    let s = TestServer::start_raw(&format!(
+        "cache_url = \"{}\"\ncache_prefix = \"{prefix}\"\n{}\n{}\n{CLEANUP}",
+        redis_url(),
+        baton_testkit::BASE_CLIENTS,
+        clients(None, forever),
+    ))
+    .await;
+    let f = GrantFilter::Client("rp".into());
+    let why = Revocation {
+        reason: "admin".into(),
+        now: s.clock.now(),
+        ip: None,
+        user_agent: None,
+        extra_events: vec![],
+    };
+    s.state().store.revoke_marking(&f, &why).await.unwrap();
+    s.advance(Dur::secs(400 * 86_400));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = s.state().store.revocation_marker(&marker_scopes(&f)).await;
+    assert!(m.unwrap().is_some(), "kept");
+    s.stop().await;
+    clean(open(&prefix).await.as_ref()).await;
+}
