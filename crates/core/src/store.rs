@@ -303,6 +303,17 @@ pub trait Store: GrantStore {
         self.revoke(filter, why)
     }
 
+    /// Cleanup: deletes at most `limit` revocation markers made before `before` (no
+    /// cached grant they cover can still be presented then); answers how many. The
+    /// default has none to delete.
+    fn purge_revocation_markers(
+        &self,
+        _before: Timestamp,
+        _limit: usize,
+    ) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(std::future::ready(Ok(0)))
+    }
+
     /// The latest revocation marker among `scopes` (see [`grant_marker_scopes`]):
     /// its time and reason. The default knows none.
     fn revocation_marker<'a>(

@@ -2,7 +2,8 @@
 //! grants that expired or were revoked more than `cleanup.retain_revoked` ago (default
 //! 7 d; until then a replayed token of theirs is still recognised), recording
 //! `grant.expired` for the expired ones, and sessions that ended or expired that long ago
-//! with their `session_clients` rows.
+//! with their `session_clients` rows, and revocation markers no cached grant can
+//! still be covered by ([`marker_horizon`]).
 //!
 //! It works in small batches (`BATCH` rows per statement, each its own transaction or
 //! writer closure) and yields between them, so the token endpoint never waits behind it.
@@ -30,6 +31,7 @@ pub struct Report {
     pub revoked_grants: u64,
     pub sessions: u64,
     pub events: u64,
+    pub revocation_markers: u64,
 }
 
 /// One cleanup run at `now` with the configured retention. Stops at the first store
@@ -57,6 +59,17 @@ pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
         }
         tokio::time::sleep(PAUSE).await;
     }
+    if let Some(keep) = marker_horizon(st).await? {
+        let before = now.plus(Dur(-keep.0.max(0)));
+        for _ in 0..MAX_BATCHES {
+            let n = st.store.purge_revocation_markers(before, BATCH).await?;
+            report.revocation_markers += n;
+            if n < BATCH as u64 {
+                break;
+            }
+            tokio::time::sleep(PAUSE).await;
+        }
+    }
     if let Some(keep) = st.cfg.retain_events {
         let before = now.plus(Dur(-keep.0.max(0)));
         for _ in 0..MAX_BATCHES {
@@ -69,6 +82,31 @@ pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
         }
     }
     Ok(report)
+}
+
+/// How old a revocation marker must be before no grant it covers can still be
+/// presented: the longest a grant can live under any effective refresh-token settings
+/// (server-wide, and each client's), plus `cleanup.retain_revoked`. A grant's life is
+/// bounded by its `absolute_lifetime` when it has one (it expires that long after its
+/// creation, which was before the marker); else by its `sliding_lifetime` (a use after
+/// the marker meets the marker and revokes the grant, so an unrevoked grant was last
+/// used before it). `None` when some settings have neither: such a grant never expires,
+/// so markers are kept.
+pub async fn marker_horizon(st: &AppState) -> Result<Option<Dur>, StoreError> {
+    let bound =
+        |s: &baton_core::policy::RefreshSettings| s.absolute_lifetime.or(s.sliding_lifetime);
+    let Some(mut longest) = bound(&st.server_refresh_settings()) else {
+        return Ok(None);
+    };
+    for c in st.store.list_clients().await? {
+        match bound(&st.refresh_settings(&c)) {
+            Some(d) => longest = Dur(longest.0.max(d.0)),
+            None => return Ok(None),
+        }
+    }
+    Ok(Some(Dur(longest
+        .0
+        .saturating_add(st.cfg.retain_revoked.0.max(0)))))
 }
 
 /// Runs [`run`] and logs its outcome.
@@ -88,11 +126,13 @@ pub async fn run_and_log(st: &AppState) {
             revoked_grants = r.revoked_grants,
             sessions = r.sessions,
             events = r.events,
-            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions, {} old events",
+            revocation_markers = r.revocation_markers,
+            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions, {} old events, {} revocation markers",
             r.expired_grants,
             r.revoked_grants,
             r.sessions,
             r.events,
+            r.revocation_markers,
         ),
         Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry next interval"),
     }

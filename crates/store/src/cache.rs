@@ -50,16 +50,18 @@ impl GrantCache {
         }
     }
 
-    /// What makes the cache unfit to rely on, as far as can be seen now: Redis
-    /// configured to evict keys (`maxmemory-policy` other than `noeviction`). A Redis
-    /// that does not answer is not reported here: only `persist = false` grants need
-    /// it, and they answer 503 meanwhile.
+    /// What makes the cache unfit to rely on, as far as can be seen now, by the rule
+    /// start-up applies: Redis configured to evict keys (`maxmemory-policy` other than
+    /// `noeviction`), or a Redis that answers but will not tell its policy (neither
+    /// `CONFIG GET` nor `INFO memory` allowed). A Redis that does not answer is not
+    /// reported here: only `persist = false` grants need it, and they answer 503
+    /// meanwhile.
     pub async fn misconfiguration(&self) -> Option<String> {
         match self {
             GrantCache::Memory(_) => None,
             GrantCache::Redis(r) => match r.eviction_policy().await {
                 Ok(p) => crate::redis::policy_problem(&p),
-                Err(_) => None,
+                Err(e) => r.ping().await.ok().map(|()| e.to_string()),
             },
         }
     }

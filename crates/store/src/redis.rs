@@ -404,7 +404,11 @@ async fn eviction_policy(c: &mut ConnectionManager) -> StoreResult<String> {
         .arg("memory")
         .query_async(c)
         .await
-        .map_err(unavailable)?;
+        .map_err(|e| {
+            StoreError::Unavailable(format!(
+                "redis: cannot read maxmemory-policy (CONFIG GET and INFO memory both refused: {e})"
+            ))
+        })?;
     info.lines()
         .find_map(|l| l.trim().strip_prefix("maxmemory_policy:"))
         .map(str::to_string)

@@ -148,7 +148,8 @@ pub fn log_event(e: &Event) {
 /// needed to revoke a persisted grant). A bulk revocation commits the main store's
 /// revocation together with its revocation markers (`Store::revoke_marking`): from
 /// then on the cache's grants it covers are revoked, whatever the cache says, because
-/// every use of such a grant checks the markers ([`apply_revocation_markers`]). The
+/// every use of such a grant checks the markers ([`apply_revocation_markers`]); markers
+/// are written only when the cache is Redis. The
 /// cache's own sweep follows as a best effort: if Redis is down, or has lost an index
 /// key, the failure is logged, not answered, since the revocation already holds;
 /// the grants it missed are revoked in the cache when they are next used.
@@ -161,7 +162,13 @@ pub async fn revoke_everywhere(
         let cached = st.store.get_grant(*id).await?.is_none();
         return revoke_grant(st, cached, *id, why).await;
     }
-    let mut ids = st.store.revoke_marking(f, why).await?;
+    // Only Redis can lose an index key or be down; the in-process cache's sweep below
+    // cannot miss a grant, so without Redis no marker is needed (nor written).
+    let mut ids = if st.cfg.cache_url.is_some() {
+        st.store.revoke_marking(f, why).await?
+    } else {
+        st.store.revoke(f, why).await?
+    };
     log_revoked(&ids, why);
     let no_extra = Revocation {
         extra_events: vec![],

@@ -1175,6 +1175,22 @@ impl Store for PgStore {
         })
     }
 
+    fn purge_revocation_markers(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.execute(
+                "DELETE FROM revocation_markers WHERE scope IN (SELECT scope FROM revocation_markers
+                   WHERE marked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                &[&before.0, &(limit as i64)],
+            )
+            .await
+        })
+    }
+
     fn revocation_marker<'a>(
         &'a self,
         scopes: &'a [String],

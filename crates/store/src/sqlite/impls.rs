@@ -1044,6 +1044,22 @@ impl Store for SqliteStore {
         }))
     }
 
+    fn purge_revocation_markers(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(self.write(move |c| {
+            c.execute(
+                "DELETE FROM revocation_markers WHERE scope IN \
+                 (SELECT scope FROM revocation_markers WHERE marked_at < ?1 LIMIT ?2)",
+                params![before.0, limit as i64],
+            )
+            .map(|n| n as u64)
+            .map_err(unavailable)
+        }))
+    }
+
     fn revocation_marker<'a>(
         &'a self,
         scopes: &'a [String],

@@ -3,8 +3,9 @@
 //! per test; see postgres.rs), the in-process grant cache and Redis (redis.rs).
 
 mod postgres;
-mod redis;
+pub(crate) mod redis;
 mod redis_revocation;
+mod redis_revocation_admin;
 
 use baton_core::store::{GrantStore, Store};
 use baton_store::{MemoryGrants, SqliteStore};

@@ -17,17 +17,17 @@ use std::time::Duration;
 
 const DAY_MS: i64 = 86_400_000;
 
-pub(super) fn redis_url() -> String {
+pub(crate) fn redis_url() -> String {
     std::env::var("BATON_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into())
 }
 
 /// A key prefix no other test (or run) uses.
-pub(super) fn new_prefix() -> String {
+pub(crate) fn new_prefix() -> String {
     let r: [u8; 8] = baton_core::random_bytes();
     format!("baton-test:{}:", baton_core::secret::hex(&r))
 }
 
-pub(super) async fn open(prefix: &str) -> Arc<RedisGrants> {
+pub(crate) async fn open(prefix: &str) -> Arc<RedisGrants> {
     Arc::new(
         RedisGrants::connect(&redis_url(), prefix, 7 * DAY_MS)
             .await
@@ -53,7 +53,7 @@ pub(super) async fn keys_under(prefix: &str) -> Vec<String> {
 }
 
 /// Deletes this test's keys and checks none is left.
-pub(super) async fn clean(s: &RedisGrants) {
+pub(crate) async fn clean(s: &RedisGrants) {
     s.delete_all().await.unwrap();
     assert!(keys_under(s.prefix()).await.is_empty());
 }

@@ -10,7 +10,7 @@ use crate::refresh::{self, public, public_toml, rt, SPA_C};
 use baton_testkit::{TestServer, BASE_CLIENTS};
 use reqwest::StatusCode;
 
-fn free_port() -> u16 {
+pub(super) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -35,7 +35,7 @@ fn toml(cache_url: &str, prefix: &str) -> String {
 
 /// Deletes every index key under `prefix`, keeping the grant hashes: what an expired
 /// or evicted index looks like.
-async fn drop_indexes(prefix: &str) -> usize {
+pub(super) async fn drop_indexes(prefix: &str) -> usize {
     let mut c = raw().await;
     let keys: Vec<String> = ::redis::cmd("KEYS")
         .arg(format!("{prefix}i:*"))
@@ -291,6 +291,45 @@ async fn redis_that_may_evict_keys_is_refused() {
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("volatile-lru"), "{body}");
     // A Redis that does not answer leaves the node ready (only cached grants need it).
+    redis.kill().await;
+    assert_eq!(ready().await.0, StatusCode::OK);
+    s.stop().await;
+}
+
+/// A Redis that answers but will not tell its eviction policy (an ACL refusing both
+/// CONFIG and INFO) makes `/readyz` not ready, as it makes start-up fail; a Redis that
+/// does not answer at all leaves the node ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_whose_eviction_policy_cannot_be_read_is_not_ready() {
+    let Some((redis, s)) = with_own_redis().await else {
+        return;
+    };
+    let ready = || async {
+        let r = s
+            .http
+            .get(format!("{}/readyz", s.url))
+            .send()
+            .await
+            .unwrap();
+        (r.status(), r.text().await.unwrap())
+    };
+    assert_eq!(ready().await.0, StatusCode::OK);
+    let mut c = ::redis::Client::open(redis.url())
+        .unwrap()
+        .get_multiplexed_async_connection()
+        .await
+        .unwrap();
+    let _: () = ::redis::cmd("ACL")
+        .arg("SETUSER")
+        .arg("default")
+        .arg("-config")
+        .arg("-info")
+        .query_async(&mut c)
+        .await
+        .unwrap();
+    let (st, body) = ready().await;
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert!(body.contains("maxmemory-policy"), "{body}");
     redis.kill().await;
     assert_eq!(ready().await.0, StatusCode::OK);
     s.stop().await;

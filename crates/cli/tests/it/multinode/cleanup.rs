@@ -104,3 +104,103 @@ async fn cleanup_on_two_nodes_at_once_removes_each_grant_once() {
         count("SELECT COUNT(DISTINCT grant_id) FROM events WHERE \"type\" = 'grant.expired'").await;
     assert_eq!(distinct, N as i64);
 }
+
+/// Revocation markers (written for bulk revocations when cached grants live in Redis)
+/// are deleted once no grant they cover can still be presented: older than the longest
+/// grant life under the effective settings (here the default 30 d absolute lifetime)
+/// plus `retain_revoked` (1 d). Younger ones stay.
+#[tokio::test]
+async fn cleanup_deletes_revocation_markers_no_grant_can_outlive() {
+    use crate::conformance::redis::{clean, new_prefix, open, redis_url};
+    use crate::logout::{clients, flow, logout, str_of, RP};
+    let prefix = new_prefix();
+    let s = TestServer::start_raw(&format!(
+        "cache_url = \"{}\"\ncache_prefix = \"{prefix}\"\n{}\n{}\n{CLEANUP}",
+        redis_url(),
+        baton_testkit::BASE_CLIENTS,
+        clients(None, "persist = false"),
+    ))
+    .await;
+    let scopes_after_logout = || async {
+        let f = flow(&s, RP, "openid offline_access").await;
+        let c = s
+            .state()
+            .rt_keys
+            .open(str_of(&f.tokens, "refresh_token"))
+            .unwrap();
+        let g = s.state().grants(true).get_grant(c.grant_id).await.unwrap();
+        let r = logout(&s, &[("id_token_hint", str_of(&f.tokens, "id_token"))]).await;
+        assert_eq!(r.status(), StatusCode::OK);
+        baton_core::store::grant_marker_scopes(&g.unwrap())[3..].to_vec()
+    };
+    let marker = |scopes: Vec<String>| {
+        let st = s.state();
+        async move { st.store.revocation_marker(&scopes).await.unwrap() }
+    };
+    let old = scopes_after_logout().await;
+    assert!(marker(old.clone()).await.is_some());
+    s.advance(Dur::secs(20 * 86_400));
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    assert!(marker(old.clone()).await.is_some(), "20 d old: kept");
+    // A bulk revocation 20 d in (its marker written as a logout's would be).
+    let young_filter = baton_core::store::GrantFilter::Session("young".into());
+    let why = baton_core::store::Revocation {
+        reason: "session_ended:logout".into(),
+        now: s.clock.now(),
+        ip: None,
+        user_agent: None,
+        extra_events: vec![],
+    };
+    s.state()
+        .store
+        .revoke_marking(&young_filter, &why)
+        .await
+        .unwrap();
+    let young = baton_core::store::marker_scopes(&young_filter);
+    s.advance(Dur::secs(12 * 86_400));
+    let mut gone = false;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if marker(old.clone()).await.is_none() {
+            gone = true;
+            break;
+        }
+    }
+    assert!(gone, "a 32 d old marker is deleted");
+    assert!(marker(young).await.is_some(), "a 12 d old marker is kept");
+    s.stop().await;
+    clean(open(&prefix).await.as_ref()).await;
+}
+
+/// A client whose grants never expire (no absolute, no sliding lifetime): no marker can
+/// be known to be outlived, so the cleanup job keeps them all.
+#[tokio::test]
+async fn cleanup_keeps_revocation_markers_while_grants_can_live_forever() {
+    use crate::conformance::redis::{clean, new_prefix, open, redis_url};
+    use crate::logout::clients;
+    use baton_core::store::{marker_scopes, GrantFilter, Revocation};
+    let prefix = new_prefix();
+    let forever = "persist = false\nabsolute_lifetime = \"unlimited\"\nsliding_lifetime = \"off\"";
+    let s = TestServer::start_raw(&format!(
+        "cache_url = \"{}\"\ncache_prefix = \"{prefix}\"\n{}\n{}\n{CLEANUP}",
+        redis_url(),
+        baton_testkit::BASE_CLIENTS,
+        clients(None, forever),
+    ))
+    .await;
+    let f = GrantFilter::Client("rp".into());
+    let why = Revocation {
+        reason: "admin".into(),
+        now: s.clock.now(),
+        ip: None,
+        user_agent: None,
+        extra_events: vec![],
+    };
+    s.state().store.revoke_marking(&f, &why).await.unwrap();
+    s.advance(Dur::secs(400 * 86_400));
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let m = s.state().store.revocation_marker(&marker_scopes(&f)).await;
+    assert!(m.unwrap().is_some(), "kept");
+    s.stop().await;
+    clean(open(&prefix).await.as_ref()).await;
+}
