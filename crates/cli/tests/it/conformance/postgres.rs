@@ -477,3 +477,38 @@ async fn postgres_a_server_side_data_exception_is_not_a_client_error() {
     assert!(!body.contains("invalid_request"), "{body}");
     assert!(s.state().store.get_client("fine").await.unwrap().is_none());
 }
+
+/// Retiring a key keeps the earlier of its scheduled and the new retirement time: an
+/// emergency rotation moves a pending retirement forward, a later call never postpones it.
+#[tokio::test]
+async fn postgres_retiring_a_key_keeps_the_earlier_time() {
+    use baton_core::time::Timestamp;
+    let schema = PgSchema::create().await;
+    let store = open(&schema, 2).await;
+    let key =
+        baton_server::keys::new_key(&[7u8; 32], baton_core::model::SigAlg::ES256, Timestamp(0))
+            .unwrap();
+    store.insert_key(&key).await.unwrap();
+    let retired_at = |keys: Vec<baton_core::model::SigningKey>| {
+        keys.into_iter()
+            .find(|k| k.kid == key.kid)
+            .and_then(|k| k.retired_at)
+    };
+    store
+        .retire_key(&key.kid, Timestamp(600_000))
+        .await
+        .unwrap();
+    store.retire_key(&key.kid, Timestamp(60_000)).await.unwrap();
+    assert_eq!(
+        retired_at(store.list_keys().await.unwrap()),
+        Some(Timestamp(60_000))
+    );
+    store
+        .retire_key(&key.kid, Timestamp(900_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        retired_at(store.list_keys().await.unwrap()),
+        Some(Timestamp(60_000))
+    );
+}
