@@ -105,8 +105,8 @@ pub enum StoreError {
     Conflict(String),
     /// Stored data could not be decoded: a bug or a manual edit.
     Corrupt(String),
-    /// The store cannot hold a value it was given (PostgreSQL text with a NUL byte, a
-    /// number out of range): bad input, nothing was written. Renders as 400
+    /// The store cannot hold a value it was given (PostgreSQL text with a NUL byte):
+    /// bad input, nothing was written. Renders as 400
     /// `invalid_request`; the message names no value.
     Invalid(String),
 }

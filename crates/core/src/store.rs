@@ -114,6 +114,7 @@ pub trait Store: GrantStore {
 
     fn list_keys(&self) -> BoxFuture<'_, StoreResult<Vec<SigningKey>>>;
     fn insert_key<'a>(&'a self, key: &'a SigningKey) -> BoxFuture<'a, StoreResult<()>>;
+    /// Sets the key's `retired_at` to `at`, unless it retires (or retired) earlier.
     fn retire_key<'a>(&'a self, kid: &'a str, at: Timestamp) -> BoxFuture<'a, StoreResult<()>>;
 
     fn insert_code<'a>(&'a self, code: &'a AuthCode) -> BoxFuture<'a, StoreResult<()>>;

@@ -244,6 +244,15 @@ async fn grant_alive(
     Ok(g.is_some_and(|g| g.is_active() && g.expiry().is_none_or(|e| now < e)))
 }
 
+/// Whether the client an access token was issued to still exists and is enabled.
+async fn client_alive(st: &AppState, client_id: &str) -> Result<bool, OAuthError> {
+    Ok(st
+        .store
+        .get_client(client_id)
+        .await?
+        .is_some_and(|c| c.active))
+}
+
 /// Whether the client an access token was issued to still exists and is enabled, and
 /// the user it speaks for (if any) too. This also holds for tokens without a grant
 /// (client credentials, a password grant without `offline_access`), which no grant
@@ -253,12 +262,7 @@ async fn owners_alive(
     client_id: &str,
     user_sub: Option<&str>,
 ) -> Result<bool, OAuthError> {
-    if !st
-        .store
-        .get_client(client_id)
-        .await?
-        .is_some_and(|c| c.active)
-    {
+    if !client_alive(st, client_id).await? {
         return Ok(false);
     }
     let Some(sub) = user_sub else { return Ok(true) };
@@ -269,17 +273,17 @@ async fn owners_alive(
         .is_some_and(|u| u.active))
 }
 
-/// The user a JWT access token speaks for: its `sub`, unless that is the client's own
-/// id and no user has it (a client-credentials token).
-async fn jwt_user<'a>(
-    st: &AppState,
-    client_id: &str,
-    sub: &'a str,
-) -> Result<Option<&'a str>, OAuthError> {
-    if sub == client_id && st.store.get_user_by_sub(sub).await?.is_none() {
-        return Ok(None);
+/// [`owners_alive`] for a JWT access token, which does not say whether it speaks for a
+/// user: its `sub` is the user, unless that is the client's own id and no user has it
+/// (a client-credentials token). One user lookup answers both questions.
+async fn jwt_owners_alive(st: &AppState, client_id: &str, sub: &str) -> Result<bool, OAuthError> {
+    if !client_alive(st, client_id).await? {
+        return Ok(false);
     }
-    Ok(Some(sub))
+    Ok(match st.store.get_user_by_sub(sub).await? {
+        Some(u) => u.active,
+        None => sub == client_id,
+    })
 }
 
 /// Reads one of our access tokens, JWT or reference. Answers its claims if it is
@@ -319,8 +323,7 @@ pub async fn read_access_token(
     else {
         return Ok(None);
     };
-    let user = jwt_user(st, client_id, sub).await?;
-    if !owners_alive(st, client_id, user).await? {
+    if !jwt_owners_alive(st, client_id, sub).await? {
         return Ok(None);
     }
     Ok(Some(AccessClaims {

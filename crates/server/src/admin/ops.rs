@@ -730,7 +730,9 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Meta) -> AdminRes
 /// A new signing key for every algorithm, published in JWKS at once; the previous keys
 /// keep signing for `signing_keys.pre_publication` (so relying parties with a cached
 /// JWKS have fetched the new keys before they meet them), are retired then, and stay in
-/// JWKS (and verify) until the tokens they signed have expired. Reloads this node's
+/// JWKS (and verify) until the tokens they signed have expired. A key already scheduled
+/// to retire later (an earlier rotation's delay still running) retires at the earlier of
+/// the two times. Reloads this node's
 /// keyring; other nodes reload within a few seconds and switch at the same time.
 pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation> {
     let now = st.clock.now();
@@ -748,7 +750,11 @@ pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation>
     }
     let mut retired = Vec::new();
     let switch_at = now.plus(st.cfg.key_pre_publication);
-    for mut k in old.into_iter().filter(|k| k.retired_at.is_none()) {
+    // Every key still on duty at the switch retires then, also one whose retirement an
+    // earlier rotation scheduled later: an emergency rotation (`0s`) inside that
+    // rotation's delay must stop the old key now, not when its first delay ends.
+    let on_duty = |k: &baton_core::model::SigningKey| k.retired_at.is_none_or(|r| r > switch_at);
+    for mut k in old.into_iter().filter(on_duty) {
         st.store.retire_key(&k.kid, switch_at).await?;
         k.retired_at = Some(switch_at);
         retired.push(key_view(&k));

@@ -190,9 +190,9 @@ async fn authenticate_assertion(
         serde_json::Value::Array(a) => a.iter().any(|x| x.as_str().is_some_and(aud_ok)),
         _ => false,
     };
-    let now = st.clock.now().unix_secs();
-    let exp = v.claims["exp"].as_i64().ok_or_else(failed)?;
-    if !aud_matches || exp <= now || exp > now + 600 {
+    let now = st.clock.now().unix_secs() as f64;
+    let exp = numeric_date(&v.claims["exp"]).ok_or_else(failed)?;
+    if !aud_matches || exp <= now || exp > now + 600.0 {
         return Err(failed());
     }
     // RFC 7523 §3 / RFC 7519 §4.1.5: not usable before `nbf`, and an assertion issued
@@ -202,8 +202,8 @@ async fn authenticate_assertion(
         match &v.claims[claim] {
             serde_json::Value::Null => {}
             t => {
-                let t = t.as_i64().ok_or_else(failed)?;
-                if t > now + CLOCK_LEEWAY {
+                let t = numeric_date(t).ok_or_else(failed)?;
+                if t > now + CLOCK_LEEWAY as f64 {
                     return Err(failed());
                 }
             }
@@ -217,10 +217,21 @@ async fn authenticate_assertion(
     // Recording the jti is the check: of two concurrent uses, exactly one records it.
     if !st
         .store
-        .revoke_jti(&key, baton_core::time::Timestamp::from_secs(exp))
+        // Kept until the assertion has expired: its `exp` rounded up (at most 600 s
+        // ahead, checked above).
+        .revoke_jti(
+            &key,
+            baton_core::time::Timestamp::from_secs(exp.ceil() as i64),
+        )
         .await?
     {
         return Err(failed());
     }
     Ok(client)
+}
+
+/// A NumericDate claim (RFC 7519 §2): any finite JSON number, non-integer ones
+/// (`1700000000.5`, `1.7e9`) included; anything else is malformed.
+fn numeric_date(v: &serde_json::Value) -> Option<f64> {
+    v.as_f64().filter(|t| t.is_finite())
 }

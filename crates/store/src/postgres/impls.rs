@@ -555,7 +555,7 @@ impl Store for PgStore {
         Box::pin(async move {
             let mut c = self.conn().await?;
             c.execute(
-                "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND retired_at IS NULL",
+                "UPDATE signing_keys SET retired_at = $2 WHERE kid = $1 AND (retired_at IS NULL OR retired_at > $2)",
                 &[&kid, &at.0],
             )
             .await

@@ -104,9 +104,15 @@ fn breaks_connection(e: &tokio_postgres::Error) -> bool {
 /// cannot hold: a NUL byte in `text` (22021) or `\u0000` in `jsonb` (22P05). No stored
 /// value can contain one, so a lookup by such a value matches nothing.
 fn unstorable_character(e: &tokio_postgres::Error) -> bool {
-    e.code().is_some_and(|c| {
-        *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER
-    })
+    e.code().is_some_and(is_unstorable_character)
+}
+
+/// The SQLSTATEs of [`unstorable_character`]: the only data exceptions (class 22) that
+/// are the caller's bad input. The others (numeric overflow of a computed value, a
+/// stored value that does not cast, division by zero …) are faults on our side. No
+/// column has a length limit, so 22001 (string data right truncation) cannot occur.
+fn is_unstorable_character(c: &SqlState) -> bool {
+    *c == SqlState::CHARACTER_NOT_IN_REPERTOIRE || *c == SqlState::UNTRANSLATABLE_CHARACTER
 }
 
 /// Maps a driver error to a domain error (and logs what it must).
@@ -114,15 +120,14 @@ pub(crate) fn map_err(e: &tokio_postgres::Error) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
         return StoreError::Conflict("a record with this key exists".into());
     }
-    // Class 22, data exception: a value the caller gave that the database cannot take
-    // (a NUL byte in text, a number out of range …). Bad input, not an outage.
-    if e.code().is_some_and(|c| c.code().starts_with("22")) {
+    // A text value the caller gave with a character the database cannot hold (a NUL
+    // byte): bad input, not an outage. Any other data exception is a fault on the
+    // server's side and is logged and answered as one below.
+    if unstorable_character(e) {
         tracing::debug!(error = %describe(e), "postgres refused a value");
-        return StoreError::Invalid(if unstorable_character(e) {
-            "a value contains a character that cannot be stored (NUL)".into()
-        } else {
-            "a value is out of the range the store can hold".into()
-        });
+        return StoreError::Invalid(
+            "a value contains a character that cannot be stored (NUL)".into(),
+        );
     }
     let d = describe(e);
     tracing::warn!(error = %d, "postgres operation failed");
@@ -412,6 +417,26 @@ impl Lease<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_unstorable_characters_are_the_callers_fault() {
+        for c in [
+            SqlState::CHARACTER_NOT_IN_REPERTOIRE,
+            SqlState::UNTRANSLATABLE_CHARACTER,
+        ] {
+            assert!(is_unstorable_character(&c), "{}", c.code());
+        }
+        for c in [
+            SqlState::NUMERIC_VALUE_OUT_OF_RANGE,
+            SqlState::DATETIME_FIELD_OVERFLOW,
+            SqlState::INVALID_TEXT_REPRESENTATION,
+            SqlState::DIVISION_BY_ZERO,
+            SqlState::STRING_DATA_RIGHT_TRUNCATION,
+            SqlState::UNIQUE_VIOLATION,
+        ] {
+            assert!(!is_unstorable_character(&c), "{}", c.code());
+        }
+    }
 
     #[test]
     fn bad_url_is_a_clear_error_without_the_password() {

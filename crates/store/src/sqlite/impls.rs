@@ -479,7 +479,7 @@ impl Store for SqliteStore {
         let kid = kid.to_string();
         Box::pin(self.write(move |c| {
             c.execute(
-                "UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND retired_at IS NULL",
+                "UPDATE signing_keys SET retired_at = ?2 WHERE kid = ?1 AND (retired_at IS NULL OR retired_at > ?2)",
                 params![kid, at.0],
             )
             .map(|_| ())

@@ -178,3 +178,89 @@ async fn a_zero_pre_publication_switches_at_once() {
         .to_string();
     assert_ne!(kid_of(&at), old_kid);
 }
+
+/// The ES256 key id among the `active` keys of a rotation answer.
+fn new_es256(v: &Value) -> String {
+    v["active"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .find(|k| k.starts_with("es256-"))
+        .unwrap()
+}
+
+async fn signing_kid(s: &TestServer) -> String {
+    kid_of(
+        s.password_grant("openid").await["access_token"]
+            .as_str()
+            .unwrap(),
+    )
+}
+
+/// An emergency rotation (`pre_publication = "0s"`) inside the delay of an earlier
+/// rotation takes effect at once: the key that was still on duty (the leaked one) stops
+/// signing too, not only the key that was merely pre-published.
+#[tokio::test]
+async fn an_emergency_rotation_inside_the_delay_stops_the_old_key_at_once() {
+    let a = TestServer::start_admin("").await;
+    let leaked = signing_kid(&a).await;
+    let (st, v) = call(&a, "POST", "/admin/keys/rotate", None).await;
+    assert_eq!(st, 200, "{v}");
+    let pre_published = new_es256(&v);
+    assert_eq!(signing_kid(&a).await, leaked, "still inside the delay");
+
+    // The operator rotates again with a node configured for an emergency (same store).
+    let url = baton_testkit::sqlite_url(a.dir.path());
+    let b =
+        TestServer::start_admin_with_storage(&url, "[signing_keys]\npre_publication = \"0s\"\n")
+            .await;
+    let (st, v) = call(&b, "POST", "/admin/keys/rotate", None).await;
+    assert_eq!(st, 200, "{v}");
+    let newest = new_es256(&v);
+    assert!(
+        v["retired"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["kid"] == leaked.as_str()),
+        "the leaked key is reported retired: {v}"
+    );
+    baton_server::admin::ops::reload_keys(a.state())
+        .await
+        .unwrap();
+    for s in [&a, &b] {
+        assert_eq!(signing_kid(s).await, newest);
+    }
+    // Neither the leaked key nor the merely pre-published one ever signs again.
+    for step in [300, 300, 120] {
+        a.advance(baton_core::time::Dur::secs(step));
+        let kid = signing_kid(&a).await;
+        assert_ne!(kid, leaked);
+        assert_ne!(kid, pre_published);
+    }
+}
+
+/// Two rotations with the default delay, the second 1 minute after the first: each key
+/// signs until its own retirement, then the next one; the newest signs once the second
+/// delay has passed too. No key is ever skipped before relying parties could fetch it.
+#[tokio::test]
+async fn two_rotations_inside_the_delay_hand_over_in_turn() {
+    let s = TestServer::start_admin("").await;
+    let k0 = signing_kid(&s).await;
+    let (_, v) = call(&s, "POST", "/admin/keys/rotate", None).await;
+    let k1 = new_es256(&v);
+    s.advance(baton_core::time::Dur::secs(60));
+    let (st, v) = call(&s, "POST", "/admin/keys/rotate", None).await;
+    assert_eq!(st, 200, "{v}");
+    let k2 = new_es256(&v);
+    assert_eq!(signing_kid(&s).await, k0, "t0+1m");
+    s.advance(baton_core::time::Dur::secs(240));
+    assert_eq!(signing_kid(&s).await, k0, "t0+5m");
+    s.advance(baton_core::time::Dur::secs(330));
+    assert_eq!(signing_kid(&s).await, k1, "t0+10m30s");
+    s.advance(baton_core::time::Dur::secs(60));
+    assert_eq!(signing_kid(&s).await, k2, "t0+11m30s");
+    let kids = jwks_kids(&s).await;
+    assert!(kids.contains(&k0) && kids.contains(&k1), "{kids:?}");
+}

@@ -444,3 +444,71 @@ async fn postgres_nul_bytes_in_input_are_never_a_503() {
     assert!(matches!(resp.status().as_u16(), 400 | 401));
     assert!(s.events("login.succeeded").await.is_empty());
 }
+
+/// A data exception the database raises on its own side (here a division by zero in a
+/// trigger, as a broken computation or stored value would) is a server fault: 503 and
+/// a warning in the log, not a 400 that blames the client. Only a character PostgreSQL
+/// cannot store (a NUL byte) is the caller's bad input.
+#[tokio::test]
+async fn postgres_a_server_side_data_exception_is_not_a_client_error() {
+    let schema = PgSchema::create().await;
+    let s = TestServer::start_admin_with_storage(&schema.url, "").await;
+    pg::execute(
+        &schema.url,
+        "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS \
+         $$ BEGIN PERFORM 1 / 0; RETURN NEW; END $$; \
+         CREATE TRIGGER boom BEFORE INSERT ON clients FOR EACH ROW EXECUTE FUNCTION boom();",
+    )
+    .await
+    .unwrap();
+    let r = s
+        .http
+        .post(format!("{}/admin/clients", s.url))
+        .bearer_auth(baton_testkit::ADMIN_TOKEN)
+        .json(
+            &serde_json::json!({"client_id": "fine", "redirect_uris": ["https://app.example/cb"]}),
+        )
+        .send()
+        .await
+        .unwrap();
+    let st = r.status().as_u16();
+    let body = r.text().await.unwrap();
+    assert_eq!(st, 503, "{body}");
+    assert!(!body.contains("invalid_request"), "{body}");
+    assert!(s.state().store.get_client("fine").await.unwrap().is_none());
+}
+
+/// Retiring a key keeps the earlier of its scheduled and the new retirement time: an
+/// emergency rotation moves a pending retirement forward, a later call never postpones it.
+#[tokio::test]
+async fn postgres_retiring_a_key_keeps_the_earlier_time() {
+    use baton_core::time::Timestamp;
+    let schema = PgSchema::create().await;
+    let store = open(&schema, 2).await;
+    let key =
+        baton_server::keys::new_key(&[7u8; 32], baton_core::model::SigAlg::ES256, Timestamp(0))
+            .unwrap();
+    store.insert_key(&key).await.unwrap();
+    let retired_at = |keys: Vec<baton_core::model::SigningKey>| {
+        keys.into_iter()
+            .find(|k| k.kid == key.kid)
+            .and_then(|k| k.retired_at)
+    };
+    store
+        .retire_key(&key.kid, Timestamp(600_000))
+        .await
+        .unwrap();
+    store.retire_key(&key.kid, Timestamp(60_000)).await.unwrap();
+    assert_eq!(
+        retired_at(store.list_keys().await.unwrap()),
+        Some(Timestamp(60_000))
+    );
+    store
+        .retire_key(&key.kid, Timestamp(900_000))
+        .await
+        .unwrap();
+    assert_eq!(
+        retired_at(store.list_keys().await.unwrap()),
+        Some(Timestamp(60_000))
+    );
+}

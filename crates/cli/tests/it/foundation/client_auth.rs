@@ -291,3 +291,35 @@ async fn private_key_jwt_refuses_assertions_from_the_future() {
     let (st, r) = with_assertion(&s, &jwt).await;
     assert_eq!(st, 200, "{r}");
 }
+
+#[tokio::test]
+async fn private_key_jwt_accepts_non_integer_numeric_dates() {
+    // RFC 7519 §2: a NumericDate is a JSON number and may be non-integer (1700000000.5,
+    // or written with an exponent). Only a non-number is malformed.
+    let k = key_client();
+    let s = TestServer::start(&k.toml).await;
+    let now = s.clock.now().unix_secs();
+    let token_url = format!("{}/token", s.url);
+    let base = |jti: &str| json!({"iss": "pkj", "sub": "pkj", "aud": token_url, "exp": now + 300, "iat": now, "jti": jti});
+    let mut fractional = base("n1");
+    fractional["iat"] = json!(now as f64 - 0.5);
+    fractional["nbf"] = json!(now as f64 - 10.25);
+    fractional["exp"] = json!(now as f64 + 300.5);
+    let mut float_integral = base("n2");
+    float_integral["iat"] = json!((now - 1) as f64);
+    for good in [fractional, float_integral] {
+        let (st, r) = with_assertion(&s, &assertion(&k.signer, good.clone())).await;
+        assert_eq!(st, 200, "{good}: {r}");
+    }
+    // Fractional but in the future, or not a number at all: refused.
+    let mut future = base("n3");
+    future["iat"] = json!(now as f64 + 120.5);
+    let mut text = base("n4");
+    text["iat"] = json!(now.to_string());
+    let mut boolean = base("n5");
+    boolean["nbf"] = json!(true);
+    for bad in [future, text, boolean] {
+        let (st, r) = with_assertion(&s, &assertion(&k.signer, bad)).await;
+        assert_oauth_error((st, &r), 401, "invalid_client");
+    }
+}
