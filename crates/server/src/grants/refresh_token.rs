@@ -139,9 +139,9 @@ async fn run(
         .await?;
         let won = match decision {
             Decision::Rotate { from } => {
-                commits::begin(grant.id, from);
+                let attempt = commits::begin(grant.id, from);
                 let won = store.advance(grant.id, from, now).await;
-                commits::end(grant.id, from, matches!(won, Ok(true)));
+                attempt.end(matches!(won, Ok(true)));
                 won?
             }
             Decision::Reuse { touch: true } => {
