@@ -131,8 +131,21 @@ async fn session_ended(s: &TestServer, sid: &str) -> bool {
 
 #[tokio::test]
 async fn a_revoke_session_reaction_cut_short_is_completed_by_the_next_replay() {
-    let s = TestServer::start("[refresh_tokens]\nreuse_reaction = \"revoke_session\"").await;
+    cut_short_then_completed("").await;
+}
+
+#[tokio::test]
+async fn the_same_for_an_unpersisted_grant() {
+    cut_short_then_completed("persist = false").await;
+}
+
+async fn cut_short_then_completed(rt_settings: &str) {
+    let s = TestServer::start(&format!(
+        "[refresh_tokens]\nreuse_reaction = \"revoke_session\"\n{rt_settings}"
+    ))
+    .await;
     let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
+    assert_eq!(grant(&s, &t1).await.cached, !rt_settings.is_empty());
     let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
     s.advance(secs(31));
     let db = break_session_ends(&s);
