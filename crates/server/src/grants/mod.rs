@@ -152,6 +152,11 @@ pub fn log_event(e: &Event) {
 /// cache's own sweep follows as a best effort: if Redis is down, or has lost an index
 /// key, the failure is logged, not answered, since the revocation already holds;
 /// the grants it missed are revoked in the cache when they are next used.
+///
+/// One grant by id is looked up in the main store first; only a grant the main store
+/// does not hold is looked for in the cache. While Redis is down that lookup fails and
+/// the answer is 503 (nothing changed): the id may be a live cached grant, which a
+/// "nothing revoked" (404) would wrongly call unknown.
 pub async fn revoke_everywhere(
     st: &AppState,
     f: &GrantFilter,
