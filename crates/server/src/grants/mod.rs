@@ -153,6 +153,11 @@ pub fn log_event(e: &Event) {
 /// cache's own sweep follows as a best effort: if Redis is down, or has lost an index
 /// key, the failure is logged, not answered, since the revocation already holds;
 /// the grants it missed are revoked in the cache when they are next used.
+///
+/// One grant by id is looked up in the main store first; only a grant the main store
+/// does not hold is looked for in the cache. While Redis is down that lookup fails and
+/// the answer is 503 (nothing changed): the id may be a live cached grant, which a
+/// "nothing revoked" (404) would wrongly call unknown.
 pub async fn revoke_everywhere(
     st: &AppState,
     f: &GrantFilter,
@@ -203,16 +208,34 @@ pub async fn revoke_grant(
     }
 }
 
-/// Revokes matching grants in the cache and records their `grant.revoked` events in
-/// the main store.
+/// Revokes matching grants in the cache and records their `grant.revoked` events (and
+/// `why.extra_events`) in the main store. Once the cache's revocation committed, a
+/// failure to record them is logged, never answered: a 503 would say that nothing
+/// changed.
 async fn revoke_cached(
     st: &AppState,
     f: &GrantFilter,
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
     let cached = st.grants(true).revoke(f, why).await?;
+    log_revoked(&cached, why);
+    if let Err(e) = record_cached_revocations(st, &cached, why).await {
+        tracing::warn!(
+            error = %e,
+            reason = %why.reason,
+            "recording the events of revoked cached grants failed; the grants are revoked"
+        );
+    }
+    Ok(cached)
+}
+
+async fn record_cached_revocations(
+    st: &AppState,
+    cached: &[GrantId],
+    why: &Revocation,
+) -> Result<(), StoreError> {
     let mut evs = Vec::new();
-    for id in &cached {
+    for id in cached {
         if let Some(g) = st.grants(true).get_grant(*id).await? {
             evs.push(Event {
                 id: baton_core::event_id(why.now),
@@ -228,11 +251,10 @@ async fn revoke_cached(
         }
     }
     evs.extend(why.extra_events.iter().cloned());
-    if !evs.is_empty() {
-        st.store.insert_events(evs).await?;
+    if evs.is_empty() {
+        return Ok(());
     }
-    log_revoked(&cached, why);
-    Ok(cached)
+    st.store.insert_events(evs).await
 }
 
 /// The store wrote the `grant.revoked` events; these are their log lines.

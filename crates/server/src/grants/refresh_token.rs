@@ -16,11 +16,11 @@ use crate::http::Meta;
 use crate::metrics::{self, Outcome};
 use crate::state::AppState;
 use baton_core::error::{OAuthError, StoreError};
-use baton_core::model::{Client, Grant, GrantType, User};
+use baton_core::model::{Client, Grant, GrantStatus, GrantType, User};
 use baton_core::policy::{RefreshSettings, ReuseReaction};
 use baton_core::refresh::{decide, Decision, LivePolicy, Presented, Rejection};
 use baton_core::scope;
-use baton_core::store::{GrantFilter, Revocation};
+use baton_core::store::{EventQuery, GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use baton_core::token::RefreshClaims;
 use baton_proto::oauth::TokenResponse;
@@ -139,9 +139,9 @@ async fn run(
         .await?;
         let won = match decision {
             Decision::Rotate { from } => {
-                commits::begin(grant.id, from);
+                let attempt = commits::begin(grant.id, from);
                 let won = store.advance(grant.id, from, now).await;
-                commits::end(grant.id, from, matches!(won, Ok(true)));
+                attempt.end(matches!(won, Ok(true)));
                 won?
             }
             Decision::Reuse { touch: true } => {
@@ -321,13 +321,7 @@ async fn reject(
             reaction,
             applied,
         } => {
-            let ev = event(
-                "token.reuse_detected",
-                now,
-                meta,
-                Some(&grant.client_id),
-                Some(&grant.subject),
-                Some(grant.id),
+            let details = |completed: bool| {
                 serde_json::json!({
                     "generation_presented": presented,
                     "generation_current": current,
@@ -336,14 +330,35 @@ async fn reject(
                     // nothing new: anyone holding an old token could otherwise keep
                     // revoking the user's new grants.
                     "reaction_applied": applied,
+                    // This replay finished a reaction a failure had cut short.
+                    "reaction_completed": completed,
                     "grant_status": if grant.is_active() { "active" } else { "revoked" },
-                }),
-            );
-            log_event(&ev);
+                })
+            };
+            let ev = |completed| {
+                event(
+                    "token.reuse_detected",
+                    now,
+                    meta,
+                    Some(&grant.client_id),
+                    Some(&grant.subject),
+                    Some(grant.id),
+                    details(completed),
+                )
+            };
             if applied {
+                let ev = ev(false);
+                log_event(&ev);
                 apply_reaction(st, grant, reaction, ev, meta, now).await
             } else {
-                st.store.insert_events(vec![ev]).await
+                match unfinished_session_end(st, grant, reaction, now).await {
+                    Ok(Some(sid)) => {
+                        complete_session_end(st, &sid, ev, now).await;
+                        Ok(())
+                    }
+                    Ok(None) => super::record(st, ev(false)).await,
+                    Err(e) => Err(e),
+                }
             }
         }
         _ => Ok(()),
@@ -359,6 +374,12 @@ async fn reject(
     }
 }
 
+/// Applies a reuse reaction to a live grant. The revocation commits the reuse event
+/// with it (with the revocation markers for a bulk one, so also for a grant of the
+/// cache); a failure before that commit is answered (nothing changed, the client's
+/// retry detects the reuse again). Once it committed, a later step's failure is
+/// logged, never answered: the answer is the rejection. A session left live by such
+/// a failure is ended by the next replay ([`unfinished_session_end`]).
 async fn apply_reaction(
     st: &AppState,
     grant: &Grant,
@@ -366,36 +387,111 @@ async fn apply_reaction(
     ev: baton_core::model::Event,
     meta: &Meta,
     now: Timestamp,
-) -> Result<(), baton_core::error::StoreError> {
-    let why = Revocation {
-        reason: "reuse_detected".into(),
-        now,
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
-        extra_events: vec![ev.clone()],
-    };
-    let client_user = GrantFilter::ClientSubject {
-        client_id: grant.client_id.clone(),
-        subject: grant.subject.clone(),
-    };
+) -> Result<(), StoreError> {
     let filter = match reaction {
         ReuseReaction::LogOnly => return st.store.insert_events(vec![ev]).await,
         ReuseReaction::RevokeGrant => GrantFilter::Grant(grant.id),
-        ReuseReaction::RevokeClientUser | ReuseReaction::RevokeSession => client_user,
+        ReuseReaction::RevokeClientUser | ReuseReaction::RevokeSession => {
+            GrantFilter::ClientSubject {
+                client_id: grant.client_id.clone(),
+                subject: grant.subject.clone(),
+            }
+        }
     };
-    if grant.cached {
-        // The cache holds the grant; its events go to the main store.
-        let mut f_why = why.clone();
-        f_why.extra_events.clear();
-        revoke_everywhere(st, &filter, &f_why).await?;
-        st.store.insert_events(vec![ev]).await?;
-    } else {
-        revoke_everywhere(st, &filter, &why).await?;
-    }
+    let why = Revocation {
+        reason: REUSE.into(),
+        now,
+        ip: meta.ip.clone(),
+        user_agent: meta.user_agent.clone(),
+        extra_events: vec![ev],
+    };
+    revoke_everywhere(st, &filter, &why).await?;
     if reaction == ReuseReaction::RevokeSession {
         if let Some(sid) = &grant.session_id {
-            crate::sessions::end(st, sid, "reuse_detected", now).await?;
+            if let Err(e) = crate::sessions::end(st, sid, REUSE, now).await {
+                tracing::warn!(
+                    error = %e,
+                    grant_id = %grant.id.to_hex(),
+                    "ending the session of a reused grant failed; the grants are revoked, a replay of the token ends it"
+                );
+            }
         }
     }
     Ok(())
+}
+
+/// The revocation reason of a reuse reaction.
+const REUSE: &str = "reuse_detected";
+
+/// The session a `revoke_session` reaction of this very grant was to end and did not
+/// (a store failure or a crash after its revocation committed), if any: the grant is
+/// revoked by a reuse reaction, the reuse event of that reaction says it was
+/// `revoke_session`, the live reaction still is, and the grant's session is live.
+/// Ending it revokes nothing the reaction did not target: that session's grants, which
+/// the reaction was to revoke by ending it (a grant created in it since exists only
+/// because the end failed). Once it is ended, replays end nothing.
+async fn unfinished_session_end(
+    st: &AppState,
+    grant: &Grant,
+    reaction: ReuseReaction,
+    now: Timestamp,
+) -> Result<Option<String>, StoreError> {
+    let revoked_at = match &grant.status {
+        GrantStatus::Revoked { at, reason } if reason == REUSE => *at,
+        _ => return Ok(None),
+    };
+    let Some(sid) = &grant.session_id else {
+        return Ok(None);
+    };
+    if reaction != ReuseReaction::RevokeSession {
+        return Ok(None);
+    }
+    let live = st
+        .store
+        .get_session(sid)
+        .await?
+        .is_some_and(|s| s.is_live(now));
+    if !live {
+        return Ok(None);
+    }
+    // A grant of the same client and user is revoked by another grant's reaction with
+    // the same reason: only this grant's own applied `revoke_session` counts. Its
+    // reuse event was committed with the revocation, at the revocation's time.
+    let q = EventQuery {
+        kind: Some("token.reuse_detected".into()),
+        client_id: Some(grant.client_id.clone()),
+        subject: Some(grant.subject.clone()),
+        since: Some(revoked_at),
+        // Event ids sort by time: the first id after the revocation's millisecond.
+        before_id: Some(format!("evt_{:012x}", revoked_at.0.max(0) + 1)),
+        limit: 100,
+    };
+    let own = st.store.list_events(&q).await?.iter().any(|e| {
+        e.grant_id == Some(grant.id)
+            && e.details["reaction_applied"] == true
+            && e.details["reaction"] == ReuseReaction::RevokeSession.as_str()
+    });
+    Ok(own.then(|| sid.clone()))
+}
+
+/// Ends the session a cut-short reaction left live, then records the replay's reuse
+/// event saying whether this request completed the reaction. Failures are logged: the
+/// end may have revoked grants before failing, so a 503 could not say "nothing
+/// changed"; the next replay tries again.
+async fn complete_session_end(
+    st: &AppState,
+    sid: &str,
+    ev: impl FnOnce(bool) -> baton_core::model::Event,
+    now: Timestamp,
+) {
+    let completed = match crate::sessions::end(st, sid, REUSE, now).await {
+        Ok(ended) => ended,
+        Err(e) => {
+            tracing::warn!(error = %e, "completing a reuse reaction's session end failed");
+            false
+        }
+    };
+    if let Err(e) = super::record(st, ev(completed)).await {
+        tracing::warn!(error = %e, "recording a reuse event failed");
+    }
 }

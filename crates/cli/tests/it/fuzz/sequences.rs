@@ -11,14 +11,17 @@
 //!     succeeds;
 //! (c) never a 5xx;
 //! (d) liveness: the latest token of a grant the store shows live (and not bound to
-//!     a session's lifetime) is honoured, by both of two concurrent refreshes when
-//!     there is a grace period.
+//!     a session's lifetime) is honoured, by both of two concurrent refreshes (both
+//!     arrive at the one node before either is answered) whatever the grace period,
+//!     `0s` included.
 //!
-//! Which error a refused request gets is left to the policies (e.g. the loser of a
-//! concurrent refresh at `grace_period = 0`): only the four rules above are checked.
+//! Which error a refused request gets is left to the policies: only the four rules
+//! above are checked.
 
 use super::{run, runtime};
-use crate::refresh::{claims, public, public_toml, rt, user_toml, Cl, SPA_C, WEB_C};
+use crate::refresh::{
+    arrive_together, claims, public, public_toml, rt, user_toml, Cl, SPA_C, WEB_C,
+};
 use baton_core::model::GrantId;
 use baton_core::time::Dur;
 use baton_testkit::flow::code_flow;
@@ -370,10 +373,12 @@ async fn sequence(
                 }
                 Op::Double(i) => {
                     let (cl, t) = (m.grants[*i].cl, m.grants[*i].latest.clone());
-                    let (a, b) = tokio::join!(refresh_as(&s, cl, &t), refresh_as(&s, cl, &t));
-                    // With a grace period the loser of the race is answered the winner's
-                    // successor; at grace 0 its fate is the policy's.
-                    if live[*i] && case.policy.grace_secs > 0 {
+                    // Both arrive before either is answered (one node): the loser of
+                    // the race is answered the winner's successor, whatever the grace
+                    // period (0 included): concurrency is never reuse.
+                    let both = arrive_together(&s, cl, &t, 2).await;
+                    let [a, b] = [0, 1].map(|k| (both[k].0.as_u16(), both[k].1.clone()));
+                    if live[*i] {
                         m.liveness += 2;
                         if a.0 != 200 || b.0 != 200 {
                             return Err(fail(

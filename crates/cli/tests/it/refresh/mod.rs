@@ -249,3 +249,102 @@ pub async fn userinfo(s: &TestServer, access: &str) -> StatusCode {
         .expect("userinfo")
         .status()
 }
+
+/// A refresh of `token` as `cl` on a connection of its own, sent but for the last byte
+/// of its body: the server has its head and waits for the rest.
+pub async fn half_sent(s: &TestServer, cl: Cl, token: &str) -> (tokio::net::TcpStream, u8) {
+    use tokio::io::AsyncWriteExt;
+    let host = s.url.trim_start_matches("http://").to_string();
+    let (auth, body) = match cl.secret {
+        Some(secret) => (
+            format!(
+                "Authorization: Basic {}\r\n",
+                base64(format!("{}:{secret}", cl.id).as_bytes())
+            ),
+            format!(
+                "grant_type=refresh_token&refresh_token={}",
+                form_encode(token)
+            ),
+        ),
+        None => (
+            String::new(),
+            format!(
+                "grant_type=refresh_token&refresh_token={}&client_id={}",
+                form_encode(token),
+                form_encode(cl.id)
+            ),
+        ),
+    };
+    let (most, last) = body.as_bytes().split_at(body.len() - 1);
+    let mut c = tokio::net::TcpStream::connect(&host).await.unwrap();
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    c.write_all(head.as_bytes()).await.unwrap();
+    c.write_all(most).await.unwrap();
+    (c, last[0])
+}
+
+/// Sends the last byte of a [`half_sent`] request; answers its status and body.
+pub async fn finish(mut c: tokio::net::TcpStream, last: u8) -> (StatusCode, Value) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    c.write_all(&[last]).await.unwrap();
+    let mut buf = Vec::new();
+    c.read_to_end(&mut buf).await.unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    let status: u16 = text.split(' ').nth(1).unwrap().parse().unwrap();
+    let json = text.split("\r\n\r\n").nth(1).unwrap_or("");
+    (
+        StatusCode::from_u16(status).unwrap(),
+        serde_json::from_str(json).unwrap_or(Value::Null),
+    )
+}
+
+/// Sends `n` refreshes of `token` as `cl`, each on its own connection, so
+/// that all of them have arrived before any can be answered: each request's head and all
+/// but the last byte of its body go first, then the last bytes together. Answers the
+/// status and body of each.
+pub async fn arrive_together(
+    s: &TestServer,
+    cl: Cl,
+    token: &str,
+    n: usize,
+) -> Vec<(StatusCode, Value)> {
+    let mut conns = Vec::new();
+    for _ in 0..n {
+        conns.push(half_sent(s, cl, token).await);
+    }
+    // Every request's head has arrived; the server waits for the rest of each body
+    // (which follows promptly: within the 100 ms that make a request count from its head).
+    tokio::time::sleep(std::time::Duration::from_millis(40)).await;
+    let finishing: Vec<_> = conns
+        .into_iter()
+        .map(|(c, last)| tokio::spawn(finish(c, last)))
+        .collect();
+    let mut out = Vec::new();
+    for f in finishing {
+        out.push(f.await.unwrap());
+    }
+    out
+}
+
+/// Standard base64 with padding (for a Basic authorization header).
+fn base64(b: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in b.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, &c)| n | (u32::from(c) << (16 - 8 * i)));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}

@@ -112,6 +112,101 @@ async fn revoke_session_ends_the_session_that_created_the_grant() {
     assert_ne!(sid2, sid);
 }
 
+/// Makes every end of a session fail in the server's SQLite database (a store failure
+/// between the steps of a reaction), until `DROP TRIGGER test_no_session_end`.
+fn break_session_ends(s: &TestServer) -> rusqlite::Connection {
+    let db = rusqlite::Connection::open(s.dir.path().join("baton.db")).unwrap();
+    db.execute_batch(
+        "CREATE TRIGGER test_no_session_end BEFORE UPDATE OF ended_at ON sessions \
+         BEGIN SELECT RAISE(ABORT, 'injected failure'); END;",
+    )
+    .unwrap();
+    db
+}
+
+async fn session_ended(s: &TestServer, sid: &str) -> bool {
+    let session = s.state().store.get_session(sid).await.unwrap().unwrap();
+    session.ended_at.is_some()
+}
+
+#[tokio::test]
+async fn a_revoke_session_reaction_cut_short_is_completed_by_the_next_replay() {
+    cut_short_then_completed("").await;
+}
+
+#[tokio::test]
+async fn the_same_for_an_unpersisted_grant() {
+    cut_short_then_completed("persist = false").await;
+}
+
+async fn cut_short_then_completed(rt_settings: &str) {
+    let s = TestServer::start(&format!(
+        "[refresh_tokens]\nreuse_reaction = \"revoke_session\"\n{rt_settings}"
+    ))
+    .await;
+    let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
+    assert_eq!(grant(&s, &t1).await.cached, !rt_settings.is_empty());
+    let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
+    s.advance(secs(31));
+    let db = break_session_ends(&s);
+    // The grants are revoked, then ending the session fails: the answer is the
+    // rejection, never a 503 (which would say that nothing changed).
+    let (st, v) = refresh(&s, SPA_C, &t1).await;
+    assert_invalid_grant(st, &v, "reused");
+    let (st, v) = refresh(&s, SPA_C, &t2).await;
+    assert_invalid_grant(st, &v, "revoked");
+    assert!(!session_ended(&s, &sid).await, "the failure was injected");
+    db.execute_batch("DROP TRIGGER test_no_session_end")
+        .unwrap();
+    // A replay of the old token finds the grant revoked by its own reaction and the
+    // session live: it ends the session, which the reaction was to end.
+    let (st, v) = refresh(&s, SPA_C, &t1).await;
+    assert_invalid_grant(st, &v, "reused");
+    assert!(session_ended(&s, &sid).await);
+    let ended = s.events("session.ended").await;
+    assert_eq!(ended.len(), 1);
+    assert_eq!(ended[0].details["reason"], "reuse_detected");
+    let reuse = s.events("token.reuse_detected").await;
+    let completed: Vec<_> = reuse
+        .iter()
+        .map(|e| e.details["reaction_completed"].as_bool())
+        .collect();
+    assert_eq!(
+        completed.iter().filter(|c| **c == Some(true)).count(),
+        1,
+        "{reuse:?}"
+    );
+    // Complete now: a further replay changes nothing.
+    let (st, v) = refresh(&s, SPA_C, &t1).await;
+    assert_invalid_grant(st, &v, "reused");
+    assert_eq!(s.events("session.ended").await.len(), 1);
+    let reuse = s.events("token.reuse_detected").await;
+    let done = reuse
+        .iter()
+        .filter(|e| e.details["reaction_completed"] == true)
+        .count();
+    assert_eq!(done, 1, "{reuse:?}");
+}
+
+#[tokio::test]
+async fn a_replay_never_ends_a_session_its_grants_revocation_did_not_target() {
+    let s = TestServer::start("[refresh_tokens]\nreuse_reaction = \"revoke_session\"").await;
+    let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
+    refresh_ok(&s, SPA_C, &t1).await;
+    // Reuse on another grant of spa and alice, one without a session: its reaction
+    // revokes the client's and user's grants (reason reuse_detected), ending no session.
+    let p1 = login(&s, SPA_C).await;
+    refresh_ok(&s, SPA_C, &p1).await;
+    s.advance(secs(31));
+    let (st, v) = refresh(&s, SPA_C, &p1).await;
+    assert_invalid_grant(st, &v, "reused");
+    // A replay of the browser grant's old token must not end its session.
+    let (st, v) = refresh(&s, SPA_C, &t1).await;
+    assert_invalid_grant(st, &v, "reused");
+    assert!(!session_ended(&s, &sid).await);
+    assert!(s.events("session.ended").await.is_empty());
+}
+
 /// POSTs a refresh as public client `client_id` over a raw connection and hangs up
 /// `after` the request was sent, without reading the answer: the server drops the
 /// request's future if it is still running.

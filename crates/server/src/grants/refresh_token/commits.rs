@@ -50,33 +50,65 @@ fn with<T>(f: impl FnOnce(&mut Recent) -> T) -> T {
         current: HashMap::new(),
         previous: HashMap::new(),
     });
+    let mut expired = None;
     if now.duration_since(r.started) >= KEEP {
-        r.previous = std::mem::take(&mut r.current);
+        expired = Some(std::mem::replace(
+            &mut r.previous,
+            std::mem::take(&mut r.current),
+        ));
         r.started = now;
     }
-    f(r)
+    let out = f(r);
+    // Freeing a whole map can take a while: not while every request waits for the lock.
+    drop(guard);
+    drop(expired);
+    out
+}
+
+/// A rotation attempt in flight, from [`begin`]. Ended by [`Attempt::end`]; dropped
+/// without it (the code between panicked, or the request's future was dropped), it ends
+/// as lost, so that the attempt never stays in flight.
+pub struct Attempt {
+    key: Key,
+    ended: bool,
+}
+
+impl Attempt {
+    /// The attempt ended: committed (`won`) now, or lost (to another request, here or
+    /// on another node, or to a revocation).
+    pub fn end(mut self, won: bool) {
+        self.ended = true;
+        finish(self.key, won);
+    }
+}
+
+impl Drop for Attempt {
+    fn drop(&mut self) {
+        if !self.ended {
+            finish(self.key, false);
+        }
+    }
+}
+
+/// The entry of `key`, moved into the current generation.
+fn entry(r: &mut Recent, key: Key) -> &mut Attempts {
+    match r.previous.remove(&key) {
+        Some(a) => r.current.entry(key).or_insert(a),
+        None => r.current.entry(key).or_default(),
+    }
 }
 
 /// A rotation of `grant` from generation `from` is about to be attempted.
-pub fn begin(grant: GrantId, from: u64) {
-    with(|r| {
-        let a = match r.previous.remove(&(grant, from)) {
-            Some(a) => r.current.entry((grant, from)).or_insert(a),
-            None => r.current.entry((grant, from)).or_default(),
-        };
-        a.in_flight += 1;
-    });
+pub fn begin(grant: GrantId, from: u64) -> Attempt {
+    let key = (grant, from);
+    with(|r| entry(r, key).in_flight += 1);
+    Attempt { key, ended: false }
 }
 
-/// The attempt ended: committed (`won`) now, or lost (to another request, here or on
-/// another node, or to a revocation).
-pub fn end(grant: GrantId, from: u64, won: bool) {
+fn finish(key: Key, won: bool) {
     let at = Instant::now();
     with(|r| {
-        let a = match r.previous.remove(&(grant, from)) {
-            Some(a) => r.current.entry((grant, from)).or_insert(a),
-            None => r.current.entry((grant, from)).or_default(),
-        };
+        let a = entry(r, key);
         a.in_flight = a.in_flight.saturating_sub(1);
         if won {
             a.committed = Some(at);
@@ -102,4 +134,34 @@ pub fn arrived_before(grant: GrantId, from: u64, arrival: Instant) -> bool {
             None => false,
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fresh_grant() -> GrantId {
+        GrantId(baton_core::random_bytes::<16>())
+    }
+
+    /// An attempt that never reaches its end (the code between panicked, or the future
+    /// was dropped) must not leave the rotation in flight: a later replay would count as
+    /// concurrent and get the successor.
+    #[test]
+    fn an_attempt_dropped_before_its_end_is_no_longer_in_flight() {
+        let g = fresh_grant();
+        let attempt = begin(g, 1);
+        assert!(arrived_before(g, 1, Instant::now()), "in flight");
+        drop(attempt);
+        assert!(!arrived_before(g, 1, Instant::now()));
+    }
+
+    #[test]
+    fn a_committed_attempt_tells_earlier_arrivals_from_later_ones() {
+        let g = fresh_grant();
+        let before = Instant::now();
+        begin(g, 1).end(true);
+        assert!(arrived_before(g, 1, before));
+        assert!(!arrived_before(g, 1, Instant::now()));
+    }
 }
