@@ -22,6 +22,8 @@ pub enum ErrorCode {
     InvalidRedirectUri,
     /// RFC 7591 §3.2.2.
     InvalidClientMetadata,
+    /// OIDC Core §3.1.2.6: a `request` or `request_uri` parameter (not supported).
+    RequestNotSupported,
 }
 
 impl ErrorCode {
@@ -42,6 +44,7 @@ impl ErrorCode {
             ErrorCode::ServerError => "server_error",
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
+            ErrorCode::RequestNotSupported => "request_not_supported",
         }
     }
 }

@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod backchannel;
+pub mod best_effort;
 pub mod bootstrap;
 pub mod cleanup;
 pub mod clock;

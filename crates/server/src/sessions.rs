@@ -101,9 +101,7 @@ pub async fn end(
         user_agent: None,
         details: serde_json::json!({"session_id": session.id, "reason": reason}),
     };
-    if let Err(e) = crate::grants::record(st, ev).await {
-        tracing::warn!(error = %e, session_id, "recording session.ended failed");
-    }
+    crate::best_effort::record_event(st, ev).await;
     let clients: Vec<String> = clients.into_iter().collect();
     st.logout.session_ended(&session, &clients);
     Ok(true)

@@ -132,9 +132,11 @@ async fn settings_patch(
 /// time); anything else is 401.
 async fn require_token(State(st): State<Shared>, req: Request, next: Next) -> Response {
     let Some(expected) = &st.cfg.admin_token else {
-        return ApiError::from(OAuthError::invalid_request("no such endpoint"))
-            .with_status(axum::http::StatusCode::NOT_FOUND)
-            .into_response();
+        return ApiError::refused(
+            OAuthError::invalid_request("no such endpoint"),
+            crate::http::error::Refusal::NotFound,
+        )
+        .into_response();
     };
     let given = req
         .headers()

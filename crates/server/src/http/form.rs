@@ -2,8 +2,8 @@
 //! parameter given twice, bad percent-encoding or bytes that are not UTF-8 are
 //! `invalid_request`, never silently repaired.
 
-use super::error::{ApiError, ApiResult};
-use axum::http::{header, HeaderMap, StatusCode};
+use super::error::{ApiError, ApiResult, Refusal};
+use axum::http::{header, HeaderMap};
 use baton_core::error::OAuthError;
 
 /// A parsed form. Its values include passwords, secrets and tokens, so `Debug` shows
@@ -51,10 +51,12 @@ pub fn require_form_content_type(headers: &HeaderMap) -> ApiResult<()> {
     if mime.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
         Ok(())
     } else {
-        Err(ApiError::from(OAuthError::invalid_request(
-            "the request body must be application/x-www-form-urlencoded",
+        Err(ApiError::refused(
+            OAuthError::invalid_request(
+                "the request body must be application/x-www-form-urlencoded",
+            ),
+            Refusal::UnsupportedMediaType,
         ))
-        .with_status(StatusCode::UNSUPPORTED_MEDIA_TYPE))
     }
 }
 

@@ -14,12 +14,11 @@ pub mod userinfo;
 use crate::state::Shared;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, StatusCode};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use baton_core::error::OAuthError;
-use error::ApiError;
+use error::{ApiError, Refusal};
 use std::net::SocketAddr;
 
 /// Who is calling, for events: address and user agent (truncated, never a secret).
@@ -56,17 +55,15 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         match axum::body::Bytes::from_request(req, state).await {
             Ok(b) => Ok(Body(b)),
             Err(rej) => {
-                let status = rej.status();
-                let msg = if status == StatusCode::PAYLOAD_TOO_LARGE {
-                    "the request body is too large"
+                // Axum answers 413 past the body limit, else 400 (or a server error:
+                // then this is the plain 400 too).
+                Err(if rej.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::refused(
+                        OAuthError::invalid_request("the request body is too large"),
+                        Refusal::PayloadTooLarge,
+                    )
                 } else {
-                    "the request body could not be read"
-                };
-                let e = ApiError::from(OAuthError::invalid_request(msg));
-                Err(if status.is_client_error() {
-                    e.with_status(status)
-                } else {
-                    e
+                    OAuthError::invalid_request("the request body could not be read").into()
                 })
             }
         }
@@ -120,18 +117,16 @@ fn post_only(r: MethodRouter<Shared>) -> MethodRouter<Shared> {
 }
 
 /// 405 as an RFC 6749 §5.2 JSON error, like every other error of these endpoints.
-fn method_not_allowed(allow: &'static str) -> Response {
-    let mut resp = ApiError::from(OAuthError::invalid_request(format!(
-        "this endpoint accepts only {allow}"
-    )))
-    .with_status(StatusCode::METHOD_NOT_ALLOWED)
-    .into_response();
-    resp.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allow));
-    resp
+fn method_not_allowed(allow: &'static str) -> ApiError {
+    ApiError::refused(
+        OAuthError::invalid_request(format!("this endpoint accepts only {allow}")),
+        Refusal::MethodNotAllowed { allow },
+    )
 }
 
 async fn not_found() -> ApiError {
-    ApiError::from(OAuthError::invalid_request("no such endpoint"))
-        .with_status(StatusCode::NOT_FOUND)
+    ApiError::refused(
+        OAuthError::invalid_request("no such endpoint"),
+        Refusal::NotFound,
+    )
 }

@@ -5,7 +5,7 @@ use super::{form, Body};
 use crate::state::Shared;
 use crate::tokens;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::http::{header, HeaderMap, Method};
 use axum::Json;
 use baton_core::error::{ErrorCode, OAuthError};
 use serde_json::Value;
@@ -52,11 +52,12 @@ pub async fn userinfo(
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
     let scope = at.claims["scope"].as_str().unwrap_or("");
     if !baton_core::scope::contains(scope, "openid") {
-        return Err(ApiError::from(OAuthError::new(
+        // access_denied: 403.
+        return Err(OAuthError::new(
             ErrorCode::AccessDenied,
             "the access token lacks the openid scope",
-        ))
-        .with_status(StatusCode::FORBIDDEN));
+        )
+        .into());
     }
     let sub = at.claims["sub"].as_str().unwrap_or("");
     let user = st

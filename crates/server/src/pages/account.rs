@@ -9,8 +9,9 @@
 use super::authorize::{current_session, redirect};
 use super::consent::scope_items;
 use super::handle::{self, AuthRequest};
-use super::html::{self, error_page, escape, page};
+use super::html::{self, escape, page};
 use super::login::csrf_cookie;
+use crate::http::error::{PageError, PageResult};
 use crate::http::{Body, Meta};
 use crate::state::{AppState, Shared};
 use axum::extract::State;
@@ -23,13 +24,6 @@ use std::collections::HashMap;
 
 /// The most grants listed (newest first) from each store.
 const LIST_LIMIT: usize = 500;
-
-fn unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The server is temporarily unavailable; try again.",
-    )
-}
 
 /// To the login page, with a handle that comes back here.
 fn to_sign_in(st: &AppState) -> Response {
@@ -86,19 +80,12 @@ async fn live_grants(
     Ok(out)
 }
 
-pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
-    let session = match current_session(&st, &headers).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
-    let Some(session) = session else {
-        return to_sign_in(&st);
+pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> PageResult {
+    let Some(session) = current_session(&st, &headers).await? else {
+        return Ok(to_sign_in(&st));
     };
     let now = st.clock.now();
-    let grants = match live_grants(&st, &session.subject, now).await {
-        Ok(g) => g,
-        Err(_) => return unavailable(),
-    };
+    let grants = live_grants(&st, &session.subject, now).await?;
     let user = st
         .store
         .get_user_by_sub(&session.subject)
@@ -108,10 +95,9 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
     let mut names: HashMap<String, String> = HashMap::new();
     for g in &grants {
         if !names.contains_key(&g.client_id) {
-            let name = match st.store.get_client(&g.client_id).await {
-                Ok(Some(c)) => c.display_name().to_string(),
-                Ok(None) => g.client_id.clone(),
-                Err(_) => return unavailable(),
+            let name = match st.store.get_client(&g.client_id).await? {
+                Some(c) => c.display_name().to_string(),
+                None => g.client_id.clone(),
             };
             names.insert(g.client_id.clone(), name);
         }
@@ -169,7 +155,7 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> Response {
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
-    resp
+    Ok(resp)
 }
 
 /// Revokes one of the user's grants, then back to the list (303).
@@ -178,17 +164,10 @@ pub async fn post(
     meta: Meta,
     headers: HeaderMap,
     Body(body): Body,
-) -> Response {
-    let f = match html::read_form(&headers, &body) {
-        Ok(f) => f,
-        Err(page) => return page,
-    };
-    let session = match current_session(&st, &headers).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
-    let Some(session) = session else {
-        return to_sign_in(&st);
+) -> PageResult {
+    let f = html::read_form(&headers, &body)?;
+    let Some(session) = current_session(&st, &headers).await? else {
+        return Ok(to_sign_in(&st));
     };
     if !handle::csrf_ok(
         &st,
@@ -196,45 +175,31 @@ pub async fn post(
         &csrf_binding(&session),
         f.get("csrf"),
     ) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form could not be verified (CSRF). Reload the page and try again.",
-        );
+        return Err(PageError::Csrf);
     }
     let Some(id) = f.get("revoke").and_then(GrantId::parse) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "Choose the application whose access to revoke.",
-        );
+        return Err(PageError::BadRequest(
+            "Choose the application whose access to revoke.".into(),
+        ));
     };
     let mut found = None;
     for cached in [false, true] {
-        match st.grants(cached).get_grant(id).await {
-            Ok(Some(g)) => {
-                found = Some(g);
-                break;
-            }
-            Ok(None) => {}
-            Err(_) => return unavailable(),
+        if let Some(g) = st.grants(cached).get_grant(id).await? {
+            found = Some(g);
+            break;
         }
     }
     // Another user's grant is answered like one that does not exist.
     let Some(grant) = found.filter(|g| g.subject == session.subject) else {
-        return error_page(
-            StatusCode::NOT_FOUND,
+        return Err(PageError::NotFound(
             "No such application access was found on your account.",
-        );
+        ));
     };
     // The page promises the application must ask again: its consent goes too. First,
     // so that a failure half-way leaves the grant listed and the revocation repeatable.
-    if st
-        .store
+    st.store
         .delete_consents(&grant.client_id, Some(&session.subject))
-        .await
-        .is_err()
-    {
-        return unavailable();
-    }
+        .await?;
     if grant.is_active() {
         let why = Revocation {
             reason: "revoked_by_user".into(),
@@ -243,14 +208,9 @@ pub async fn post(
             user_agent: meta.user_agent.clone(),
             extra_events: vec![],
         };
-        if crate::grants::revoke_everywhere(&st, &GrantFilter::Grant(id), &why)
-            .await
-            .is_err()
-        {
-            return unavailable();
-        }
+        crate::grants::revoke_everywhere(&st, &GrantFilter::Grant(id), &why).await?;
     }
-    redirect("/account")
+    Ok(redirect("/account"))
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@
 //! signed in or answered the consent page are shown as an error page instead.
 
 use super::handle::{self, AuthRequest};
-use super::html::error_page;
+use crate::http::error::{PageError, PageResult};
 use crate::http::Meta;
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use baton_core::error::{ErrorCode, OAuthError};
 use baton_core::model::{AuthCode, Client, GrantType, Session};
 use baton_core::time::{Dur, Timestamp};
 
@@ -31,43 +32,23 @@ pub fn redirect(location: &str) -> Response {
         .into_response()
 }
 
-/// The error page shown instead of redirecting to a dynamically registered client.
-pub fn untrusted_error(error: &str, desc: &str) -> Response {
-    let status = if error == "temporarily_unavailable" {
-        StatusCode::SERVICE_UNAVAILABLE
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    error_page(
-        status,
-        &format!(
-            "The application's sign-in request failed ({error}: {desc}). You were not sent back \
-             to it, because it was registered dynamically and its address is not verified."
-        ),
-    )
-}
-
-/// Redirects to the client with RFC 6749 §4.1.2.1 error parameters (and RFC 9207 iss).
-pub fn error_redirect(
+/// An authorization error for this request: sent back to the client when
+/// `redirect_errors` (the client is trusted, or the user took part already), else shown
+/// ([`PageError::Untrusted`]).
+fn auth_error(
     st: &AppState,
     redirect_uri: &str,
     state: Option<&str>,
-    error: &str,
+    redirect_errors: bool,
+    code: ErrorCode,
     desc: &str,
-) -> Response {
-    let Ok(mut url) = url::Url::parse(redirect_uri) else {
-        return error_page(StatusCode::BAD_REQUEST, "the redirect URI is invalid");
-    };
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("error", error);
-        q.append_pair("error_description", desc);
-        if let Some(s) = state {
-            q.append_pair("state", s);
-        }
-        q.append_pair("iss", &st.cfg.issuer);
+) -> PageError {
+    let err = OAuthError::new(code, desc);
+    if redirect_errors {
+        PageError::to_client(redirect_uri, state, &st.cfg.issuer, &err)
+    } else {
+        PageError::Untrusted(err)
     }
-    redirect(url.as_str())
 }
 
 pub async fn get(
@@ -75,115 +56,116 @@ pub async fn get(
     meta: Meta,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
-) -> Response {
-    let f = match crate::http::form::parse(q.unwrap_or_default().as_bytes()) {
-        Ok(f) => f,
-        Err(e) => return error_page(StatusCode::BAD_REQUEST, &e.description),
-    };
+) -> PageResult {
+    let f = crate::http::form::parse(q.unwrap_or_default().as_bytes())
+        .map_err(|e| PageError::BadRequest(e.description.into()))?;
     // Until client and redirect_uri are known good, errors are shown, never redirected
     // (RFC 6749 §4.1.2.1).
     let Some(client_id) = f.get("client_id") else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "the client_id parameter is required",
-        );
+        return Err(PageError::BadRequest(
+            "the client_id parameter is required".into(),
+        ));
     };
     let client = match st.store.get_client(client_id).await {
         Ok(Some(c)) if c.active => c,
-        Ok(_) => return error_page(StatusCode::BAD_REQUEST, "unknown client"),
+        Ok(_) => return Err(PageError::BadRequest("unknown client".into())),
         Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
+            return Err(PageError::Unavailable(
                 "the server is temporarily unavailable; try again",
-            )
+            ))
         }
     };
     let redirect_uri = match f.get("redirect_uri") {
         Some(r) if client.redirect_uris.iter().any(|u| u == r) => r.to_string(),
         Some(_) => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "the redirect_uri is not registered for this client",
-            )
+            return Err(PageError::BadRequest(
+                "the redirect_uri is not registered for this client".into(),
+            ))
         }
         None if client.redirect_uris.len() == 1 => client.redirect_uris[0].clone(),
         None => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "the redirect_uri parameter is required",
-            )
+            return Err(PageError::BadRequest(
+                "the redirect_uri parameter is required".into(),
+            ))
         }
     };
     let state = f.get("state").map(str::to_string);
     let trusted = !client.dynamically_registered;
-    let fail = |error: &str, desc: &str| {
-        if trusted {
-            error_redirect(&st, &redirect_uri, state.as_deref(), error, desc)
-        } else {
-            untrusted_error(error, desc)
-        }
+    let fail = |code: ErrorCode, desc: &str| {
+        Err(auth_error(
+            &st,
+            &redirect_uri,
+            state.as_deref(),
+            trusted,
+            code,
+            desc,
+        ))
     };
+    use ErrorCode::{InvalidRequest, InvalidScope};
     if state.as_ref().is_some_and(|s| s.len() > 2048) {
-        return fail("invalid_request", "state is too long");
+        return fail(InvalidRequest, "state is too long");
     }
     if f.get("request").is_some() || f.get("request_uri").is_some() {
-        return fail("request_not_supported", "request objects are not supported");
+        return fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        );
     }
     match f.get("response_type") {
         Some("code") => {}
-        None => return fail("invalid_request", "response_type is required"),
+        None => return fail(InvalidRequest, "response_type is required"),
         Some(_) => {
             return fail(
-                "unsupported_response_type",
+                ErrorCode::UnsupportedResponseType,
                 "only response_type=code is supported",
             )
         }
     }
     if let Some(m) = f.get("response_mode") {
         if m != "query" {
-            return fail("invalid_request", "only response_mode=query is supported");
+            return fail(InvalidRequest, "only response_mode=query is supported");
         }
     }
     if !client.allows(GrantType::AuthorizationCode) {
         return fail(
-            "unauthorized_client",
+            ErrorCode::UnauthorizedClient,
             "this client may not use the authorization code flow",
         );
     }
     let scopes = match crate::grants::requested_scope(&client, f.get("scope")) {
         // RFC 6749 §3.3: without a default, a request that omits scope fails. (An
         // empty request would otherwise skip consent: there is nothing to consent to.)
-        Ok(s) if s.is_empty() => return fail("invalid_scope", "the scope parameter is required"),
+        Ok(s) if s.is_empty() => return fail(InvalidScope, "the scope parameter is required"),
         Ok(s) => s,
-        Err(e) => return fail("invalid_scope", &e.description),
+        Err(e) => return fail(InvalidScope, &e.description),
     };
     // RFC 7636 / RFC 9700 §2.1.1: S256 only; required for public clients.
     let code_challenge = f.get("code_challenge").map(str::to_string);
     match (f.get("code_challenge_method"), &code_challenge) {
         (Some("S256"), Some(c)) if baton_core::pkce::challenge_is_well_formed(c) => {}
-        (Some("S256"), Some(_)) => return fail("invalid_request", "code_challenge is malformed"),
+        (Some("S256"), Some(_)) => return fail(InvalidRequest, "code_challenge is malformed"),
         (Some("plain"), _) => {
             return fail(
-                "invalid_request",
+                InvalidRequest,
                 "code_challenge_method plain is refused: use S256",
             )
         }
-        (Some(_), Some(_)) => return fail("invalid_request", "code_challenge_method must be S256"),
+        (Some(_), Some(_)) => return fail(InvalidRequest, "code_challenge_method must be S256"),
         (None, Some(_)) => {
             return fail(
-                "invalid_request",
+                InvalidRequest,
                 "code_challenge_method=S256 is required with code_challenge",
             )
         }
         (Some(_), None) => {
             return fail(
-                "invalid_request",
+                InvalidRequest,
                 "code_challenge_method given without code_challenge",
             )
         }
         (None, None) if client.is_public() => {
             return fail(
-                "invalid_request",
+                InvalidRequest,
                 "PKCE (code_challenge with S256) is required for public clients",
             )
         }
@@ -200,11 +182,11 @@ pub async fn get(
         .iter()
         .any(|p| !matches!(p.as_str(), "none" | "login" | "consent"))
     {
-        return fail("invalid_request", "prompt may be none, login or consent");
+        return fail(InvalidRequest, "prompt may be none, login or consent");
     }
     if prompt.iter().any(|p| p == "none") && prompt.len() > 1 {
         return fail(
-            "invalid_request",
+            InvalidRequest,
             "prompt=none cannot be combined with other values",
         );
     }
@@ -214,7 +196,7 @@ pub async fn get(
             Ok(v) if (0..=10 * 365 * 86_400).contains(&v) => Some(v),
             _ => {
                 return fail(
-                    "invalid_request",
+                    InvalidRequest,
                     "max_age must be a non-negative number of seconds",
                 )
             }
@@ -222,7 +204,7 @@ pub async fn get(
     };
     let nonce = f.get("nonce").map(str::to_string);
     if nonce.as_ref().is_some_and(|n| n.len() > 512) {
-        return fail("invalid_request", "nonce is too long");
+        return fail(InvalidRequest, "nonce is too long");
     }
     let req = AuthRequest {
         client_id: client.client_id.clone(),
@@ -237,35 +219,24 @@ pub async fn get(
         issued_at: st.clock.now().0,
         account: false,
     };
-    let session = match current_session(&st, &headers).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+    let session = current_session(&st, &headers).await?;
     next_step(&st, &req, session.as_ref(), &meta, trusted).await
 }
 
 /// The live browser session this request carries, if any. A store failure is the
-/// 503 page to show: never mistaken for "signed out".
-#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
+/// 503 page: never mistaken for "signed out".
 pub async fn current_session(
     st: &AppState,
     headers: &HeaderMap,
-) -> Result<Option<Session>, Response> {
+) -> Result<Option<Session>, PageError> {
     let Some(cookie) = handle::cookie(headers, COOKIE) else {
         return Ok(None);
     };
     let now = st.clock.now();
-    let unavailable = |_| {
-        error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is temporarily unavailable; try again.",
-        )
-    };
     let Some(s) = st
         .store
         .get_session(&crate::sessions::sid_for_cookie(&cookie))
-        .await
-        .map_err(unavailable)?
+        .await?
     else {
         return Ok(None);
     };
@@ -277,10 +248,7 @@ pub async fn current_session(
         let exp = now
             .plus(st.cfg.sessions.idle_lifetime)
             .min(s.created_at.plus(st.cfg.sessions.absolute_lifetime));
-        st.store
-            .touch_session(&s.id, now, exp)
-            .await
-            .map_err(unavailable)?;
+        st.store.touch_session(&s.id, now, exp).await?;
     }
     Ok(Some(s))
 }
@@ -307,7 +275,7 @@ pub async fn continue_flow(
     req: &AuthRequest,
     session: Option<&Session>,
     meta: &Meta,
-) -> Response {
+) -> PageResult {
     next_step(st, req, session, meta, true).await
 }
 
@@ -319,35 +287,38 @@ async fn next_step(
     session: Option<&Session>,
     meta: &Meta,
     redirect_errors: bool,
-) -> Response {
+) -> PageResult {
     let now = st.clock.now();
-    let fail = |e: &str, d: &str| {
-        if redirect_errors {
-            error_redirect(st, &req.redirect_uri, req.state.as_deref(), e, d)
-        } else {
-            untrusted_error(e, d)
-        }
+    let fail = |code: ErrorCode, desc: &str| {
+        Err(auth_error(
+            st,
+            &req.redirect_uri,
+            req.state.as_deref(),
+            redirect_errors,
+            code,
+            desc,
+        ))
     };
     let needs_login = needs_login(req, session, now);
     let h = handle::seal(st, req);
     if needs_login {
         if req.prompts("none") {
-            return fail("login_required", "the user is not signed in");
+            return fail(ErrorCode::LoginRequired, "the user is not signed in");
         }
-        return redirect(&format!("/login?req={h}"));
+        return Ok(redirect(&format!("/login?req={h}")));
     }
     let Some(session) = session else {
-        return fail("login_required", "the user is not signed in");
+        return fail(ErrorCode::LoginRequired, "the user is not signed in");
     };
     if req.account {
         // A sign-in for the account page, not an authorization: back to it.
-        return redirect("/account");
+        return Ok(redirect("/account"));
     }
     let consented = match st.store.get_consent(&session.subject, &req.client_id).await {
         Ok(c) => c,
         Err(_) => {
             return fail(
-                "temporarily_unavailable",
+                ErrorCode::TemporarilyUnavailable,
                 "the server is temporarily unavailable",
             )
         }
@@ -360,11 +331,11 @@ async fn next_step(
     if !all_consented || req.prompts("consent") {
         if req.prompts("none") {
             return fail(
-                "consent_required",
+                ErrorCode::ConsentRequired,
                 "the user has not consented to this request",
             );
         }
-        return redirect(&format!("/consent?req={h}"));
+        return Ok(redirect(&format!("/consent?req={h}")));
     }
     issue_code(st, req, session, meta).await
 }
@@ -374,28 +345,17 @@ async fn next_step(
 /// was checked at `/authorize`, but its handle may be minutes old and an administrator
 /// may have changed the client meanwhile. Otherwise the page to show: never a redirect,
 /// since the URI may no longer be the client's.
-#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
-pub async fn client_still_allows(st: &AppState, req: &AuthRequest) -> Result<Client, Response> {
-    let refuse = |msg: &str| error_page(StatusCode::BAD_REQUEST, msg);
-    let client = match st.store.get_client(&req.client_id).await {
-        Ok(Some(c)) if c.active => c,
-        Ok(_) => return Err(refuse("This application is no longer available.")),
-        Err(_) => {
-            return Err(error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server is temporarily unavailable; try again.",
-            ))
-        }
+pub async fn client_still_allows(st: &AppState, req: &AuthRequest) -> Result<Client, PageError> {
+    let refuse = |msg: &'static str| Err(PageError::BadRequest(msg.into()));
+    let client = match st.store.get_client(&req.client_id).await? {
+        Some(c) if c.active => c,
+        _ => return refuse("This application is no longer available."),
     };
     if !client.redirect_uris.contains(&req.redirect_uri) {
-        return Err(refuse(
-            "This application's address has changed; start again from the application.",
-        ));
+        return refuse("This application's address has changed; start again from the application.");
     }
     if !client.allows(GrantType::AuthorizationCode) {
-        return Err(refuse(
-            "This application may no longer use this way of signing in.",
-        ));
+        return refuse("This application may no longer use this way of signing in.");
     }
     let scopes: Vec<String> = req
         .scope
@@ -404,9 +364,9 @@ pub async fn client_still_allows(st: &AppState, req: &AuthRequest) -> Result<Cli
         .map(str::to_string)
         .collect();
     if !baton_core::scope::is_subset(&scopes, &client.scopes) {
-        return Err(refuse(
+        return refuse(
             "This application may no longer ask for the access it requested; start again from the application.",
-        ));
+        );
     }
     Ok(client)
 }
@@ -418,10 +378,8 @@ pub async fn issue_code(
     req: &AuthRequest,
     session: &Session,
     _meta: &Meta,
-) -> Response {
-    if let Err(page) = client_still_allows(st, req).await {
-        return page;
-    }
+) -> PageResult {
+    client_still_allows(st, req).await?;
     let now: Timestamp = st.clock.now();
     let raw = baton_core::random_bytes::<32>();
     let code = URL_SAFE_NO_PAD.encode(raw);
@@ -450,16 +408,17 @@ pub async fn issue_code(
         .add_session_client(&session.id, &req.client_id)
         .await;
     if recorded.is_err() || st.store.insert_code(&record).await.is_err() {
-        return error_redirect(
+        return Err(auth_error(
             st,
             &req.redirect_uri,
             req.state.as_deref(),
-            "temporarily_unavailable",
+            true,
+            ErrorCode::TemporarilyUnavailable,
             "the server is temporarily unavailable",
-        );
+        ));
     }
     let Ok(mut url) = url::Url::parse(&req.redirect_uri) else {
-        return error_page(StatusCode::BAD_REQUEST, "the redirect URI is invalid");
+        return Err(PageError::BadRequest("the redirect URI is invalid".into()));
     };
     {
         let mut q = url.query_pairs_mut();
@@ -469,5 +428,5 @@ pub async fn issue_code(
         }
         q.append_pair("iss", &st.cfg.issuer);
     }
-    redirect(url.as_str())
+    Ok(redirect(url.as_str()))
 }

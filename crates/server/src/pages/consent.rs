@@ -3,16 +3,18 @@
 //! as such, with the host it will send the user to: anyone can register a client named
 //! like a trusted application.
 
-use super::authorize::{current_session, error_redirect, issue_code, needs_login};
+use super::authorize::{current_session, issue_code, needs_login};
 use super::handle::{self, AuthRequest};
-use super::html::{self, error_page, escape, page};
+use super::html::{self, escape, page};
 use super::login::{csrf_cookie, request_from_query, to_login};
 use crate::grants::event;
+use crate::http::error::{PageError, PageResult};
 use crate::http::{Body, Meta};
 use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
+use baton_core::error::{ErrorCode, OAuthError};
 
 /// Plain words for a scope; unknown scopes are shown by name.
 pub fn describe(scope: &str) -> &'static str {
@@ -98,27 +100,27 @@ fn render(
     resp
 }
 
-pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let (r, h) = match request_from_query(&st, q) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+pub async fn get(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> PageResult {
+    let (r, h) = request_from_query(&st, q)?;
     if r.account {
         // A sign-in for the account page asks no consent.
-        return super::authorize::redirect("/account");
+        return Ok(super::authorize::redirect("/account"));
     }
-    match current_session(&st, &headers).await {
-        Err(page) => return page,
-        // prompt=login and max_age cannot be skipped by coming here directly.
-        Ok(s) if needs_login(&r, s.as_ref(), st.clock.now()) => return to_login(&h),
-        Ok(_) => {}
+    let session = current_session(&st, &headers).await?;
+    // prompt=login and max_age cannot be skipped by coming here directly.
+    if needs_login(&r, session.as_ref(), st.clock.now()) {
+        return Ok(to_login(&h));
     }
     let (name, dynamic) = match st.store.get_client(&r.client_id).await {
         Ok(Some(c)) => (c.display_name().to_string(), c.dynamically_registered),
         // Unknown here: the POST refuses it; say nothing trusting meanwhile.
         _ => (r.client_id.clone(), true),
     };
-    render(&st, &r, &h, &headers, &name, dynamic)
+    Ok(render(&st, &r, &h, &headers, &name, dynamic))
 }
 
 pub async fn post(
@@ -126,49 +128,29 @@ pub async fn post(
     meta: Meta,
     headers: HeaderMap,
     Body(body): Body,
-) -> Response {
-    let f = match html::read_form(&headers, &body) {
-        Ok(f) => f,
-        Err(page) => return page,
-    };
+) -> PageResult {
+    let f = html::read_form(&headers, &body)?;
     let now = st.clock.now();
-    let Some(h) = f.get("req") else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "This request has expired; start again.",
-        );
-    };
-    let Some(r) = handle::open(&st, h, now) else {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "This request has expired; start again.",
-        );
-    };
+    let expired = || PageError::BadRequest("This request has expired; start again.".into());
+    let h = f.get("req").ok_or_else(expired)?;
+    let r = handle::open(&st, h, now).ok_or_else(expired)?;
     if !handle::csrf_ok(
         &st,
         handle::csrf_cookie_value(&st, &headers).as_deref(),
         h,
         f.get("csrf"),
     ) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form could not be verified (CSRF). Reload the page and try again.",
-        );
+        return Err(PageError::Csrf);
     }
     if r.account {
-        return super::authorize::redirect("/account");
+        return Ok(super::authorize::redirect("/account"));
     }
-    let session = match current_session(&st, &headers).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+    let session = current_session(&st, &headers).await?;
     let Some(session) = session.filter(|s| !needs_login(&r, Some(s), now)) else {
-        return to_login(h);
+        return Ok(to_login(h));
     };
     // Checked before anything is recorded or sent (issue_code checks again).
-    if let Err(page) = super::authorize::client_still_allows(&st, &r).await {
-        return page;
-    }
+    super::authorize::client_still_allows(&st, &r).await?;
     let scopes: Vec<String> = r
         .scope
         .split(' ')
@@ -177,17 +159,9 @@ pub async fn post(
         .collect();
     match f.get("decision") {
         Some("allow") => {
-            if st
-                .store
+            st.store
                 .add_consent(&session.subject, &r.client_id, &scopes)
-                .await
-                .is_err()
-            {
-                return error_page(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "The server is temporarily unavailable; try again.",
-                );
-            }
+                .await?;
             let ev = event(
                 "consent.granted",
                 now,
@@ -197,7 +171,7 @@ pub async fn post(
                 None,
                 serde_json::json!({"scope": r.scope}),
             );
-            let _ = crate::grants::record(&st, ev).await;
+            crate::best_effort::record_event(&st, ev).await;
             issue_code(&st, &r, &session, &meta).await
         }
         Some("deny") => {
@@ -210,15 +184,15 @@ pub async fn post(
                 None,
                 serde_json::json!({"scope": r.scope}),
             );
-            let _ = crate::grants::record(&st, ev).await;
-            error_redirect(
-                &st,
+            crate::best_effort::record_event(&st, ev).await;
+            let err = OAuthError::new(ErrorCode::AccessDenied, "the user denied the request");
+            Err(PageError::to_client(
                 &r.redirect_uri,
                 r.state.as_deref(),
-                "access_denied",
-                "the user denied the request",
-            )
+                &st.cfg.issuer,
+                &err,
+            ))
         }
-        _ => error_page(StatusCode::BAD_REQUEST, "Choose Allow or Deny."),
+        _ => Err(PageError::BadRequest("Choose Allow or Deny.".into())),
     }
 }

@@ -1,5 +1,6 @@
 //! Minimal HTML rendering: one layout, escaping, and the error page.
 
+use crate::http::error::PageError;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 
@@ -43,8 +44,9 @@ pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
     r
 }
 
-/// An error shown to the user (never redirected: used when the client or redirect URI
-/// cannot be trusted).
+/// The error page (never redirected: used when the client or redirect URI cannot be
+/// trusted). Rendered by `PageError`'s `IntoResponse` (`http/error.rs`), which picks
+/// the status.
 pub fn error_page(status: StatusCode, message: &str) -> Response {
     page(
         status,
@@ -57,17 +59,13 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
 }
 
 /// A posted page form: the content type and the body checked as strictly as the OAuth
-/// endpoints do; anything else is the error page to show.
-#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
+/// endpoints do.
 pub fn read_form(
     headers: &axum::http::HeaderMap,
     body: &[u8],
-) -> Result<crate::http::form::Form, Response> {
+) -> Result<crate::http::form::Form, PageError> {
     if crate::http::form::require_form_content_type(headers).is_err() {
-        return Err(error_page(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "the form must be posted as application/x-www-form-urlencoded",
-        ));
+        return Err(PageError::UnsupportedMediaType);
     }
-    crate::http::form::parse(body).map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))
+    crate::http::form::parse(body).map_err(|e| PageError::BadRequest(e.description.into()))
 }

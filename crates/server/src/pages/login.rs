@@ -2,32 +2,32 @@
 
 use super::authorize::{continue_flow, current_session, redirect};
 use super::handle::{self, AuthRequest};
-use super::html::{self, error_page, escape, page};
+use super::html::{self, escape, page};
 use crate::grants::event;
+use crate::http::error::{PageError, PageRefusal, PageResult};
 use crate::http::{form, Body, Meta};
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
 use crate::throttle::{sign_in, Attempt, SignIn};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use baton_core::model::Session;
 
-fn expired() -> Response {
-    error_page(
-        StatusCode::BAD_REQUEST,
-        "This sign-in request has expired or is invalid. Return to the application and start again.",
+fn expired() -> PageError {
+    PageError::BadRequest(
+        "This sign-in request has expired or is invalid. Return to the application and start again."
+            .into(),
     )
 }
 
-/// Reads `req` from a query string. The error is the page to show.
-#[allow(clippy::result_large_err)] // a Response is the natural error of a page handler
+/// Reads `req` from a query string.
 pub fn request_from_query(
     st: &AppState,
     q: Option<String>,
-) -> Result<(AuthRequest, String), Response> {
+) -> Result<(AuthRequest, String), PageError> {
     let f = form::parse(q.unwrap_or_default().as_bytes())
-        .map_err(|e| error_page(StatusCode::BAD_REQUEST, &e.description))?;
+        .map_err(|e| PageError::BadRequest(e.description.into()))?;
     let h = f.get("req").ok_or_else(expired)?.to_string();
     let r = handle::open(st, &h, st.clock.now()).ok_or_else(expired)?;
     Ok((r, h))
@@ -47,7 +47,6 @@ fn render(
     h: &str,
     headers: &HeaderMap,
     error: Option<&str>,
-    status: StatusCode,
     client_name: &str,
 ) -> Response {
     let (csrf_c, new) = csrf_cookie(st, headers);
@@ -67,7 +66,7 @@ fn render(
         escape(&csrf),
     );
     let _ = r;
-    let mut resp = page(status, "Sign in", &body);
+    let mut resp = page(StatusCode::OK, "Sign in", &body);
     if new {
         if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(
             st,
@@ -96,13 +95,14 @@ async fn client_name(st: &AppState, client_id: &str) -> String {
     }
 }
 
-pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    let (r, h) = match request_from_query(&st, q) {
-        Ok(x) => x,
-        Err(resp) => return resp,
-    };
+pub async fn get(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> PageResult {
+    let (r, h) = request_from_query(&st, q)?;
     let name = client_name(&st, &r.client_id).await;
-    render(&st, &r, &h, &headers, None, StatusCode::OK, &name)
+    Ok(render(&st, &r, &h, &headers, None, &name))
 }
 
 pub async fn post(
@@ -110,35 +110,21 @@ pub async fn post(
     meta: Meta,
     headers: HeaderMap,
     Body(body): Body,
-) -> Response {
-    let f = match html::read_form(&headers, &body) {
-        Ok(f) => f,
-        Err(page) => return page,
-    };
-    let Some(h) = f.get("req") else {
-        return expired();
-    };
-    let Some(r) = handle::open(&st, h, st.clock.now()) else {
-        return expired();
-    };
+) -> PageResult {
+    let f = html::read_form(&headers, &body)?;
+    let h = f.get("req").ok_or_else(expired)?;
+    let r = handle::open(&st, h, st.clock.now()).ok_or_else(expired)?;
     let csrf_c = handle::csrf_cookie_value(&st, &headers);
     if !handle::csrf_ok(&st, csrf_c.as_deref(), h, f.get("csrf")) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form could not be verified (CSRF). Reload the page and try again.",
-        );
+        return Err(PageError::Csrf);
     }
     let name = client_name(&st, &r.client_id).await;
+    let form_again = |msg: &str, why: PageRefusal| {
+        let form = render(&st, &r, h, &headers, Some(msg), &name);
+        Err(PageError::refused(form, why))
+    };
     let (Some(username), Some(password)) = (f.get("username"), f.get("password")) else {
-        return render(
-            &st,
-            &r,
-            h,
-            &headers,
-            Some("Enter your username and password."),
-            StatusCode::BAD_REQUEST,
-            &name,
-        );
+        return form_again("Enter your username and password.", PageRefusal::Invalid);
     };
     let attempt = Attempt {
         meta: &meta,
@@ -149,14 +135,9 @@ pub async fn post(
         Ok(SignIn::User(u)) => u,
         Ok(SignIn::Failed) => {
             // The same words whether the user exists or not.
-            return render(
-                &st,
-                &r,
-                h,
-                &headers,
-                Some("The username or password is incorrect."),
-                StatusCode::UNAUTHORIZED,
-                &name,
+            return form_again(
+                "The username or password is incorrect.",
+                PageRefusal::BadCredentials,
             );
         }
         // The password was not checked: the form again, saying when to retry.
@@ -165,37 +146,18 @@ pub async fn post(
                 "Too many failed sign-in attempts. Try again in {}.",
                 t.retry_in()
             );
-            let status = StatusCode::TOO_MANY_REQUESTS;
-            let mut resp = render(&st, &r, h, &headers, Some(&msg), status, &name);
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(t.retry_after_secs()));
-            return resp;
+            let retry_after = t.retry_after_secs();
+            return form_again(&msg, PageRefusal::Throttled { retry_after });
         }
-        Err(_) => {
-            return error_page(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The server is temporarily unavailable; try again.",
-            )
-        }
+        Err(_) => return Err(PageError::unavailable()),
     };
     let now = st.clock.now();
-    let unavailable = || {
-        error_page(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The server is temporarily unavailable; try again.",
-        )
-    };
-    let existing = match current_session(&st, &headers).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+    let existing = current_session(&st, &headers).await?;
     let (session, new_cookie) = match existing {
         // The same user signing in again (prompt=login, max_age): a fresh auth_time on
         // the same session. Its sid and grants stay; nothing is logged out.
         Some(old) if old.subject == user.sub => {
-            if st.store.reauthenticate_session(&old.id, now).await.is_err() {
-                return unavailable();
-            }
+            st.store.reauthenticate_session(&old.id, now).await?;
             (
                 Session {
                     auth_time: now,
@@ -207,12 +169,7 @@ pub async fn post(
         other => {
             // Another user's session in this browser ends: that is a sign-out.
             if let Some(old) = other {
-                if crate::sessions::end(&st, &old.id, "replaced_by_login", now)
-                    .await
-                    .is_err()
-                {
-                    return unavailable();
-                }
+                crate::sessions::end(&st, &old.id, "replaced_by_login", now).await?;
             }
             // A new secret cookie; the session is stored under its hash (the sid).
             let secret = crate::sessions::new_cookie_secret();
@@ -230,9 +187,7 @@ pub async fn post(
                 ),
                 ended_at: None,
             };
-            if st.store.insert_session(&session).await.is_err() {
-                return unavailable();
-            }
+            st.store.insert_session(&session).await?;
             (session, Some(secret))
         }
     };
@@ -245,8 +200,12 @@ pub async fn post(
         None,
         serde_json::json!({"via": "login_page", "session_id": session.id}),
     );
-    let _ = crate::grants::record(&st, ev).await;
-    let mut resp = continue_flow(&st, &r, Some(&session), &meta).await;
+    crate::best_effort::record_event(&st, ev).await;
+    // The session cookie is set whatever comes next (an error for the client included):
+    // the user is signed in.
+    let mut resp = continue_flow(&st, &r, Some(&session), &meta)
+        .await
+        .unwrap_or_else(IntoResponse::into_response);
     if let Some(secret) = new_cookie {
         let cookie = handle::set_cookie(
             &st,
@@ -258,7 +217,7 @@ pub async fn post(
             resp.headers_mut().append(header::SET_COOKIE, v);
         }
     }
-    resp
+    Ok(resp)
 }
 
 /// Used by consent when the session is gone: back to sign-in.

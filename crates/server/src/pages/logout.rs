@@ -15,8 +15,9 @@
 
 use super::authorize::{current_session, redirect};
 use super::handle::{self, HANDLE_LIFETIME};
-use super::html::{self, error_page, escape, page};
+use super::html::{self, escape, page};
 use super::login::csrf_cookie;
+use crate::http::error::{PageError, PageRefusal, PageResult};
 use crate::http::{form, Body};
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
@@ -127,27 +128,20 @@ fn verify_hint(st: &AppState, token: &str) -> Hint {
     }
 }
 
-fn unavailable() -> Response {
-    error_page(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "The server is temporarily unavailable; try again.",
-    )
-}
-
-pub async fn get(State(st): State<Shared>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {
-    match form::parse(q.unwrap_or_default().as_bytes()) {
-        Ok(f) => request(&st, &headers, &f).await,
-        Err(e) => error_page(StatusCode::BAD_REQUEST, &e.description),
-    }
+pub async fn get(
+    State(st): State<Shared>,
+    headers: HeaderMap,
+    RawQuery(q): RawQuery,
+) -> PageResult {
+    let f = form::parse(q.unwrap_or_default().as_bytes())
+        .map_err(|e| PageError::BadRequest(e.description.into()))?;
+    request(&st, &headers, &f).await
 }
 
 /// An RP-initiated logout sent as a form POST (the spec allows GET and POST), or the
 /// confirmation form (it carries `logout` and `csrf`).
-pub async fn post(State(st): State<Shared>, headers: HeaderMap, Body(body): Body) -> Response {
-    let f = match html::read_form(&headers, &body) {
-        Ok(f) => f,
-        Err(page) => return page,
-    };
+pub async fn post(State(st): State<Shared>, headers: HeaderMap, Body(body): Body) -> PageResult {
+    let f = html::read_form(&headers, &body)?;
     if f.has("logout") || f.has("csrf") || f.has("confirm") {
         confirm(&st, &headers, &f).await
     } else {
@@ -156,17 +150,18 @@ pub async fn post(State(st): State<Shared>, headers: HeaderMap, Body(body): Body
 }
 
 /// The logout request from a relying party.
-async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response {
+async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> PageResult {
     let state = f.get("state");
     let plru = f.get("post_logout_redirect_uri");
     if state.is_some_and(|s| s.len() > MAX_PARAM) {
-        return error_page(StatusCode::BAD_REQUEST, "The state parameter is too long.");
+        return Err(PageError::BadRequest(
+            "The state parameter is too long.".into(),
+        ));
     }
     if plru.is_some_and(|s| s.len() > MAX_PARAM) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "The post_logout_redirect_uri parameter is too long.",
-        );
+        return Err(PageError::BadRequest(
+            "The post_logout_redirect_uri parameter is too long.".into(),
+        ));
     }
     let hint = match f.get("id_token_hint") {
         None => Hint::Absent,
@@ -181,10 +176,9 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
             },
             Some(c),
         ) if a != c => {
-            return error_page(
-                StatusCode::BAD_REQUEST,
-                "The client_id does not match the application the id_token_hint was issued to. You have not been signed out.",
-            )
+            return Err(PageError::BadRequest(
+                "The client_id does not match the application the id_token_hint was issued to. You have not been signed out.".into(),
+            ))
         }
         (
             Hint::Valid {
@@ -197,16 +191,12 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
     };
     let client: Option<Client> = match &client_id {
         None => None,
-        Some(id) => match st.store.get_client(id).await {
-            Ok(c) => c,
-            Err(_) => return unavailable(),
-        },
+        Some(id) => st.store.get_client(id).await?,
     };
     if client.is_none() && client_param.is_some() && !matches!(hint, Hint::Invalid) {
-        return error_page(
-            StatusCode::BAD_REQUEST,
-            "Unknown client. You have not been signed out.",
-        );
+        return Err(PageError::BadRequest(
+            "Unknown client. You have not been signed out.".into(),
+        ));
     }
     // Where to go afterwards: only an exactly registered URI, and never on a bad hint.
     let mut problem: Option<&str> = None;
@@ -224,15 +214,7 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
     }
     let app = client.as_ref().map(|c| c.display_name().to_string());
     let link_only = client.as_ref().is_some_and(|c| c.dynamically_registered);
-    let status = if problem.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    let session = match current_session(st, headers).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+    let session = current_session(st, headers).await?;
     match (&hint, session) {
         // Verified, for this very session: end it now.
         (Hint::Valid { sid: Some(sid), .. }, Some(s)) if *sid == s.id && problem.is_none() => {
@@ -262,7 +244,7 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
                     link_label(u, app.as_deref(), link_only),
                 )
             });
-            signed_out(st, status, problem, link)
+            refused_if(problem, signed_out(st, problem, link))
         }
         // Ask first.
         (_, Some(_)) => {
@@ -273,8 +255,18 @@ async fn request(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response
                 link_only,
                 issued_at: st.clock.now().0,
             };
-            confirmation(st, headers, &req, app.as_deref(), problem, status)
+            let page = confirmation(st, headers, &req, app.as_deref(), problem);
+            refused_if(problem, page)
         }
+    }
+}
+
+/// A page naming a problem (a forged hint, an unregistered address) is answered as
+/// invalid input; otherwise it is the answer.
+fn refused_if(problem: Option<&str>, page: Response) -> PageResult {
+    match problem {
+        Some(_) => Err(PageError::refused(page, PageRefusal::Invalid)),
+        None => Ok(page),
     }
 }
 
@@ -316,25 +308,20 @@ fn link_label(uri: &str, app: Option<&str>, link_only: bool) -> String {
 }
 
 /// Ends the session (if any), clears the cookie, and redirects or says so.
-async fn finish(st: &AppState, session_id: Option<&str>, back: Back<'_>) -> Response {
+async fn finish(st: &AppState, session_id: Option<&str>, back: Back<'_>) -> PageResult {
     if let Some(id) = session_id {
-        if crate::sessions::end(st, id, "logout", st.clock.now())
-            .await
-            .is_err()
-        {
-            return unavailable();
-        }
+        crate::sessions::end(st, id, "logout", st.clock.now()).await?;
     }
     let mut resp = match back.uri {
         Some(u) if back.link_only => {
             let link = (with_state(u, back.state), link_label(u, back.app, true));
-            signed_out_page(StatusCode::OK, None, Some(link))
+            signed_out_page(None, Some(link))
         }
         Some(u) => redirect(&with_state(u, back.state)),
-        None => signed_out_page(StatusCode::OK, None, None),
+        None => signed_out_page(None, None),
     };
     clear_session_cookie(st, &mut resp);
-    resp
+    Ok(resp)
 }
 
 fn clear_session_cookie(st: &AppState, resp: &mut Response) {
@@ -343,22 +330,13 @@ fn clear_session_cookie(st: &AppState, resp: &mut Response) {
     }
 }
 
-fn signed_out(
-    st: &AppState,
-    status: StatusCode,
-    problem: Option<&str>,
-    link: Option<(String, String)>,
-) -> Response {
-    let mut resp = signed_out_page(status, problem, link);
+fn signed_out(st: &AppState, problem: Option<&str>, link: Option<(String, String)>) -> Response {
+    let mut resp = signed_out_page(problem, link);
     clear_session_cookie(st, &mut resp);
     resp
 }
 
-fn signed_out_page(
-    status: StatusCode,
-    problem: Option<&str>,
-    link: Option<(String, String)>,
-) -> Response {
+fn signed_out_page(problem: Option<&str>, link: Option<(String, String)>) -> Response {
     let note = problem
         .map(|p| format!("<p class=\"error\" role=\"alert\">{}</p>", escape(p)))
         .unwrap_or_default();
@@ -372,7 +350,7 @@ fn signed_out_page(
         })
         .unwrap_or_default();
     page(
-        status,
+        StatusCode::OK,
         "Signed out",
         &format!("<h1>You are signed out</h1>{note}<p>You can close this window.</p>{back}"),
     )
@@ -384,7 +362,6 @@ fn confirmation(
     req: &LogoutRequest,
     app: Option<&str>,
     problem: Option<&str>,
-    status: StatusCode,
 ) -> Response {
     let h = seal(st, req);
     let (csrf_c, new) = csrf_cookie(st, headers);
@@ -405,7 +382,7 @@ fn confirmation(
         escape(&h),
         escape(&csrf),
     );
-    let mut resp = page(status, "Sign out?", &body);
+    let mut resp = page(StatusCode::OK, "Sign out?", &body);
     if new {
         if let Ok(v) = HeaderValue::from_str(&handle::set_cookie(
             st,
@@ -420,37 +397,26 @@ fn confirmation(
 }
 
 /// The confirmation form's submit: checks handle and CSRF, then ends the session.
-async fn confirm(st: &AppState, headers: &HeaderMap, f: &form::Form) -> Response {
+async fn confirm(st: &AppState, headers: &HeaderMap, f: &form::Form) -> PageResult {
     let expired = || {
-        error_page(
-            StatusCode::BAD_REQUEST,
-            "This sign-out request has expired or is invalid. Start again from the application, or open /logout.",
+        PageError::BadRequest(
+            "This sign-out request has expired or is invalid. Start again from the application, or open /logout.".into(),
         )
     };
-    let Some(h) = f.get("logout") else {
-        return expired();
-    };
-    let Some(req) = open(st, h, st.clock.now()) else {
-        return expired();
-    };
+    let h = f.get("logout").ok_or_else(expired)?;
+    let req = open(st, h, st.clock.now()).ok_or_else(expired)?;
     if !handle::csrf_ok(
         st,
         handle::csrf_cookie_value(st, headers).as_deref(),
         h,
         f.get("csrf"),
     ) {
-        return error_page(
-            StatusCode::FORBIDDEN,
-            "The form could not be verified (CSRF). Reload the page and try again.",
-        );
+        return Err(PageError::Csrf);
     }
     if f.get("confirm") != Some("yes") {
-        return error_page(StatusCode::BAD_REQUEST, "Press Sign out to sign out.");
+        return Err(PageError::BadRequest("Press Sign out to sign out.".into()));
     }
-    let session = match current_session(st, headers).await {
-        Ok(s) => s,
-        Err(page) => return page,
-    };
+    let session = current_session(st, headers).await?;
     let back = Back {
         uri: req.redirect.as_deref(),
         state: req.state.as_deref(),
