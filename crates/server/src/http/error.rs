@@ -1,7 +1,8 @@
 //! The one place that maps errors to HTTP statuses: [`ApiError`] for the OAuth and
 //! admin endpoints (RFC 6749 §5.2 JSON), [`PageError`] for the HTML pages (an error
-//! page, the form again, or the OAuth error sent back to the client). Handlers return
-//! these and never pick a 4xx/5xx status themselves. `IntoResponse` does not log.
+//! page, the form again, or the OAuth error sent back to the client), [`NotReady`] for
+//! `/readyz`. Handlers return these and never pick a 4xx/5xx status themselves.
+//! `IntoResponse` does not log.
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -282,6 +283,16 @@ impl From<StoreError> for PageError {
 
 pub type PageResult = Result<Response, PageError>;
 
+/// `/readyz` refusing: 503 with why, as plain text.
+#[derive(Debug)]
+pub struct NotReady(pub String);
+
+impl IntoResponse for NotReady {
+    fn into_response(self) -> Response {
+        (StatusCode::SERVICE_UNAVAILABLE, self.0).into_response()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -385,6 +396,8 @@ mod tests {
             e(Refusal::UnsupportedMediaType),
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
+        let r = NotReady("store unavailable".into()).into_response();
+        assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         let r = ApiError::too_many_requests(OAuthError::invalid_grant("x"), 3).into_response();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(r.headers()[header::RETRY_AFTER], "3");

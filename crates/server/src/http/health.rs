@@ -1,8 +1,8 @@
 //! Liveness and readiness.
 
+use super::error::NotReady;
 use crate::state::Shared;
 use axum::extract::State;
-use axum::http::StatusCode;
 
 pub async fn healthz() -> &'static str {
     "ok"
@@ -12,12 +12,9 @@ pub async fn healthz() -> &'static str {
 /// evict keys. A Redis that does not answer leaves the node ready: only
 /// `persist = false` grants need it (they answer 503 meanwhile), and every node shares
 /// it, so failing readiness would take the whole service down for them.
-pub async fn readyz(State(st): State<Shared>) -> (StatusCode, String) {
+pub async fn readyz(State(st): State<Shared>) -> Result<&'static str, NotReady> {
     if st.store.ping().await.is_err() {
-        return (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "store unavailable".to_string(),
-        );
+        return Err(NotReady("store unavailable".to_string()));
     }
     // Bounded: a Redis that does not answer must not hold up the health check.
     let check = st.cache.misconfiguration();
@@ -26,7 +23,7 @@ pub async fn readyz(State(st): State<Shared>) -> (StatusCode, String) {
         .ok()
         .flatten()
     {
-        Some(why) => (StatusCode::SERVICE_UNAVAILABLE, format!("cache: {why}")),
-        None => (StatusCode::OK, "ready".to_string()),
+        Some(why) => Err(NotReady(format!("cache: {why}"))),
+        None => Ok("ready"),
     }
 }
