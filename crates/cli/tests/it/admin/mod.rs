@@ -42,6 +42,17 @@ pub async fn call_as(
     (status, v)
 }
 
+/// The key ids `/jwks` publishes.
+pub async fn jwks_kids(s: &TestServer) -> Vec<String> {
+    let v = crate::support::get_json(s, "/jwks").await;
+    v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
+}
+
 /// Asserts a 400 whose description names `field`.
 pub fn assert_bad(st: u16, v: &Value, field: &str) {
     assert_eq!(st, 400, "{v}");

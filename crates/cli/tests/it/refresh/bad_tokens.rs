@@ -1,5 +1,5 @@
-//! Issue 3, "Bad input": altered, foreign and forged refresh tokens get
-//! `invalid_grant`, change nothing and record nothing.
+//! Altered, foreign and forged refresh tokens get `invalid_grant`, change nothing
+//! and record nothing.
 
 use super::*;
 use baton_core::token::{RefreshClaims, TokenKeys, FLAG_CACHED};
@@ -32,7 +32,7 @@ fn b64url_encode(raw: &[u8]) -> String {
     out
 }
 
-/// Every way of spoiling `t` that the issue names (and a few more).
+/// The ways of spoiling `t` these tests try.
 fn spoiled(t: &str) -> Vec<(String, String)> {
     let body = &t[4..];
     let raw = b64url_decode(body);

@@ -1,4 +1,4 @@
-//! Issue 3: reuse state survives a restart (clean, SIGTERM, SIGKILL), and a store
+//! Reuse state survives a restart (clean, SIGTERM, SIGKILL), and a store
 //! failure answers 503, never `invalid_grant`, leaving the token usable.
 
 use super::*;
@@ -76,6 +76,7 @@ async fn survives(kill: bool) {
     // grant is revoked; and the older t1 is recognised as reuse as well.
     let (st, v) = child_refresh(&http, &c.url, &t2).await;
     assert_eq!((st, rt(&v)), (StatusCode::OK, t3.clone()));
+    // A real wait: the server is another process, whose clock a test cannot move.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
     let (st, v) = child_refresh(&http, &c.url, &t2).await;
     assert_invalid_grant(st, &v, "reused");
