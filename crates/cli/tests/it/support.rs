@@ -80,6 +80,21 @@ pub async fn userinfo_status(s: &TestServer, access_token: &str) -> u16 {
         .as_u16()
 }
 
+/// POSTs a form to `/token` at `url` (a server in another process); its status and body.
+pub async fn post_token(
+    http: &reqwest::Client,
+    url: &str,
+    form: &[(&str, &str)],
+) -> (StatusCode, Value) {
+    let r = http
+        .post(format!("{url}/token"))
+        .form(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status(), r.json().await.unwrap_or(Value::Null))
+}
+
 /// The refresh token of a token response.
 pub fn rt(v: &Value) -> String {
     v["refresh_token"]

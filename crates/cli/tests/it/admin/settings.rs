@@ -1,4 +1,5 @@
 use super::*;
+use crate::support::userinfo_status;
 
 /// Whether a refresh of `rt` answered a new refresh token (rotation) or the same one.
 async fn rotates(s: &TestServer, rt: &str) -> bool {
@@ -186,14 +187,7 @@ async fn access_token_settings_apply_to_the_next_token() {
     let header = at.split('.').next().unwrap();
     // {"alg":"EdDSA" … base64url-encoded starts with eyJhbGciOiJFZERTQS
     assert!(header.starts_with("eyJhbGciOiJFZERTQS"), "{header}");
-    let r = s
-        .http
-        .get(format!("{}/userinfo", s.url))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 200);
+    assert_eq!(userinfo_status(&s, at).await, 200);
     // The reference format too.
     call(
         &s,

@@ -7,7 +7,7 @@ mod crash;
 mod fault;
 mod two_nodes;
 
-pub use crate::support::{assert_invalid_grant, rt};
+pub use crate::support::{assert_invalid_grant, post_token as post, rt};
 use baton_core::token::{RefreshClaims, TokenKeys};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -29,16 +29,6 @@ scopes = ["openid", "offline_access"]
 [clients.refresh_tokens]
 grace_period = "1s"
 "#;
-
-pub async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let r = http
-        .post(format!("{url}/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap_or(Value::Null))
-}
 
 /// A password grant for alice with the public client `client`: its refresh token.
 pub async fn login(http: &reqwest::Client, url: &str, client: &str) -> String {

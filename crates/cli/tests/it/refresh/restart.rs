@@ -2,6 +2,7 @@
 //! failure answers 503, never `invalid_grant`, leaving the token usable.
 
 use super::*;
+use crate::support::post_token as post;
 use baton_testkit::{ChildServer, BASE_CLIENTS};
 
 #[tokio::test]
@@ -18,16 +19,6 @@ async fn reuse_is_detected_after_a_clean_restart() {
     let (st, v) = refresh(&s, SPA_C, &t2).await;
     assert_invalid_grant(st, &v, "revoked");
     assert_eq!(s.events("token.reuse_detected").await.len(), 1);
-}
-
-async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let r = http
-        .post(format!("{url}/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap_or(Value::Null))
 }
 
 async fn child_refresh(http: &reqwest::Client, url: &str, t: &str) -> (StatusCode, Value) {
