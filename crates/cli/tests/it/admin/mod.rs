@@ -1,4 +1,4 @@
-//! The admin API (SPEC §4) over real HTTP: every route's happy path, 401, 400 per
+//! The admin API over real HTTP: every route's happy path, 401, 400 per
 //! field and 404; settings changes and what they do to new and old grants.
 
 mod clients;

@@ -124,7 +124,7 @@ async fn bad_settings_are_400_naming_the_key() {
     assert!(s.events("settings.changed").await.is_empty());
 }
 
-/// SPEC §2.9: a client's settings changed through the admin API apply to grants
+/// A client's settings changed through the admin API apply to grants
 /// created afterwards; grants created before keep theirs.
 #[tokio::test]
 async fn client_refresh_settings_apply_to_new_grants_while_old_grants_keep_theirs() {

@@ -1,4 +1,4 @@
-//! SPEC §2.5–§2.6 with a browser session: `online_access`, `revoke_on_logout` and the
+//! Refresh grants bound to a browser session: `online_access`, `revoke_on_logout` and the
 //! `revoke_session` reuse reaction. Grants come from the code flow over HTTP.
 
 use super::*;
