@@ -95,6 +95,21 @@ pub async fn post_token(
     (r.status(), r.json().await.unwrap_or(Value::Null))
 }
 
+/// A refresh of `token` as public client `client` at `url` (a server in another process).
+pub async fn refresh_at(
+    http: &reqwest::Client,
+    url: &str,
+    client: &str,
+    token: &str,
+) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("client_id", client),
+        ("refresh_token", token),
+    ];
+    post_token(http, url, &form).await
+}
+
 /// The refresh token of a token response.
 pub fn rt(v: &Value) -> String {
     v["refresh_token"]

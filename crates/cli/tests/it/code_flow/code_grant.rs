@@ -148,6 +148,25 @@ async fn a_code_issued_to_another_client_is_refused() {
     assert_oauth_error((st, &r), 400, "invalid_grant");
 }
 
+/// Exchanges the code `p` was answered with, as web, without a `redirect_uri`.
+async fn exchange_without_redirect_uri(
+    s: &TestServer,
+    p: &AuthParams,
+    cb: &Callback,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let verifier = verifier(p).unwrap();
+    token_request(
+        s,
+        WEB_AUTH,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", cb.code()),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
 #[tokio::test]
 async fn redirect_uri_may_be_omitted_at_token_only_if_omitted_at_authorize() {
     let s = TestServer::start("").await;
@@ -155,32 +174,12 @@ async fn redirect_uri_may_be_omitted_at_token_only_if_omitted_at_authorize() {
     let mut p = AuthParams::new("web", "openid");
     p.redirect_uri = None;
     let cb = Browser::shared(&s).authorize_and_allow(&p).await;
-    let verifier = p.pkce.as_ref().map(|k| k.verifier.clone()).unwrap();
-    let (st, v) = token_request(
-        &s,
-        ClientAuth::Basic(WEB.0, WEB.1),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", cb.code()),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (st, v) = exchange_without_redirect_uri(&s, &p, &cb).await;
     assert_eq!(st, 200, "{v}");
     // Included in the authorization request: then required at the token endpoint.
     let p = AuthParams::new("web", "openid");
     let cb = Browser::shared(&s).authorize_and_allow(&p).await;
-    let verifier = p.pkce.as_ref().map(|k| k.verifier.clone()).unwrap();
-    let (st, v) = token_request(
-        &s,
-        ClientAuth::Basic(WEB.0, WEB.1),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", cb.code()),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (st, v) = exchange_without_redirect_uri(&s, &p, &cb).await;
     assert_eq!(
         (st.as_u16(), v["error"].as_str()),
         (400, Some("invalid_grant")),

@@ -7,7 +7,7 @@ mod crash;
 mod fault;
 mod two_nodes;
 
-pub use crate::support::{assert_invalid_grant, post_token as post, rt};
+pub use crate::support::{assert_invalid_grant, post_token as post, refresh_at as refresh, rt};
 use baton_core::token::{RefreshClaims, TokenKeys};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -42,20 +42,6 @@ pub async fn login(http: &reqwest::Client, url: &str, client: &str) -> String {
     let (st, v) = post(http, url, &form).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     rt(&v)
-}
-
-pub async fn refresh(
-    http: &reqwest::Client,
-    url: &str,
-    client: &str,
-    t: &str,
-) -> (StatusCode, Value) {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("client_id", client),
-        ("refresh_token", t),
-    ];
-    post(http, url, &form).await
 }
 
 /// What a refresh token of the test servers (secret `SECRET_B64`) says.
