@@ -1,19 +1,25 @@
 //! One integration-test binary: real servers on port 0, real HTTP, real SQLite files.
+//! A module per topic; helpers shared across topics are in `support`.
 
 // Test helpers, not only #[test] functions, may unwrap: a failed step stops the test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod admin;
+mod bad_input;
 mod cli;
-mod code_flow_rules;
+mod code_flow;
+mod config;
 mod conformance;
-mod foundation;
+mod discovery;
 mod fuzz;
+mod login_throttling;
 mod logout;
 mod metrics;
 mod multinode;
 mod refresh;
 mod registration;
 mod revocation;
-mod session_security;
 mod smoke;
+mod support;
+mod token;
+mod userinfo;

@@ -1,6 +1,7 @@
-//! `/metrics` (issue 6): counts after a scripted sequence. The counters are process-wide,
+//! `/metrics`: counts after a scripted sequence. The counters are process-wide,
 //! so the server runs as a child process of its own (tests in this binary run in parallel).
 
+use crate::support::rt;
 use baton_testkit::{ChildServer, ALICE, WEB};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -30,10 +31,6 @@ async fn token(
     }
     let r = req.send().await.unwrap();
     (r.status(), r.json().await.unwrap_or(Value::Null))
-}
-
-fn rt(v: &Value) -> String {
-    v["refresh_token"].as_str().unwrap().to_string()
 }
 
 /// Every sample line, keyed by name with labels.

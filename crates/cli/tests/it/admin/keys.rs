@@ -1,53 +1,10 @@
 use super::*;
 
-/// base64url without padding (the JOSE header).
-fn b64url(s: &str) -> Vec<u8> {
-    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-    let (mut out, mut acc, mut bits) = (Vec::new(), 0u32, 0);
-    for c in s.bytes() {
-        acc = (acc << 6) | A.iter().position(|&a| a == c).unwrap() as u32;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
-}
+use crate::support::userinfo_status;
 
 fn kid_of(jwt: &str) -> String {
-    let bytes = b64url(jwt.split('.').next().unwrap());
-    let v: Value = serde_json::from_slice(&bytes).unwrap();
+    let v = baton_testkit::flow::jwt_header(jwt);
     v["kid"].as_str().unwrap().to_string()
-}
-
-async fn jwks_kids(s: &TestServer) -> Vec<String> {
-    let v: Value = s
-        .http
-        .get(format!("{}/jwks", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    v["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k["kid"].as_str().unwrap().to_string())
-        .collect()
-}
-
-async fn userinfo(s: &TestServer, at: &str) -> u16 {
-    s.http
-        .get(format!("{}/userinfo", s.url))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 #[tokio::test]
@@ -72,12 +29,12 @@ async fn rotation_keeps_old_keys_published_and_old_tokens_valid() {
     }
     // Tokens signed before still verify; once the pre-publication delay has passed,
     // new ones use the new key.
-    assert_eq!(userinfo(&s, &old_at).await, 200);
+    assert_eq!(userinfo_status(&s, &old_at).await, 200);
     s.advance(baton_core::time::Dur::secs(600));
     let after = s.password_grant("openid").await;
     let new_at = after["access_token"].as_str().unwrap();
     assert_ne!(kid_of(new_at), old_kid);
-    assert_eq!(userinfo(&s, new_at).await, 200);
+    assert_eq!(userinfo_status(&s, new_at).await, 200);
     // Once every token it signed has expired, the old key leaves JWKS (at the next load).
     s.advance(baton_core::time::Dur::secs(3 * 3600));
     baton_server::admin::ops::reload_keys(s.state())
@@ -155,8 +112,8 @@ async fn a_rotated_key_is_published_before_it_signs() {
         .unwrap()
         .to_string();
     assert_eq!(kid_of(&at2), new_kid);
-    assert_eq!(userinfo(&s, &at).await, 200);
-    assert_eq!(userinfo(&s, &at2).await, 200);
+    assert_eq!(userinfo_status(&s, &at).await, 200);
+    assert_eq!(userinfo_status(&s, &at2).await, 200);
     assert!(jwks_kids(&s).await.contains(&old_kid));
 }
 

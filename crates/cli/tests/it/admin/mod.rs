@@ -1,4 +1,4 @@
-//! The admin API (SPEC §4) over real HTTP: every route's happy path, 401, 400 per
+//! The admin API over real HTTP: every route's happy path, 401, 400 per
 //! field and 404; settings changes and what they do to new and old grants.
 
 mod clients;
@@ -40,6 +40,17 @@ pub async fn call_as(
     let status = resp.status().as_u16();
     let v = resp.json::<Value>().await.unwrap_or(Value::Null);
     (status, v)
+}
+
+/// The key ids `/jwks` publishes.
+pub async fn jwks_kids(s: &TestServer) -> Vec<String> {
+    let v = crate::support::get_json(s, "/jwks").await;
+    v["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_string())
+        .collect()
 }
 
 /// Asserts a 400 whose description names `field`.

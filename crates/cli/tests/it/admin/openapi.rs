@@ -1,6 +1,6 @@
 use super::*;
 
-/// The routes of SPEC §4 (with the document itself).
+/// The admin API's routes (with the document itself).
 const SPEC_ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/clients"),
     ("post", "/admin/clients"),

@@ -1,4 +1,4 @@
-//! The operator CLI (`baton client|user|grants|revoke|events|keys`, issue 6): the real
+//! The operator CLI (`baton client|user|grants|revoke|events|keys`): the real
 //! binary against a configuration in a temporary directory; output and exit codes.
 
 mod args;

@@ -3,7 +3,7 @@
 //! `private_key_jwt` client. Never a 5xx, never a success, nothing stored.
 
 use super::{run, runtime};
-use crate::foundation::snapshot;
+use crate::support::snapshot;
 use baton_core::model::SigAlg;
 use baton_server::jwt::{self, Signer};
 use baton_testkit::TestServer;

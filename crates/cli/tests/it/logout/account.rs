@@ -1,5 +1,5 @@
-//! `/account`: the signed-in user's applications, each with a `name="revoke"` form
-//! (SPEC §3); sign-in first when needed; CSRF; only the user's own grants.
+//! `/account`: the signed-in user's applications, each with a `name="revoke"` form;
+//! sign-in first when needed; CSRF; only the user's own grants.
 
 use super::*;
 use baton_testkit::flow::hidden_inputs;

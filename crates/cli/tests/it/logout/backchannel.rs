@@ -19,15 +19,7 @@ async fn check_logout_request(s: &TestServer, hit: &Hit, sid: &str, sub: &str) -
         Some("application/x-www-form-urlencoded")
     );
     let token = hit.field("logout_token").expect("logout_token in the body");
-    let jwks: Value = s
-        .http
-        .get(format!("{}/jwks", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let jwks = get_json(s, "/jwks").await;
     let v = baton_server::jwt::verify(&token, &jwks, &SigAlg::ALL)
         .expect("the logout token verifies against /jwks");
     assert_eq!(v.header["typ"], "logout+jwt");
@@ -86,6 +78,8 @@ async fn logout_sends_a_logout_token_to_each_client_of_the_session() {
     let token = hits[0].field("logout_token").unwrap();
     let all = serde_json::to_string(&s.events("backchannel_logout.sent").await[0].details).unwrap();
     assert!(!all.contains(&token), "the token is never recorded");
+    // A quiet period: what is checked next is that nothing more arrives, an absence
+    // no condition can be polled for.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(bc.hits().len(), 1, "sent once");
     assert!(s.events("backchannel_logout.failed").await.is_empty());
@@ -200,6 +194,8 @@ async fn a_loopback_receiver_is_not_called_unless_the_operator_allows_it() {
     let err = d["error"].as_str().unwrap_or_default();
     assert!(err.contains("loopback"), "{err}");
     assert!(err.contains("allow_private_outbound"), "{err}");
+    // A quiet period: what is checked next is that nothing more arrives, an absence
+    // no condition can be polled for.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(bc.connections(), 0, "the receiver saw nothing");
     assert!(bc.hits().is_empty());
@@ -216,6 +212,8 @@ async fn a_redirect_from_the_receiver_is_not_followed() {
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0].details["status"], 307);
     assert_eq!(failed[0].details["attempts"], 1);
+    // A quiet period: what is checked next is that nothing more arrives, an absence
+    // no condition can be polled for.
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(bc.hits().len(), 1, "one request, no redirect followed");
 }

@@ -1,4 +1,4 @@
-//! Issue 4, the session side: RP-initiated logout (`/logout`), back-channel logout to a
+//! Ending browser sessions: RP-initiated logout (`/logout`), back-channel logout to a
 //! real HTTP listener, session expiry by the maintenance task, and the `/account` page.
 //! Everything over real HTTP against a real server.
 
@@ -10,7 +10,8 @@ mod backchannel;
 mod expiry;
 mod rp_initiated;
 
-use baton_core::model::{Grant, Session};
+pub use crate::support::{eventually, get_json, grant_of};
+use baton_core::model::Session;
 use baton_testkit::flow::{code_flow_full, Browser, Flow};
 use baton_testkit::TestServer;
 use reqwest::{Response, StatusCode};
@@ -105,17 +106,6 @@ pub async fn is_live(s: &TestServer, sid: &str) -> bool {
     session(s, sid).await.is_live(s.clock.now())
 }
 
-/// The grant a refresh token names.
-pub async fn grant_of(s: &TestServer, refresh_token: &str) -> Grant {
-    let c = s.state().rt_keys.open(refresh_token).expect("our token");
-    s.state()
-        .grants(c.cached())
-        .get_grant(c.grant_id)
-        .await
-        .unwrap()
-        .expect("grant exists")
-}
-
 pub async fn refresh_as(s: &TestServer, who: (&str, &str), rt: &str) -> (StatusCode, Value) {
     s.post_form(
         "/token",
@@ -168,14 +158,7 @@ pub async fn wait_events(
     n: usize,
     max: Duration,
 ) -> Vec<baton_core::model::Event> {
-    let deadline = tokio::time::Instant::now() + max;
-    loop {
-        let evs = s.events(kind).await;
-        if evs.len() >= n || tokio::time::Instant::now() > deadline {
-            return evs;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(max, || s.events(kind), |evs| evs.len() >= n).await
 }
 
 /// One request a [`Listener`] received.
@@ -270,14 +253,7 @@ impl Listener {
 
     /// Waits (at most `max`) until `n` requests arrived; answers those that did.
     pub async fn wait_hits(&self, n: usize, max: Duration) -> Vec<Hit> {
-        let deadline = tokio::time::Instant::now() + max;
-        loop {
-            let hits = self.hits();
-            if hits.len() >= n || tokio::time::Instant::now() > deadline {
-                return hits;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
+        eventually(max, || async { self.hits() }, |hits| hits.len() >= n).await
     }
 }
 

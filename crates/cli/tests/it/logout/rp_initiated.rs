@@ -8,15 +8,7 @@ use baton_testkit::flow::hidden_inputs;
 #[tokio::test]
 async fn discovery_advertises_logout() {
     let s = TestServer::start("").await;
-    let v: Value = s
-        .http
-        .get(format!("{}/.well-known/openid-configuration", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = get_json(&s, "/.well-known/openid-configuration").await;
     assert_eq!(v["end_session_endpoint"], format!("{}/logout", s.url));
     assert_eq!(v["backchannel_logout_supported"], true);
     assert_eq!(v["backchannel_logout_session_supported"], true);

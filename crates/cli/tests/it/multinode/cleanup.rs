@@ -1,6 +1,7 @@
 //! The cleanup job in a running server: alone (SQLite) and on two nodes sharing one
 //! PostgreSQL schema at once.
 
+use crate::support::eventually;
 use baton_core::time::Dur;
 use baton_testkit::pg::{self, PgSchema};
 use baton_testkit::{TestServer, WEB};
@@ -11,6 +12,14 @@ const CLEANUP: &str = "[cleanup]\ninterval = \"100ms\"\nretain_revoked = \"1d\"\
 
 fn grant_id(s: &TestServer, token: &str) -> baton_core::model::GrantId {
     s.state().rt_keys.open(token).unwrap().grant_id
+}
+
+/// One run of the cleanup job now, as its next tick would run it (for checking what it
+/// keeps without waiting for a tick).
+async fn cleanup_now(s: &TestServer) {
+    baton_server::cleanup::run(s.state(), s.clock.now())
+        .await
+        .expect("cleanup run");
 }
 
 #[tokio::test]
@@ -31,7 +40,7 @@ async fn cleanup_deletes_expired_and_revoked_grants_after_retention() {
     let (gx, gr) = (grant_id(&s, &expiring), grant_id(&s, &revoked));
     // Inside the retention (an hour after revocation) the revoked grant is kept.
     s.advance(Dur::secs(3600));
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    cleanup_now(&s).await;
     assert!(s.state().store.get_grant(gr).await.unwrap().is_some());
     // Past the sliding lifetime (7 d) plus the retention (1 d): both go.
     s.advance(Dur::secs(9 * 86_400));
@@ -39,17 +48,16 @@ async fn cleanup_deletes_expired_and_revoked_grants_after_retention() {
         .as_str()
         .unwrap()
         .to_string();
-    let mut gone = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        let store = &s.state().store;
-        if store.get_grant(gx).await.unwrap().is_none()
-            && store.get_grant(gr).await.unwrap().is_none()
-        {
-            gone = true;
-            break;
-        }
-    }
+    let store = &s.state().store;
+    let gone = eventually(
+        Duration::from_secs(5),
+        || async {
+            store.get_grant(gx).await.unwrap().is_none()
+                && store.get_grant(gr).await.unwrap().is_none()
+        },
+        |gone| *gone,
+    )
+    .await;
     assert!(gone, "cleanup removed the expired and the revoked grant");
     let expired = s.events("grant.expired").await;
     assert_eq!(
@@ -86,14 +94,12 @@ async fn cleanup_on_two_nodes_at_once_removes_each_grant_once() {
     assert_eq!(count("SELECT COUNT(*) FROM grants").await, N as i64);
     a.advance(Dur::secs(9 * 86_400));
     b.advance(Dur::secs(9 * 86_400));
-    let mut left = N as i64;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        left = count("SELECT COUNT(*) FROM grants").await;
-        if left == 0 {
-            break;
-        }
-    }
+    let left = eventually(
+        Duration::from_secs(5),
+        || count("SELECT COUNT(*) FROM grants"),
+        |left| *left == 0,
+    )
+    .await;
     assert_eq!(left, 0, "both nodes' cleanup removed every expired grant");
     let events = count("SELECT COUNT(*) FROM events WHERE \"type\" = 'grant.expired'").await;
     assert_eq!(
@@ -140,7 +146,7 @@ async fn cleanup_deletes_revocation_markers_no_grant_can_outlive() {
     let old = scopes_after_logout().await;
     assert!(marker(old.clone()).await.is_some());
     s.advance(Dur::secs(20 * 86_400));
-    tokio::time::sleep(Duration::from_millis(400)).await;
+    cleanup_now(&s).await;
     assert!(marker(old.clone()).await.is_some(), "20 d old: kept");
     // A bulk revocation 20 d in (its marker written as a logout's would be).
     let young_filter = baton_core::store::GrantFilter::Session("young".into());
@@ -158,14 +164,12 @@ async fn cleanup_deletes_revocation_markers_no_grant_can_outlive() {
         .unwrap();
     let young = baton_core::store::marker_scopes(&young_filter);
     s.advance(Dur::secs(12 * 86_400));
-    let mut gone = false;
-    for _ in 0..50 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if marker(old.clone()).await.is_none() {
-            gone = true;
-            break;
-        }
-    }
+    let gone = eventually(
+        Duration::from_secs(5),
+        || async { marker(old.clone()).await.is_none() },
+        |gone| *gone,
+    )
+    .await;
     assert!(gone, "a 32 d old marker is deleted");
     assert!(marker(young).await.is_some(), "a 12 d old marker is kept");
     s.stop().await;
@@ -198,7 +202,7 @@ async fn cleanup_keeps_revocation_markers_while_grants_can_live_forever() {
     };
     s.state().store.revoke_marking(&f, &why).await.unwrap();
     s.advance(Dur::secs(400 * 86_400));
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    cleanup_now(&s).await;
     let m = s.state().store.revocation_marker(&marker_scopes(&f)).await;
     assert!(m.unwrap().is_some(), "kept");
     s.stop().await;

@@ -15,7 +15,8 @@ async fn crash_under_load(dir: &Path, storage: &str) {
     let chains = new_chains(&http, &node.url, "spa", CHAINS).await;
     let stop = Arc::new(AtomicBool::new(false));
     let tasks = drive(&http, &node.url, "spa", &chains, &stop, true);
-    // Let the chains advance, then kill the node in the middle of it.
+    // Let the chains advance, then kill the node in the middle of it (how long the load
+    // runs before the kill is the test's exposure, not a wait for a condition).
     tokio::time::sleep(Duration::from_millis(1500)).await;
     node.kill().await;
     stop.store(true, Ordering::Relaxed);

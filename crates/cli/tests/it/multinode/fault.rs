@@ -28,6 +28,8 @@ async fn killed_database_connections_answer_503_and_lose_nothing() {
          WHERE application_name = '{app}' AND datname = current_database()
            AND pid <> pg_backend_pid()"
     );
+    // The connections are killed on a schedule, under load: the pauses are the test's
+    // load pattern, not waits for a condition.
     let mut killed = 0;
     for _ in 0..8 {
         tokio::time::sleep(Duration::from_millis(300)).await;

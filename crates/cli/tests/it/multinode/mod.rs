@@ -1,4 +1,4 @@
-//! Issue 5: several `baton` processes on one PostgreSQL behave as one server; a node
+//! Several `baton` processes on one PostgreSQL behave as one server; a node
 //! killed under load (SQLite or PostgreSQL) or losing its database connections loses
 //! nothing acknowledged; the cleanup job, alone and on several nodes at once.
 
@@ -7,6 +7,7 @@ mod crash;
 mod fault;
 mod two_nodes;
 
+pub use crate::support::{assert_invalid_grant, post_token as post, refresh_at as refresh, rt};
 use baton_core::token::{RefreshClaims, TokenKeys};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -29,16 +30,6 @@ scopes = ["openid", "offline_access"]
 grace_period = "1s"
 "#;
 
-pub async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let r = http
-        .post(format!("{url}/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap_or(Value::Null))
-}
-
 /// A password grant for alice with the public client `client`: its refresh token.
 pub async fn login(http: &reqwest::Client, url: &str, client: &str) -> String {
     let form = [
@@ -53,40 +44,11 @@ pub async fn login(http: &reqwest::Client, url: &str, client: &str) -> String {
     rt(&v)
 }
 
-pub async fn refresh(
-    http: &reqwest::Client,
-    url: &str,
-    client: &str,
-    t: &str,
-) -> (StatusCode, Value) {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("client_id", client),
-        ("refresh_token", t),
-    ];
-    post(http, url, &form).await
-}
-
-pub fn rt(v: &Value) -> String {
-    v["refresh_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no refresh_token in {v}"))
-        .to_string()
-}
-
 /// What a refresh token of the test servers (secret `SECRET_B64`) says.
 pub fn claims(token: &str) -> RefreshClaims {
     TokenKeys::from_secret(&baton_testkit::secret_bytes())
         .open(token)
         .unwrap_or_else(|| panic!("not a token of the test servers: {token}"))
-}
-
-#[track_caller]
-pub fn assert_invalid_grant(st: StatusCode, v: &Value, why: &str) {
-    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    assert_eq!(v["error"], "invalid_grant", "{v}");
-    let d = v["error_description"].as_str().unwrap_or("");
-    assert!(d.contains(why), "description {d:?} should say {why:?}");
 }
 
 /// The generation stored for the grant a token names (read directly from the store).
@@ -163,6 +125,7 @@ pub fn drive(
                             if end_on_transport {
                                 break;
                             }
+                            // A client's back-off before it retries.
                             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                             continue;
                         }
@@ -193,6 +156,7 @@ pub fn drive(
                         }
                         StatusCode::SERVICE_UNAVAILABLE => {
                             seen.unavailable += 1;
+                            // A client's back-off before it retries.
                             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
                         }
                         _ => {

@@ -26,6 +26,7 @@ async fn two_nodes_on_one_postgres_behave_as_one_server() {
     let (st, v) = refresh(&http, &a.url, "spa1", &t2).await;
     assert_eq!((st, rt(&v)), (StatusCode::OK, t3.clone()));
     // Past it, t2 replayed at B is reuse, and the grant is revoked for both nodes.
+    // A real wait: the nodes are other processes, whose clocks a test cannot move.
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
     let (st, v) = refresh(&http, &b.url, "spa1", &t2).await;
     assert_invalid_grant(st, &v, "reused");

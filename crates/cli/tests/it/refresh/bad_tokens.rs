@@ -1,8 +1,9 @@
-//! Issue 3, "Bad input": altered, foreign and forged refresh tokens get
-//! `invalid_grant`, change nothing and record nothing.
+//! Altered, foreign and forged refresh tokens get `invalid_grant`, change nothing
+//! and record nothing.
 
 use super::*;
 use baton_core::token::{RefreshClaims, TokenKeys, FLAG_CACHED};
+use baton_testkit::flow::b64url;
 
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
@@ -21,22 +22,11 @@ fn b64url_decode(s: &str) -> Vec<u8> {
     out
 }
 
-fn b64url_encode(raw: &[u8]) -> String {
-    let mut out = String::new();
-    for chunk in raw.chunks(3) {
-        let n = chunk.iter().fold(0u32, |a, &b| (a << 8) | u32::from(b)) << (8 * (3 - chunk.len()));
-        for i in 0..=chunk.len() {
-            out.push(B64[((n >> (18 - 6 * i)) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
-/// Every way of spoiling `t` that the issue names (and a few more).
+/// The ways of spoiling `t` these tests try.
 fn spoiled(t: &str) -> Vec<(String, String)> {
     let body = &t[4..];
     let raw = b64url_decode(body);
-    assert_eq!(b64url_encode(&raw), body, "helpers round-trip");
+    assert_eq!(b64url(&raw), body, "helpers round-trip");
     let std_b64 = {
         let s = body.replace('-', "+").replace('_', "/");
         let pad = (4 - s.len() % 4) % 4;
@@ -83,7 +73,7 @@ fn spoiled(t: &str) -> Vec<(String, String)> {
         for bit in [0, 7] {
             let mut r = raw.clone();
             r[byte] ^= 1 << bit;
-            v.push((name, format!("brt_{}", b64url_encode(&r))));
+            v.push((name, format!("brt_{}", b64url(&r))));
         }
     }
     // The last character's unused low bits: a non-canonical encoding of the same bytes.

@@ -1,4 +1,4 @@
-//! Issue 3, "How we will know": concurrent refreshes of one token never fork the chain.
+//! Concurrent refreshes of one token never fork the chain.
 
 use super::*;
 use std::collections::BTreeSet;
@@ -154,6 +154,7 @@ async fn a_token_held_back_until_after_the_rotation_is_a_replay_at_grace_period_
     // The request's head goes first, its body (the token) only after the rotation.
     let (conn, last) = half_sent(&s, SPA_C, &t1).await;
     let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
+    // The body arrives late, after the rotation: the lateness is what is tested.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let (st, v) = finish(conn, last).await;
     assert_invalid_grant(st, &v, "reused");

@@ -1,4 +1,4 @@
-//! SPEC §5 for the refresh engine: what is recorded, with whom and what, and never a
+//! The refresh engine's events: what is recorded, with whom and what, and never a
 //! token value.
 
 use super::*;
@@ -102,7 +102,7 @@ async fn no_event_and_no_stored_byte_contains_a_token_value() {
     for t in &seen {
         assert!(!text.contains(needle(t)), "an event carries a token value");
     }
-    // Nor does the database hold any token value (SPEC §2.1).
+    // Nor does the database hold any token value.
     let dir = s.stop().await;
     for f in std::fs::read_dir(dir.path()).unwrap() {
         let bytes = std::fs::read(f.unwrap().path()).unwrap();

@@ -1,4 +1,4 @@
-//! SPEC §2.4: generation g−1 inside the grace period answers the byte-identical
+//! The grace period: generation g−1 inside the grace period answers the byte-identical
 //! generation-g token; anything else rotated is reuse.
 
 use super::*;

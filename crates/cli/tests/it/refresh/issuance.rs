@@ -1,4 +1,4 @@
-//! SPEC §2.2: when a refresh token is issued, and when not (and then no grant exists).
+//! When a refresh token is issued, and when not (and then no grant exists).
 
 use super::*;
 

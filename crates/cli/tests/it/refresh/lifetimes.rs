@@ -1,4 +1,4 @@
-//! SPEC §2.6: absolute and sliding lifetimes (the clock is moved, never slept on).
+//! Absolute and sliding lifetimes (the clock is moved, never slept on).
 
 use super::*;
 

@@ -1,4 +1,4 @@
-//! The refresh-token engine (SPEC §2, issue 3) against a real server over HTTP.
+//! The refresh-token engine against a real server over HTTP.
 //!
 //! Helpers shared by the topic files: clients beyond `web`/`spa`, token requests,
 //! reading grants back from the store, and error assertions.
@@ -21,10 +21,13 @@ mod sessions;
 mod settings;
 mod users;
 
-use baton_core::model::{Event, Grant};
+pub use crate::support::{assert_invalid_grant, eventually, grant_of as grant, rt};
+use baton_core::model::Event;
 use baton_core::store::EventQuery;
 use baton_core::time::Dur;
 use baton_core::token::RefreshClaims;
+/// The claims of a JWT (access or ID token), unverified.
+pub use baton_testkit::flow::jwt_claims as jwt;
 use baton_testkit::{TestServer, ALICE, SPA, WEB};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -180,14 +183,6 @@ pub async fn refresh_ok(s: &TestServer, cl: Cl, token: &str) -> Value {
     v
 }
 
-/// The refresh token of a token response.
-pub fn rt(v: &Value) -> String {
-    v["refresh_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("no refresh_token in {v}"))
-        .to_string()
-}
-
 pub fn at(v: &Value) -> String {
     v["access_token"]
         .as_str()
@@ -201,33 +196,6 @@ pub fn claims(s: &TestServer, token: &str) -> RefreshClaims {
         .rt_keys
         .open(token)
         .unwrap_or_else(|| panic!("not a token of this server: {token}"))
-}
-
-/// The grant a refresh token names, as stored (main store or cache).
-pub async fn grant(s: &TestServer, token: &str) -> Grant {
-    let c = claims(s, token);
-    s.state()
-        .grants(c.cached())
-        .get_grant(c.grant_id)
-        .await
-        .expect("read grant")
-        .expect("grant exists")
-}
-
-/// Asserts a `400 invalid_grant` whose description contains `why`.
-#[track_caller]
-pub fn assert_invalid_grant(st: StatusCode, v: &Value, why: &str) {
-    assert_eq!(st, StatusCode::BAD_REQUEST, "{v}");
-    assert_eq!(v["error"], "invalid_grant", "{v}");
-    let d = v["error_description"].as_str().unwrap_or("");
-    assert!(d.contains(why), "description {d:?} should say {why:?}");
-}
-
-/// The claims of a JWT (access or ID token), unverified.
-pub fn jwt(token: &str) -> Value {
-    baton_server::jwt::decode_unverified(token)
-        .expect("a JWT")
-        .1
 }
 
 /// Every stored event, newest first.

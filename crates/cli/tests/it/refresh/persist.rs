@@ -1,4 +1,4 @@
-//! SPEC §2.8: `persist = false` grants live in the cache: the same rules, not durable.
+//! `persist = false` grants live in the cache: the same rules, not durable.
 
 use super::*;
 

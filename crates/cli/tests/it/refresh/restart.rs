@@ -1,7 +1,8 @@
-//! Issue 3: reuse state survives a restart (clean, SIGTERM, SIGKILL), and a store
+//! Reuse state survives a restart (clean, SIGTERM, SIGKILL), and a store
 //! failure answers 503, never `invalid_grant`, leaving the token usable.
 
 use super::*;
+use crate::support::{post_token as post, refresh_at};
 use baton_testkit::{ChildServer, BASE_CLIENTS};
 
 #[tokio::test]
@@ -18,25 +19,6 @@ async fn reuse_is_detected_after_a_clean_restart() {
     let (st, v) = refresh(&s, SPA_C, &t2).await;
     assert_invalid_grant(st, &v, "revoked");
     assert_eq!(s.events("token.reuse_detected").await.len(), 1);
-}
-
-async fn post(http: &reqwest::Client, url: &str, form: &[(&str, &str)]) -> (StatusCode, Value) {
-    let r = http
-        .post(format!("{url}/token"))
-        .form(form)
-        .send()
-        .await
-        .unwrap();
-    (r.status(), r.json().await.unwrap_or(Value::Null))
-}
-
-async fn child_refresh(http: &reqwest::Client, url: &str, t: &str) -> (StatusCode, Value) {
-    let form = [
-        ("grant_type", "refresh_token"),
-        ("client_id", "spa"),
-        ("refresh_token", t),
-    ];
-    post(http, url, &form).await
 }
 
 /// The `baton` binary, rotated and then stopped by `stop` right after the rotation's
@@ -57,7 +39,7 @@ async fn survives(kill: bool) {
     let (st, v) = post(&http, &c.url, &form).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let t1 = rt(&v);
-    let (st, v) = child_refresh(&http, &c.url, &t1).await;
+    let (st, v) = refresh_at(&http, &c.url, "spa", &t1).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let t2 = rt(&v);
     if kill {
@@ -68,20 +50,21 @@ async fn survives(kill: bool) {
     let c = ChildServer::spawn(bin, &dir, extra).await;
     // The acknowledged rotation was durable: t2 is current (a lost rotation would make
     // it a generation from the future) and rotates on.
-    let (st, v) = child_refresh(&http, &c.url, &t2).await;
+    let (st, v) = refresh_at(&http, &c.url, "spa", &t2).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let t3 = rt(&v);
     assert_ne!(t3, t2);
     // Inside the 1 s grace period a retry of t2 gets t3; past it, t2 is reuse and the
     // grant is revoked; and the older t1 is recognised as reuse as well.
-    let (st, v) = child_refresh(&http, &c.url, &t2).await;
+    let (st, v) = refresh_at(&http, &c.url, "spa", &t2).await;
     assert_eq!((st, rt(&v)), (StatusCode::OK, t3.clone()));
+    // A real wait: the server is another process, whose clock a test cannot move.
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let (st, v) = child_refresh(&http, &c.url, &t2).await;
+    let (st, v) = refresh_at(&http, &c.url, "spa", &t2).await;
     assert_invalid_grant(st, &v, "reused");
-    let (st, v) = child_refresh(&http, &c.url, &t3).await;
+    let (st, v) = refresh_at(&http, &c.url, "spa", &t3).await;
     assert_invalid_grant(st, &v, "revoked");
-    let (st, v) = child_refresh(&http, &c.url, &t1).await;
+    let (st, v) = refresh_at(&http, &c.url, "spa", &t1).await;
     assert_invalid_grant(st, &v, "reused");
     c.kill().await;
     let _ = std::fs::remove_dir_all(&dir);

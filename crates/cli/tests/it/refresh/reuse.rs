@@ -1,4 +1,4 @@
-//! SPEC §2.5: reuse answers `invalid_grant` and applies `reuse_reaction`
+//! Reuse answers `invalid_grant` and applies `reuse_reaction`
 //! (`revoke_session` is in `sessions.rs`: it needs a browser session).
 
 use super::*;

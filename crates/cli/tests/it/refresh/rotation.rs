@@ -1,4 +1,4 @@
-//! SPEC §2.3: `one_time` rotates, `reuse` repeats, `auto` picks by client type, and
+//! Rotation: `one_time` rotates, `reuse` repeats, `auto` picks by client type, and
 //! public clients always rotate.
 
 use super::*;

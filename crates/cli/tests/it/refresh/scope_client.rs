@@ -1,4 +1,4 @@
-//! SPEC §2.7: scope may narrow, never widen; a token presented by another client
+//! Scope may narrow, never widen; a token presented by another client
 //! changes nothing.
 
 use super::*;

@@ -1,4 +1,4 @@
-//! SPEC §2.9: per-client overrides beat server-wide settings; effective values are
+//! Per-client overrides beat server-wide settings; effective values are
 //! fixed when a grant is created, except revocation-related ones; nonsense is refused.
 
 use super::*;

@@ -1,4 +1,4 @@
-//! SPEC §2.6: `check_user_active` and `update_claims_on_refresh`.
+//! The user behind a grant: `check_user_active` and `update_claims_on_refresh`.
 
 use super::*;
 

@@ -3,6 +3,7 @@
 //! grant without `offline_access`) and also in the reference format.
 
 use super::*;
+use crate::support::userinfo_status;
 use baton_testkit::TestServer;
 use serde_json::json;
 
@@ -17,17 +18,6 @@ scopes = ["api"]
 username = "bob"
 password = "bob-password"
 "#;
-
-async fn userinfo(s: &TestServer, at: &str) -> u16 {
-    s.http
-        .get(format!("{}/userinfo", s.url))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
 
 async fn password(s: &TestServer, who: (&str, &str), user: (&str, &str), scope: &str) -> String {
     let (st, v) = s
@@ -61,7 +51,7 @@ async fn grantless_access_tokens_die_with_their_deleted_client() {
     for t in [&cc, &reference] {
         assert_eq!(introspect(&s, RS, t).await["active"], true);
     }
-    assert_eq!(userinfo(&s, &reference).await, 200);
+    assert_eq!(userinfo_status(&s, &reference).await, 200);
 
     let store = &s.state().store;
     assert!(store.delete_client("svc").await.unwrap());
@@ -69,7 +59,7 @@ async fn grantless_access_tokens_die_with_their_deleted_client() {
     for t in [&cc, &reference] {
         assert_eq!(introspect(&s, RS, t).await, json!({"active": false}));
     }
-    assert_eq!(userinfo(&s, &reference).await, 401);
+    assert_eq!(userinfo_status(&s, &reference).await, 401);
 }
 
 #[tokio::test]
@@ -90,6 +80,6 @@ async fn grantless_access_tokens_die_with_their_disabled_user() {
         json!({"active": false})
     );
     assert_eq!(introspect(&s, RS, &jwt).await, json!({"active": false}));
-    assert_eq!(userinfo(&s, &jwt).await, 401);
-    assert_eq!(userinfo(&s, &reference).await, 401);
+    assert_eq!(userinfo_status(&s, &jwt).await, 401);
+    assert_eq!(userinfo_status(&s, &reference).await, 401);
 }

@@ -1,4 +1,5 @@
 use super::*;
+use crate::support::userinfo_status;
 use baton_testkit::TestServer;
 
 #[tokio::test]
@@ -31,14 +32,7 @@ async fn revoking_a_refresh_token_revokes_its_grant_and_its_access_tokens() {
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0].details["reason"], "revoked_by_client");
     // The userinfo endpoint refuses the grant's access token too.
-    let r = s
-        .http
-        .get(format!("{}/userinfo", s.url))
-        .bearer_auth(at)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 401);
+    assert_eq!(userinfo_status(&s, at).await, 401);
 }
 
 #[tokio::test]

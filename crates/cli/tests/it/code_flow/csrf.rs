@@ -1,7 +1,7 @@
 //! CSRF protection on the login and consent forms: a post without the token, or from a
 //! browser without the matching cookie, is refused with a 403 page and changes nothing.
 
-use super::{html_page, snapshot};
+use crate::support::{html_page, snapshot};
 use baton_testkit::flow::{location, AuthParams, Browser};
 use baton_testkit::{TestServer, ALICE};
 use std::collections::HashMap;

@@ -1,5 +1,6 @@
-//! RFC 7591 dynamic registration (`POST /register`, SPEC §1, issue 6).
+//! The registration endpoint: `POST /register`, its settings and what it refuses.
 
+use crate::support::get_json;
 use baton_testkit::TestServer;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -18,14 +19,7 @@ async fn register(s: &TestServer, bearer: Option<&str>, body: &Value) -> (Status
 }
 
 async fn discovery(s: &TestServer) -> Value {
-    s.http
-        .get(format!("{}/.well-known/openid-configuration", s.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    get_json(s, "/.well-known/openid-configuration").await
 }
 
 fn web_app() -> Value {

@@ -5,7 +5,7 @@
 //! in from keeps its own count, so an attacker elsewhere cannot lock her out of it
 //! (the tests connect from other 127.0.0.0/8 addresses to be another client).
 
-use super::{assert_oauth_error, html_page};
+use crate::support::{assert_oauth_error, html_page};
 use baton_core::time::Dur;
 use baton_testkit::flow::{location, AuthParams, Browser};
 use baton_testkit::{TestServer, ALICE, WEB};

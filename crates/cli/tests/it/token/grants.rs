@@ -1,6 +1,6 @@
 //! The token endpoint's other grants and its response headers.
 
-use super::{assert_oauth_error, snapshot};
+use crate::support::{assert_oauth_error, snapshot};
 use baton_testkit::flow::jwt_claims;
 use baton_testkit::{TestServer, ALICE, WEB};
 

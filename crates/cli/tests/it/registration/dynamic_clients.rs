@@ -3,7 +3,7 @@
 //! them, RP-initiated logout offers a link instead of redirecting, and the consent page
 //! says the client registered itself and where it sends the user.
 
-use super::html_page;
+use crate::support::html_page;
 use baton_testkit::flow::{
     code_flow_full, hidden_inputs, location, AuthParams, Browser, REDIRECT_URI,
 };

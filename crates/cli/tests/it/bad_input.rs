@@ -1,7 +1,7 @@
 //! Malformed, oversized, wrongly typed and junk input: a clear 4xx (RFC 6749 JSON on the
 //! token endpoint, an HTML page on pages), never a 5xx, and no stored change.
 
-use super::{html_page, snapshot};
+use crate::support::{html_page, snapshot};
 use baton_testkit::flow::{location, AuthParams, Browser};
 use baton_testkit::{TestServer, ALICE, WEB};
 use serde_json::Value;

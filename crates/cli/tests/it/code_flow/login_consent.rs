@@ -1,7 +1,8 @@
 //! The login and consent pages: the exact forms, consent remembered, deny, prompt=login
-//! and max_age, and identical words for every failed sign-in.
+//! and max_age, identical words for every failed sign-in, and no code for a client that
+//! changed while the user was on the page.
 
-use super::html_page;
+use crate::support::html_page;
 use baton_core::time::Dur;
 use baton_testkit::flow::{hidden_inputs, location, AuthParams, Browser, Callback};
 use baton_testkit::{TestServer, ALICE};
@@ -181,4 +182,84 @@ async fn an_old_or_altered_request_handle_is_refused() {
     form.push(("password".into(), ALICE.1.into()));
     html_page(b.post("/login", &form).await, 400).await;
     assert!(s.events("login.succeeded").await.is_empty());
+}
+
+/// An administrator changed the client while the user was on the login or consent page:
+/// the code is issued only if the client still allows it (active, the redirect URI
+/// still registered, the code flow and every requested scope still allowed). Otherwise
+/// an error page, never a redirect: the URI may no longer be the client's.
+#[tokio::test]
+async fn no_code_when_the_client_changed_before_it_was_issued() {
+    use baton_core::model::{Client, GrantType};
+
+    let s = TestServer::start("").await;
+    let store = s.state().store.clone();
+    let original = store.get_client("web").await.unwrap().unwrap();
+    // Alice has consented to `openid email` for web.
+    let cb = Browser::fresh(&s)
+        .authorize_and_allow(&AuthParams::new("web", "openid email"))
+        .await;
+    assert!(cb.get("code").is_some(), "{}", cb.url);
+
+    type Change = fn(&mut Client);
+    let changes: &[(&str, Change)] = &[
+        ("redirect URI removed", |c| {
+            c.redirect_uris = vec!["http://127.0.0.1:9/other".into()]
+        }),
+        ("disabled", |c| c.active = false),
+        ("code flow removed", |c| {
+            c.grant_types.retain(|g| *g != GrantType::AuthorizationCode)
+        }),
+        ("scope removed", |c| c.scopes.retain(|x| x != "email")),
+        ("deleted", |_| {}),
+    ];
+    for (what, change) in changes {
+        // Through the login page (consent already given: the code follows sign-in),
+        // and through the consent page (a scope not yet consented to).
+        for scope in ["openid email", "openid email profile"] {
+            store.upsert_client(&original).await.unwrap();
+            let b = Browser::fresh(&s);
+            let p = AuthParams::new("web", scope);
+            let login = location(&b.authorize(&p).await).unwrap();
+            assert!(login.starts_with("/login"), "{login}");
+            let consent = if scope.ends_with("profile") {
+                let next = location(&b.login(&login, ALICE.0, ALICE.1).await).unwrap();
+                assert!(next.starts_with("/consent"), "{next}");
+                Some(next)
+            } else {
+                None
+            };
+            let mut c = original.clone();
+            change(&mut c);
+            if *what == "deleted" {
+                assert!(store.delete_client("web").await.unwrap());
+            } else {
+                store.upsert_client(&c).await.unwrap();
+            }
+            let granted = s.events("consent.granted").await.len();
+            let resp = match &consent {
+                None => b.login(&login, ALICE.0, ALICE.1).await,
+                Some(at) => b.consent(at, "allow").await,
+            };
+            let status = resp.status().as_u16();
+            assert!(
+                location(&resp).is_none(),
+                "{what} ({scope}): no redirect, got {:?}",
+                location(&resp).map(|l| Callback::parse(&l).url)
+            );
+            html_page(resp, status).await;
+            assert_eq!(status, 400, "{what} ({scope})");
+            assert_eq!(
+                s.events("consent.granted").await.len(),
+                granted,
+                "{what} ({scope}): no consent recorded"
+            );
+        }
+    }
+    // Restored, the same flow works again.
+    store.upsert_client(&original).await.unwrap();
+    let cb = Browser::fresh(&s)
+        .authorize_and_allow(&AuthParams::new("web", "openid email"))
+        .await;
+    assert!(cb.get("code").is_some(), "{}", cb.url);
 }

@@ -1,9 +1,12 @@
 //! The authorization_code grant at `/token`: single use (and a replay revokes what the
-//! first use issued), 60 s lifetime, exact redirect_uri, PKCE, client binding.
+//! first use issued), 60 s lifetime, exact redirect_uri (and omitted only where it was
+//! omitted at `/authorize`, RFC 6749 §4.1.3), PKCE, client binding.
 
-use super::{assert_oauth_error, snapshot};
+use crate::support::{assert_oauth_error, snapshot, userinfo_status};
 use baton_core::time::Dur;
-use baton_testkit::flow::{exchange, AuthParams, Browser, Callback, ClientAuth, REDIRECT_URI};
+use baton_testkit::flow::{
+    exchange, token_request, AuthParams, Browser, Callback, ClientAuth, REDIRECT_URI,
+};
 use baton_testkit::{TestServer, WEB};
 
 const WEB_AUTH: ClientAuth<'static> = ClientAuth::Basic(WEB.0, WEB.1);
@@ -18,17 +21,6 @@ async fn code_for(s: &TestServer, client: &str, scope: &str) -> (AuthParams, Cal
 
 fn verifier(p: &AuthParams) -> Option<&str> {
     p.pkce.as_ref().map(|k| k.verifier.as_str())
-}
-
-async fn userinfo_status(s: &TestServer, access_token: &str) -> u16 {
-    s.http
-        .get(format!("{}/userinfo", s.url))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
 }
 
 #[tokio::test]
@@ -154,4 +146,43 @@ async fn a_code_issued_to_another_client_is_refused() {
     // An unknown code too.
     let (st, r) = exchange(&s, WEB_AUTH, "bm90LWEtY29kZQ", REDIRECT_URI, verifier(&p)).await;
     assert_oauth_error((st, &r), 400, "invalid_grant");
+}
+
+/// Exchanges the code `p` was answered with, as web, without a `redirect_uri`.
+async fn exchange_without_redirect_uri(
+    s: &TestServer,
+    p: &AuthParams,
+    cb: &Callback,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let verifier = verifier(p).unwrap();
+    token_request(
+        s,
+        WEB_AUTH,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", cb.code()),
+            ("code_verifier", verifier),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn redirect_uri_may_be_omitted_at_token_only_if_omitted_at_authorize() {
+    let s = TestServer::start("").await;
+    // Omitted in the authorization request (the client has one registered URI).
+    let mut p = AuthParams::new("web", "openid");
+    p.redirect_uri = None;
+    let cb = Browser::shared(&s).authorize_and_allow(&p).await;
+    let (st, v) = exchange_without_redirect_uri(&s, &p, &cb).await;
+    assert_eq!(st, 200, "{v}");
+    // Included in the authorization request: then required at the token endpoint.
+    let p = AuthParams::new("web", "openid");
+    let cb = Browser::shared(&s).authorize_and_allow(&p).await;
+    let (st, v) = exchange_without_redirect_uri(&s, &p, &cb).await;
+    assert_eq!(
+        (st.as_u16(), v["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{v}"
+    );
 }

@@ -1,7 +1,7 @@
 //! `/authorize` validation: untrusted client or redirect URI → an HTML error page, never
 //! a redirect; after that, errors go back to the client with `error`, `state` and `iss`.
 
-use super::html_page;
+use crate::support::html_page;
 use baton_testkit::flow::{location, AuthParams, Browser, Callback, REDIRECT_URI};
 use baton_testkit::TestServer;
 

@@ -1,6 +1,6 @@
 //! Client authentication at `/token`: each method, and each way to get it wrong.
 
-use super::{assert_oauth_error, snapshot};
+use crate::support::{assert_oauth_error, snapshot};
 use baton_core::model::SigAlg;
 use baton_server::jwt::{self, Signer};
 use baton_testkit::{TestServer, WEB};

@@ -1,12 +1,14 @@
-//! Regressions from the security review of sessions: the cookie is a secret and the
-//! `sid` is public; signing in again is not a sign-out; `prompt=login` and `max_age`
-//! cannot be skipped or looped; an idle session does not take offline access with it;
-//! a code does not outlive its session.
+//! Browser sessions: the cookie is a secret and the `sid` is public; signing in again is
+//! not a sign-out; `prompt=login` and `max_age` cannot be skipped or looped; an idle
+//! session does not take offline access with it; a code does not outlive its session.
 
+use crate::support::{assert_invalid_grant, eventually, grant_of, rt};
+use baton_core::store::GrantFilter;
 use baton_core::time::Dur;
 use baton_testkit::flow::{self, AuthParams, Browser, ClientAuth};
 use baton_testkit::{TestServer, WEB};
 use reqwest::StatusCode;
+use std::time::Duration;
 
 const FAST_EXPIRY: &str = "[sessions]\nidle_lifetime = \"10m\"\nexpiry_check_interval = \"1s\"\n";
 
@@ -147,17 +149,14 @@ async fn an_expired_session_takes_online_grants_but_not_offline_ones() {
     let offline = flow::code_flow(&s, "web", "openid offline_access").await;
     let online = flow::code_flow(&s, "web", "openid online_access").await;
     s.advance(Dur::secs(11 * 60));
-    for _ in 0..40 {
-        if !s.events("session.ended").await.is_empty() {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        s.events("session.ended").await.len(),
-        1,
-        "the maintenance tick ended the session"
-    );
+    // The maintenance task (every second) ends it.
+    let ended = eventually(
+        Duration::from_secs(4),
+        || s.events("session.ended"),
+        |e| !e.is_empty(),
+    )
+    .await;
+    assert_eq!(ended.len(), 1, "the maintenance tick ended the session");
     let (st, v) = s.refresh(online["refresh_token"].as_str().unwrap()).await;
     assert_eq!(
         (st.as_u16(), v["error"].as_str()),
@@ -200,4 +199,40 @@ async fn a_code_does_not_outlive_its_session() {
         "{v}"
     );
     assert!(s.events("grant.created").await.is_empty());
+}
+
+#[tokio::test]
+async fn a_code_whose_session_ended_before_the_exchange_leaves_nothing_live() {
+    let s = TestServer::start("").await;
+    // A first flow opens the browser session; a second code is issued in it.
+    let first = flow::code_flow(&s, "spa", "openid offline_access").await;
+    let sid = grant_of(&s, &rt(&first))
+        .await
+        .session_id
+        .expect("a browser grant has a session");
+    let p = AuthParams::new("web", "openid offline_access");
+    let cb = Browser::shared(&s).authorize_and_allow(&p).await;
+    assert_eq!(cb.error(), None, "{}", cb.url);
+    // The user signs out before the client exchanges the code.
+    assert!(
+        baton_server::sessions::end(s.state(), &sid, "logout", s.clock.now())
+            .await
+            .unwrap()
+    );
+    let verifier = p.pkce.as_ref().map(|p| p.verifier.as_str());
+    let (st, v) = flow::exchange(&s, "web".into(), cb.code(), flow::REDIRECT_URI, verifier).await;
+    assert_invalid_grant(st, &v, "session");
+    // Nothing of that session is live, in the store or in the cache.
+    for cached in [false, true] {
+        let live: Vec<_> = s
+            .state()
+            .grants(cached)
+            .list_grants(Some(&GrantFilter::Session(sid.clone())), None, 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|g| g.is_active())
+            .collect();
+        assert!(live.is_empty(), "{live:?}");
+    }
 }

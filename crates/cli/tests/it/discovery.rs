@@ -1,5 +1,6 @@
 //! Discovery documents, the JWK Set, health and readiness.
 
+use crate::support::get_json;
 use baton_testkit::TestServer;
 use serde_json::Value;
 
@@ -14,12 +15,6 @@ fn strings(v: &Value) -> Vec<&str> {
 fn sorted(mut v: Vec<&str>) -> Vec<&str> {
     v.sort();
     v
-}
-
-async fn get_json(s: &TestServer, path: &str) -> Value {
-    let r = s.http.get(format!("{}{path}", s.url)).send().await.unwrap();
-    assert_eq!(r.status(), 200, "{path}");
-    r.json().await.unwrap()
 }
 
 #[tokio::test]
