@@ -303,7 +303,10 @@ pub async fn patch_client(
     let mut client = crate::bootstrap::client_from_config(&cc, existing.created_at);
     // Where the client came from does not change with its settings.
     client.dynamically_registered = existing.dynamically_registered;
-    st.store.upsert_client(&client).await?;
+    if !st.store.update_client(&client).await? {
+        // Deleted since it was read: a PATCH never brings a client back.
+        return Err(no_client(client_id));
+    }
     let ev = changed(
         "client.changed",
         st,

@@ -15,9 +15,25 @@
 //! anything else `Unavailable`, and a value that cannot be decoded `Corrupt`. Nothing
 //! here panics. Log lines carry the SQLSTATE and the server's message, never the
 //! statement's parameters or the server's DETAIL (which can quote key values).
+//!
+//! The store's roles are one file each (`clients.rs`, `grants.rs`, …). Concurrency
+//! rests on single statements wherever it can: rotation is one conditional UPDATE, a
+//! code is consumed by one conditional UPDATE, consent merges in one
+//! `INSERT … ON CONFLICT DO UPDATE`. Revocation is one UPDATE … RETURNING and the
+//! insert of its events, in one transaction. No statement takes a table lock.
 
-mod impls;
+mod clients;
+mod codes;
+mod consents;
+mod events;
+mod grants;
+mod keys;
+mod maintenance;
 mod migrate;
+mod reference_tokens;
+mod rows;
+mod sessions;
+mod users;
 
 use crate::redact_url;
 use baton_core::error::StoreError;

@@ -4,9 +4,20 @@
 //! Every write is a closure run inside the writer's transaction, each in its own
 //! savepoint so that one failing write does not undo its neighbours. A caller is told
 //! its write succeeded only after the COMMIT that contains it is durable.
+//!
+//! The store's roles are one file each (`clients.rs`, `grants.rs`, …).
 
-mod impls;
+mod clients;
+mod codes;
+mod consents;
+mod events;
+mod grants;
+mod keys;
+mod maintenance;
 mod migrate;
+mod reference_tokens;
+mod sessions;
+mod users;
 
 use baton_core::error::StoreError;
 use rusqlite::{Connection, OpenFlags};

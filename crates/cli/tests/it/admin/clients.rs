@@ -156,6 +156,41 @@ async fn unknown_clients_are_404_and_delete_removes() {
     assert_eq!(revoked[0].details["reason"], "admin");
 }
 
+/// A PATCH never brings back a deleted client: one after the DELETE answers 404 and
+/// the client stays gone, and so it does when PATCHes race the DELETE (whichever
+/// order they land in, the DELETE wins and nothing re-creates the client).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn patch_cannot_resurrect_a_deleted_client() {
+    let s = TestServer::start_admin("").await;
+    let rename = Some(r#"{"client_name": "Back again"}"#);
+    let (st, _) = call(&s, "POST", "/admin/clients", Some(NEW)).await;
+    assert_eq!(st, 201);
+    let (st, _) = call(&s, "DELETE", "/admin/clients/svc", None).await;
+    assert_eq!(st, 204);
+    let (st, v) = call(&s, "PATCH", "/admin/clients/svc", rename).await;
+    assert_eq!(st, 404, "{v}");
+    let (st, v) = call(&s, "GET", "/admin/clients/svc", None).await;
+    assert_eq!(st, 404, "{v}");
+    assert!(s.state().store.get_client("svc").await.unwrap().is_none());
+
+    for _ in 0..5 {
+        let (st, _) = call(&s, "POST", "/admin/clients", Some(NEW)).await;
+        assert_eq!(st, 201);
+        let patches = async {
+            let mut sts = Vec::new();
+            for _ in 0..8 {
+                sts.push(call(&s, "PATCH", "/admin/clients/svc", rename).await.0);
+            }
+            sts
+        };
+        let ((del, _), sts) = tokio::join!(call(&s, "DELETE", "/admin/clients/svc", None), patches);
+        assert_eq!(del, 204);
+        assert!(sts.iter().all(|st| *st == 200 || *st == 404), "{sts:?}");
+        let (st, v) = call(&s, "GET", "/admin/clients/svc", None).await;
+        assert_eq!(st, 404, "resurrected: {v}");
+    }
+}
+
 #[tokio::test]
 async fn patch_changes_what_it_names_and_keeps_the_secret() {
     let s = TestServer::start_admin("").await;

@@ -6,7 +6,7 @@
 //! PostgreSQL over HTTP.
 
 use baton_core::error::StoreError;
-use baton_core::store::{GrantStore, Store};
+use baton_core::store::prelude::*;
 use baton_store::PgStore;
 use baton_testkit::conformance as suite;
 use baton_testkit::pg::{self, PgSchema};
@@ -18,83 +18,23 @@ async fn open(schema: &PgSchema, pool: usize) -> Arc<PgStore> {
     Arc::new(PgStore::open(&schema.url, pool).await.unwrap())
 }
 
-#[tokio::test]
-async fn postgres_grant_lifecycle() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::grant_lifecycle(s.as_ref()).await;
-}
-
+/// Every conformance check on PostgreSQL, each in a fresh schema, through the URL
+/// dispatch the server uses.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_advance_race() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 16).await;
-    suite::advance_race(s as Arc<dyn GrantStore>).await;
-}
-
-#[tokio::test]
-async fn postgres_revoke_filters() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::revoke_filters(s.as_ref()).await;
-}
-
-#[tokio::test]
-async fn postgres_list_grants() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::list_grants(s.as_ref()).await;
-}
-
-#[tokio::test]
-async fn postgres_records() {
-    let schema = PgSchema::create().await;
-    // Through the URL dispatch the server uses.
-    let s = baton_store::open(&schema.url, 4).await.unwrap();
-    suite::records(s.as_ref()).await;
-    s.close();
-}
-
-#[tokio::test]
-async fn postgres_revocation_events() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::revocation_events(s.as_ref() as &dyn Store).await;
-}
-
-#[tokio::test]
-async fn postgres_revocation_markers() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::revocation_markers(s.as_ref() as &dyn Store).await;
-}
-
-#[tokio::test]
-async fn postgres_event_retention() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::event_retention(s.as_ref() as &dyn Store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_code_race() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 16).await;
-    suite::code_race(s as Arc<dyn Store>).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_consent_race() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 16).await;
-    suite::consent_race(s as Arc<dyn Store>).await;
-}
-
-#[tokio::test]
-async fn postgres_consent_withdrawal() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::consent_withdrawal(s.as_ref() as &dyn Store).await;
+async fn postgres() {
+    suite::run_on_store(
+        "postgres",
+        || async {
+            let schema = PgSchema::create().await;
+            let s = baton_store::open(&schema.url, 16).await.unwrap();
+            ((schema, s.clone()), s)
+        },
+        |(schema, s)| async move {
+            s.close();
+            drop(schema);
+        },
+    )
+    .await;
 }
 
 async fn applied_versions(schema: &PgSchema) -> i64 {
@@ -296,42 +236,6 @@ async fn postgres_server_refresh_chain_over_http() {
         .is_active());
 }
 
-/// The clients recorded for a session (back-channel logout), and the JWT-id record
-/// that answers whether this call made it.
-#[tokio::test]
-async fn postgres_session_clients_and_jti_records() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 2).await;
-    s.add_session_client("sess", "web").await.unwrap();
-    s.add_session_client("sess", "app").await.unwrap();
-    s.add_session_client("sess", "web").await.unwrap();
-    s.add_session_client("other", "x").await.unwrap();
-    assert_eq!(
-        s.list_session_clients("sess").await.unwrap(),
-        vec!["app", "web"]
-    );
-    assert!(s.list_session_clients("none").await.unwrap().is_empty());
-    assert!(s.revoke_jti("j", suite::T0).await.unwrap());
-    assert!(
-        !s.revoke_jti("j", suite::T0).await.unwrap(),
-        "already recorded"
-    );
-}
-
-#[tokio::test]
-async fn postgres_cleanup() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 4).await;
-    suite::cleanup(s.as_ref() as &dyn Store).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn postgres_cleanup_race() {
-    let schema = PgSchema::create().await;
-    let s = open(&schema, 8).await;
-    suite::cleanup_race(s as Arc<dyn Store>).await;
-}
-
 /// PostgreSQL text cannot hold a NUL byte. Wherever one reaches the database (admin
 /// paths, queries and bodies, usernames at the password grant and `/login`, a
 /// `client_id` at `/token`, registration metadata) the answer is a 4xx, never a 503.
@@ -476,39 +380,4 @@ async fn postgres_a_server_side_data_exception_is_not_a_client_error() {
     assert_eq!(st, 503, "{body}");
     assert!(!body.contains("invalid_request"), "{body}");
     assert!(s.state().store.get_client("fine").await.unwrap().is_none());
-}
-
-/// Retiring a key keeps the earlier of its scheduled and the new retirement time: an
-/// emergency rotation moves a pending retirement forward, a later call never postpones it.
-#[tokio::test]
-async fn postgres_retiring_a_key_keeps_the_earlier_time() {
-    use baton_core::time::Timestamp;
-    let schema = PgSchema::create().await;
-    let store = open(&schema, 2).await;
-    let key =
-        baton_server::keys::new_key(&[7u8; 32], baton_core::model::SigAlg::ES256, Timestamp(0))
-            .unwrap();
-    store.insert_key(&key).await.unwrap();
-    let retired_at = |keys: Vec<baton_core::model::SigningKey>| {
-        keys.into_iter()
-            .find(|k| k.kid == key.kid)
-            .and_then(|k| k.retired_at)
-    };
-    store
-        .retire_key(&key.kid, Timestamp(600_000))
-        .await
-        .unwrap();
-    store.retire_key(&key.kid, Timestamp(60_000)).await.unwrap();
-    assert_eq!(
-        retired_at(store.list_keys().await.unwrap()),
-        Some(Timestamp(60_000))
-    );
-    store
-        .retire_key(&key.kid, Timestamp(900_000))
-        .await
-        .unwrap();
-    assert_eq!(
-        retired_at(store.list_keys().await.unwrap()),
-        Some(Timestamp(60_000))
-    );
 }

@@ -58,32 +58,19 @@ pub(crate) async fn clean(s: &RedisGrants) {
     assert!(keys_under(s.prefix()).await.is_empty());
 }
 
-#[tokio::test]
-async fn redis_grant_lifecycle() {
-    let s = open(&new_prefix()).await;
-    suite::grant_lifecycle(s.as_ref()).await;
-    clean(&s).await;
-}
-
+/// The grant checks on Redis, each under a fresh key prefix whose keys are deleted
+/// after it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn redis_advance_race() {
-    let s = open(&new_prefix()).await;
-    suite::advance_race(s.clone() as Arc<dyn GrantStore>).await;
-    clean(&s).await;
-}
-
-#[tokio::test]
-async fn redis_revoke_filters() {
-    let s = open(&new_prefix()).await;
-    suite::revoke_filters(s.as_ref()).await;
-    clean(&s).await;
-}
-
-#[tokio::test]
-async fn redis_list_grants() {
-    let s = open(&new_prefix()).await;
-    suite::list_grants(s.as_ref()).await;
-    clean(&s).await;
+async fn redis() {
+    suite::run_on_grants(
+        "redis",
+        || async {
+            let s = open(&new_prefix()).await;
+            (s.clone(), s as Arc<dyn GrantStore>)
+        },
+        |s| async move { clean(&s).await },
+    )
+    .await;
 }
 
 /// Every key has a TTL: the grant's remaining life plus the revoked retention, the

@@ -1,0 +1,264 @@
+//! Readiness, shutdown, settings, cleanup and revocation markers: the `MaintenanceStore` role for PgStore.
+
+use super::events::insert_events_in;
+use super::grants::revoke_in;
+use super::rows::{get, grant_id};
+use super::PgStore;
+use crate::codec;
+use baton_core::error::StoreError;
+use baton_core::model::GrantId;
+use baton_core::store::{
+    marker_scopes, BoxFuture, GrantFilter, MaintenanceStore, PurgedGrants, Revocation,
+    RevocationMarker, Settings, StoreResult,
+};
+use baton_core::time::Timestamp;
+
+impl MaintenanceStore for PgStore {
+    fn close(&self) {
+        PgStore::close(self);
+    }
+
+    fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.query("SELECT version FROM schema_migrations LIMIT 1", &[])
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn get_settings(&self) -> BoxFuture<'_, StoreResult<Option<Settings>>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let Some(r) = c
+                .query_opt("SELECT value FROM settings WHERE key = 'server'", &[])
+                .await?
+            else {
+                return Ok(None);
+            };
+            let v: String = get(&r, 0, "settings")?;
+            serde_json::from_str(&v)
+                .map(Some)
+                .map_err(|_| StoreError::Corrupt("stored settings".into()))
+        })
+    }
+
+    fn put_settings<'a>(
+        &'a self,
+        settings: &'a Settings,
+        now: Timestamp,
+    ) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let v = serde_json::to_string(settings).unwrap_or_default();
+            let mut c = self.conn().await?;
+            c.execute(
+                "INSERT INTO settings (key, value, updated_at) VALUES ('server', $1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value, updated_at = EXCLUDED.updated_at",
+                &[&v, &now.0],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    /// Bounded batches; rows another node is deleting at the same moment are skipped
+    /// (`SKIP LOCKED`), so several nodes may purge at once without waiting on each other.
+    fn purge_expired(&self, now: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let limit = limit as i64;
+            let mut c = self.conn().await?;
+            let mut n = 0u64;
+            // Used codes are kept 10 minutes past expiry so that a late replay still
+            // revokes what the first use issued (RFC 6749 §4.1.2).
+            for (sql, cutoff) in [
+                (
+                    "DELETE FROM codes WHERE digest IN (SELECT digest FROM codes
+                     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                    now.0 - 600_000,
+                ),
+                (
+                    "DELETE FROM revoked_jtis WHERE jti IN (SELECT jti FROM revoked_jtis
+                     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                    now.0,
+                ),
+                (
+                    "DELETE FROM reference_tokens WHERE digest IN (SELECT digest FROM reference_tokens
+                     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                    now.0,
+                ),
+            ] {
+                n += c.execute(sql, &[&cutoff, &limit]).await?;
+            }
+            Ok(n)
+        })
+    }
+
+    fn purge_grants(
+        &self,
+        now: Timestamp,
+        cutoff: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<PurgedGrants>> {
+        Box::pin(async move {
+            // SKIP LOCKED: rows another node is deleting (or a token request is
+            // rotating) are left for a later batch; the delete and its events commit
+            // together.
+            let sql = format!(
+                "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE {}
+                 LIMIT $2 FOR UPDATE SKIP LOCKED)
+                 RETURNING id, client_id, subject, revoked_at, expires_at, sliding_ms, last_used_at",
+                codec::PURGE_GRANTS_WHERE
+            );
+            let mut c = self.conn().await?;
+            c.begin().await?;
+            let body = async {
+                let rows = c.query(&sql, &[&cutoff.0, &(limit as i64)]).await?;
+                let w = "grant";
+                let mut purged = Vec::with_capacity(rows.len());
+                for r in &rows {
+                    purged.push(codec::PurgedGrant {
+                        id: grant_id(get(r, 0, w)?)?,
+                        client_id: get(r, 1, w)?,
+                        subject: get(r, 2, w)?,
+                        revoked_at: get(r, 3, w)?,
+                        expires_at: get(r, 4, w)?,
+                        sliding_ms: get(r, 5, w)?,
+                        last_used_at: get(r, 6, w)?,
+                    });
+                }
+                let purged = codec::purge_events(&purged, now);
+                insert_events_in(&mut c, &purged.expired).await?;
+                Ok(purged)
+            }
+            .await;
+            c.finish(body).await
+        })
+    }
+
+    fn purge_sessions(&self, cutoff: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            // One statement: the sessions and their session_clients rows go together.
+            let row = c
+                .query_opt(
+                    "WITH gone AS (
+                       DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
+                         WHERE ended_at <= $1 OR expires_at <= $1
+                         LIMIT $2 FOR UPDATE SKIP LOCKED)
+                       RETURNING id),
+                     clients AS (
+                       DELETE FROM session_clients WHERE session_id IN (SELECT id FROM gone))
+                     SELECT COUNT(*) FROM gone",
+                    &[&cutoff.0, &(limit as i64)],
+                )
+                .await?;
+            match row {
+                Some(r) => get::<i64>(&r, 0, "count").map(|n| n.max(0) as u64),
+                None => Ok(0),
+            }
+        })
+    }
+
+    fn purge_events(&self, before: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
+        // Event ids sort by time (`evt_` + milliseconds in hex): the primary key finds them.
+        let bound = format!("evt_{:012x}", before.0.max(0));
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < $1
+                   ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                &[&bound, &(limit as i64)],
+            )
+            .await
+        })
+    }
+
+    fn count_active_grants(&self, now: Timestamp) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let row = c
+                .query_opt(
+                    "SELECT COUNT(*) FROM grants WHERE revoked_at IS NULL \
+                     AND (expires_at IS NULL OR expires_at > $1) \
+                     AND (sliding_ms IS NULL OR last_used_at + sliding_ms > $1)",
+                    &[&now.0],
+                )
+                .await?;
+            let n = match &row {
+                Some(r) => get::<i64>(r, 0, "active grant count")?,
+                None => 0,
+            };
+            Ok(u64::try_from(n).unwrap_or(0))
+        })
+    }
+
+    fn revoke_marking<'a>(
+        &'a self,
+        filter: &'a GrantFilter,
+        why: &'a Revocation,
+    ) -> BoxFuture<'a, StoreResult<Vec<GrantId>>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.begin().await?;
+            let body = async {
+                let ids = revoke_in(&mut c, filter, why).await?;
+                for scope in marker_scopes(filter) {
+                    c.execute(
+                        "INSERT INTO revocation_markers (scope, marked_at, reason) \
+                         VALUES ($1, $2, $3) ON CONFLICT (scope) DO UPDATE \
+                         SET marked_at = EXCLUDED.marked_at, reason = EXCLUDED.reason \
+                         WHERE EXCLUDED.marked_at > revocation_markers.marked_at",
+                        &[&scope, &why.now.0, &why.reason],
+                    )
+                    .await?;
+                }
+                Ok(ids)
+            }
+            .await;
+            c.finish(body).await
+        })
+    }
+
+    fn purge_revocation_markers(
+        &self,
+        before: Timestamp,
+        limit: usize,
+    ) -> BoxFuture<'_, StoreResult<u64>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.execute(
+                "DELETE FROM revocation_markers WHERE scope IN (SELECT scope FROM revocation_markers
+                   WHERE marked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                &[&before.0, &(limit as i64)],
+            )
+            .await
+        })
+    }
+
+    fn revocation_marker<'a>(
+        &'a self,
+        scopes: &'a [String],
+    ) -> BoxFuture<'a, StoreResult<Option<RevocationMarker>>> {
+        Box::pin(async move {
+            if scopes.is_empty() {
+                return Ok(None);
+            }
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            let mut c = self.conn().await?;
+            let row = c
+                .query_opt(
+                    "SELECT marked_at, reason FROM revocation_markers WHERE scope = ANY($1) \
+                     ORDER BY marked_at DESC LIMIT 1",
+                    &[&scopes],
+                )
+                .await?;
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(Some(RevocationMarker {
+                    at: Timestamp(get(&r, 0, "revocation marker")?),
+                    reason: get(&r, 1, "revocation marker")?,
+                })),
+            }
+        })
+    }
+}

@@ -1,0 +1,88 @@
+//! Users: the `UserStore` role for PgStore.
+
+use super::rows::get;
+use super::PgStore;
+use baton_core::error::StoreError;
+use baton_core::model::User;
+use baton_core::store::{BoxFuture, StoreResult, UserStore};
+use baton_core::time::Timestamp;
+use tokio_postgres::Row;
+
+const USER_COLS: &str = "sub, username, password_hash, active, claims::text, created_at";
+
+fn user_from_row(r: &Row) -> Result<User, StoreError> {
+    let w = "user";
+    let claims: String = get(r, 4, w)?;
+    Ok(User {
+        sub: get(r, 0, w)?,
+        username: get(r, 1, w)?,
+        password_hash: get(r, 2, w)?,
+        active: get(r, 3, w)?,
+        claims: serde_json::from_str(&claims)
+            .map_err(|_| StoreError::Corrupt("stored user claims could not be decoded".into()))?,
+        created_at: Timestamp(get(r, 5, w)?),
+    })
+}
+
+impl UserStore for PgStore {
+    fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {USER_COLS} FROM users WHERE username = $1");
+            let mut c = self.conn().await?;
+            let row = c.query_opt(&sql, &[&username]).await?;
+            row.as_ref().map(user_from_row).transpose()
+        })
+    }
+
+    fn get_user_by_sub<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {USER_COLS} FROM users WHERE sub = $1");
+            let mut c = self.conn().await?;
+            let row = c.query_opt(&sql, &[&sub]).await?;
+            row.as_ref().map(user_from_row).transpose()
+        })
+    }
+
+    fn upsert_user<'a>(&'a self, u: &'a User) -> BoxFuture<'a, StoreResult<()>> {
+        Box::pin(async move {
+            let claims = serde_json::Value::Object(u.claims.clone()).to_string();
+            let mut c = self.conn().await?;
+            c.execute(
+                "INSERT INTO users (sub, username, password_hash, active, claims, created_at)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6)
+                 ON CONFLICT (sub) DO UPDATE SET username = EXCLUDED.username,
+                   password_hash = EXCLUDED.password_hash, active = EXCLUDED.active,
+                   claims = EXCLUDED.claims",
+                &[
+                    &u.sub,
+                    &u.username,
+                    &u.password_hash,
+                    &u.active,
+                    &claims,
+                    &u.created_at.0,
+                ],
+            )
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn list_users(&self) -> BoxFuture<'_, StoreResult<Vec<User>>> {
+        Box::pin(async move {
+            let sql = format!("SELECT {USER_COLS} FROM users ORDER BY username");
+            let mut c = self.conn().await?;
+            let rows = c.query(&sql, &[]).await?;
+            rows.iter().map(user_from_row).collect()
+        })
+    }
+
+    fn delete_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let n = c
+                .execute("DELETE FROM users WHERE username = $1", &[&username])
+                .await?;
+            Ok(n > 0)
+        })
+    }
+}

@@ -1,0 +1,75 @@
+//! Users: the `UserStore` role for SqliteStore.
+
+use super::{unavailable, SqliteStore};
+use baton_core::model::User;
+use baton_core::store::{BoxFuture, StoreResult, UserStore};
+use baton_core::time::Timestamp;
+use rusqlite::{params, OptionalExtension, Row};
+use std::future::ready;
+
+fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
+    let claims: String = r.get(4)?;
+    Ok(User {
+        sub: r.get(0)?,
+        username: r.get(1)?,
+        password_hash: r.get(2)?,
+        active: r.get(3)?,
+        claims: serde_json::from_str(&claims).unwrap_or_default(),
+        created_at: Timestamp(r.get(5)?),
+    })
+}
+
+const USER_COLS: &str = "sub, username, password_hash, active, claims, created_at";
+
+impl UserStore for SqliteStore {
+    fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE username = ?1"
+            ))
+            .and_then(|mut s| s.query_row([username], user_from_row).optional())
+            .map_err(unavailable)
+        })))
+    }
+
+    fn get_user_by_sub<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE sub = ?1"))
+                .and_then(|mut s| s.query_row([sub], user_from_row).optional())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn upsert_user<'a>(&'a self, u: &'a User) -> BoxFuture<'a, StoreResult<()>> {
+        let u = u.clone();
+        Box::pin(self.write(move |c| {
+            c.execute(
+                &format!(
+                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                     ON CONFLICT(sub) DO UPDATE SET username = excluded.username,
+                       password_hash = excluded.password_hash, active = excluded.active, claims = excluded.claims"
+                ),
+                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0],
+            )
+            .map(|_| ())
+            .map_err(unavailable)
+        }))
+    }
+
+    fn list_users(&self) -> BoxFuture<'_, StoreResult<Vec<User>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY username"))
+                .and_then(|mut s| s.query_map([], user_from_row)?.collect())
+                .map_err(unavailable)
+        })))
+    }
+
+    fn delete_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        let u = username.to_string();
+        Box::pin(self.write(move |c| {
+            c.execute("DELETE FROM users WHERE username = ?1", [u])
+                .map(|n| n > 0)
+                .map_err(unavailable)
+        }))
+    }
+}

@@ -1,0 +1,53 @@
+//! Clients: the `ClientStore` role.
+
+use super::{client, T0};
+use baton_core::store::Store;
+use baton_core::time::Dur;
+use std::sync::Arc;
+
+/// Clients round-trip, refresh overrides included; an id is taken once.
+pub(super) async fn client_records(s: Arc<dyn Store>) {
+    let c = client("web");
+    s.insert_client(&c).await.unwrap();
+    assert!(
+        matches!(
+            s.insert_client(&c).await,
+            Err(baton_core::error::StoreError::Conflict(_))
+        ),
+        "insert refuses a taken id"
+    );
+    s.upsert_client(&c).await.unwrap();
+    assert_eq!(s.get_client("web").await.unwrap().as_ref(), Some(&c));
+    let mut c2 = c.clone();
+    c2.active = false;
+    s.upsert_client(&c2).await.unwrap();
+    assert!(!s.get_client("web").await.unwrap().unwrap().active);
+    assert_eq!(s.list_clients().await.unwrap().len(), 1);
+    assert!(s.delete_client("web").await.unwrap());
+    assert!(!s.delete_client("web").await.unwrap());
+}
+
+/// `update_client` replaces an existing client (its creation time stays) and answers
+/// whether there was one: updating a missing (or deleted) client writes nothing, so an
+/// update racing a delete cannot bring the client back.
+pub(super) async fn client_update(s: Arc<dyn Store>) {
+    let c = client("web");
+    assert!(!s.update_client(&c).await.unwrap(), "no such client");
+    assert_eq!(s.get_client("web").await.unwrap(), None, "nothing created");
+    assert!(s.list_clients().await.unwrap().is_empty());
+
+    s.insert_client(&c).await.unwrap();
+    let mut changed = c.clone();
+    changed.client_name = Some("Renamed".into());
+    changed.redirect_uris = vec!["https://b.example/cb".into()];
+    changed.created_at = T0.plus(Dur::secs(99));
+    assert!(s.update_client(&changed).await.unwrap());
+    let back = s.get_client("web").await.unwrap().unwrap();
+    assert_eq!(back.client_name.as_deref(), Some("Renamed"));
+    assert_eq!(back.redirect_uris, changed.redirect_uris);
+    assert_eq!(back.created_at, T0, "the creation time stays");
+
+    assert!(s.delete_client("web").await.unwrap());
+    assert!(!s.update_client(&changed).await.unwrap(), "deleted");
+    assert_eq!(s.get_client("web").await.unwrap(), None, "not resurrected");
+}
