@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod backchannel;
 pub mod bootstrap;
+pub mod caller;
 pub mod cleanup;
 pub mod clock;
 pub mod config;

@@ -16,7 +16,8 @@
 //! redirects (see `pages::authorize`, `pages::logout`).
 
 use super::error::{ApiError, ApiResult};
-use super::{Body, Meta};
+use super::Body;
+use crate::caller::Caller as Meta;
 use crate::config::{check_redirect_uri, Config};
 use crate::grants::{event, log_event};
 use crate::state::{AppState, Shared};

@@ -8,7 +8,7 @@
 
 use super::handle::{self, AuthRequest};
 use super::html::error_page;
-use crate::http::Meta;
+use crate::caller::Caller as Meta;
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};

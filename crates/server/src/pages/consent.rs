@@ -7,8 +7,9 @@ use super::authorize::{current_session, error_redirect, issue_code, needs_login}
 use super::handle::{self, AuthRequest};
 use super::html::{self, error_page, escape, page};
 use super::login::{csrf_cookie, request_from_query, to_login};
+use crate::caller::Caller as Meta;
 use crate::grants::event;
-use crate::http::{Body, Meta};
+use crate::http::Body;
 use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};

@@ -3,8 +3,9 @@
 use super::authorize::{continue_flow, current_session, redirect};
 use super::handle::{self, AuthRequest};
 use super::html::{self, error_page, escape, page};
+use crate::caller::Caller as Meta;
 use crate::grants::event;
-use crate::http::{form, Body, Meta};
+use crate::http::{form, Body};
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
 use crate::throttle::{sign_in, Attempt, SignIn};
