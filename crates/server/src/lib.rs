@@ -5,6 +5,7 @@ pub mod admin;
 pub mod backchannel;
 pub mod best_effort;
 pub mod bootstrap;
+pub mod caller;
 pub mod cleanup;
 pub mod clock;
 pub mod config;

@@ -1,4 +1,5 @@
-//! `GET /metrics`: Prometheus text exposition format (version 0.0.4), written by hand.
+//! The metrics `GET /metrics` exposes: Prometheus text exposition format (version
+//! 0.0.4), written by hand. The route and the latency middleware are `http/metrics.rs`.
 //!
 //! The counters are process-wide, like any Prometheus registry: fixed arrays of
 //! `AtomicU64` indexed by enums, so recording on the token path is one relaxed atomic add
@@ -12,12 +13,7 @@
 //! - `baton_cleanup_removed_total{kind}` (counter), `baton_cleanup_runs_total{kind}` (counter)
 //! - `baton_login_throttled_total{via}` (counter)
 
-use crate::http::error::ApiError;
-use crate::state::Shared;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use crate::state::AppState;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Instant;
@@ -104,9 +100,10 @@ impl Outcome {
             Outcome::Error => "error",
         }
     }
-    /// The outcome of a failed request, when nothing more specific is known.
-    pub fn of_error(e: &ApiError) -> Outcome {
-        if e.status().is_server_error() {
+    /// The outcome of a failed request, when nothing more specific is known: `error`
+    /// when the server failed (store unavailable, internal error), else `invalid`.
+    pub fn failed(server_side: bool) -> Outcome {
+        if server_side {
             Outcome::Error
         } else {
             Outcome::Invalid
@@ -207,15 +204,6 @@ pub fn token_request(g: Grant, o: Outcome) {
     METRICS.tokens[grant_index(g)][outcome_index(o)].fetch_add(1, Ordering::Relaxed);
 }
 
-/// Counts one token request from its result (`issued` or the error's class).
-pub fn token_result<T>(g: Grant, r: &Result<T, ApiError>) {
-    let o = match r {
-        Ok(_) => Outcome::Issued,
-        Err(e) => Outcome::of_error(e),
-    };
-    token_request(g, o);
-}
-
 /// Cleanup progress: `n` records of `kind` removed by one cleanup batch (call it once per
 /// batch, with `n = 0` too, so that batches are counted). Kinds: `grants_expired`,
 /// `grants_revoked`, `sessions`, `expired_records` (codes, revoked token ids, reference
@@ -247,25 +235,27 @@ fn observe(endpoint: usize, micros: u64) {
     h.count.fetch_add(1, Ordering::Relaxed);
 }
 
-/// Middleware: times every request into the histogram of its endpoint.
-pub async fn track_latency(req: Request, next: Next) -> Response {
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str())
-        .unwrap_or_else(|| req.uri().path());
-    let endpoint = ENDPOINTS
-        .iter()
-        .position(|e| *e == path)
-        .unwrap_or(OTHER_ENDPOINT);
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-    observe(endpoint, micros);
-    resp
+/// The histogram slot of a route (its matched path, else the request path).
+#[derive(Copy, Clone, Debug)]
+pub struct Endpoint(usize);
+
+impl Endpoint {
+    pub fn of(path: &str) -> Endpoint {
+        Endpoint(
+            ENDPOINTS
+                .iter()
+                .position(|e| *e == path)
+                .unwrap_or(OTHER_ENDPOINT),
+        )
+    }
 }
 
-async fn active_grants(st: &Shared) -> Option<u64> {
+/// Counts one request to `endpoint` that took `micros` microseconds.
+pub fn request_latency(endpoint: Endpoint, micros: u64) {
+    observe(endpoint.0, micros);
+}
+
+async fn active_grants(st: &AppState) -> Option<u64> {
     let now_ms = i64::try_from(EPOCH.elapsed().as_millis()).unwrap_or(i64::MAX);
     let fresh = |m: &Metrics| {
         let at = m.active_read_at.load(Ordering::Acquire);
@@ -384,17 +374,10 @@ pub fn render(active: Option<u64>) -> String {
     out
 }
 
-/// `GET /metrics`.
-pub async fn handler(State(st): State<Shared>) -> Response {
-    let active = active_grants(&st).await;
-    let mut r = (StatusCode::OK, render(active)).into_response();
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-    );
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r
+/// The body of `GET /metrics`: every metric, the active-grants gauge read (or reused)
+/// first.
+pub async fn exposition(st: &AppState) -> String {
+    render(active_grants(st).await)
 }
 
 #[cfg(test)]

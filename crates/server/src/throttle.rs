@@ -34,9 +34,9 @@
 //! in memory. Known-good marks share the `max_entries` bound (one per pair that signed
 //! in; dropped like the rest when memory is full, the least recently used first).
 
+use crate::caller::Caller;
 use crate::config::LoginConfig;
 use crate::grants::event;
-use crate::http::Meta;
 use crate::state::AppState;
 use baton_core::error::StoreError;
 use baton_core::model::User;
@@ -467,7 +467,7 @@ pub enum SignIn {
 
 /// Who is signing in where, for the events.
 pub struct Attempt<'a> {
-    pub meta: &'a Meta,
+    pub meta: &'a Caller,
     pub client_id: Option<&'a str>,
     /// `password_grant` or `login_page`.
     pub via: &'static str,

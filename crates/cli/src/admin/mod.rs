@@ -14,7 +14,7 @@ pub mod table;
 pub mod user;
 
 use baton_server::admin::ops::AdminError;
-use baton_server::http::Meta;
+use baton_server::caller::Caller;
 use baton_server::state::Shared;
 use clap::Args;
 use std::io::Read;
@@ -77,8 +77,8 @@ impl From<AdminError> for Failure {
 pub type Outcome = Result<(), Failure>;
 
 /// Who made a change, for events.
-pub fn meta() -> Meta {
-    Meta {
+pub fn meta() -> Caller {
+    Caller {
         ip: None,
         user_agent: Some(format!("baton-cli/{}", env!("CARGO_PKG_VERSION"))),
     }

@@ -1,8 +1,9 @@
 //! `/admin/clients`: list, create (the secret is shown once), read, change, delete.
 
 use super::{ops, parse};
+use crate::caller::Caller;
 use crate::http::error::ApiError;
-use crate::http::{Body, Meta};
+use crate::http::Body;
 use crate::state::Shared;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -31,7 +32,7 @@ pub async fn list(State(st): State<Shared>) -> Result<Json<Page<ClientView>>, Ap
               (status = 409, description = "the client_id is taken", body = ErrorResponse)))]
 pub async fn create(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     Body(body): Body,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
     let req: ClientCreate = parse(&body)?;
@@ -64,7 +65,7 @@ pub async fn get(
               (status = 404, body = ErrorResponse)))]
 pub async fn patch(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     Path(client_id): Path<String>,
     Body(body): Body,
 ) -> Result<Json<ClientView>, ApiError> {
@@ -80,7 +81,7 @@ pub async fn patch(
               (status = 404, body = ErrorResponse)))]
 pub async fn delete(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     Path(client_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     ops::delete_client(&st, &client_id, &meta).await?;

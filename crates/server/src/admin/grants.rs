@@ -1,8 +1,9 @@
 //! `GET /admin/grants` and `POST /admin/revocations`.
 
 use super::{bad_query, ops, parse};
+use crate::caller::Caller;
 use crate::http::error::ApiError;
-use crate::http::{Body, Meta};
+use crate::http::Body;
 use crate::state::Shared;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
@@ -34,7 +35,7 @@ pub async fn list(
               (status = 401, body = ErrorResponse)))]
 pub async fn revoke(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     Body(body): Body,
 ) -> Result<Json<RevocationResult>, ApiError> {
     let req: RevocationRequest = parse(&body)?;

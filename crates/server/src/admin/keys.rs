@@ -1,8 +1,8 @@
 //! `POST /admin/keys/rotate`.
 
 use super::ops;
+use crate::caller::Caller;
 use crate::http::error::ApiError;
-use crate::http::Meta;
 use crate::state::Shared;
 use axum::extract::State;
 use axum::Json;
@@ -18,6 +18,6 @@ use baton_proto::oauth::ErrorResponse;
 #[utoipa::path(post, path = "/admin/keys/rotate", tag = "keys",
     responses((status = 200, body = KeyRotation),
               (status = 401, body = ErrorResponse)))]
-pub async fn rotate(State(st): State<Shared>, meta: Meta) -> Result<Json<KeyRotation>, ApiError> {
+pub async fn rotate(State(st): State<Shared>, meta: Caller) -> Result<Json<KeyRotation>, ApiError> {
     Ok(Json(ops::rotate_keys(&st, &meta).await?))
 }

@@ -121,7 +121,7 @@ async fn settings_get(State(st): State<Shared>) -> axum::Json<baton_proto::setti
 /// existing grants keep the values they were created with.
 async fn settings_patch(
     State(st): State<Shared>,
-    meta: crate::http::Meta,
+    meta: crate::caller::Caller,
     crate::http::Body(body): crate::http::Body,
 ) -> Result<axum::Json<baton_proto::settings::Settings>, ApiError> {
     let p = parse(&body)?;

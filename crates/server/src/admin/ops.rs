@@ -3,7 +3,7 @@
 
 use super::settings::{AccessOverrides, StoredSettings};
 use super::views::{client_as_create, client_view, event_view, grant_view, key_view, user_view};
-use crate::http::Meta;
+use crate::caller::Caller;
 use crate::state::AppState;
 use base64::Engine;
 use baton_core::error::StoreError;
@@ -99,7 +99,7 @@ async fn record(st: &AppState, ev: baton_core::model::Event) -> AdminResult<()> 
 fn changed(
     kind: &str,
     st: &AppState,
-    meta: &Meta,
+    meta: &Caller,
     client_id: Option<&str>,
     subject: Option<&str>,
     details: serde_json::Value,
@@ -116,7 +116,7 @@ fn changed(
 }
 
 /// Revokes every active grant matching `f` (main store and cache), reason `admin`.
-async fn revoke_matching(st: &AppState, f: &GrantFilter, meta: &Meta) -> AdminResult<u64> {
+async fn revoke_matching(st: &AppState, f: &GrantFilter, meta: &Caller) -> AdminResult<u64> {
     let why = Revocation {
         reason: "admin".into(),
         now: st.clock.now(),
@@ -192,7 +192,7 @@ enum SecretSource {
 pub async fn create_client(
     st: &AppState,
     mut req: ClientCreate,
-    meta: &Meta,
+    meta: &Caller,
 ) -> AdminResult<ClientView> {
     let method = req.token_endpoint_auth_method.clone().unwrap_or_else(|| {
         if req.jwks.is_some() {
@@ -245,7 +245,7 @@ pub async fn patch_client(
     st: &AppState,
     client_id: &str,
     p: ClientPatch,
-    meta: &Meta,
+    meta: &Caller,
 ) -> AdminResult<ClientView> {
     let existing = st
         .store
@@ -323,7 +323,7 @@ pub async fn patch_client(
 /// every user's consent to it, then the client itself. In that order, so that a failure
 /// half-way leaves a client that can be deleted again, never live grants (or consents a
 /// new client with the same id would inherit) of a client that no longer exists.
-pub async fn delete_client(st: &AppState, client_id: &str, meta: &Meta) -> AdminResult<()> {
+pub async fn delete_client(st: &AppState, client_id: &str, meta: &Caller) -> AdminResult<()> {
     if st.store.get_client(client_id).await?.is_none() {
         return Err(no_client(client_id));
     }
@@ -369,7 +369,7 @@ async fn hash(password: String) -> AdminResult<String> {
         .map_err(internal)
 }
 
-pub async fn create_user(st: &AppState, req: UserCreate, meta: &Meta) -> AdminResult<UserView> {
+pub async fn create_user(st: &AppState, req: UserCreate, meta: &Caller) -> AdminResult<UserView> {
     let v = serde_json::json!({
         "username": req.username,
         "password": req.password,
@@ -412,7 +412,7 @@ pub async fn patch_user(
     st: &AppState,
     username: &str,
     p: UserPatch,
-    meta: &Meta,
+    meta: &Caller,
 ) -> AdminResult<UserView> {
     let existing = st
         .store
@@ -492,7 +492,7 @@ async fn end_sessions(st: &AppState, sub: &str) -> AdminResult<()> {
 }
 
 /// Deletes a user, revokes their grants (reason `admin`) and ends their sessions.
-pub async fn delete_user(st: &AppState, username: &str, meta: &Meta) -> AdminResult<()> {
+pub async fn delete_user(st: &AppState, username: &str, meta: &Caller) -> AdminResult<()> {
     let existing = st
         .store
         .get_user(username)
@@ -602,7 +602,7 @@ fn page(
 pub async fn revoke(
     st: &AppState,
     req: RevocationRequest,
-    meta: &Meta,
+    meta: &Caller,
 ) -> AdminResult<RevocationResult> {
     let filter = match req {
         RevocationRequest {
@@ -693,7 +693,7 @@ pub fn get_settings(st: &AppState) -> Settings {
 /// Validates a PATCH like the configuration file, stores it merged with what was stored
 /// (every node picks it up within [`super::settings::REFRESH_EVERY`]; this node at once)
 /// and answers the new effective settings.
-pub async fn patch_settings(st: &AppState, p: Settings, meta: &Meta) -> AdminResult<Settings> {
+pub async fn patch_settings(st: &AppState, p: Settings, meta: &Caller) -> AdminResult<Settings> {
     let bad = |e: baton_core::policy::FieldError| AdminError::invalid(&e.field, e.message);
     let refresh = RefreshOverrides::from_dto(&p.refresh_tokens, "refresh_tokens").map_err(bad)?;
     let access = AccessOverrides::from_dto(&p.access_tokens).map_err(bad)?;
@@ -737,7 +737,7 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Meta) -> AdminRes
 /// to retire later (an earlier rotation's delay still running) retires at the earlier of
 /// the two times. Reloads this node's
 /// keyring; other nodes reload within a few seconds and switch at the same time.
-pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation> {
+pub async fn rotate_keys(st: &AppState, meta: &Caller) -> AdminResult<KeyRotation> {
     let now = st.clock.now();
     let old = st.store.list_keys().await?;
     let mut active = Vec::new();

@@ -2,8 +2,9 @@
 //! disables), delete. Never a password or its hash.
 
 use super::{ops, parse};
+use crate::caller::Caller;
 use crate::http::error::ApiError;
-use crate::http::{Body, Meta};
+use crate::http::Body;
 use crate::state::Shared;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -30,7 +31,7 @@ pub async fn list(State(st): State<Shared>) -> Result<Json<Page<UserView>>, ApiE
               (status = 409, description = "the username is taken", body = ErrorResponse)))]
 pub async fn create(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     Body(body): Body,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let req: UserCreate = parse(&body)?;
@@ -63,7 +64,7 @@ pub async fn get(
               (status = 409, description = "renamed to a taken username", body = ErrorResponse)))]
 pub async fn patch(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     Path(username): Path<String>,
     Body(body): Body,
 ) -> Result<Json<UserView>, ApiError> {
@@ -79,7 +80,7 @@ pub async fn patch(
               (status = 404, body = ErrorResponse)))]
 pub async fn delete(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     Path(username): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     ops::delete_user(&st, &username, &meta).await?;

@@ -1,10 +1,10 @@
 //! The authorization code grant (RFC 6749 §4.1.3, RFC 7636 PKCE).
 
-use super::{build, insert, issue_user_tokens, refresh_due, NewGrant, UserTokens};
-use crate::http::error::ApiResult;
-use crate::http::form::Form;
-use crate::http::Meta;
+use super::{build, insert, issue_user_tokens, permitted, refresh_due, NewGrant, UserTokens};
+use super::{Answer, GrantResult};
+use crate::caller::Caller;
 use crate::state::AppState;
+use baton_core::code::{check, Exchange};
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, CodeUse, GrantId, GrantType};
 use baton_core::store::{GrantFilter, Revocation};
@@ -15,19 +15,34 @@ fn bad_code() -> OAuthError {
     OAuthError::invalid_grant("the authorization code is invalid, expired or was already used")
 }
 
+/// A code exchange (RFC 6749 §4.1.3).
+#[derive(Clone, Copy)]
+pub struct CodeRequest<'a> {
+    pub code: &'a str,
+    pub redirect_uri: Option<&'a str>,
+    pub code_verifier: Option<&'a str>,
+}
+
+// Deliberately no `Debug`: the request holds a code and a PKCE verifier.
+
+/// `client` is the authenticated client.
 pub async fn grant(
     st: &AppState,
     client: &Client,
-    form: &Form,
-    meta: &Meta,
-) -> ApiResult<TokenResponse> {
-    if !client.allows(GrantType::AuthorizationCode) {
-        return Err(OAuthError::unauthorized_client(
-            "this client may not use the authorization_code grant",
-        )
-        .into());
-    }
-    let code = form.required("code")?;
+    req: &CodeRequest<'_>,
+    caller: &Caller,
+) -> Answer {
+    Answer::counted(exchange(st, client, req, caller).await)
+}
+
+async fn exchange(
+    st: &AppState,
+    client: &Client,
+    req: &CodeRequest<'_>,
+    caller: &Caller,
+) -> GrantResult<TokenResponse> {
+    permitted(client, GrantType::AuthorizationCode)?;
+    let code = req.code;
     let now = st.clock.now();
     let digest = baton_core::secret::sha256(code.as_bytes());
     let Some(stored) = st.store.get_code(&digest).await? else {
@@ -36,49 +51,23 @@ pub async fn grant(
     // RFC 6749 §4.1.2: a code used twice fails, and what the first use issued is
     // revoked.
     if let Some(first) = &stored.used {
-        revoke_first_use(st, first, meta, now).await?;
+        revoke_first_use(st, first, caller, now).await?;
         return Err(OAuthError::invalid_grant(
             "the authorization code was already used; the tokens it issued are revoked",
         )
         .into());
     }
-    if stored.client_id != client.client_id {
-        return Err(bad_code().into());
-    }
-    if now >= stored.expires_at {
-        return Err(OAuthError::invalid_grant("the authorization code has expired").into());
-    }
-    // RFC 6749 §4.1.3: redirect_uri is required if the authorization request included
-    // it, and must then be identical; if it was omitted, one given here must at least be
-    // a registered one.
-    let redirect_ok = match (stored.redirect_uri.as_str(), form.get("redirect_uri")) {
-        ("", None) => true,
-        ("", Some(r)) => client.redirect_uris.iter().any(|u| u == r),
-        (s, Some(r)) => s == r,
-        (_, None) => false,
-    };
-    if !redirect_ok {
-        return Err(OAuthError::invalid_grant(
-            "redirect_uri does not match the authorization request",
-        )
-        .into());
-    }
-    match (&stored.code_challenge, form.get("code_verifier")) {
-        (Some(ch), Some(v)) if baton_core::pkce::verify_s256(v, ch) => {}
-        (Some(_), Some(_)) => {
-            return Err(OAuthError::invalid_grant("the PKCE code_verifier does not match").into())
-        }
-        (Some(_), None) => {
-            return Err(OAuthError::invalid_request("code_verifier is required (PKCE)").into())
-        }
-        (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant(
-                "code_verifier given but the authorization request had no code_challenge",
-            )
-            .into())
-        }
-        (None, None) => {}
-    }
+    check(
+        &stored,
+        now,
+        &Exchange {
+            client_id: &client.client_id,
+            registered_redirect_uris: &client.redirect_uris,
+            redirect_uri: req.redirect_uri,
+            code_verifier: req.code_verifier,
+        },
+    )
+    .map_err(|r| r.error())?;
     let user = st
         .store
         .get_user_by_sub(&stored.subject)
@@ -140,7 +129,7 @@ pub async fn grant(
     // the consume then always finds the winner's grant to revoke (stored after, it
     // could be revoked before it existed and survive the replay).
     if let Some(g) = &grant {
-        insert(st, g, meta, now).await?;
+        insert(st, g, caller, now).await?;
         // A logout racing this exchange: the session was live when read above, but may
         // have ended since. The session's end marks it ended and then sweeps its grants
         // again (`sessions::end`); this side inserts and then reads the session again.
@@ -153,7 +142,7 @@ pub async fn grant(
                 access_jti: Some(issued.access_jti.clone()),
                 access_exp: Some(issued.access_exp),
             };
-            revoke_issued(st, &own, "session_ended", meta, now).await?;
+            revoke_issued(st, &own, "session_ended", caller, now).await?;
             return Err(session_ended().into());
         }
     }
@@ -175,14 +164,14 @@ pub async fn grant(
                 access_jti: None,
                 access_exp: None,
             };
-            revoke_first_use(st, &own, meta, now).await?;
+            revoke_first_use(st, &own, caller, now).await?;
         }
     }
     match consumed? {
         Some(c) if c.used.is_none() => {}
         Some(c) => {
             if let Some(first) = &c.used {
-                revoke_first_use(st, first, meta, now).await?;
+                revoke_first_use(st, first, caller, now).await?;
             }
             return Err(bad_code().into());
         }
@@ -210,10 +199,10 @@ async fn session_live_now(
 async fn revoke_first_use(
     st: &AppState,
     first: &CodeUse,
-    meta: &Meta,
+    caller: &Caller,
     now: baton_core::time::Timestamp,
-) -> ApiResult<()> {
-    revoke_issued(st, first, "authorization_code_reused", meta, now).await
+) -> GrantResult<()> {
+    revoke_issued(st, first, "authorization_code_reused", caller, now).await
 }
 
 /// Revokes what one use of a code issued (its grant and access token) for `reason`.
@@ -221,15 +210,15 @@ async fn revoke_issued(
     st: &AppState,
     first: &CodeUse,
     reason: &str,
-    meta: &Meta,
+    caller: &Caller,
     now: baton_core::time::Timestamp,
-) -> ApiResult<()> {
+) -> GrantResult<()> {
     if let Some(g) = first.grant_id {
         let why = Revocation {
             reason: reason.into(),
             now,
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
+            ip: caller.ip.clone(),
+            user_agent: caller.user_agent.clone(),
             extra_events: vec![],
         };
         super::revoke_everywhere(st, &GrantFilter::Grant(g), &why).await?;

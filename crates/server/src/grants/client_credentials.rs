@@ -1,9 +1,7 @@
 //! The client credentials grant (RFC 6749 §4.4): an access token, never a refresh
 //! token (SPEC §2.2).
 
-use super::requested_scope;
-use crate::http::error::ApiResult;
-use crate::http::form::Form;
+use super::{permitted, requested_scope, Answer, GrantResult};
 use crate::state::AppState;
 use crate::tokens;
 use baton_core::error::OAuthError;
@@ -11,15 +9,24 @@ use baton_core::model::{Client, GrantType};
 use baton_core::scope;
 use baton_proto::oauth::TokenResponse;
 
-pub async fn grant(st: &AppState, client: &Client, form: &Form) -> ApiResult<TokenResponse> {
-    // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
-    if client.is_public() || !client.allows(GrantType::ClientCredentials) {
-        return Err(OAuthError::unauthorized_client(
-            "this client may not use the client_credentials grant",
-        )
-        .into());
-    }
-    let scopes = requested_scope(client, form.get("scope"))?;
+/// A client credentials request (RFC 6749 §4.4.2).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientCredentialsRequest<'a> {
+    pub scope: Option<&'a str>,
+}
+
+/// `client` is the authenticated client.
+pub async fn grant(st: &AppState, client: &Client, req: &ClientCredentialsRequest<'_>) -> Answer {
+    Answer::counted(issue(st, client, req).await)
+}
+
+async fn issue(
+    st: &AppState,
+    client: &Client,
+    req: &ClientCredentialsRequest<'_>,
+) -> GrantResult<TokenResponse> {
+    permitted(client, GrantType::ClientCredentials)?;
+    let scopes = requested_scope(client, req.scope)?;
     if scopes
         .iter()
         .any(|s| matches!(s.as_str(), "openid" | "offline_access" | "online_access"))

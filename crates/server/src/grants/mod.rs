@@ -1,12 +1,19 @@
 //! One file per grant type; shared here: grant creation (SPEC §2.2) and revocation
 //! across the main store and the cache.
+//!
+//! Each grant takes its typed request (parsed by `http/token.rs`) and answers an
+//! [`Answer`]: the tokens or a [`GrantError`], with the outcome the request counts as.
 
 pub mod authorization_code;
 pub mod client_credentials;
+mod error;
 pub mod password;
 pub mod refresh_token;
 
-use crate::http::Meta;
+pub use error::{GrantError, GrantResult};
+
+use crate::caller::Caller;
+use crate::metrics::Outcome;
 use crate::state::AppState;
 use crate::tokens;
 use baton_core::error::{OAuthError, StoreError};
@@ -16,6 +23,49 @@ use baton_core::scope;
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use baton_proto::oauth::TokenResponse;
+
+/// A grant's answer: the tokens or why not, and the outcome the request counts as in
+/// `baton_token_requests_total`.
+pub struct Answer {
+    pub result: GrantResult<TokenResponse>,
+    pub outcome: Outcome,
+}
+
+impl Answer {
+    /// `issued`, or the class of the failure.
+    fn counted(result: GrantResult<TokenResponse>) -> Answer {
+        let outcome = match &result {
+            Ok(_) => Outcome::Issued,
+            Err(e) => Outcome::failed(e.is_server_side()),
+        };
+        Answer { result, outcome }
+    }
+}
+
+/// Whether `client` may use `grant_type` at all. Each grant checks this first; the
+/// token endpoint also checks it before it reads the grant's parameters, so that a
+/// client that may not use a grant is told so whatever it sent. A refresh passes: the
+/// client's permission is one of the facts `refresh::decide` weighs (after reuse
+/// detection).
+pub fn permitted(client: &Client, grant_type: GrantType) -> Result<(), OAuthError> {
+    let refused = match grant_type {
+        GrantType::RefreshToken => return Ok(()),
+        GrantType::AuthorizationCode => "this client may not use the authorization_code grant",
+        GrantType::Password => "this client may not use the password grant",
+        // RFC 6749 §4.4: the client credentials grant is for confidential clients only.
+        GrantType::ClientCredentials if client.is_public() => {
+            return Err(OAuthError::unauthorized_client(
+                "this client may not use the client_credentials grant",
+            ))
+        }
+        GrantType::ClientCredentials => "this client may not use the client_credentials grant",
+    };
+    if client.allows(grant_type) {
+        Ok(())
+    } else {
+        Err(OAuthError::unauthorized_client(refused))
+    }
+}
 
 /// SPEC §2.2: whether a refresh token is due for this request.
 pub fn refresh_due(
@@ -79,7 +129,7 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
 pub fn event(
     kind: &str,
     now: Timestamp,
-    meta: &Meta,
+    caller: &Caller,
     client_id: Option<&str>,
     subject: Option<&str>,
     grant_id: Option<GrantId>,
@@ -92,8 +142,8 @@ pub fn event(
         client_id: client_id.map(str::to_string),
         subject: subject.map(str::to_string),
         grant_id,
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
         details,
     }
 }
@@ -102,13 +152,13 @@ pub fn event(
 pub async fn insert(
     st: &AppState,
     g: &Grant,
-    meta: &Meta,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let ev = event(
         "grant.created",
         now,
-        meta,
+        caller,
         Some(&g.client_id),
         Some(&g.subject),
         Some(g.id),

@@ -1,11 +1,11 @@
 //! The resource owner password credentials grant (RFC 6749 §4.3).
 
 use super::{
-    build, event, insert, issue_user_tokens, refresh_due, requested_scope, NewGrant, UserTokens,
+    build, event, insert, issue_user_tokens, permitted, refresh_due, requested_scope, NewGrant,
+    UserTokens,
 };
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::form::Form;
-use crate::http::Meta;
+use super::{Answer, GrantError, GrantResult};
+use crate::caller::Caller;
 use crate::state::AppState;
 use crate::throttle::{sign_in, Attempt, SignIn};
 use baton_core::error::{ErrorCode, OAuthError};
@@ -14,20 +14,35 @@ use baton_core::scope;
 use baton_core::token::{RefreshClaims, FLAG_CACHED};
 use baton_proto::oauth::TokenResponse;
 
+/// A password grant request (RFC 6749 §4.3.2).
+#[derive(Clone, Copy)]
+pub struct PasswordRequest<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub scope: Option<&'a str>,
+}
+
+// Deliberately no `Debug`: the request holds a password.
+
+/// `client` is the authenticated client.
 pub async fn grant(
     st: &AppState,
     client: &Client,
-    form: &Form,
-    meta: &Meta,
-) -> ApiResult<TokenResponse> {
-    if !client.allows(GrantType::Password) {
-        return Err(
-            OAuthError::unauthorized_client("this client may not use the password grant").into(),
-        );
-    }
-    let username = form.required("username")?;
-    let password = form.required("password")?;
-    let scopes = requested_scope(client, form.get("scope"))?;
+    req: &PasswordRequest<'_>,
+    caller: &Caller,
+) -> Answer {
+    Answer::counted(sign_in_and_issue(st, client, req, caller).await)
+}
+
+async fn sign_in_and_issue(
+    st: &AppState,
+    client: &Client,
+    req: &PasswordRequest<'_>,
+    caller: &Caller,
+) -> GrantResult<TokenResponse> {
+    permitted(client, GrantType::Password)?;
+    let (username, password) = (req.username, req.password);
+    let scopes = requested_scope(client, req.scope)?;
     // SPEC §2.6: online_access binds a grant to the browser session that created it;
     // the password grant has none, so the scope cannot be honoured here.
     if scopes.iter().any(|s| s == "online_access") {
@@ -37,7 +52,7 @@ pub async fn grant(
         .into());
     }
     let attempt = Attempt {
-        meta,
+        meta: caller,
         client_id: Some(&client.client_id),
         via: "password_grant",
     };
@@ -55,14 +70,17 @@ pub async fn grant(
                 t.retry_in()
             );
             let err = OAuthError::new(ErrorCode::TemporarilyUnavailable, words);
-            return Err(ApiError::too_many_requests(err, t.retry_after_secs()));
+            return Err(GrantError::Throttled {
+                err,
+                retry_after_secs: t.retry_after_secs(),
+            });
         }
     };
     let now = st.clock.now();
     let ev = event(
         "login.succeeded",
         now,
-        meta,
+        caller,
         Some(&client.client_id),
         Some(&user.sub),
         None,
@@ -86,7 +104,7 @@ pub async fn grant(
             },
             now,
         );
-        insert(st, &g, meta, now).await?;
+        insert(st, &g, caller, now).await?;
         refresh_token = Some(st.rt_keys.seal(&RefreshClaims {
             grant_id: g.id,
             generation: g.generation,

@@ -9,11 +9,10 @@
 
 mod commits;
 
-use super::{event, issue_user_tokens, log_event, revoke_everywhere, UserTokens};
-use crate::http::error::{ApiError, ApiResult};
-use crate::http::form::Form;
-use crate::http::Meta;
-use crate::metrics::{self, Outcome};
+use super::{event, issue_user_tokens, log_event, revoke_everywhere, Answer, UserTokens};
+use super::{GrantError, GrantResult};
+use crate::caller::Caller;
+use crate::metrics::Outcome;
 use crate::state::AppState;
 use baton_core::error::{OAuthError, StoreError};
 use baton_core::model::{Client, Grant, GrantStatus, GrantType, User};
@@ -26,55 +25,93 @@ use baton_core::token::RefreshClaims;
 use baton_proto::oauth::TokenResponse;
 use std::time::Instant;
 
-fn invalid() -> ApiError {
-    OAuthError::invalid_grant("the refresh token is invalid").into()
+/// A refresh request (RFC 6749 §6).
+#[derive(Clone, Copy)]
+pub struct RefreshRequest<'a> {
+    /// The refresh token as presented.
+    pub refresh_token: &'a str,
+    /// A narrower scope, if asked for (SPEC §2.7).
+    pub scope: Option<&'a str>,
 }
 
+// Deliberately no `Debug`: the request holds a refresh token.
+
+fn invalid() -> OAuthError {
+    OAuthError::invalid_grant("the refresh token is invalid")
+}
+
+/// A refused refresh, and the outcome it counts as when the decision refused it.
+struct Refused {
+    err: GrantError,
+    rejected: Option<Outcome>,
+}
+
+impl From<GrantError> for Refused {
+    fn from(err: GrantError) -> Self {
+        Refused {
+            err,
+            rejected: None,
+        }
+    }
+}
+
+impl From<OAuthError> for Refused {
+    fn from(e: OAuthError) -> Self {
+        GrantError::from(e).into()
+    }
+}
+
+impl From<StoreError> for Refused {
+    fn from(e: StoreError) -> Self {
+        GrantError::from(e).into()
+    }
+}
+
+/// `client` is the authenticated client; `arrival` is when the request arrived, to
+/// tell whether it was concurrent with a rotation.
 pub async fn grant(
     st: &AppState,
     client: &Client,
-    form: &Form,
-    meta: &Meta,
+    req: &RefreshRequest<'_>,
+    caller: &Caller,
     arrival: Instant,
-) -> ApiResult<TokenResponse> {
-    let mut outcome = None;
-    let r = run(st, client, form, meta, arrival, &mut outcome).await;
-    let o = match (&r, outcome) {
-        (Ok(_), Some(o)) => o,
-        (Ok(_), None) => Outcome::Issued,
-        // A store failure while recording a rejection is an error, not the rejection.
-        (Err(e), _) if e.status().is_server_error() => Outcome::Error,
-        // The rejection the decision made; a later failure (a scope the grant does not
-        // hold, say) after a good decision is `invalid`, never `rotated`.
-        (
-            Err(_),
-            Some(
-                o @ (Outcome::ReuseDetected
-                | Outcome::Expired
-                | Outcome::Revoked
-                | Outcome::Invalid),
-            ),
-        ) => o,
-        (Err(e), _) => Outcome::of_error(e),
-    };
-    metrics::token_request(metrics::Grant::RefreshToken, o);
-    r
+) -> Answer {
+    match run(st, client, req, caller, arrival).await {
+        Ok((response, outcome)) => Answer {
+            result: Ok(response),
+            outcome,
+        },
+        Err(Refused { err, rejected }) => {
+            let outcome = if err.is_server_side() {
+                // A store failure while recording a rejection is an error, not the
+                // rejection.
+                Outcome::Error
+            } else {
+                // The rejection the decision made; a later failure (a scope the grant
+                // does not hold, say) after a good decision is `invalid`, never
+                // `rotated`.
+                rejected.unwrap_or(Outcome::Invalid)
+            };
+            Answer {
+                result: Err(err),
+                outcome,
+            }
+        }
+    }
 }
 
 async fn run(
     st: &AppState,
     client: &Client,
-    form: &Form,
-    meta: &Meta,
-    // When the request arrived, to tell whether it was concurrent with a rotation.
+    req: &RefreshRequest<'_>,
+    caller: &Caller,
     arrival: Instant,
-    outcome: &mut Option<Outcome>,
-) -> ApiResult<TokenResponse> {
-    let raw = form.required("refresh_token")?;
+) -> Result<(TokenResponse, Outcome), Refused> {
+    let raw = req.refresh_token;
     // A token this server did not seal (or that was altered) changes nothing and
     // records nothing: no event storm from junk.
     let claims = st.rt_keys.open(raw).ok_or_else(invalid)?;
-    let requested = form.get("scope");
+    let requested = req.scope;
     let now = st.clock.now();
     let store = st.grants(claims.cached());
     let mut grant = store
@@ -108,23 +145,26 @@ async fn run(
         // that a refused request leaves the grant untouched (no lost rotation).
         let token_gen = match decision {
             Decision::Reject(r) => {
-                *outcome = Some(match r {
+                let rejected = match r {
                     Rejection::Reused { .. } => Outcome::ReuseDetected,
                     Rejection::Expired => Outcome::Expired,
                     Rejection::Revoked | Rejection::SessionEnded => Outcome::Revoked,
                     _ => Outcome::Invalid,
+                };
+                return Err(Refused {
+                    err: reject(st, client, &grant, &claims, r, caller, now).await,
+                    rejected: Some(rejected),
                 });
-                return Err(reject(st, client, &grant, &claims, r, meta, now).await);
             }
             Decision::Rotate { from } => from + 1,
             Decision::Reuse { .. } => claims.generation,
             Decision::GraceReplay { current } => current,
         };
-        *outcome = Some(match decision {
+        let outcome = match decision {
             Decision::Rotate { .. } => Outcome::Rotated,
             Decision::GraceReplay { .. } => Outcome::GraceReplay,
             _ => Outcome::Issued,
-        });
+        };
         let scope = narrowed_scope(&grant, requested)?;
         // A deleted user has no claims to issue, whatever check_user_active says.
         let Some(user) = user.as_ref() else {
@@ -161,7 +201,7 @@ async fn run(
                 .ok_or_else(invalid)?;
             continue;
         }
-        return Ok(response);
+        return Ok((response, outcome));
     }
     // Four lost races in a row means heavy contention on one grant: let the client retry.
     Err(OAuthError::unavailable().into())
@@ -216,7 +256,7 @@ pub fn client_allows(client: &Client, grant: &Grant) -> bool {
             .all(|s| client.scopes.iter().any(|c| c == s))
 }
 
-fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> ApiResult<String> {
+fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<String, OAuthError> {
     match requested {
         None => Ok(grant.scope.clone()),
         Some(r) => {
@@ -226,15 +266,13 @@ fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> ApiResult<String> {
             if req.is_empty() {
                 return Err(OAuthError::invalid_scope(
                     "the scope parameter is empty: omit it to keep the grant's scope",
-                )
-                .into());
+                ));
             }
             let granted: Vec<String> = grant.scope.split(' ').map(str::to_string).collect();
             if !scope::is_subset(&req, &granted) {
                 return Err(OAuthError::invalid_scope(
                     "a refresh may narrow the scope, never widen it",
-                )
-                .into());
+                ));
             }
             Ok(scope::join(&req))
         }
@@ -252,7 +290,7 @@ async fn respond(
     generation: u64,
     now: Timestamp,
     presented: &str,
-) -> ApiResult<TokenResponse> {
+) -> GrantResult<TokenResponse> {
     let refresh_token = if generation == claims.generation {
         presented.to_string()
     } else {
@@ -298,16 +336,16 @@ async fn reject(
     grant: &Grant,
     claims: &RefreshClaims,
     r: Rejection,
-    meta: &Meta,
+    caller: &Caller,
     now: Timestamp,
-) -> ApiError {
+) -> GrantError {
     let desc = r.description();
     let res = match r {
         Rejection::ClientMismatch => {
             let ev = event(
                 "token.client_mismatch",
                 now,
-                meta,
+                caller,
                 Some(&client.client_id),
                 Some(&grant.subject),
                 Some(grant.id),
@@ -339,7 +377,7 @@ async fn reject(
                 event(
                     "token.reuse_detected",
                     now,
-                    meta,
+                    caller,
                     Some(&grant.client_id),
                     Some(&grant.subject),
                     Some(grant.id),
@@ -349,7 +387,7 @@ async fn reject(
             if applied {
                 let ev = ev(false);
                 log_event(&ev);
-                apply_reaction(st, grant, reaction, ev, meta, now).await
+                apply_reaction(st, grant, reaction, ev, caller, now).await
             } else {
                 match unfinished_session_end(st, grant, reaction, now).await {
                     Ok(Some(sid)) => {
@@ -366,7 +404,7 @@ async fn reject(
     match res {
         // SPEC §3: if recording the reuse (and its revocation) failed, say so: the
         // client retries and the reuse is detected then.
-        Err(e) => ApiError::from(e),
+        Err(e) => GrantError::from(e),
         Ok(()) => {
             let _ = claims;
             OAuthError::invalid_grant(desc).into()
@@ -385,7 +423,7 @@ async fn apply_reaction(
     grant: &Grant,
     reaction: ReuseReaction,
     ev: baton_core::model::Event,
-    meta: &Meta,
+    caller: &Caller,
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let filter = match reaction {
@@ -401,8 +439,8 @@ async fn apply_reaction(
     let why = Revocation {
         reason: REUSE.into(),
         now,
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
         extra_events: vec![ev],
     };
     revoke_everywhere(st, &filter, &why).await?;

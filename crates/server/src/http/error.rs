@@ -132,6 +132,19 @@ impl From<crate::admin::AdminError> for ApiError {
     }
 }
 
+impl From<crate::grants::GrantError> for ApiError {
+    fn from(e: crate::grants::GrantError) -> Self {
+        use crate::grants::GrantError as G;
+        match e {
+            G::OAuth(err) => err.into(),
+            G::Throttled {
+                err,
+                retry_after_secs,
+            } => ApiError::too_many_requests(err, retry_after_secs),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// The standard words of a page's 503.

@@ -1,16 +1,19 @@
 //! HTTP: routes, extractors and the mapping of errors to responses.
 
 pub mod client_auth;
+pub mod demo;
 pub mod discovery;
 pub mod error;
 pub mod form;
 pub mod health;
 pub mod introspect;
+pub mod metrics;
 pub mod register;
 pub mod revoke;
 pub mod token;
 pub mod userinfo;
 
+use crate::caller::Caller;
 use crate::state::Shared;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
@@ -21,14 +24,8 @@ use baton_core::error::OAuthError;
 use error::{ApiError, Refusal};
 use std::net::SocketAddr;
 
-/// Who is calling, for events: address and user agent (truncated, never a secret).
-#[derive(Clone, Debug, Default)]
-pub struct Meta {
-    pub ip: Option<String>,
-    pub user_agent: Option<String>,
-}
-
-impl<S: Send + Sync> FromRequestParts<S> for Meta {
+/// The caller: the peer address and the `User-Agent` header (truncated to 256 chars).
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
@@ -41,7 +38,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Meta {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect());
-        Ok(Meta { ip, user_agent })
+        Ok(Caller { ip, user_agent })
     }
 }
 
@@ -74,7 +71,7 @@ pub fn router(st: Shared) -> Router {
     let limit = st.cfg.body_limit;
     let mut r = Router::new();
     if st.cfg.demo {
-        r = r.route("/demo/callback", get(crate::demo::callback));
+        r = r.route("/demo/callback", get(demo::callback));
     }
     if st.cfg.registration_enabled {
         r = r.route("/register", post_only(post(register::register)));
@@ -103,10 +100,10 @@ pub fn router(st: Shared) -> Router {
     )
     .route("/healthz", get(health::healthz))
     .route("/readyz", get(health::readyz))
-    .route("/metrics", get(crate::metrics::handler))
+    .route("/metrics", get(metrics::handler))
     .merge(crate::pages::router())
     .fallback(not_found)
-    .layer(axum::middleware::from_fn(crate::metrics::track_latency))
+    .layer(axum::middleware::from_fn(metrics::track_latency))
     .layer(DefaultBodyLimit::max(limit))
     .with_state(st)
 }

@@ -16,7 +16,8 @@
 //! redirects (see `pages::authorize`, `pages::logout`).
 
 use super::error::{ApiError, ApiResult};
-use super::{Body, Meta};
+use super::Body;
+use crate::caller::Caller;
 use crate::config::{check_redirect_uri, Config};
 use crate::grants::{event, log_event};
 use crate::state::{AppState, Shared};
@@ -40,7 +41,7 @@ fn redirect_error(d: impl Into<String>) -> ApiError {
 
 pub async fn register(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
@@ -92,7 +93,7 @@ struct Registration {
 
 async fn handle(
     st: &AppState,
-    meta: &Meta,
+    meta: &Caller,
     headers: &HeaderMap,
     body: &[u8],
 ) -> ApiResult<RegistrationResponse> {

@@ -3,7 +3,8 @@
 //! expires. A client may revoke only its own tokens; unknown tokens answer 200.
 
 use super::error::{ApiError, ApiResult};
-use super::{client_auth, form, Body, Meta};
+use super::{client_auth, form, Body};
+use crate::caller::Caller;
 use crate::state::{AppState, Shared};
 use crate::tokens;
 use axum::extract::State;
@@ -16,11 +17,11 @@ use baton_core::time::Timestamp;
 
 pub async fn revoke(
     State(st): State<Shared>,
-    meta: Meta,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    match handle(&st, &meta, &headers, &body).await {
+    match handle(&st, &caller, &headers, &body).await {
         Ok(()) => {
             let mut r = StatusCode::OK.into_response();
             r.headers_mut()
@@ -41,7 +42,7 @@ fn not_yours() -> ApiError {
     .into()
 }
 
-async fn handle(st: &AppState, meta: &Meta, headers: &HeaderMap, body: &[u8]) -> ApiResult<()> {
+async fn handle(st: &AppState, caller: &Caller, headers: &HeaderMap, body: &[u8]) -> ApiResult<()> {
     form::require_form_content_type(headers)?;
     let f = form::parse(body)?;
     let client = client_auth::authenticate(st, headers, &f, "/revoke").await?;
@@ -49,7 +50,7 @@ async fn handle(st: &AppState, meta: &Meta, headers: &HeaderMap, body: &[u8]) ->
     let now = st.clock.now();
     // `token_type_hint` is only a lookup hint, and one we do not know is ignored
     // (RFC 7009 §2.1): every kind of token is tried whatever it says.
-    if revoke_refresh(st, &client, token, meta, now).await? {
+    if revoke_refresh(st, &client, token, caller, now).await? {
         return Ok(());
     }
     revoke_access(st, &client, token, now).await
@@ -60,7 +61,7 @@ async fn revoke_refresh(
     st: &AppState,
     client: &Client,
     token: &str,
-    meta: &Meta,
+    caller: &Caller,
     now: Timestamp,
 ) -> ApiResult<bool> {
     let Some(claims) = st.rt_keys.open(token) else {
@@ -79,8 +80,8 @@ async fn revoke_refresh(
     let why = Revocation {
         reason: "revoked_by_client".into(),
         now,
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
         extra_events: vec![],
     };
     // The token's flags say which store holds its grant: only that one is needed (a

@@ -1,14 +1,22 @@
 //! `POST /token` (RFC 6749 §3.2): authenticate the client, dispatch on grant_type.
 
-use super::error::ApiResult;
-use super::{client_auth, form, Body, Meta};
-use crate::grants;
-use crate::metrics;
-use crate::state::Shared;
+use super::error::{ApiError, ApiResult};
+use super::form::Form;
+use super::{client_auth, form, Body};
+use crate::caller::Caller;
+use crate::grants::authorization_code::CodeRequest;
+use crate::grants::client_credentials::ClientCredentialsRequest;
+use crate::grants::password::PasswordRequest;
+use crate::grants::refresh_token::RefreshRequest;
+use crate::grants::{self, permitted, Answer};
+use crate::metrics::{self, Outcome};
+use crate::state::{AppState, Shared};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::model::GrantType;
+use baton_proto::oauth::TokenResponse;
 use std::time::{Duration, Instant};
 
 /// When the request's head was received, before its body was read.
@@ -31,7 +39,7 @@ const PROMPT_BODY: Duration = Duration::from_millis(100);
 pub async fn token(
     HeadArrived(head): HeadArrived,
     State(st): State<Shared>,
-    meta: Meta,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
@@ -50,12 +58,9 @@ pub async fn token(
         body_read
     };
     let task = tokio::spawn(async move {
-        let mut kind = Some(metrics::Grant::Other);
-        let result = handle(&st, &meta, &headers, &body, arrival, &mut kind).await;
-        if let Some(g) = kind {
-            metrics::token_result(g, &result);
-        }
-        result
+        let counted = handle(&st, &caller, &headers, &body, arrival).await;
+        metrics::token_request(counted.grant, counted.outcome);
+        counted.result
     });
     let result = match task.await {
         Ok(r) => r,
@@ -83,32 +88,104 @@ pub async fn token(
     }
 }
 
+/// A token request's answer, and how it counts in `baton_token_requests_total`.
+struct Counted {
+    grant: metrics::Grant,
+    outcome: Outcome,
+    result: ApiResult<TokenResponse>,
+}
+
+impl Counted {
+    /// Refused before its grant ran.
+    fn refused(grant: metrics::Grant, e: ApiError) -> Counted {
+        Counted {
+            grant,
+            outcome: Outcome::failed(e.status().is_server_error()),
+            result: Err(e),
+        }
+    }
+}
+
 async fn handle(
-    st: &crate::state::AppState,
-    meta: &Meta,
+    st: &AppState,
+    caller: &Caller,
     headers: &HeaderMap,
     body: &[u8],
     arrival: Instant,
-    kind: &mut Option<metrics::Grant>,
-) -> ApiResult<baton_proto::oauth::TokenResponse> {
-    form::require_form_content_type(headers)?;
-    let f = form::parse(body)?;
-    let grant_type = f.required("grant_type")?;
-    *kind = Some(metrics::Grant::parse(grant_type));
-    let client = client_auth::authenticate(st, headers, &f, "/token").await?;
-    match grant_type {
-        "refresh_token" => {
-            // Counts its own outcomes (rotated, grace replay, reuse detected …).
-            *kind = None;
-            grants::refresh_token::grant(st, &client, &f, meta, arrival).await
-        }
-        "authorization_code" => grants::authorization_code::grant(st, &client, &f, meta).await,
-        "password" => grants::password::grant(st, &client, &f, meta).await,
-        "client_credentials" => grants::client_credentials::grant(st, &client, &f).await,
-        _ => Err(OAuthError::new(
-            ErrorCode::UnsupportedGrantType,
-            "the grant_type is not supported",
-        )
-        .into()),
+) -> Counted {
+    let f = match read_form(headers, body) {
+        Ok(f) => f,
+        Err(e) => return Counted::refused(metrics::Grant::Other, e),
+    };
+    let grant_type = match f.required("grant_type") {
+        Ok(g) => g,
+        Err(e) => return Counted::refused(metrics::Grant::Other, e),
+    };
+    let grant = metrics::Grant::parse(grant_type);
+    match dispatch(st, caller, headers, &f, grant_type, arrival).await {
+        Ok(a) => Counted {
+            grant,
+            outcome: a.outcome,
+            result: a.result.map_err(ApiError::from),
+        },
+        Err(e) => Counted::refused(grant, e),
     }
+}
+
+fn read_form(headers: &HeaderMap, body: &[u8]) -> ApiResult<Form> {
+    form::require_form_content_type(headers)?;
+    Ok(form::parse(body)?)
+}
+
+/// Authenticates the client, parses the grant's request and runs the grant. A client
+/// that may not use the grant type hears so before the grant's parameters are read.
+async fn dispatch(
+    st: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    f: &Form,
+    grant_type: &str,
+    arrival: Instant,
+) -> ApiResult<Answer> {
+    let client = client_auth::authenticate(st, headers, f, "/token").await?;
+    Ok(match grant_type {
+        "refresh_token" => {
+            let req = RefreshRequest {
+                refresh_token: f.required("refresh_token")?,
+                scope: f.get("scope"),
+            };
+            grants::refresh_token::grant(st, &client, &req, caller, arrival).await
+        }
+        "authorization_code" => {
+            permitted(&client, GrantType::AuthorizationCode)?;
+            let req = CodeRequest {
+                code: f.required("code")?,
+                redirect_uri: f.get("redirect_uri"),
+                code_verifier: f.get("code_verifier"),
+            };
+            grants::authorization_code::grant(st, &client, &req, caller).await
+        }
+        "password" => {
+            permitted(&client, GrantType::Password)?;
+            let req = PasswordRequest {
+                username: f.required("username")?,
+                password: f.required("password")?,
+                scope: f.get("scope"),
+            };
+            grants::password::grant(st, &client, &req, caller).await
+        }
+        "client_credentials" => {
+            let req = ClientCredentialsRequest {
+                scope: f.get("scope"),
+            };
+            grants::client_credentials::grant(st, &client, &req).await
+        }
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "the grant_type is not supported",
+            )
+            .into())
+        }
+    })
 }

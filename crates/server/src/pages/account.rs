@@ -11,8 +11,9 @@ use super::consent::scope_items;
 use super::handle::{self, AuthRequest};
 use super::html::{self, escape, page};
 use super::login::csrf_cookie;
+use crate::caller::Caller;
 use crate::http::error::{PageError, PageResult};
-use crate::http::{Body, Meta};
+use crate::http::Body;
 use crate::state::{AppState, Shared};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -161,7 +162,7 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> PageResult {
 /// Revokes one of the user's grants, then back to the list (303).
 pub async fn post(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> PageResult {

@@ -7,8 +7,8 @@
 //! signed in or answered the consent page are shown as an error page instead.
 
 use super::handle::{self, AuthRequest};
+use crate::caller::Caller;
 use crate::http::error::{PageError, PageResult};
-use crate::http::Meta;
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};
@@ -53,7 +53,7 @@ fn auth_error(
 
 pub async fn get(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> PageResult {
@@ -274,7 +274,7 @@ pub async fn continue_flow(
     st: &AppState,
     req: &AuthRequest,
     session: Option<&Session>,
-    meta: &Meta,
+    meta: &Caller,
 ) -> PageResult {
     next_step(st, req, session, meta, true).await
 }
@@ -285,7 +285,7 @@ async fn next_step(
     st: &AppState,
     req: &AuthRequest,
     session: Option<&Session>,
-    meta: &Meta,
+    meta: &Caller,
     redirect_errors: bool,
 ) -> PageResult {
     let now = st.clock.now();
@@ -377,7 +377,7 @@ pub async fn issue_code(
     st: &AppState,
     req: &AuthRequest,
     session: &Session,
-    _meta: &Meta,
+    _meta: &Caller,
 ) -> PageResult {
     client_still_allows(st, req).await?;
     let now: Timestamp = st.clock.now();

@@ -7,9 +7,10 @@ use super::authorize::{current_session, issue_code, needs_login};
 use super::handle::{self, AuthRequest};
 use super::html::{self, escape, page};
 use super::login::{csrf_cookie, request_from_query, to_login};
+use crate::caller::Caller;
 use crate::grants::event;
 use crate::http::error::{PageError, PageResult};
-use crate::http::{Body, Meta};
+use crate::http::Body;
 use crate::state::{AppState, Shared};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -125,7 +126,7 @@ pub async fn get(
 
 pub async fn post(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> PageResult {

@@ -3,9 +3,10 @@
 use super::authorize::{continue_flow, current_session, redirect};
 use super::handle::{self, AuthRequest};
 use super::html::{self, escape, page};
+use crate::caller::Caller;
 use crate::grants::event;
 use crate::http::error::{PageError, PageRefusal, PageResult};
-use crate::http::{form, Body, Meta};
+use crate::http::{form, Body};
 use crate::sessions::COOKIE;
 use crate::state::{AppState, Shared};
 use crate::throttle::{sign_in, Attempt, SignIn};
@@ -107,7 +108,7 @@ pub async fn get(
 
 pub async fn post(
     State(st): State<Shared>,
-    meta: Meta,
+    meta: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> PageResult {

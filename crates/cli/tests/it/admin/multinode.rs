@@ -4,7 +4,7 @@
 use super::*;
 use crate::support::eventually;
 use baton_server::admin::ops;
-use baton_server::http::Meta;
+use baton_server::caller::Caller;
 use baton_testkit::pg::PgSchema;
 use std::time::Duration;
 
@@ -17,7 +17,7 @@ async fn settings_and_keys_reach_the_other_node_within_the_refresh_period() {
         r#"{"refresh_tokens": {"usage": "one_time"}, "access_tokens": {"lifetime": "10m"}}"#,
     )
     .unwrap();
-    ops::patch_settings(a.state(), patch, &Meta::default())
+    ops::patch_settings(a.state(), patch, &Caller::default())
         .await
         .unwrap();
     // At once on A.
@@ -25,7 +25,9 @@ async fn settings_and_keys_reach_the_other_node_within_the_refresh_period() {
         a.state().server_refresh_settings().usage.as_str(),
         "one_time"
     );
-    let rotated = ops::rotate_keys(a.state(), &Meta::default()).await.unwrap();
+    let rotated = ops::rotate_keys(a.state(), &Caller::default())
+        .await
+        .unwrap();
     let new_kids: Vec<String> = rotated.active.iter().map(|k| k.kid.clone()).collect();
     let picked_up = |(usage, kids): &(String, Vec<String>)| {
         usage == "one_time" && new_kids.iter().all(|k| kids.contains(k))
