@@ -165,7 +165,13 @@ fn error_statuses(text: &str) -> Vec<(usize, String)> {
     for (n, line) in code_lines(text) {
         let mut rest = line;
         while let Some(at) = rest.find("StatusCode::") {
+            // comparing a status someone else chose (`== StatusCode::X`) chooses nothing
+            let before = rest[..at].trim_end();
+            let compared = before.ends_with("==") || before.ends_with("!=");
             rest = &rest[at + "StatusCode::".len()..];
+            if compared {
+                continue;
+            }
             let name: String = rest
                 .chars()
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
@@ -352,6 +358,7 @@ fn error_statuses_are_found_and_success_statuses_are_not() {
     let text = "let a = StatusCode::OK;\nlet b = (StatusCode::BAD_REQUEST, x);\n\
                 // StatusCode::NOT_FOUND in a comment\nlet c = StatusCode::from_u16(503);\n\
                 let d = StatusCode::SEE_OTHER; let e = StatusCode::TOO_MANY_REQUESTS;\n\
+                if r.status() == StatusCode::PAYLOAD_TOO_LARGE {}\n\
                 #[cfg(test)]\nlet f = StatusCode::CONFLICT;\n";
     assert_eq!(
         error_statuses(text),
