@@ -204,8 +204,7 @@ impl ClientSpec {
                 })
                 .collect::<Result<_, _>>()?,
         };
-        if auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials)
-        {
+        if auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
             return Err(bad(
                 "grant_types",
                 "a public client cannot use client_credentials",

@@ -23,11 +23,31 @@ fn check(spec: ClientSpec) -> Result<ValidClient, FieldError> {
 
 #[test]
 fn a_refusal_names_the_field_and_says_why() {
-    type Case = (&'static str, fn(&mut ClientSpec), &'static str, &'static str);
+    type Case = (
+        &'static str,
+        fn(&mut ClientSpec),
+        &'static str,
+        &'static str,
+    );
     let cases: &[Case] = &[
-        ("empty id", |c| c.client_id = String::new(), "client_id", "1 to 128"),
-        ("id with a colon", |c| c.client_id = "a:b".into(), "client_id", "colons"),
-        ("id too long", |c| c.client_id = "x".repeat(129), "client_id", "1 to 128"),
+        (
+            "empty id",
+            |c| c.client_id = String::new(),
+            "client_id",
+            "1 to 128",
+        ),
+        (
+            "id with a colon",
+            |c| c.client_id = "a:b".into(),
+            "client_id",
+            "colons",
+        ),
+        (
+            "id too long",
+            |c| c.client_id = "x".repeat(129),
+            "client_id",
+            "1 to 128",
+        ),
         (
             "unknown method",
             |c| c.token_endpoint_auth_method = Some("tls_client_auth".into()),
@@ -192,7 +212,9 @@ fn a_refusal_names_the_field_and_says_why() {
     for (name, change, field, message) in cases {
         let mut spec = web();
         change(&mut spec);
-        let e = check(spec).err().unwrap_or_else(|| panic!("{name}: accepted"));
+        let e = check(spec)
+            .err()
+            .unwrap_or_else(|| panic!("{name}: accepted"));
         assert_eq!(e.field, *field, "{name}: {e}");
         assert!(e.message.contains(message), "{name}: {e}");
         assert!(!e.message.contains(SECRET), "{name}: shows the secret");
@@ -203,7 +225,10 @@ fn a_refusal_names_the_field_and_says_why() {
 fn the_defaults_follow_what_is_given() {
     let c = check(web()).unwrap();
     assert_eq!(c.auth_method, AuthMethod::ClientSecretBasic);
-    assert_eq!(c.secret_sha256, Some(crate::secret::sha256(SECRET.as_bytes())));
+    assert_eq!(
+        c.secret_sha256,
+        Some(crate::secret::sha256(SECRET.as_bytes()))
+    );
     assert_eq!(
         c.grant_types,
         [GrantType::AuthorizationCode, GrantType::RefreshToken]
@@ -229,7 +254,11 @@ fn the_defaults_follow_what_is_given() {
     })
     .unwrap();
     assert_eq!(signed.auth_method, AuthMethod::PrivateKeyJwt);
-    assert_eq!(signed.jwks, Some(keys), "a JWK Set given as a string is parsed");
+    assert_eq!(
+        signed.jwks,
+        Some(keys),
+        "a JWK Set given as a string is parsed"
+    );
 
     let digest = check(ClientSpec {
         client_secret: None,

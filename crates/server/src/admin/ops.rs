@@ -6,6 +6,7 @@ use super::views::{client_as_create, client_view, event_view, grant_view, key_vi
 use crate::http::Meta;
 use crate::state::AppState;
 use base64::Engine;
+use baton_core::client_spec::ClientSpec;
 use baton_core::error::StoreError;
 use baton_core::model::{GrantId, SigAlg, User};
 use baton_core::policy::RefreshOverrides;
@@ -154,31 +155,39 @@ fn needs_secret(method: &str) -> bool {
     matches!(method, "client_secret_basic" | "client_secret_post")
 }
 
-/// Validates `body` (a client in the `[[clients]]` shape) like the configuration file.
+/// Validates `body` with the one client validator (`baton_core::client_spec`), as a
+/// configured client is; an error names the key (`redirect_uris[0]`,
+/// `refresh_tokens.grace_period` …).
 fn validate_client(
     st: &AppState,
     body: &ClientCreate,
     secret: SecretSource,
 ) -> AdminResult<crate::config::ClientConfig> {
-    let mut v = serde_json::to_value(body).map_err(internal)?;
-    if let serde_json::Value::Object(m) = &mut v {
-        match secret {
-            SecretSource::New(s) => {
-                m.insert("client_secret".into(), s.into());
-            }
-            SecretSource::Stored(h) => {
-                m.insert(
-                    "client_secret_sha256".into(),
-                    baton_core::secret::hex(&h).into(),
-                );
-            }
-            SecretSource::None => {}
-        }
-    }
-    Ok(crate::config::client_from_value(
-        v,
-        &st.server_refresh_settings(),
-    )?)
+    let (client_secret, client_secret_sha256) = match secret {
+        SecretSource::New(s) => (Some(s), None),
+        SecretSource::Stored(h) => (None, Some(baton_core::secret::hex(&h))),
+        SecretSource::None => (None, None),
+    };
+    let spec = ClientSpec {
+        client_id: body.client_id.clone(),
+        client_name: body.client_name.clone(),
+        client_secret,
+        client_secret_sha256,
+        token_endpoint_auth_method: body.token_endpoint_auth_method.clone(),
+        redirect_uris: body.redirect_uris.clone(),
+        post_logout_redirect_uris: body.post_logout_redirect_uris.clone(),
+        backchannel_logout_uri: body.backchannel_logout_uri.clone(),
+        grant_types: body.grant_types.clone(),
+        scopes: body.scopes.clone(),
+        access_token_format: body.access_token_format.clone(),
+        id_token_signed_response_alg: body.id_token_signed_response_alg.clone(),
+        introspect_any: body.introspect_any,
+        jwks: body.jwks.clone(),
+        active: body.active,
+        refresh_tokens: body.refresh_tokens.clone(),
+    };
+    spec.validate(&st.server_refresh_settings())
+        .map_err(|e| AdminError::invalid(&e.field, e.message))
 }
 
 enum SecretSource {
@@ -749,7 +758,7 @@ pub async fn rotate_keys(st: &AppState, meta: &Meta) -> AdminResult<KeyRotation>
         active.push(key_view(&k));
     }
     let mut retired = Vec::new();
-    let switch_at = now.plus(st.cfg.key_pre_publication);
+    let switch_at = now.plus(st.cfg.signing_keys.pre_publication);
     // Every key still on duty at the switch retires then, also one whose retirement an
     // earlier rotation scheduled later: an emergency rotation (`0s`) inside that
     // rotation's delay must stop the old key now, not when its first delay ends.
