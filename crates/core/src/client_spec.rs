@@ -10,6 +10,7 @@
 use crate::model::{AuthMethod, Client, GrantType, SigAlg, TokenFormat};
 use crate::policy::{FieldError, RefreshOverrides, RefreshSettings};
 use crate::time::Timestamp;
+use baton_proto::admin::ClientCreate;
 use baton_proto::settings::RefreshTokenSettings;
 use serde_json::Value;
 
@@ -45,6 +46,31 @@ pub struct ClientSpec {
     /// Default: `true`.
     pub active: Option<bool>,
     pub refresh_tokens: RefreshTokenSettings,
+}
+
+/// A client as the admin API takes it: the same shape, without a secret (the server
+/// generates one).
+impl From<ClientCreate> for ClientSpec {
+    fn from(c: ClientCreate) -> Self {
+        ClientSpec {
+            client_id: c.client_id,
+            client_name: c.client_name,
+            client_secret: None,
+            client_secret_sha256: None,
+            token_endpoint_auth_method: c.token_endpoint_auth_method,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            grant_types: c.grant_types,
+            scopes: c.scopes,
+            access_token_format: c.access_token_format,
+            id_token_signed_response_alg: c.id_token_signed_response_alg,
+            introspect_any: c.introspect_any,
+            jwks: c.jwks,
+            active: c.active,
+            refresh_tokens: c.refresh_tokens,
+        }
+    }
 }
 
 /// A client that passed [`ClientSpec::validate`]; with its creation time it is a

@@ -163,29 +163,12 @@ fn validate_client(
     body: &ClientCreate,
     secret: SecretSource,
 ) -> AdminResult<crate::config::ClientConfig> {
-    let (client_secret, client_secret_sha256) = match secret {
-        SecretSource::New(s) => (Some(s), None),
-        SecretSource::Stored(h) => (None, Some(baton_core::secret::hex(&h))),
-        SecretSource::None => (None, None),
-    };
-    let spec = ClientSpec {
-        client_id: body.client_id.clone(),
-        client_name: body.client_name.clone(),
-        client_secret,
-        client_secret_sha256,
-        token_endpoint_auth_method: body.token_endpoint_auth_method.clone(),
-        redirect_uris: body.redirect_uris.clone(),
-        post_logout_redirect_uris: body.post_logout_redirect_uris.clone(),
-        backchannel_logout_uri: body.backchannel_logout_uri.clone(),
-        grant_types: body.grant_types.clone(),
-        scopes: body.scopes.clone(),
-        access_token_format: body.access_token_format.clone(),
-        id_token_signed_response_alg: body.id_token_signed_response_alg.clone(),
-        introspect_any: body.introspect_any,
-        jwks: body.jwks.clone(),
-        active: body.active,
-        refresh_tokens: body.refresh_tokens.clone(),
-    };
+    let mut spec = ClientSpec::from(body.clone());
+    match secret {
+        SecretSource::New(s) => spec.client_secret = Some(s),
+        SecretSource::Stored(h) => spec.client_secret_sha256 = Some(baton_core::secret::hex(&h)),
+        SecretSource::None => {}
+    }
     spec.validate(&st.server_refresh_settings())
         .map_err(|e| AdminError::invalid(&e.field, e.message))
 }
