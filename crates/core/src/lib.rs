@@ -2,6 +2,7 @@
 //! storage traits the domain needs. This crate performs no I/O and never reads the
 //! clock: every function that needs the time takes `now` as a parameter.
 
+pub mod client_spec;
 pub mod code;
 pub mod error;
 pub mod model;

@@ -120,7 +120,7 @@ async fn notify_all(state: Weak<AppState>, session: Session, client_ids: Vec<Str
                     client_id: client.client_id,
                     uri,
                     token,
-                    allow_private: st.cfg.allow_private_outbound,
+                    allow_private: st.cfg.http.allow_private_outbound,
                 }),
                 Err(e) => {
                     record(

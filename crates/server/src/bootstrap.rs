@@ -10,26 +10,9 @@ use baton_core::time::{Dur, Timestamp};
 use baton_core::token::TokenKeys;
 use std::sync::{Arc, RwLock};
 
+/// The stored form of a configured client, created at `created_at`.
 pub fn client_from_config(c: &ClientConfig, created_at: Timestamp) -> Client {
-    Client {
-        client_id: c.client_id.clone(),
-        client_name: c.client_name.clone(),
-        secret_sha256: c.secret_sha256,
-        auth_method: c.auth_method,
-        redirect_uris: c.redirect_uris.clone(),
-        post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
-        backchannel_logout_uri: c.backchannel_logout_uri.clone(),
-        grant_types: c.grant_types.clone(),
-        scopes: c.scopes.clone(),
-        access_token_format: c.access_token_format,
-        id_token_alg: c.id_token_alg,
-        introspect_any: c.introspect_any,
-        jwks: c.jwks.clone(),
-        refresh: c.refresh.clone(),
-        active: c.active,
-        created_at,
-        dynamically_registered: false,
-    }
+    c.to_client(created_at)
 }
 
 async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Result<(), String> {
@@ -68,7 +51,7 @@ async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Resul
 
 /// Opens the configured main store (and migrates it).
 pub async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
-    baton_store::open(&cfg.storage_url, cfg.storage_pool_size)
+    baton_store::open(&cfg.storage.url, cfg.storage.pool_size)
         .await
         .map_err(|e| format!("storage.url: {e}"))
 }
@@ -76,9 +59,9 @@ pub async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
 /// Opens the cache for `persist = false` grants: Redis when `storage.cache_url` is
 /// set (start-up fails if it does not answer), else process memory.
 pub async fn open_cache(cfg: &Config) -> Result<baton_store::GrantCache, String> {
-    let retain = cfg.retain_revoked.millis();
-    match &cfg.cache_url {
-        Some(url) => baton_store::GrantCache::redis(url, &cfg.cache_prefix, retain)
+    let retain = cfg.cleanup.retain_revoked.millis();
+    match &cfg.storage.cache_url {
+        Some(url) => baton_store::GrantCache::redis(url, &cfg.storage.cache_prefix, retain)
             .await
             .map_err(|e| format!("storage.cache_url: {e}")),
         None => Ok(baton_store::GrantCache::memory(retain)),

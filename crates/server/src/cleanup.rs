@@ -37,7 +37,7 @@ pub struct Report {
 /// One cleanup run at `now` with the configured retention. Stops at the first store
 /// error (what was deleted before it stays deleted; the next run goes on).
 pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
-    let cutoff = now.plus(Dur(-st.cfg.retain_revoked.0.max(0)));
+    let cutoff = now.plus(Dur(-st.cfg.cleanup.retain_revoked.0.max(0)));
     let mut report = Report::default();
     for _ in 0..MAX_BATCHES {
         let purged = st.store.purge_grants(now, cutoff, BATCH).await?;
@@ -70,7 +70,7 @@ pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
             tokio::time::sleep(PAUSE).await;
         }
     }
-    if let Some(keep) = st.cfg.retain_events {
+    if let Some(keep) = st.cfg.cleanup.retain_events {
         let before = now.plus(Dur(-keep.0.max(0)));
         for _ in 0..MAX_BATCHES {
             let n = st.store.purge_events(before, BATCH).await?;
@@ -106,7 +106,7 @@ pub async fn marker_horizon(st: &AppState) -> Result<Option<Dur>, StoreError> {
     }
     Ok(Some(Dur(longest
         .0
-        .saturating_add(st.cfg.retain_revoked.0.max(0)))))
+        .saturating_add(st.cfg.cleanup.retain_revoked.0.max(0)))))
 }
 
 /// Runs [`run`] and logs its outcome.

@@ -78,7 +78,7 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
 fn spawn_maintenance(state: Shared) {
     let weak = std::sync::Arc::downgrade(&state);
     let every_ms = state.cfg.sessions.expiry_check_interval.millis().max(100);
-    let cleanup_ms = state.cfg.cleanup_interval.millis().max(100);
+    let cleanup_ms = state.cfg.cleanup.interval.millis().max(100);
     drop(state);
     // The cleanup job, every `cleanup.interval`, in its own task so that a long run
     // never delays session expiry.

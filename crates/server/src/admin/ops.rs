@@ -6,6 +6,7 @@ use super::views::{client_as_create, client_view, event_view, grant_view, key_vi
 use crate::caller::Caller;
 use crate::state::AppState;
 use base64::Engine;
+use baton_core::client_spec::ClientSpec;
 use baton_core::error::StoreError;
 use baton_core::model::{GrantId, SigAlg, User};
 use baton_core::policy::RefreshOverrides;
@@ -154,31 +155,22 @@ fn needs_secret(method: &str) -> bool {
     matches!(method, "client_secret_basic" | "client_secret_post")
 }
 
-/// Validates `body` (a client in the `[[clients]]` shape) like the configuration file.
+/// Validates `body` with the one client validator (`baton_core::client_spec`), as a
+/// configured client is; an error names the key (`redirect_uris[0]`,
+/// `refresh_tokens.grace_period` …).
 fn validate_client(
     st: &AppState,
     body: &ClientCreate,
     secret: SecretSource,
 ) -> AdminResult<crate::config::ClientConfig> {
-    let mut v = serde_json::to_value(body).map_err(internal)?;
-    if let serde_json::Value::Object(m) = &mut v {
-        match secret {
-            SecretSource::New(s) => {
-                m.insert("client_secret".into(), s.into());
-            }
-            SecretSource::Stored(h) => {
-                m.insert(
-                    "client_secret_sha256".into(),
-                    baton_core::secret::hex(&h).into(),
-                );
-            }
-            SecretSource::None => {}
-        }
+    let mut spec = ClientSpec::from(body.clone());
+    match secret {
+        SecretSource::New(s) => spec.client_secret = Some(s),
+        SecretSource::Stored(h) => spec.client_secret_sha256 = Some(baton_core::secret::hex(&h)),
+        SecretSource::None => {}
     }
-    Ok(crate::config::client_from_value(
-        v,
-        &st.server_refresh_settings(),
-    )?)
+    spec.validate(&st.server_refresh_settings())
+        .map_err(|e| AdminError::invalid(&e.field, e.message))
 }
 
 enum SecretSource {
@@ -752,7 +744,7 @@ pub async fn rotate_keys(st: &AppState, meta: &Caller) -> AdminResult<KeyRotatio
         active.push(key_view(&k));
     }
     let mut retired = Vec::new();
-    let switch_at = now.plus(st.cfg.key_pre_publication);
+    let switch_at = now.plus(st.cfg.signing_keys.pre_publication);
     // Every key still on duty at the switch retires then, also one whose retirement an
     // earlier rotation scheduled later: an emergency rotation (`0s`) inside that
     // rotation's delay must stop the old key now, not when its first delay ends.

@@ -73,10 +73,10 @@ fn a_minimal_file_gets_the_defaults() {
     let c = load_str("").unwrap();
     assert_eq!(c.issuer, "http://127.0.0.1:8080");
     assert_eq!(c.listen.to_string(), "127.0.0.1:8080");
-    assert!(c.storage_url.starts_with("sqlite://") && c.storage_url.ends_with("baton.db"));
+    assert!(c.storage.url.starts_with("sqlite://") && c.storage.url.ends_with("baton.db"));
     assert_eq!(c.refresh_tokens.grace_period, Dur::secs(30));
     assert_eq!(c.access_tokens.lifetime, Dur::secs(3600));
-    assert_eq!(c.body_limit, 64 * 1024);
+    assert_eq!(c.http.body_limit, 64 * 1024);
     assert_eq!(c.secret.0.len(), 32);
 }
 
@@ -261,7 +261,7 @@ fn environment_overrides_the_file() {
         Some("12345678901234567890123")
     );
     let c = load_with("", &[("BATON_HTTP__BODY_LIMIT", "1024")]).unwrap();
-    assert_eq!(c.body_limit, 1024);
+    assert_eq!(c.http.body_limit, 1024);
     let e = load_with("", &[("BATON_ISSUER", "not a url")]).unwrap_err();
     assert_eq!(e.key, "issuer");
 }
@@ -342,13 +342,13 @@ fn a_missing_secret_file_is_created_0600_only_when_asked() {
 
 #[test]
 fn storage_pool_size_defaults_to_16_and_is_bounded() {
-    assert_eq!(load_str("").unwrap().storage_pool_size, 16);
+    assert_eq!(load_str("").unwrap().storage.pool_size, 16);
     let c = load_str("[storage]\nurl = \"postgres://baton@db.example/baton\"\npool_size = 40\n")
         .unwrap();
-    assert_eq!(c.storage_pool_size, 40);
-    assert_eq!(c.storage_url, "postgres://baton@db.example/baton");
+    assert_eq!(c.storage.pool_size, 40);
+    assert_eq!(c.storage.url, "postgres://baton@db.example/baton");
     let c = load_with("", &[("BATON_STORAGE__POOL_SIZE", "8")]).unwrap();
-    assert_eq!(c.storage_pool_size, 8);
+    assert_eq!(c.storage.pool_size, 8);
     let e = refused("[storage]\npool_size = 0\n", "storage.pool_size");
     assert!(e.message.contains("between 1 and"), "{e}");
     refused("[storage]\npool_size = 100000\n", "storage.pool_size");
@@ -378,14 +378,20 @@ fn a_mistyped_secret_is_not_echoed_and_syntax_errors_give_the_line() {
 #[test]
 fn cache_url_and_prefix() {
     let c = load_with("", &[]).unwrap();
-    assert_eq!((c.cache_url, c.cache_prefix.as_str()), (None, "baton:"));
+    assert_eq!(
+        (c.storage.cache_url, c.storage.cache_prefix.as_str()),
+        (None, "baton:")
+    );
     let c = load_with(
         "[storage]\ncache_url = \"redis://127.0.0.1:6379\"\ncache_prefix = \"prod-a:\"\n",
         &[],
     )
     .unwrap();
-    assert_eq!(c.cache_url.as_deref(), Some("redis://127.0.0.1:6379"));
-    assert_eq!(c.cache_prefix, "prod-a:");
+    assert_eq!(
+        c.storage.cache_url.as_deref(),
+        Some("redis://127.0.0.1:6379")
+    );
+    assert_eq!(c.storage.cache_prefix, "prod-a:");
     for bad in ["\"\"", "\"a b\""] {
         let e = load_with(&format!("[storage]\ncache_prefix = {bad}\n"), &[]).unwrap_err();
         assert_eq!(e.key, "storage.cache_prefix");
@@ -492,13 +498,13 @@ fn login_throttling_settings_are_checked() {
 #[test]
 fn key_pre_publication_defaults_to_10m_and_is_bounded() {
     assert_eq!(
-        load_str("").unwrap().key_pre_publication,
+        load_str("").unwrap().signing_keys.pre_publication,
         DEFAULT_KEY_PRE_PUBLICATION
     );
     let c = load_str("[signing_keys]\npre_publication = \"0s\"\n").unwrap();
-    assert_eq!(c.key_pre_publication, Dur::ZERO);
+    assert_eq!(c.signing_keys.pre_publication, Dur::ZERO);
     let c = load_with("", &[("BATON_SIGNING_KEYS__PRE_PUBLICATION", "1h")]).unwrap();
-    assert_eq!(c.key_pre_publication, Dur::secs(3600));
+    assert_eq!(c.signing_keys.pre_publication, Dur::secs(3600));
     refused(
         "[signing_keys]\npre_publication = \"8d\"\n",
         "signing_keys.pre_publication",

@@ -219,7 +219,7 @@ pub async fn revoke_everywhere(
     }
     // Only Redis can lose an index key or be down; the in-process cache's sweep below
     // cannot miss a grant, so without Redis no marker is needed (nor written).
-    let mut ids = if st.cfg.cache_url.is_some() {
+    let mut ids = if st.cfg.storage.cache_url.is_some() {
         st.store.revoke_marking(f, why).await?
     } else {
         st.store.revoke(f, why).await?

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 fn metadata(st: &Shared) -> Value {
     let mut m = base_metadata(st);
-    if st.cfg.registration_enabled {
+    if st.cfg.registration.enabled {
         m["registration_endpoint"] = Value::String(format!("{}/register", st.cfg.issuer));
     }
     m

@@ -68,12 +68,12 @@ impl<S: Send + Sync> FromRequest<S> for Body {
 }
 
 pub fn router(st: Shared) -> Router {
-    let limit = st.cfg.body_limit;
+    let limit = st.cfg.http.body_limit;
     let mut r = Router::new();
     if st.cfg.demo {
         r = r.route("/demo/callback", get(demo::callback));
     }
-    if st.cfg.registration_enabled {
+    if st.cfg.registration.enabled {
         r = r.route("/register", post_only(post(register::register)));
     }
     // SPEC §4: the admin API exists only when an admin token is configured.

@@ -2,7 +2,9 @@
 //! `registration.enabled = true`.
 //!
 //! Metadata is validated field by field (`invalid_redirect_uri` for a bad or missing
-//! redirect URI, `invalid_client_metadata` for anything else, naming the field). Metadata
+//! redirect URI, `invalid_client_metadata` for anything else, naming the field): the
+//! rules every client meets are the one client validator's (`baton_core::client_spec`),
+//! the restrictions below this endpoint's own, checked on top. Metadata
 //! Baton does not know is ignored (RFC 7591 §2). A client that names no grant types gets
 //! `registration.default_grant_types` (Janssen's "code flow with refresh" by default).
 //! A confidential client gets a generated 256-bit secret, stored as its SHA-256 and shown
@@ -18,16 +20,17 @@
 use super::error::{ApiError, ApiResult};
 use super::Body;
 use crate::caller::Caller;
-use crate::config::{check_redirect_uri, Config};
+use crate::config::Config;
 use crate::grants::{event, log_event};
 use crate::state::{AppState, Shared};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
+use baton_core::client_spec::{ClientSpec, ValidClient};
 use baton_core::error::{ErrorCode, OAuthError};
-use baton_core::model::{AuthMethod, Client, GrantType, SigAlg};
-use baton_core::policy::RefreshOverrides;
+use baton_core::model::{AuthMethod, GrantType};
+use baton_core::policy::FieldError;
 use baton_proto::registration::RegistrationResponse;
 use serde_json::{Map, Value};
 
@@ -60,7 +63,7 @@ pub async fn register(
 /// RFC 7591 §3: when an initial access token is configured, it is required as a Bearer
 /// token (compared in constant time).
 fn check_initial_access_token(st: &AppState, headers: &HeaderMap) -> ApiResult<()> {
-    let Some(expected) = &st.cfg.registration_initial_access_token else {
+    let Some(expected) = &st.cfg.registration.initial_access_token else {
         return Ok(());
     };
     let presented = headers
@@ -87,7 +90,9 @@ fn check_initial_access_token(st: &AppState, headers: &HeaderMap) -> ApiResult<(
 
 /// What a valid registration request asks for.
 struct Registration {
-    client: Client,
+    client: ValidClient,
+    /// The generated secret (a confidential client's), shown only in the answer.
+    secret: Option<String>,
     response_types: Vec<String>,
 }
 
@@ -114,18 +119,11 @@ async fn handle(
         return Err(metadata_error("the request body must be a JSON object"));
     };
     let now = st.clock.now();
-    let mut reg = validate(&obj, &st.cfg)?;
-    let secret = if reg.client.is_public() || reg.client.auth_method == AuthMethod::PrivateKeyJwt {
-        None
-    } else {
-        let s = base64::engine::general_purpose::URL_SAFE_NO_PAD
-            .encode(baton_core::random_bytes::<32>());
-        reg.client.secret_sha256 = Some(baton_core::secret::sha256(s.as_bytes()));
-        Some(s)
-    };
-    reg.client.client_id = baton_core::random_id("dyn_");
-    reg.client.created_at = now;
-    let c = &reg.client;
+    let reg = validate(&obj, &st.cfg)?;
+    let secret = reg.secret;
+    let mut client = reg.client.to_client(now);
+    client.dynamically_registered = true;
+    let c = &client;
     st.store.upsert_client(c).await?;
     let ev = event(
         "client.changed",
@@ -188,10 +186,12 @@ fn opt_list(obj: &Map<String, Value>, k: &str) -> ApiResult<Option<Vec<String>>>
     }
 }
 
-/// Validates RFC 7591 / OIDC Registration metadata into a client (id, secret and
-/// creation time are filled in by the caller).
+/// Validates RFC 7591 / OIDC Registration metadata: first what only a dynamically
+/// registered client is held to (and the metadata's own shape), then the rules every
+/// client meets (`baton_core::client_spec`), then where its back-channel URI points.
+/// The client id and, for a secret method, the secret are generated here.
 fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
-    let default_grants = &cfg.registration_default_grant_types;
+    let default_grants = &cfg.registration.default_grant_types;
     // Grant types: named ones must exist; the default comes from the configuration.
     let grant_types: Vec<GrantType> = match opt_list(obj, "grant_types")? {
         None => default_grants.to_vec(),
@@ -244,45 +244,18 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
     let redirect_uris = opt_list(obj, "redirect_uris")
         .map_err(|e| redirect_error(e.err.description))?
         .unwrap_or_default();
-    if code && redirect_uris.is_empty() {
-        return Err(redirect_error(
-            "`redirect_uris` is required for the authorization_code grant",
-        ));
-    }
-    for (i, u) in redirect_uris.iter().enumerate() {
-        check_redirect_uri(u).map_err(|m| redirect_error(format!("`redirect_uris[{i}]`: {m}")))?;
-    }
     let post_logout_redirect_uris = opt_list(obj, "post_logout_redirect_uris")?.unwrap_or_default();
-    for (i, u) in post_logout_redirect_uris.iter().enumerate() {
-        check_redirect_uri(u)
-            .map_err(|m| metadata_error(format!("`post_logout_redirect_uris[{i}]`: {m}")))?;
-    }
     let backchannel_logout_uri = opt_str(obj, "backchannel_logout_uri")?;
-    if let Some(u) = &backchannel_logout_uri {
-        check_redirect_uri(u)
-            .and_then(|()| crate::outbound::refuse_literal(u, cfg.allow_private_outbound))
-            .map_err(|m| metadata_error(format!("`backchannel_logout_uri`: {m}")))?;
-    }
 
     // RFC 7591 §2: the default method is client_secret_basic.
-    let auth_method = match opt_str(obj, "token_endpoint_auth_method")? {
-        None => AuthMethod::ClientSecretBasic,
-        Some(m) => AuthMethod::parse(&m).ok_or_else(|| {
-            metadata_error(format!(
-                "`token_endpoint_auth_method`: unsupported method `{m}` (client_secret_basic, client_secret_post, private_key_jwt or none)"
-            ))
-        })?,
-    };
-    if auth_method == AuthMethod::None && grant_types.contains(&GrantType::ClientCredentials) {
-        return Err(metadata_error(
-            "`grant_types`: a public client (token_endpoint_auth_method none) cannot use client_credentials",
-        ));
-    }
+    let auth_method = opt_str(obj, "token_endpoint_auth_method")?
+        .unwrap_or_else(|| AuthMethod::ClientSecretBasic.as_str().to_string());
     if obj.get("jwks_uri").is_some_and(|v| !v.is_null()) {
         return Err(metadata_error(
             "`jwks_uri` is not supported: give the keys inline as `jwks`",
         ));
     }
+    // Public keys only, and at least one, each with its type.
     let jwks = match obj.get("jwks") {
         None | Some(Value::Null) => None,
         Some(j) => {
@@ -303,11 +276,8 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
             Some(j.clone())
         }
     };
-    if auth_method == AuthMethod::PrivateKeyJwt && jwks.is_none() {
-        return Err(metadata_error("`jwks` is required for private_key_jwt"));
-    }
 
-    let allowed = &cfg.registration_allowed_scopes;
+    let allowed = &cfg.registration.allowed_scopes;
     let scopes: Vec<String> = match opt_str(obj, "scope")? {
         None => allowed.clone(),
         Some(s) => {
@@ -339,35 +309,54 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
             ));
         }
     }
-    let id_token_alg = match opt_str(obj, "id_token_signed_response_alg")? {
-        None => SigAlg::RS256,
-        Some(a) => SigAlg::parse(&a).ok_or_else(|| {
-            metadata_error(format!(
-                "`id_token_signed_response_alg`: unsupported algorithm `{a}`"
-            ))
-        })?,
-    };
+    let id_token_signed_response_alg = opt_str(obj, "id_token_signed_response_alg")?;
 
+    // A confidential client gets a generated 256-bit secret, shown only in the answer.
+    let secret = matches!(
+        AuthMethod::parse(&auth_method),
+        Some(AuthMethod::ClientSecretBasic | AuthMethod::ClientSecretPost)
+    )
+    .then(|| {
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(baton_core::random_bytes::<32>())
+    });
+    let spec = ClientSpec {
+        client_id: baton_core::random_id("dyn_"),
+        client_name,
+        client_secret: secret.clone(),
+        client_secret_sha256: None,
+        token_endpoint_auth_method: Some(auth_method),
+        redirect_uris,
+        post_logout_redirect_uris,
+        backchannel_logout_uri,
+        grant_types: Some(grant_types.iter().map(|g| g.as_str().to_string()).collect()),
+        scopes: Some(scopes),
+        access_token_format: None,
+        id_token_signed_response_alg,
+        introspect_any: false,
+        jwks,
+        active: Some(true),
+        refresh_tokens: Default::default(),
+    };
+    let client = spec.validate(&cfg.refresh_tokens).map_err(spec_error)?;
+    if let Some(u) = &client.backchannel_logout_uri {
+        crate::outbound::refuse_literal(u, cfg.http.allow_private_outbound)
+            .map_err(|m| metadata_error(format!("`backchannel_logout_uri`: {m}")))?;
+    }
     Ok(Registration {
-        client: Client {
-            client_id: String::new(),
-            client_name,
-            secret_sha256: None,
-            auth_method,
-            redirect_uris,
-            post_logout_redirect_uris,
-            backchannel_logout_uri,
-            grant_types,
-            scopes,
-            access_token_format: None,
-            id_token_alg,
-            introspect_any: false,
-            jwks,
-            refresh: RefreshOverrides::default(),
-            active: true,
-            created_at: baton_core::time::Timestamp(0),
-            dynamically_registered: true,
-        },
+        client,
+        secret,
         response_types,
     })
+}
+
+/// The client validator's refusal as RFC 7591 §3.2.2 words it: `invalid_redirect_uri`
+/// for the redirect URIs, `invalid_client_metadata` for anything else; the description
+/// names the field.
+fn spec_error(e: FieldError) -> ApiError {
+    let description = format!("`{}`: {}", e.field, e.message);
+    if e.field.starts_with("redirect_uris") {
+        redirect_error(description)
+    } else {
+        metadata_error(description)
+    }
 }

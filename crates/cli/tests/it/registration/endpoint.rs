@@ -443,18 +443,18 @@ fn registration_settings_are_validated() {
     assert!(!e.contains("short\""), "{e}");
     let c = load_with("", vec![]).unwrap();
     assert_eq!(
-        c.registration_default_grant_types,
+        c.registration.default_grant_types,
         vec![
             baton_core::model::GrantType::AuthorizationCode,
             baton_core::model::GrantType::RefreshToken
         ]
     );
-    assert!(c.registration_initial_access_token.is_none());
+    assert!(c.registration.initial_access_token.is_none());
     assert_eq!(
-        c.registration_allowed_scopes,
+        c.registration.allowed_scopes,
         ["openid", "profile", "email", "offline_access"]
     );
-    assert!(!c.allow_private_outbound, "off by default");
+    assert!(!c.http.allow_private_outbound, "off by default");
     for bad in ["[]", "[\"two words\"]", "[\"\"]"] {
         let e = load_with(&format!("[registration]\nallowed_scopes = {bad}\n"), vec![])
             .unwrap_err()
@@ -472,8 +472,8 @@ fn registration_settings_are_validated() {
         ],
     )
     .unwrap();
-    assert_eq!(c.registration_allowed_scopes, ["openid", "api:read"]);
-    assert!(c.allow_private_outbound);
+    assert_eq!(c.registration.allowed_scopes, ["openid", "api:read"]);
+    assert!(c.http.allow_private_outbound);
     let c = load_with(
         "",
         vec![(
@@ -483,7 +483,7 @@ fn registration_settings_are_validated() {
     )
     .unwrap();
     assert_eq!(
-        c.registration_default_grant_types,
+        c.registration.default_grant_types,
         vec![
             baton_core::model::GrantType::ClientCredentials,
             baton_core::model::GrantType::AuthorizationCode

@@ -1,0 +1,271 @@
+//! Configuration (SPEC §6): parsed raw from TOML with unknown keys refused (`raw.rs`),
+//! overlaid with `BATON_<SECTION>__<KEY>` environment variables (`env.rs`), then
+//! validated into a typed `Config` nested by section like the file (`validate.rs`) that
+//! is passed explicitly. There is no global configuration. Clients are checked by the
+//! one client validator, `baton_core::client_spec`.
+
+mod env;
+mod raw;
+mod validate;
+
+use baton_core::model::{GrantType, SigAlg, TokenFormat};
+use baton_core::policy::RefreshSettings;
+use baton_core::secret::Secret;
+use baton_core::time::Dur;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// A client as configured (validated; its secret already reduced to its SHA-256).
+pub use baton_core::client_spec::ValidClient as ClientConfig;
+pub use baton_core::client_spec::{check_redirect_uri, DEFAULT_SCOPES};
+pub use validate::user_from_value;
+
+#[cfg(test)]
+use baton_proto::settings::{AccessTokenSettings, RefreshTokenSettings};
+#[cfg(test)]
+use raw::{
+    RawCleanup, RawClient, RawConfig, RawHttp, RawLogin, RawRegistration, RawSessions,
+    RawSigningKeys, RawStorage, RawUser,
+};
+
+#[derive(Clone, Debug)]
+pub struct UserConfig {
+    pub username: String,
+    pub password: Option<Secret>,
+    pub password_hash: Option<String>,
+    pub sub: Option<String>,
+    pub active: bool,
+    pub claims: serde_json::Map<String, serde_json::Value>,
+}
+
+/// `[storage]`.
+#[derive(Clone, Debug)]
+pub struct StorageConfig {
+    /// `storage.url`; a relative SQLite path is resolved against the base directory.
+    pub url: String,
+    pub cache_url: Option<String>,
+    /// Prefix of every Redis key (`storage.cache_prefix`, default `baton:`).
+    pub cache_prefix: String,
+    /// Connections to PostgreSQL per node (`storage.pool_size`, default 16); SQLite
+    /// ignores it.
+    pub pool_size: usize,
+}
+
+/// `[access_tokens]`.
+#[derive(Clone, Debug)]
+pub struct AccessTokenConfig {
+    pub lifetime: Dur,
+    pub format: TokenFormat,
+    pub signing_alg: SigAlg,
+}
+
+/// `[sessions]`.
+#[derive(Clone, Debug)]
+pub struct SessionConfig {
+    pub idle_lifetime: Dur,
+    pub absolute_lifetime: Dur,
+    /// How often the maintenance task ends sessions whose expiry has passed.
+    pub expiry_check_interval: Dur,
+}
+
+/// `[cleanup]`.
+#[derive(Clone, Debug)]
+pub struct CleanupConfig {
+    pub interval: Dur,
+    pub retain_revoked: Dur,
+    /// `cleanup.retain_events`: events older than this are deleted; `None` is `off`.
+    pub retain_events: Option<Dur>,
+}
+
+/// `[registration]`: dynamic client registration (`POST /register`).
+#[derive(Clone, Debug)]
+pub struct RegistrationConfig {
+    pub enabled: bool,
+    /// `registration.default_grant_types`: what `POST /register` gives a client that
+    /// names none (default `["authorization_code", "refresh_token"]`, Janssen's
+    /// "code flow with refresh").
+    pub default_grant_types: Vec<GrantType>,
+    /// `registration.initial_access_token`: when set, `POST /register` requires it as a
+    /// Bearer token.
+    pub initial_access_token: Option<Secret>,
+    /// `registration.allowed_scopes`: the only scopes a dynamically registered client
+    /// may register (default `openid profile email offline_access`); also what it gets
+    /// when it names none.
+    pub allowed_scopes: Vec<String>,
+}
+
+/// `[http]`.
+#[derive(Clone, Debug)]
+pub struct HttpConfig {
+    pub body_limit: usize,
+    /// `http.allow_private_outbound` (default `false`): whether the server may connect
+    /// to loopback, private, link-local and other non-public addresses itself
+    /// (back-channel logout). For local development only.
+    pub allow_private_outbound: bool,
+}
+
+/// `[signing_keys]`.
+#[derive(Clone, Debug)]
+pub struct SigningKeysConfig {
+    /// `signing_keys.pre_publication`: after a key rotation, how long the new keys are
+    /// published in `/jwks` before they sign anything (the old keys sign until then).
+    pub pre_publication: Dur,
+}
+
+/// `[login]`: sign-in throttling (see `crate::throttle`). A count of 0 turns that
+/// counter off.
+#[derive(Clone, Debug)]
+pub struct LoginConfig {
+    pub free_failures: u32,
+    pub free_failures_per_ip: u32,
+    pub first_delay: Dur,
+    pub max_delay: Dur,
+    pub forget_after: Dur,
+    /// How long a successful sign-in makes its client address known-good for its
+    /// account (exempt from the account-wide wait, counted on its own).
+    pub trusted_for: Dur,
+    pub max_entries: usize,
+}
+
+impl Default for LoginConfig {
+    fn default() -> Self {
+        LoginConfig {
+            free_failures: 5,
+            free_failures_per_ip: 100,
+            first_delay: Dur::secs(1),
+            max_delay: Dur::secs(300),
+            forget_after: Dur::secs(3600),
+            trusted_for: Dur::secs(30 * 86_400),
+            max_entries: 100_000,
+        }
+    }
+}
+
+/// The validated configuration, one field per top-level key and one per section.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Where this configuration came from, for messages.
+    pub source: String,
+    pub issuer: String,
+    pub listen: SocketAddr,
+    pub secret: SecretBytes,
+    pub admin_token: Option<Secret>,
+    pub storage: StorageConfig,
+    pub access_tokens: AccessTokenConfig,
+    pub refresh_tokens: RefreshSettings,
+    pub sessions: SessionConfig,
+    pub cleanup: CleanupConfig,
+    pub registration: RegistrationConfig,
+    pub http: HttpConfig,
+    pub login: LoginConfig,
+    pub signing_keys: SigningKeysConfig,
+    pub clients: Vec<ClientConfig>,
+    pub users: Vec<UserConfig>,
+    /// Warnings to log at start-up (e.g. a generated secret).
+    pub warnings: Vec<String>,
+    /// `baton serve --demo` (not a file key).
+    pub demo: bool,
+}
+
+/// The server secret; `Debug` is redacted.
+#[derive(Clone)]
+pub struct SecretBytes(pub Vec<u8>);
+
+impl std::fmt::Debug for SecretBytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretBytes([redacted])")
+    }
+}
+
+/// A configuration error: names the source, the key and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub source: String,
+    pub key: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.key.is_empty() {
+            write!(f, "{}: {}", self.source, self.message)
+        } else {
+            write!(f, "{}: `{}`: {}", self.source, self.key, self.message)
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// Where to read configuration from and the environment to overlay.
+pub struct Sources<'a> {
+    /// `--config FILE`; when `None`, `./baton.toml` if present, else built-in defaults.
+    pub file: Option<&'a Path>,
+    /// Environment variables (pass `std::env::vars()`; tests pass their own).
+    pub env: Vec<(String, String)>,
+    /// Directory that relative default paths (database, secret) resolve against.
+    pub base_dir: PathBuf,
+}
+
+/// `signing_keys.pre_publication` by default: ten times the `max-age` of `/jwks` (60 s),
+/// and as long as common relying-party libraries keep a JWK Set at most.
+pub const DEFAULT_KEY_PRE_PUBLICATION: Dur = Dur::secs(600);
+
+/// Loads, overlays and validates configuration. Creates a missing secret file (mode
+/// 0600, with a warning) only when `create_secret` is true.
+pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigError> {
+    let default_file = src.base_dir.join("baton.toml");
+    let (path, source): (Option<PathBuf>, String) = match src.file {
+        Some(p) => (Some(p.to_path_buf()), p.display().to_string()),
+        None if default_file.exists() => (
+            Some(default_file.clone()),
+            default_file.display().to_string(),
+        ),
+        None => (None, "built-in defaults".to_string()),
+    };
+    let err = |key: &str, message: String| ConfigError {
+        source: source.clone(),
+        key: key.to_string(),
+        message,
+    };
+    let mut table: toml::Table = match &path {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .map_err(|e| err("", format!("cannot read the file: {e}")))?;
+            text.parse::<toml::Table>().map_err(|e| {
+                // The line, not the text there: it may be a secret.
+                let line = e
+                    .span()
+                    .map(|sp| text[..sp.start.min(text.len())].matches('\n').count() + 1);
+                let at = line.map(|l| format!(" (line {l})")).unwrap_or_default();
+                err(
+                    "",
+                    format!("is not valid TOML{at}: {}", redact_quoted(e.message())),
+                )
+            })?
+        }
+        None => toml::Table::new(),
+    };
+    env::apply(&mut table, &src.env).map_err(|(k, m)| err(&k, m))?;
+    let raw = raw::parse(table).map_err(|(k, m)| err(&k, m))?;
+    validate::validate(raw, &source, src, create_secret)
+}
+
+/// A parser message with long quoted values elided: the parser quotes what it read,
+/// which may be a secret; short quotes (expected tokens like `=`) stay.
+fn redact_quoted(msg: &str) -> String {
+    msg.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 && part.chars().count() > 12 {
+                "…"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("`")
+}
+
+#[cfg(test)]
+mod tests;
