@@ -4,6 +4,7 @@
 
 pub mod code;
 pub mod error;
+pub mod events;
 pub mod model;
 pub mod pkce;
 pub mod policy;

@@ -5,6 +5,7 @@
 
 use crate::state::AppState;
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{Event, Session};
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
@@ -92,7 +93,7 @@ pub async fn end(
     };
     let ev = Event {
         id: baton_core::event_id(now),
-        kind: "session.ended".into(),
+        kind: EventKind::SessionEnded.as_str().into(),
         time: now,
         client_id: None,
         subject: Some(session.subject.clone()),

@@ -2,6 +2,7 @@
 //! backends so that every backend stores the same shape.
 
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{
     AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, ReferenceToken, SigAlg, TokenFormat,
 };
@@ -228,7 +229,7 @@ pub(crate) fn purge_events(
         };
         counts.expired.push(baton_core::model::Event {
             id: baton_core::event_id(now),
-            kind: "grant.expired".into(),
+            kind: EventKind::GrantExpired.as_str().into(),
             time: now,
             client_id: Some(r.client_id.clone()),
             subject: Some(r.subject.clone()),

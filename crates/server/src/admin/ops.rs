@@ -7,6 +7,7 @@ use crate::caller::Caller;
 use crate::state::AppState;
 use base64::Engine;
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{GrantId, SigAlg, User};
 use baton_core::policy::RefreshOverrides;
 use baton_core::store::{EventQuery, GrantFilter, Revocation, Settings};
@@ -97,7 +98,7 @@ async fn record(st: &AppState, ev: baton_core::model::Event) -> AdminResult<()> 
 }
 
 fn changed(
-    kind: &str,
+    kind: impl Into<&'static str>,
     st: &AppState,
     meta: &Caller,
     client_id: Option<&str>,
@@ -334,7 +335,7 @@ pub async fn delete_client(st: &AppState, client_id: &str, meta: &Caller) -> Adm
         return Err(no_client(client_id));
     }
     let ev = changed(
-        "client.changed",
+        EventKind::ClientChanged,
         st,
         meta,
         Some(client_id),
@@ -394,7 +395,7 @@ pub async fn create_user(st: &AppState, req: UserCreate, meta: &Caller) -> Admin
     };
     st.store.upsert_user(&user).await?;
     let ev = changed(
-        "user.changed",
+        EventKind::UserChanged,
         st,
         meta,
         None,
@@ -470,7 +471,7 @@ pub async fn patch_user(
         end_sessions(st, &user.sub).await?;
     }
     let ev = changed(
-        "user.changed",
+        EventKind::UserChanged,
         st,
         meta,
         None,
@@ -504,7 +505,7 @@ pub async fn delete_user(st: &AppState, username: &str, meta: &Caller) -> AdminR
     let revoked = revoke_matching(st, &GrantFilter::Subject(existing.sub.clone()), meta).await?;
     end_sessions(st, &existing.sub).await?;
     let ev = changed(
-        "user.changed",
+        EventKind::UserChanged,
         st,
         meta,
         None,
@@ -717,7 +718,7 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Caller) -> AdminR
         reload_keys(st).await?;
     }
     let ev = changed(
-        "settings.changed",
+        EventKind::SettingsChanged,
         st,
         meta,
         None,
@@ -764,7 +765,7 @@ pub async fn rotate_keys(st: &AppState, meta: &Caller) -> AdminResult<KeyRotatio
     }
     reload_keys(st).await?;
     let ev = changed(
-        "keys.rotated",
+        EventKind::KeysRotated,
         st,
         meta,
         None,

@@ -17,6 +17,7 @@ use crate::metrics::Outcome;
 use crate::state::AppState;
 use crate::tokens;
 use baton_core::error::{OAuthError, StoreError};
+use baton_core::events::EventKind;
 use baton_core::model::{Client, Event, Grant, GrantId, GrantStatus, GrantType, User};
 use baton_core::policy::RefreshSettings;
 use baton_core::scope;
@@ -126,8 +127,13 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
     }
 }
 
+/// An event of `kind` at `now` by `caller`.
+///
+/// `kind` is an [`EventKind`]; a `&'static str` is still accepted only for the recording
+/// sites not yet converted (http/register.rs, admin/ops.rs create/patch_client): once
+/// they pass an `EventKind`, this takes `EventKind`.
 pub fn event(
-    kind: &str,
+    kind: impl Into<&'static str>,
     now: Timestamp,
     caller: &Caller,
     client_id: Option<&str>,
@@ -137,7 +143,7 @@ pub fn event(
 ) -> Event {
     Event {
         id: baton_core::event_id(now),
-        kind: kind.to_string(),
+        kind: kind.into().to_string(),
         time: now,
         client_id: client_id.map(str::to_string),
         subject: subject.map(str::to_string),
@@ -156,7 +162,7 @@ pub async fn insert(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let ev = event(
-        "grant.created",
+        EventKind::GrantCreated,
         now,
         caller,
         Some(&g.client_id),
@@ -289,7 +295,7 @@ async fn record_cached_revocations(
         if let Some(g) = st.grants(true).get_grant(*id).await? {
             evs.push(Event {
                 id: baton_core::event_id(why.now),
-                kind: "grant.revoked".into(),
+                kind: EventKind::GrantRevoked.as_str().into(),
                 time: why.now,
                 client_id: Some(g.client_id),
                 subject: Some(g.subject),
@@ -312,7 +318,7 @@ fn log_revoked(ids: &[GrantId], why: &Revocation) {
     for id in ids {
         tracing::info!(
             target: "baton::event",
-            event = "grant.revoked",
+            event = EventKind::GrantRevoked.as_str(),
             grant_id = %id.to_hex(),
             reason = %why.reason,
             ip = why.ip.as_deref().unwrap_or(""),

@@ -9,6 +9,7 @@ use crate::caller::Caller;
 use crate::state::AppState;
 use crate::throttle::{sign_in, Attempt, SignIn};
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::events::EventKind;
 use baton_core::model::{Client, GrantId, GrantType};
 use baton_core::scope;
 use baton_core::token::{RefreshClaims, FLAG_CACHED};
@@ -78,7 +79,7 @@ async fn sign_in_and_issue(
     };
     let now = st.clock.now();
     let ev = event(
-        "login.succeeded",
+        EventKind::LoginSucceeded,
         now,
         caller,
         Some(&client.client_id),

@@ -15,6 +15,7 @@ use crate::caller::Caller;
 use crate::metrics::Outcome;
 use crate::state::AppState;
 use baton_core::error::{OAuthError, StoreError};
+use baton_core::events::EventKind;
 use baton_core::model::{Client, Grant, GrantStatus, GrantType, User};
 use baton_core::policy::{RefreshSettings, ReuseReaction};
 use baton_core::refresh::{decide, Decision, LivePolicy, Presented, Rejection};
@@ -343,7 +344,7 @@ async fn reject(
     let res = match r {
         Rejection::ClientMismatch => {
             let ev = event(
-                "token.client_mismatch",
+                EventKind::TokenClientMismatch,
                 now,
                 caller,
                 Some(&client.client_id),
@@ -375,7 +376,7 @@ async fn reject(
             };
             let ev = |completed| {
                 event(
-                    "token.reuse_detected",
+                    EventKind::TokenReuseDetected,
                     now,
                     caller,
                     Some(&grant.client_id),
@@ -496,7 +497,7 @@ async fn unfinished_session_end(
     // the same reason: only this grant's own applied `revoke_session` counts. Its
     // reuse event was committed with the revocation, at the revocation's time.
     let q = EventQuery {
-        kind: Some("token.reuse_detected".into()),
+        kind: Some(EventKind::TokenReuseDetected.as_str().into()),
         client_id: Some(grant.client_id.clone()),
         subject: Some(grant.subject.clone()),
         since: Some(revoked_at),

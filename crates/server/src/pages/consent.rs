@@ -16,6 +16,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::events::EventKind;
 
 /// Plain words for a scope; unknown scopes are shown by name.
 pub fn describe(scope: &str) -> &'static str {
@@ -164,7 +165,7 @@ pub async fn post(
                 .add_consent(&session.subject, &r.client_id, &scopes)
                 .await?;
             let ev = event(
-                "consent.granted",
+                EventKind::ConsentGranted,
                 now,
                 &meta,
                 Some(&r.client_id),
@@ -177,7 +178,7 @@ pub async fn post(
         }
         Some("deny") => {
             let ev = event(
-                "consent.denied",
+                EventKind::ConsentDenied,
                 now,
                 &meta,
                 Some(&r.client_id),

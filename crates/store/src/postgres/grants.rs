@@ -4,6 +4,7 @@ use super::events::insert_events_in;
 use super::rows::{get, grant_id};
 use super::{param_refs, Lease, Param, PgStore};
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{Event, Grant, GrantId, GrantStatus};
 use baton_core::store::{BoxFuture, GrantFilter, GrantStore, Revocation, StoreResult};
 use baton_core::time::{Dur, Timestamp};
@@ -93,7 +94,7 @@ pub(super) async fn revoke_in(
         ids.push(id);
         events.push(Event {
             id: baton_core::event_id(why.now),
-            kind: "grant.revoked".into(),
+            kind: EventKind::GrantRevoked.as_str().into(),
             time: why.now,
             client_id: Some(get(r, 1, "grant")?),
             subject: Some(get(r, 2, "grant")?),

@@ -3,6 +3,7 @@
 use super::events::insert_event;
 use super::{unavailable, SqliteStore};
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{Event, Grant, GrantId, GrantStatus};
 use baton_core::store::{BoxFuture, GrantFilter, GrantStore, Revocation, StoreResult};
 use baton_core::time::{Dur, Timestamp};
@@ -100,7 +101,7 @@ pub(super) fn revoke_in(
             c,
             &Event {
                 id: baton_core::event_id(why.now),
-                kind: "grant.revoked".into(),
+                kind: EventKind::GrantRevoked.as_str().into(),
                 time: why.now,
                 client_id: Some(client_id.clone()),
                 subject: Some(subject.clone()),
