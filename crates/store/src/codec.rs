@@ -7,6 +7,7 @@ use baton_core::model::{
     AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, ReferenceToken, SigAlg, TokenFormat,
 };
 use baton_core::policy::RefreshOverrides;
+use baton_core::scope::Scope;
 use baton_core::secret::{hex, unhex};
 use baton_core::time::Timestamp;
 use serde_json::{json, Value};
@@ -124,7 +125,7 @@ pub fn code_from_json(
         digest,
         client_id: s("client_id").ok_or_else(|| corrupt("code"))?,
         redirect_uri: s("redirect_uri").unwrap_or_default(),
-        scope: s("scope").unwrap_or_default(),
+        scope: Scope::from_stored(s("scope").unwrap_or_default()),
         subject: s("subject").ok_or_else(|| corrupt("code"))?,
         session_id: s("session_id").unwrap_or_default(),
         nonce: s("nonce"),

@@ -37,6 +37,7 @@
 use crate::memory::matches;
 use baton_core::error::StoreError;
 use baton_core::model::{Event, Grant, GrantId, GrantStatus};
+use baton_core::scope::Scope;
 use baton_core::secret::hex;
 use baton_core::store::{BoxFuture, GrantFilter, GrantStore, Revocation, StoreResult};
 use baton_core::time::{Dur, Timestamp};
@@ -518,7 +519,7 @@ fn decode(id: GrantId, m: &HashMap<String, String>) -> StoreResult<Grant> {
         id,
         client_id: s("client_id")?,
         subject: s("subject")?,
-        scope: s("scope")?,
+        scope: Scope::from_stored(s("scope")?),
         session_id: d["session_id"].as_str().map(str::to_string),
         online: b("online")?,
         auth_time: Timestamp(i("auth_time")?),

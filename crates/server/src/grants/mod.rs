@@ -20,7 +20,7 @@ use baton_core::error::{OAuthError, StoreError};
 use baton_core::events::EventKind;
 use baton_core::model::{Client, Event, Grant, GrantId, GrantStatus, GrantType, User};
 use baton_core::policy::RefreshSettings;
-use baton_core::scope;
+use baton_core::scope::Scope;
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use baton_proto::oauth::TokenResponse;
@@ -72,7 +72,7 @@ pub fn permitted(client: &Client, grant_type: GrantType) -> Result<(), OAuthErro
 pub fn refresh_due(
     client: &Client,
     settings: &RefreshSettings,
-    granted_scope: &str,
+    granted_scope: &Scope,
     grant_type: GrantType,
 ) -> bool {
     client.allows(GrantType::RefreshToken)
@@ -81,8 +81,8 @@ pub fn refresh_due(
             GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken
         )
         && (!settings.require_offline_access
-            || scope::contains(granted_scope, "offline_access")
-            || scope::contains(granted_scope, "online_access"))
+            || granted_scope.contains("offline_access")
+            || granted_scope.contains("online_access"))
         && (!client.is_public() || settings.allow_public_clients)
 }
 
@@ -90,7 +90,7 @@ pub fn refresh_due(
 pub struct NewGrant<'a> {
     pub client: &'a Client,
     pub user: &'a User,
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     pub session_id: Option<&'a str>,
     pub auth_time: Timestamp,
     pub id: GrantId,
@@ -99,12 +99,12 @@ pub struct NewGrant<'a> {
 /// Builds a grant whose effective settings are fixed now (SPEC §2.9).
 pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
     let s = st.refresh_settings(n.client);
-    let online = scope::contains(n.scope, "online_access") && n.session_id.is_some();
+    let online = n.scope.contains("online_access") && n.session_id.is_some();
     Grant {
         id: n.id,
         client_id: n.client.client_id.clone(),
         subject: n.user.sub.clone(),
-        scope: n.scope.to_string(),
+        scope: n.scope.clone(),
         session_id: n.session_id.map(str::to_string),
         online,
         auth_time: n.auth_time,
@@ -370,7 +370,7 @@ pub struct UserTokens<'a> {
     pub client: &'a Client,
     pub user: &'a User,
     /// The scope the access token carries (may be narrower than the grant's).
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     pub grant_id: Option<GrantId>,
     pub refresh_token: Option<String>,
     pub session_id: Option<&'a str>,
@@ -406,7 +406,7 @@ pub async fn issue_user_tokens(
         },
     )
     .await?;
-    let id_token = if scope::contains(t.scope, "openid") {
+    let id_token = if t.scope.contains("openid") {
         Some(
             tokens::id_token(
                 st,
@@ -441,15 +441,12 @@ pub async fn issue_user_tokens(
 }
 
 /// Parses a requested scope and checks it against what the client may have.
-pub fn requested_scope(
-    client: &Client,
-    requested: Option<&str>,
-) -> Result<Vec<String>, OAuthError> {
+pub fn requested_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
     let s = match requested {
-        Some(r) => scope::parse(r).map_err(OAuthError::invalid_scope)?,
-        None => Vec::new(),
+        Some(r) => Scope::parse(r).map_err(OAuthError::invalid_scope)?,
+        None => Scope::default(),
     };
-    if !scope::is_subset(&s, &client.scopes) {
+    if !s.is_subset(client.scopes.iter().map(String::as_str)) {
         return Err(OAuthError::invalid_scope(
             "the requested scope is not allowed for this client",
         ));

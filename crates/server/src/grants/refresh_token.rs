@@ -19,7 +19,7 @@ use baton_core::events::EventKind;
 use baton_core::model::{Client, Grant, GrantStatus, GrantType, User};
 use baton_core::policy::{RefreshSettings, ReuseReaction};
 use baton_core::refresh::{decide, Decision, LivePolicy, Presented, Rejection};
-use baton_core::scope;
+use baton_core::scope::Scope;
 use baton_core::store::{EventQuery, GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use baton_core::token::RefreshClaims;
@@ -252,16 +252,14 @@ pub fn client_allows(client: &Client, grant: &Grant) -> bool {
     client.allows(GrantType::RefreshToken)
         && grant
             .scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .all(|s| client.scopes.iter().any(|c| c == s))
+            .is_subset(client.scopes.iter().map(String::as_str))
 }
 
-fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<String, OAuthError> {
+fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<Scope, OAuthError> {
     match requested {
         None => Ok(grant.scope.clone()),
         Some(r) => {
-            let req = scope::parse(r).map_err(OAuthError::invalid_scope)?;
+            let req = Scope::parse(r).map_err(OAuthError::invalid_scope)?;
             // RFC 6749 §3.3: a scope is one or more tokens. A `scope` parameter that is
             // empty or only spaces asks for nothing: refused, never an empty grant.
             if req.is_empty() {
@@ -269,13 +267,12 @@ fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<String, OAut
                     "the scope parameter is empty: omit it to keep the grant's scope",
                 ));
             }
-            let granted: Vec<String> = grant.scope.split(' ').map(str::to_string).collect();
-            if !scope::is_subset(&req, &granted) {
+            if !req.is_subset(&grant.scope) {
                 return Err(OAuthError::invalid_scope(
                     "a refresh may narrow the scope, never widen it",
                 ));
             }
-            Ok(scope::join(&req))
+            Ok(req)
         }
     }
 }
@@ -286,7 +283,7 @@ async fn respond(
     client: &Client,
     grant: &Grant,
     user: &User,
-    scope: &str,
+    scope: &Scope,
     claims: RefreshClaims,
     generation: u64,
     now: Timestamp,

@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use baton_core::model::{Grant, GrantId, Session};
+use baton_core::scope::Scope;
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ fn to_sign_in(st: &AppState) -> Response {
         client_id: String::new(),
         redirect_uri: String::new(),
         redirect_uri_omitted: false,
-        scope: String::new(),
+        scope: Scope::default(),
         state: None,
         nonce: None,
         code_challenge: None,

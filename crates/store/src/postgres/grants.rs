@@ -6,6 +6,7 @@ use super::{param_refs, Lease, Param, PgStore};
 use baton_core::error::StoreError;
 use baton_core::events::EventKind;
 use baton_core::model::{Event, Grant, GrantId, GrantStatus};
+use baton_core::scope::Scope;
 use baton_core::store::{BoxFuture, GrantFilter, GrantStore, Revocation, StoreResult};
 use baton_core::time::{Dur, Timestamp};
 use tokio_postgres::types::ToSql;
@@ -23,7 +24,7 @@ fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
         id: grant_id(get(r, 0, w)?)?,
         client_id: get(r, 1, w)?,
         subject: get(r, 2, w)?,
-        scope: get(r, 3, w)?,
+        scope: Scope::from_stored(get(r, 3, w)?),
         session_id: get(r, 4, w)?,
         online: get(r, 5, w)?,
         auth_time: Timestamp(get(r, 6, w)?),
@@ -139,7 +140,7 @@ impl GrantStore for PgStore {
                     &id,
                     &g.client_id,
                     &g.subject,
-                    &g.scope,
+                    &g.scope.as_str(),
                     &g.session_id,
                     &g.online,
                     &g.auth_time.0,
