@@ -64,8 +64,9 @@ pub struct Grant {
     pub update_claims: bool,
     /// The user's claims (JSON) at creation, kept when `update_claims` is off.
     pub claims_snapshot: Option<String>,
-    /// Lives in the cache rather than the main store (`persist = false`).
-    pub cached: bool,
+    /// The `persist` setting fixed at creation: kept in the main store; `false` lives in
+    /// the cache instead.
+    pub persist: bool,
     pub status: GrantStatus,
 }
 

@@ -123,12 +123,12 @@ async fn revoke_session_grants(
         .into_iter()
         .collect();
     let f = GrantFilter::Session(session_id.into());
-    for g in st.grants(false).list_grants(Some(&f), None, 10_000).await? {
+    for g in st.grants(true).list_grants(Some(&f), None, 10_000).await? {
         clients.insert(g.client_id);
     }
     // The cache only adds clients the list above may lack (grants from before that
     // list was kept); without it, the clients authorized here are still known.
-    match st.grants(true).list_grants(Some(&f), None, 10_000).await {
+    match st.grants(false).list_grants(Some(&f), None, 10_000).await {
         Ok(gs) => clients.extend(gs.into_iter().map(|g| g.client_id)),
         Err(e) => {
             tracing::warn!(error = %e, session_id, "listing a session's cached grants failed")

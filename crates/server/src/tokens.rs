@@ -234,7 +234,7 @@ async fn grant_alive(
     let Some(gid) = gid else { return Ok(true) };
     let g = match st.store.get_grant(gid).await? {
         Some(g) => Some(g),
-        None => match st.grants(true).get_grant(gid).await? {
+        None => match st.grants(false).get_grant(gid).await? {
             Some(mut g) => {
                 crate::grants::apply_revocation_markers(st, &mut g, now).await?;
                 Some(g)

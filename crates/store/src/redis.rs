@@ -467,7 +467,8 @@ fn encode(g: &Grant, idx: &[String]) -> Vec<(&'static str, String)> {
         "grace": g.grace.0,
         "update_claims": g.update_claims,
         "claims_snapshot": g.claims_snapshot,
-        "cached": g.cached,
+        // The field keeps its first name: `cached`, the inverse of `persist`.
+        "cached": !g.persist,
     });
     let mut f = vec![
         ("d", d.to_string()),
@@ -533,7 +534,7 @@ fn decode(id: GrantId, m: &HashMap<String, String>) -> StoreResult<Grant> {
         grace: Dur(i("grace")?),
         update_claims: b("update_claims")?,
         claims_snapshot: d["claims_snapshot"].as_str().map(str::to_string),
-        cached: b("cached")?,
+        persist: !b("cached")?,
         status,
     })
 }

@@ -64,7 +64,7 @@ fn grant() -> Grant {
         grace: GRACE,
         update_claims: true,
         claims_snapshot: Some(CLAIMS.to_string()),
-        cached: false,
+        persist: true,
         status: GrantStatus::Active,
     }
 }

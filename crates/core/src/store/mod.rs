@@ -217,7 +217,7 @@ mod tests {
             grace: Dur(0),
             update_claims: true,
             claims_snapshot: None,
-            cached: true,
+            persist: false,
             status: GrantStatus::Active,
         }
     }

@@ -572,7 +572,7 @@ pub async fn list_grants(st: &AppState, q: GrantListQuery) -> AdminResult<Page<G
     };
     let room = limit - items.len();
     let mut cached = st
-        .grants(true)
+        .grants(false)
         .list_grants(filter.as_ref(), cache_after, room + 1)
         .await?;
     let next_cursor = if cached.len() > room {

@@ -122,7 +122,7 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
         } else {
             Some(serde_json::Value::Object(n.user.claims.clone()).to_string())
         },
-        cached: !s.persist,
+        persist: s.persist,
         status: GrantStatus::Active,
     }
 }
@@ -168,14 +168,14 @@ pub async fn insert(
         Some(&g.client_id),
         Some(&g.subject),
         Some(g.id),
-        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": !g.cached, "online": g.online}),
+        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": g.persist, "online": g.online}),
     );
     log_event(&ev);
-    if g.cached {
-        st.grants(true).insert_grant(g, ev.clone()).await?;
-        st.store.insert_events(vec![ev]).await
+    if g.persist {
+        st.grants(true).insert_grant(g, ev).await
     } else {
-        st.grants(false).insert_grant(g, ev).await
+        st.grants(false).insert_grant(g, ev.clone()).await?;
+        st.store.insert_events(vec![ev]).await
     }
 }
 
@@ -220,8 +220,8 @@ pub async fn revoke_everywhere(
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
     if let GrantFilter::Grant(id) = f {
-        let cached = st.store.get_grant(*id).await?.is_none();
-        return revoke_grant(st, cached, *id, why).await;
+        let persist = st.store.get_grant(*id).await?.is_some();
+        return revoke_grant(st, persist, *id, why).await;
     }
     // Only Redis can lose an index key or be down; the in-process cache's sweep below
     // cannot miss a grant, so without Redis no marker is needed (nor written).
@@ -246,16 +246,16 @@ pub async fn revoke_everywhere(
     Ok(ids)
 }
 
-/// Revokes one grant in the store that holds it: the cache when `cached` (a refresh
-/// token's flags tell which), else the main store.
+/// Revokes one grant in the store that holds it: the main store when `persist` (a
+/// refresh token's flags tell which), else the cache.
 pub async fn revoke_grant(
     st: &AppState,
-    cached: bool,
+    persist: bool,
     id: GrantId,
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
     let f = GrantFilter::Grant(id);
-    if cached {
+    if !persist {
         revoke_cached(st, &f, why).await
     } else {
         let ids = st.store.revoke(&f, why).await?;
@@ -273,7 +273,7 @@ async fn revoke_cached(
     f: &GrantFilter,
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
-    let cached = st.grants(true).revoke(f, why).await?;
+    let cached = st.grants(false).revoke(f, why).await?;
     log_revoked(&cached, why);
     if let Err(e) = record_cached_revocations(st, &cached, why).await {
         tracing::warn!(
@@ -292,7 +292,7 @@ async fn record_cached_revocations(
 ) -> Result<(), StoreError> {
     let mut evs = Vec::new();
     for id in cached {
-        if let Some(g) = st.grants(true).get_grant(*id).await? {
+        if let Some(g) = st.grants(false).get_grant(*id).await? {
             evs.push(Event {
                 id: baton_core::event_id(why.now),
                 kind: EventKind::GrantRevoked.as_str().into(),
@@ -337,7 +337,7 @@ pub async fn apply_revocation_markers(
     g: &mut Grant,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    if !g.cached || !g.is_active() {
+    if g.persist || !g.is_active() {
         return Ok(());
     }
     let scopes = baton_core::store::grant_marker_scopes(g);

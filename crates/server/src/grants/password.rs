@@ -11,7 +11,7 @@ use crate::throttle::{sign_in, Attempt, SignIn};
 use baton_core::error::{ErrorCode, OAuthError};
 use baton_core::events::EventKind;
 use baton_core::model::{Client, GrantId, GrantType};
-use baton_core::token::{RefreshClaims, FLAG_CACHED};
+use baton_core::token::{RefreshClaims, FLAG_NOT_PERSISTED};
 use baton_proto::oauth::TokenResponse;
 
 /// A password grant request (RFC 6749 §4.3.2).
@@ -107,7 +107,7 @@ async fn sign_in_and_issue(
         refresh_token = Some(st.rt_keys.seal(&RefreshClaims {
             grant_id: g.id,
             generation: g.generation,
-            flags: if g.cached { FLAG_CACHED } else { 0 },
+            flags: if g.persist { 0 } else { FLAG_NOT_PERSISTED },
         }));
         grant_id = Some(g.id);
     }

@@ -114,7 +114,7 @@ async fn run(
     let claims = st.rt_keys.open(raw).ok_or_else(invalid)?;
     let requested = req.scope;
     let now = st.clock.now();
-    let store = st.grants(claims.cached());
+    let store = st.grants(claims.persist());
     let mut grant = store
         .get_grant(claims.grant_id)
         .await?

@@ -67,9 +67,9 @@ async fn live_grants(
 ) -> Result<Vec<Grant>, baton_core::error::StoreError> {
     let filter = GrantFilter::Subject(subject.to_string());
     let mut out = Vec::new();
-    for cached in [false, true] {
+    for persist in [true, false] {
         for g in st
-            .grants(cached)
+            .grants(persist)
             .list_grants(Some(&filter), None, LIST_LIMIT)
             .await?
         {
@@ -185,8 +185,8 @@ pub async fn post(
         ));
     };
     let mut found = None;
-    for cached in [false, true] {
-        if let Some(g) = st.grants(cached).get_grant(id).await? {
+    for persist in [true, false] {
+        if let Some(g) = st.grants(persist).get_grant(id).await? {
             found = Some(g);
             break;
         }

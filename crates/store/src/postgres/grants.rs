@@ -38,7 +38,7 @@ fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
         grace: Dur(get(r, 14, w)?),
         update_claims: get(r, 15, w)?,
         claims_snapshot: get(r, 18, w)?,
-        cached: false,
+        persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
             Some(at) => GrantStatus::Revoked {

@@ -37,7 +37,7 @@ fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
         grace: Dur(r.get(14)?),
         update_claims: r.get(15)?,
         claims_snapshot: r.get(18)?,
-        cached: false,
+        persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
             Some(at) => GrantStatus::Revoked {

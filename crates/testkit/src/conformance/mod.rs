@@ -175,7 +175,7 @@ pub fn grant(client: &str, subject: &str, session: Option<&str>, created: Timest
         grace: Dur::secs(30),
         update_claims: true,
         claims_snapshot: None,
-        cached: false,
+        persist: true,
         status: GrantStatus::Active,
     }
 }
