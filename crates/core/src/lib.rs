@@ -5,6 +5,7 @@
 pub mod client_spec;
 pub mod code;
 pub mod error;
+pub mod events;
 pub mod model;
 pub mod pkce;
 pub mod policy;

@@ -1,6 +1,7 @@
 //! The domain's records: clients, users, grants, sessions, codes, keys and events.
 
 use crate::policy::RefreshOverrides;
+use crate::scope::Scope;
 use crate::secret::{hex, unhex};
 use crate::time::{Dur, Timestamp};
 use std::fmt;
@@ -43,8 +44,8 @@ pub struct Grant {
     pub id: GrantId,
     pub client_id: String,
     pub subject: String,
-    /// Space-separated granted scope.
-    pub scope: String,
+    /// The granted scope.
+    pub scope: Scope,
     pub session_id: Option<String>,
     /// Bound to its session (`online_access`): dies with it.
     pub online: bool,
@@ -63,8 +64,9 @@ pub struct Grant {
     pub update_claims: bool,
     /// The user's claims (JSON) at creation, kept when `update_claims` is off.
     pub claims_snapshot: Option<String>,
-    /// Lives in the cache rather than the main store (`persist = false`).
-    pub cached: bool,
+    /// The `persist` setting fixed at creation: kept in the main store; `false` lives in
+    /// the cache instead.
+    pub persist: bool,
     pub status: GrantStatus,
 }
 
@@ -271,7 +273,7 @@ pub struct AuthCode {
     pub digest: [u8; 32],
     pub client_id: String,
     pub redirect_uri: String,
-    pub scope: String,
+    pub scope: Scope,
     pub subject: String,
     pub session_id: String,
     pub nonce: Option<String>,

@@ -180,8 +180,8 @@ pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_
     }
     // What decided whether a grant was created is checked again on every refresh: the
     // client's allowances, public clients, and the offline/online scope.
-    let refreshable_scope = crate::scope::contains(&grant.scope, "offline_access")
-        || crate::scope::contains(&grant.scope, "online_access");
+    let refreshable_scope =
+        grant.scope.contains("offline_access") || grant.scope.contains("online_access");
     if !p.client_allows
         || (p.client_public && !live.allow_public_clients)
         || (live.require_offline_access && !refreshable_scope)

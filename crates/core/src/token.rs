@@ -17,8 +17,10 @@ const MAC_LEN: usize = 32;
 const BODY_LEN: usize = 1 + 1 + 16 + 8 + 1;
 const RAW_LEN: usize = BODY_LEN + MAC_LEN;
 
-/// Flag bit: the grant lives in the cache (`persist = false`), not the main store.
-pub const FLAG_CACHED: u8 = 1;
+/// Flag bit: the grant is not persisted (`persist = false`): it lives in the cache, not
+/// the main store. (Set for `persist = false`, so the bytes of tokens already issued
+/// keep their meaning.)
+pub const FLAG_NOT_PERSISTED: u8 = 1;
 
 /// What a verified refresh token says.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -29,8 +31,9 @@ pub struct RefreshClaims {
 }
 
 impl RefreshClaims {
-    pub fn cached(&self) -> bool {
-        self.flags & FLAG_CACHED != 0
+    /// The grant's `persist`: in the main store, else in the cache.
+    pub fn persist(&self) -> bool {
+        self.flags & FLAG_NOT_PERSISTED == 0
     }
 }
 
@@ -131,11 +134,12 @@ mod tests {
         assert_eq!(k.open(&t), Some(claims()));
         // The successor is a pure function of its inputs: a retry gets the same bytes.
         assert_eq!(t, k.seal(&claims()));
-        let cached = RefreshClaims {
-            flags: FLAG_CACHED,
+        let not_persisted = RefreshClaims {
+            flags: FLAG_NOT_PERSISTED,
             ..claims()
         };
-        assert!(k.open(&k.seal(&cached)).unwrap().cached());
+        assert!(!k.open(&k.seal(&not_persisted)).unwrap().persist());
+        assert!(k.open(&t).unwrap().persist());
     }
 
     #[test]

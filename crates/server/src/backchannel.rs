@@ -21,6 +21,7 @@ use crate::outbound::ConnectError;
 use crate::sessions::LogoutNotifier;
 use crate::state::AppState;
 use axum::http::{header, Request};
+use baton_core::events::EventKind;
 use baton_core::model::{Client, Event, Session};
 use baton_core::time::{Dur, Timestamp};
 use hyper_util::rt::TokioIo;
@@ -125,7 +126,7 @@ async fn notify_all(state: Weak<AppState>, session: Session, client_ids: Vec<Str
                 Err(e) => {
                     record(
                         &st,
-                        "backchannel_logout.failed",
+                        EventKind::BackchannelLogoutFailed,
                         &client.client_id,
                         &session,
                         json!({"host": host_of(&uri), "error": format!("cannot sign the logout token: {e}"), "attempts": 0}),
@@ -176,7 +177,7 @@ async fn deliver(state: Weak<AppState>, session: Session, job: Job) {
                     let details = json!({"host": host, "status": status, "attempts": attempt});
                     record(
                         &st,
-                        "backchannel_logout.sent",
+                        EventKind::BackchannelLogoutSent,
                         &job.client_id,
                         &session,
                         details,
@@ -209,7 +210,7 @@ async fn deliver(state: Weak<AppState>, session: Session, job: Job) {
         }
         record(
             &st,
-            "backchannel_logout.failed",
+            EventKind::BackchannelLogoutFailed,
             &job.client_id,
             &session,
             details,
@@ -218,13 +219,19 @@ async fn deliver(state: Weak<AppState>, session: Session, job: Job) {
     }
 }
 
-async fn record(st: &AppState, kind: &str, client_id: &str, session: &Session, mut details: Value) {
+async fn record(
+    st: &AppState,
+    kind: EventKind,
+    client_id: &str,
+    session: &Session,
+    mut details: Value,
+) {
     if let Value::Object(d) = &mut details {
         d.insert("session_id".into(), session.id.clone().into());
     }
     let ev = Event {
         id: baton_core::event_id(st.clock.now()),
-        kind: kind.to_string(),
+        kind: kind.as_str().into(),
         time: st.clock.now(),
         client_id: Some(client_id.to_string()),
         subject: Some(session.subject.clone()),

@@ -20,7 +20,7 @@ use std::time::Instant;
 
 /// The `grant_type` label of a token request.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub enum Grant {
+pub enum GrantTypeLabel {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
@@ -29,30 +29,30 @@ pub enum Grant {
     Other,
 }
 
-impl Grant {
-    const ALL: [Grant; 5] = [
-        Grant::AuthorizationCode,
-        Grant::RefreshToken,
-        Grant::ClientCredentials,
-        Grant::Password,
-        Grant::Other,
+impl GrantTypeLabel {
+    const ALL: [GrantTypeLabel; 5] = [
+        GrantTypeLabel::AuthorizationCode,
+        GrantTypeLabel::RefreshToken,
+        GrantTypeLabel::ClientCredentials,
+        GrantTypeLabel::Password,
+        GrantTypeLabel::Other,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
-            Grant::AuthorizationCode => "authorization_code",
-            Grant::RefreshToken => "refresh_token",
-            Grant::ClientCredentials => "client_credentials",
-            Grant::Password => "password",
-            Grant::Other => "other",
+            GrantTypeLabel::AuthorizationCode => "authorization_code",
+            GrantTypeLabel::RefreshToken => "refresh_token",
+            GrantTypeLabel::ClientCredentials => "client_credentials",
+            GrantTypeLabel::Password => "password",
+            GrantTypeLabel::Other => "other",
         }
     }
-    pub fn parse(s: &str) -> Grant {
+    pub fn parse(s: &str) -> GrantTypeLabel {
         match s {
-            "authorization_code" => Grant::AuthorizationCode,
-            "refresh_token" => Grant::RefreshToken,
-            "client_credentials" => Grant::ClientCredentials,
-            "password" => Grant::Password,
-            _ => Grant::Other,
+            "authorization_code" => GrantTypeLabel::AuthorizationCode,
+            "refresh_token" => GrantTypeLabel::RefreshToken,
+            "client_credentials" => GrantTypeLabel::ClientCredentials,
+            "password" => GrantTypeLabel::Password,
+            _ => GrantTypeLabel::Other,
         }
     }
 }
@@ -111,7 +111,7 @@ impl Outcome {
     }
 }
 
-const N_GRANT: usize = Grant::ALL.len();
+const N_GRANT: usize = GrantTypeLabel::ALL.len();
 const N_OUTCOME: usize = Outcome::ALL.len();
 
 /// The `endpoint` label of the latency histogram: the routes worth watching, by path.
@@ -191,7 +191,7 @@ static EPOCH: std::sync::LazyLock<Instant> = std::sync::LazyLock::new(Instant::n
 /// How long a count of active grants is reused before the store is asked again.
 const ACTIVE_GRANTS_TTL_MS: i64 = 5_000;
 
-fn grant_index(g: Grant) -> usize {
+fn grant_index(g: GrantTypeLabel) -> usize {
     g as usize
 }
 
@@ -200,7 +200,7 @@ fn outcome_index(o: Outcome) -> usize {
 }
 
 /// Counts one token request.
-pub fn token_request(g: Grant, o: Outcome) {
+pub fn token_request(g: GrantTypeLabel, o: Outcome) {
     METRICS.tokens[grant_index(g)][outcome_index(o)].fetch_add(1, Ordering::Relaxed);
 }
 
@@ -293,7 +293,7 @@ pub fn render(active: Option<u64>) -> String {
         "# HELP baton_token_requests_total Token endpoint requests by grant type and outcome."
     );
     let _ = writeln!(out, "# TYPE baton_token_requests_total counter");
-    for g in Grant::ALL {
+    for g in GrantTypeLabel::ALL {
         for o in Outcome::ALL {
             let v = m.tokens[grant_index(g)][outcome_index(o)].load(Ordering::Relaxed);
             let _ = writeln!(
@@ -386,7 +386,7 @@ mod tests {
 
     #[test]
     fn indices_follow_the_label_tables() {
-        for (i, g) in Grant::ALL.iter().enumerate() {
+        for (i, g) in GrantTypeLabel::ALL.iter().enumerate() {
             assert_eq!(grant_index(*g), i);
         }
         for (i, o) in Outcome::ALL.iter().enumerate() {

@@ -5,6 +5,7 @@
 
 use crate::state::AppState;
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{Event, Session};
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
@@ -92,7 +93,7 @@ pub async fn end(
     };
     let ev = Event {
         id: baton_core::event_id(now),
-        kind: "session.ended".into(),
+        kind: EventKind::SessionEnded.as_str().into(),
         time: now,
         client_id: None,
         subject: Some(session.subject.clone()),
@@ -122,12 +123,12 @@ async fn revoke_session_grants(
         .into_iter()
         .collect();
     let f = GrantFilter::Session(session_id.into());
-    for g in st.grants(false).list_grants(Some(&f), None, 10_000).await? {
+    for g in st.grants(true).list_grants(Some(&f), None, 10_000).await? {
         clients.insert(g.client_id);
     }
     // The cache only adds clients the list above may lack (grants from before that
     // list was kept); without it, the clients authorized here are still known.
-    match st.grants(true).list_grants(Some(&f), None, 10_000).await {
+    match st.grants(false).list_grants(Some(&f), None, 10_000).await {
         Ok(gs) => clients.extend(gs.into_iter().map(|g| g.client_id)),
         Err(e) => {
             tracing::warn!(error = %e, session_id, "listing a session's cached grants failed")

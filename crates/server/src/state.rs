@@ -37,12 +37,12 @@ impl AppState {
         }
     }
 
-    /// The store that holds grants of this kind.
-    pub fn grants(&self, cached: bool) -> &dyn GrantStore {
-        if cached {
-            self.cache.grants()
-        } else {
+    /// The store that holds grants of this `persist`: the main store, else the cache.
+    pub fn grants(&self, persist: bool) -> &dyn GrantStore {
+        if persist {
             self.store.as_ref() as &dyn GrantStore
+        } else {
+            self.cache.grants()
         }
     }
 

@@ -39,6 +39,7 @@ use crate::config::LoginConfig;
 use crate::grants::event;
 use crate::state::AppState;
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::User;
 use baton_core::time::{Dur, Timestamp};
 use std::collections::HashMap;
@@ -502,7 +503,7 @@ pub async fn sign_in(
                 }
                 .map(|u| u.sub);
                 let ev = event(
-                    "login.throttled",
+                    EventKind::LoginThrottled,
                     now,
                     a.meta,
                     a.client_id,
@@ -535,7 +536,7 @@ pub async fn sign_in(
         Some(_) => "wrong_password",
     };
     let ev = event(
-        "login.failed",
+        EventKind::LoginFailed,
         now,
         a.meta,
         a.client_id,

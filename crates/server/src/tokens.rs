@@ -6,6 +6,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, GrantId, ReferenceToken, SigAlg, TokenFormat, User};
+use baton_core::scope::Scope;
 use baton_core::time::Timestamp;
 use serde_json::{Map, Value};
 
@@ -36,10 +37,10 @@ const SCOPE_CLAIMS: &[(&str, &[&str])] = &[
 ];
 
 /// The user claims a scope releases.
-pub fn scoped_claims(claims: &Map<String, Value>, scope: &str) -> Map<String, Value> {
+pub fn scoped_claims(claims: &Map<String, Value>, scope: &Scope) -> Map<String, Value> {
     let mut out = Map::new();
     for (s, names) in SCOPE_CLAIMS {
-        if baton_core::scope::contains(scope, s) {
+        if scope.contains(s) {
             for n in *names {
                 if let Some(v) = claims.get(*n) {
                     out.insert(n.to_string(), v.clone());
@@ -55,7 +56,7 @@ pub struct AccessSubject<'a> {
     pub client: &'a Client,
     /// The user's `sub`; `None` for client credentials.
     pub subject: Option<&'a str>,
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     pub grant_id: Option<GrantId>,
     pub session_id: Option<&'a str>,
     pub auth_time: Option<Timestamp>,
@@ -123,7 +124,7 @@ pub async fn access_token(
     c.insert("iat".into(), now.unix_secs().into());
     c.insert("exp".into(), exp.unix_secs().into());
     c.insert("jti".into(), jti.clone().into());
-    c.insert("scope".into(), s.scope.into());
+    c.insert("scope".into(), s.scope.as_str().into());
     if let Some(t) = s.auth_time {
         c.insert("auth_time".into(), t.unix_secs().into());
     }
@@ -233,7 +234,7 @@ async fn grant_alive(
     let Some(gid) = gid else { return Ok(true) };
     let g = match st.store.get_grant(gid).await? {
         Some(g) => Some(g),
-        None => match st.grants(true).get_grant(gid).await? {
+        None => match st.grants(false).get_grant(gid).await? {
             Some(mut g) => {
                 crate::grants::apply_revocation_markers(st, &mut g, now).await?;
                 Some(g)

@@ -2,10 +2,12 @@
 //! backends so that every backend stores the same shape.
 
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{
     AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, ReferenceToken, SigAlg, TokenFormat,
 };
 use baton_core::policy::RefreshOverrides;
+use baton_core::scope::Scope;
 use baton_core::secret::{hex, unhex};
 use baton_core::time::Timestamp;
 use serde_json::{json, Value};
@@ -123,7 +125,7 @@ pub fn code_from_json(
         digest,
         client_id: s("client_id").ok_or_else(|| corrupt("code"))?,
         redirect_uri: s("redirect_uri").unwrap_or_default(),
-        scope: s("scope").unwrap_or_default(),
+        scope: Scope::from_stored(s("scope").unwrap_or_default()),
         subject: s("subject").ok_or_else(|| corrupt("code"))?,
         session_id: s("session_id").unwrap_or_default(),
         nonce: s("nonce"),
@@ -228,7 +230,7 @@ pub(crate) fn purge_events(
         };
         counts.expired.push(baton_core::model::Event {
             id: baton_core::event_id(now),
-            kind: "grant.expired".into(),
+            kind: EventKind::GrantExpired.as_str().into(),
             time: now,
             client_id: Some(r.client_id.clone()),
             subject: Some(r.subject.clone()),

@@ -37,6 +37,7 @@
 use crate::memory::matches;
 use baton_core::error::StoreError;
 use baton_core::model::{Event, Grant, GrantId, GrantStatus};
+use baton_core::scope::Scope;
 use baton_core::secret::hex;
 use baton_core::store::{BoxFuture, GrantFilter, GrantStore, Revocation, StoreResult};
 use baton_core::time::{Dur, Timestamp};
@@ -466,7 +467,8 @@ fn encode(g: &Grant, idx: &[String]) -> Vec<(&'static str, String)> {
         "grace": g.grace.0,
         "update_claims": g.update_claims,
         "claims_snapshot": g.claims_snapshot,
-        "cached": g.cached,
+        // The field keeps its first name: `cached`, the inverse of `persist`.
+        "cached": !g.persist,
     });
     let mut f = vec![
         ("d", d.to_string()),
@@ -518,7 +520,7 @@ fn decode(id: GrantId, m: &HashMap<String, String>) -> StoreResult<Grant> {
         id,
         client_id: s("client_id")?,
         subject: s("subject")?,
-        scope: s("scope")?,
+        scope: Scope::from_stored(s("scope")?),
         session_id: d["session_id"].as_str().map(str::to_string),
         online: b("online")?,
         auth_time: Timestamp(i("auth_time")?),
@@ -532,7 +534,7 @@ fn decode(id: GrantId, m: &HashMap<String, String>) -> StoreResult<Grant> {
         grace: Dur(i("grace")?),
         update_claims: b("update_claims")?,
         claims_snapshot: d["claims_snapshot"].as_str().map(str::to_string),
-        cached: b("cached")?,
+        persist: !b("cached")?,
         status,
     })
 }

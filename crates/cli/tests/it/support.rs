@@ -126,7 +126,7 @@ pub async fn grant_of(s: &TestServer, refresh_token: &str) -> Grant {
         .open(refresh_token)
         .unwrap_or_else(|| panic!("not a token of this server: {refresh_token}"));
     s.state()
-        .grants(c.cached())
+        .grants(c.persist())
         .get_grant(c.grant_id)
         .await
         .expect("read grant")

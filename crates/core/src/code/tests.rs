@@ -36,7 +36,7 @@ fn code(redirect_uri: &str, challenge: Option<&str>, expires_in: i64) -> AuthCod
         digest: sha256(b"code-value-3b9e"),
         client_id: CLIENT.to_string(),
         redirect_uri: redirect_uri.to_string(),
-        scope: "openid offline_access".to_string(),
+        scope: crate::scope::Scope::parse("openid offline_access").unwrap(),
         subject: "subject-9c1e".to_string(),
         session_id: "session-41d2".to_string(),
         nonce: Some("nonce-5d1f".to_string()),

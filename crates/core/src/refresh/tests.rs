@@ -9,6 +9,7 @@
 
 use super::*;
 use crate::model::{GrantId, GrantStatus};
+use crate::scope::Scope;
 use std::fmt::Debug;
 
 const SEC: i64 = 1_000;
@@ -49,7 +50,7 @@ fn grant() -> Grant {
         id: GrantId([0xb7; 16]),
         client_id: CLIENT.to_string(),
         subject: SUBJECT.to_string(),
-        scope: SCOPE.to_string(),
+        scope: Scope::parse(SCOPE).unwrap(),
         session_id: Some(SESSION.to_string()),
         online: false,
         auth_time: at(-10 * DAY),
@@ -63,7 +64,7 @@ fn grant() -> Grant {
         grace: GRACE,
         update_claims: true,
         claims_snapshot: Some(CLAIMS.to_string()),
-        cached: false,
+        persist: true,
         status: GrantStatus::Active,
     }
 }
@@ -149,7 +150,7 @@ impl Checker {
         if let Decision::Reject(r) = got {
             let key = (
                 r.description(),
-                grant.scope.clone(),
+                grant.scope.to_string(),
                 p.client_id.to_string(),
             );
             if !self.leak_checked.insert(key) {
@@ -183,12 +184,12 @@ fn leak(r: Rejection, g: &Grant, p: &Presented<'_>) -> Option<String> {
         g.id.to_hex(),
         g.client_id.clone(),
         g.subject.clone(),
-        g.scope.clone(),
+        g.scope.to_string(),
         p.client_id.to_string(),
     ];
     secrets.extend(g.session_id.clone());
     secrets.extend(g.claims_snapshot.clone());
-    secrets.extend(g.scope.split(' ').map(str::to_string));
+    secrets.extend(g.scope.iter().map(str::to_string));
     if let Some(s) = secrets
         .into_iter()
         .find(|s| !s.is_empty() && d.contains(s.as_str()))
@@ -496,7 +497,7 @@ impl Case {
         g.generation = current;
         g.generation_started_at = at(-since_advance);
         if !self.offline_scope {
-            g.scope = SCOPE_NO_OFFLINE.to_string();
+            g.scope = Scope::parse(SCOPE_NO_OFFLINE).unwrap();
         }
         let p = Presented {
             client_id: if self.wrong_client {
@@ -1123,7 +1124,7 @@ fn require_offline_access_is_checked_on_every_refresh() {
         ..on
     };
     let mut g = grant();
-    g.scope = "openid payroll.read".to_string();
+    g.scope = Scope::parse("openid payroll.read").unwrap();
     c.check(
         &"required",
         &on,
@@ -1140,7 +1141,7 @@ fn require_offline_access_is_checked_on_every_refresh() {
         &presented(G),
         Decision::Rotate { from: G },
     );
-    g.scope = "openid online_access".to_string();
+    g.scope = Scope::parse("openid online_access").unwrap();
     c.check(
         &"online_access",
         &on,

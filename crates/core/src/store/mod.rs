@@ -203,7 +203,7 @@ mod tests {
             id: GrantId([1; 16]),
             client_id: client.into(),
             subject: subject.into(),
-            scope: "openid".into(),
+            scope: crate::scope::Scope::parse("openid").unwrap(),
             session_id: session.map(str::to_string),
             online,
             auth_time: Timestamp(0),
@@ -217,7 +217,7 @@ mod tests {
             grace: Dur(0),
             update_claims: true,
             claims_snapshot: None,
-            cached: true,
+            persist: false,
             status: GrantStatus::Active,
         }
     }

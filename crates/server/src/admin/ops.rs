@@ -8,6 +8,7 @@ use crate::state::AppState;
 use base64::Engine;
 use baton_core::client_spec::ClientSpec;
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{GrantId, SigAlg, User};
 use baton_core::policy::RefreshOverrides;
 use baton_core::store::{EventQuery, GrantFilter, Revocation, Settings};
@@ -98,7 +99,7 @@ async fn record(st: &AppState, ev: baton_core::model::Event) -> AdminResult<()> 
 }
 
 fn changed(
-    kind: &str,
+    kind: impl Into<&'static str>,
     st: &AppState,
     meta: &Caller,
     client_id: Option<&str>,
@@ -326,7 +327,7 @@ pub async fn delete_client(st: &AppState, client_id: &str, meta: &Caller) -> Adm
         return Err(no_client(client_id));
     }
     let ev = changed(
-        "client.changed",
+        EventKind::ClientChanged,
         st,
         meta,
         Some(client_id),
@@ -386,7 +387,7 @@ pub async fn create_user(st: &AppState, req: UserCreate, meta: &Caller) -> Admin
     };
     st.store.upsert_user(&user).await?;
     let ev = changed(
-        "user.changed",
+        EventKind::UserChanged,
         st,
         meta,
         None,
@@ -462,7 +463,7 @@ pub async fn patch_user(
         end_sessions(st, &user.sub).await?;
     }
     let ev = changed(
-        "user.changed",
+        EventKind::UserChanged,
         st,
         meta,
         None,
@@ -496,7 +497,7 @@ pub async fn delete_user(st: &AppState, username: &str, meta: &Caller) -> AdminR
     let revoked = revoke_matching(st, &GrantFilter::Subject(existing.sub.clone()), meta).await?;
     end_sessions(st, &existing.sub).await?;
     let ev = changed(
-        "user.changed",
+        EventKind::UserChanged,
         st,
         meta,
         None,
@@ -563,7 +564,7 @@ pub async fn list_grants(st: &AppState, q: GrantListQuery) -> AdminResult<Page<G
     };
     let room = limit - items.len();
     let mut cached = st
-        .grants(true)
+        .grants(false)
         .list_grants(filter.as_ref(), cache_after, room + 1)
         .await?;
     let next_cursor = if cached.len() > room {
@@ -709,7 +710,7 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Caller) -> AdminR
         reload_keys(st).await?;
     }
     let ev = changed(
-        "settings.changed",
+        EventKind::SettingsChanged,
         st,
         meta,
         None,
@@ -756,7 +757,7 @@ pub async fn rotate_keys(st: &AppState, meta: &Caller) -> AdminResult<KeyRotatio
     }
     reload_keys(st).await?;
     let ev = changed(
-        "keys.rotated",
+        EventKind::KeysRotated,
         st,
         meta,
         None,

@@ -70,7 +70,7 @@ pub fn grant_view(g: &Grant, now: Timestamp) -> GrantView {
         grant_id: g.id.to_hex(),
         client_id: g.client_id.clone(),
         subject: g.subject.clone(),
-        scope: g.scope.clone(),
+        scope: g.scope.to_string(),
         session_id: g.session_id.clone(),
         created_at: g.created_at.rfc3339(),
         last_used_at: g.last_used_at.rfc3339(),

@@ -8,7 +8,7 @@ use baton_core::code::{check, Exchange};
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, CodeUse, GrantId, GrantType};
 use baton_core::store::{GrantFilter, Revocation};
-use baton_core::token::{RefreshClaims, FLAG_CACHED};
+use baton_core::token::{RefreshClaims, FLAG_NOT_PERSISTED};
 use baton_proto::oauth::TokenResponse;
 
 fn bad_code() -> OAuthError {
@@ -105,7 +105,7 @@ async fn exchange(
         refresh_token = Some(st.rt_keys.seal(&RefreshClaims {
             grant_id: id,
             generation: g.generation,
-            flags: if g.cached { FLAG_CACHED } else { 0 },
+            flags: if g.persist { 0 } else { FLAG_NOT_PERSISTED },
         }));
         grant = Some(g);
     }

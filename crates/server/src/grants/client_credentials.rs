@@ -6,7 +6,6 @@ use crate::state::AppState;
 use crate::tokens;
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, GrantType};
-use baton_core::scope;
 use baton_proto::oauth::TokenResponse;
 
 /// A client credentials request (RFC 6749 §4.4.2).
@@ -26,17 +25,16 @@ async fn issue(
     req: &ClientCredentialsRequest<'_>,
 ) -> GrantResult<TokenResponse> {
     permitted(client, GrantType::ClientCredentials)?;
-    let scopes = requested_scope(client, req.scope)?;
-    if scopes
+    let scope = requested_scope(client, req.scope)?;
+    if scope
         .iter()
-        .any(|s| matches!(s.as_str(), "openid" | "offline_access" | "online_access"))
+        .any(|s| matches!(s, "openid" | "offline_access" | "online_access"))
     {
         return Err(OAuthError::invalid_scope(
             "openid, offline_access and online_access need a user",
         )
         .into());
     }
-    let scope = scope::join(&scopes);
     let now = st.clock.now();
     let access = tokens::access_token(
         st,
@@ -58,6 +56,6 @@ async fn issue(
         expires_in: access.expires_in,
         refresh_token: None,
         id_token: None,
-        scope: Some(scope),
+        scope: Some(scope.into_string()),
     })
 }

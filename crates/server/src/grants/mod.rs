@@ -17,9 +17,10 @@ use crate::metrics::Outcome;
 use crate::state::AppState;
 use crate::tokens;
 use baton_core::error::{OAuthError, StoreError};
+use baton_core::events::EventKind;
 use baton_core::model::{Client, Event, Grant, GrantId, GrantStatus, GrantType, User};
 use baton_core::policy::RefreshSettings;
-use baton_core::scope;
+use baton_core::scope::Scope;
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use baton_proto::oauth::TokenResponse;
@@ -71,7 +72,7 @@ pub fn permitted(client: &Client, grant_type: GrantType) -> Result<(), OAuthErro
 pub fn refresh_due(
     client: &Client,
     settings: &RefreshSettings,
-    granted_scope: &str,
+    granted_scope: &Scope,
     grant_type: GrantType,
 ) -> bool {
     client.allows(GrantType::RefreshToken)
@@ -80,8 +81,8 @@ pub fn refresh_due(
             GrantType::AuthorizationCode | GrantType::Password | GrantType::RefreshToken
         )
         && (!settings.require_offline_access
-            || scope::contains(granted_scope, "offline_access")
-            || scope::contains(granted_scope, "online_access"))
+            || granted_scope.contains("offline_access")
+            || granted_scope.contains("online_access"))
         && (!client.is_public() || settings.allow_public_clients)
 }
 
@@ -89,7 +90,7 @@ pub fn refresh_due(
 pub struct NewGrant<'a> {
     pub client: &'a Client,
     pub user: &'a User,
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     pub session_id: Option<&'a str>,
     pub auth_time: Timestamp,
     pub id: GrantId,
@@ -98,12 +99,12 @@ pub struct NewGrant<'a> {
 /// Builds a grant whose effective settings are fixed now (SPEC §2.9).
 pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
     let s = st.refresh_settings(n.client);
-    let online = scope::contains(n.scope, "online_access") && n.session_id.is_some();
+    let online = n.scope.contains("online_access") && n.session_id.is_some();
     Grant {
         id: n.id,
         client_id: n.client.client_id.clone(),
         subject: n.user.sub.clone(),
-        scope: n.scope.to_string(),
+        scope: n.scope.clone(),
         session_id: n.session_id.map(str::to_string),
         online,
         auth_time: n.auth_time,
@@ -121,13 +122,18 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
         } else {
             Some(serde_json::Value::Object(n.user.claims.clone()).to_string())
         },
-        cached: !s.persist,
+        persist: s.persist,
         status: GrantStatus::Active,
     }
 }
 
+/// An event of `kind` at `now` by `caller`.
+///
+/// `kind` is an [`EventKind`]; a `&'static str` is still accepted only for the recording
+/// sites not yet converted (http/register.rs, admin/ops.rs create/patch_client): once
+/// they pass an `EventKind`, this takes `EventKind`.
 pub fn event(
-    kind: &str,
+    kind: impl Into<&'static str>,
     now: Timestamp,
     caller: &Caller,
     client_id: Option<&str>,
@@ -137,7 +143,7 @@ pub fn event(
 ) -> Event {
     Event {
         id: baton_core::event_id(now),
-        kind: kind.to_string(),
+        kind: kind.into().to_string(),
         time: now,
         client_id: client_id.map(str::to_string),
         subject: subject.map(str::to_string),
@@ -156,20 +162,20 @@ pub async fn insert(
     now: Timestamp,
 ) -> Result<(), StoreError> {
     let ev = event(
-        "grant.created",
+        EventKind::GrantCreated,
         now,
         caller,
         Some(&g.client_id),
         Some(&g.subject),
         Some(g.id),
-        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": !g.cached, "online": g.online}),
+        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": g.persist, "online": g.online}),
     );
     log_event(&ev);
-    if g.cached {
-        st.grants(true).insert_grant(g, ev.clone()).await?;
-        st.store.insert_events(vec![ev]).await
+    if g.persist {
+        st.grants(true).insert_grant(g, ev).await
     } else {
-        st.grants(false).insert_grant(g, ev).await
+        st.grants(false).insert_grant(g, ev.clone()).await?;
+        st.store.insert_events(vec![ev]).await
     }
 }
 
@@ -214,8 +220,8 @@ pub async fn revoke_everywhere(
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
     if let GrantFilter::Grant(id) = f {
-        let cached = st.store.get_grant(*id).await?.is_none();
-        return revoke_grant(st, cached, *id, why).await;
+        let persist = st.store.get_grant(*id).await?.is_some();
+        return revoke_grant(st, persist, *id, why).await;
     }
     // Only Redis can lose an index key or be down; the in-process cache's sweep below
     // cannot miss a grant, so without Redis no marker is needed (nor written).
@@ -240,16 +246,16 @@ pub async fn revoke_everywhere(
     Ok(ids)
 }
 
-/// Revokes one grant in the store that holds it: the cache when `cached` (a refresh
-/// token's flags tell which), else the main store.
+/// Revokes one grant in the store that holds it: the main store when `persist` (a
+/// refresh token's flags tell which), else the cache.
 pub async fn revoke_grant(
     st: &AppState,
-    cached: bool,
+    persist: bool,
     id: GrantId,
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
     let f = GrantFilter::Grant(id);
-    if cached {
+    if !persist {
         revoke_cached(st, &f, why).await
     } else {
         let ids = st.store.revoke(&f, why).await?;
@@ -267,7 +273,7 @@ async fn revoke_cached(
     f: &GrantFilter,
     why: &Revocation,
 ) -> Result<Vec<GrantId>, StoreError> {
-    let cached = st.grants(true).revoke(f, why).await?;
+    let cached = st.grants(false).revoke(f, why).await?;
     log_revoked(&cached, why);
     if let Err(e) = record_cached_revocations(st, &cached, why).await {
         tracing::warn!(
@@ -286,10 +292,10 @@ async fn record_cached_revocations(
 ) -> Result<(), StoreError> {
     let mut evs = Vec::new();
     for id in cached {
-        if let Some(g) = st.grants(true).get_grant(*id).await? {
+        if let Some(g) = st.grants(false).get_grant(*id).await? {
             evs.push(Event {
                 id: baton_core::event_id(why.now),
-                kind: "grant.revoked".into(),
+                kind: EventKind::GrantRevoked.as_str().into(),
                 time: why.now,
                 client_id: Some(g.client_id),
                 subject: Some(g.subject),
@@ -312,7 +318,7 @@ fn log_revoked(ids: &[GrantId], why: &Revocation) {
     for id in ids {
         tracing::info!(
             target: "baton::event",
-            event = "grant.revoked",
+            event = EventKind::GrantRevoked.as_str(),
             grant_id = %id.to_hex(),
             reason = %why.reason,
             ip = why.ip.as_deref().unwrap_or(""),
@@ -331,7 +337,7 @@ pub async fn apply_revocation_markers(
     g: &mut Grant,
     now: Timestamp,
 ) -> Result<(), StoreError> {
-    if !g.cached || !g.is_active() {
+    if g.persist || !g.is_active() {
         return Ok(());
     }
     let scopes = baton_core::store::grant_marker_scopes(g);
@@ -364,7 +370,7 @@ pub struct UserTokens<'a> {
     pub client: &'a Client,
     pub user: &'a User,
     /// The scope the access token carries (may be narrower than the grant's).
-    pub scope: &'a str,
+    pub scope: &'a Scope,
     pub grant_id: Option<GrantId>,
     pub refresh_token: Option<String>,
     pub session_id: Option<&'a str>,
@@ -400,7 +406,7 @@ pub async fn issue_user_tokens(
         },
     )
     .await?;
-    let id_token = if scope::contains(t.scope, "openid") {
+    let id_token = if t.scope.contains("openid") {
         Some(
             tokens::id_token(
                 st,
@@ -435,15 +441,12 @@ pub async fn issue_user_tokens(
 }
 
 /// Parses a requested scope and checks it against what the client may have.
-pub fn requested_scope(
-    client: &Client,
-    requested: Option<&str>,
-) -> Result<Vec<String>, OAuthError> {
+pub fn requested_scope(client: &Client, requested: Option<&str>) -> Result<Scope, OAuthError> {
     let s = match requested {
-        Some(r) => scope::parse(r).map_err(OAuthError::invalid_scope)?,
-        None => Vec::new(),
+        Some(r) => Scope::parse(r).map_err(OAuthError::invalid_scope)?,
+        None => Scope::default(),
     };
-    if !scope::is_subset(&s, &client.scopes) {
+    if !s.is_subset(client.scopes.iter().map(String::as_str)) {
         return Err(OAuthError::invalid_scope(
             "the requested scope is not allowed for this client",
         ));

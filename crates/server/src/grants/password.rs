@@ -9,9 +9,9 @@ use crate::caller::Caller;
 use crate::state::AppState;
 use crate::throttle::{sign_in, Attempt, SignIn};
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::events::EventKind;
 use baton_core::model::{Client, GrantId, GrantType};
-use baton_core::scope;
-use baton_core::token::{RefreshClaims, FLAG_CACHED};
+use baton_core::token::{RefreshClaims, FLAG_NOT_PERSISTED};
 use baton_proto::oauth::TokenResponse;
 
 /// A password grant request (RFC 6749 §4.3.2).
@@ -42,10 +42,10 @@ async fn sign_in_and_issue(
 ) -> GrantResult<TokenResponse> {
     permitted(client, GrantType::Password)?;
     let (username, password) = (req.username, req.password);
-    let scopes = requested_scope(client, req.scope)?;
+    let scope = requested_scope(client, req.scope)?;
     // SPEC §2.6: online_access binds a grant to the browser session that created it;
     // the password grant has none, so the scope cannot be honoured here.
-    if scopes.iter().any(|s| s == "online_access") {
+    if scope.contains("online_access") {
         return Err(OAuthError::invalid_scope(
             "online_access needs a browser session: use the authorization code flow",
         )
@@ -78,7 +78,7 @@ async fn sign_in_and_issue(
     };
     let now = st.clock.now();
     let ev = event(
-        "login.succeeded",
+        EventKind::LoginSucceeded,
         now,
         caller,
         Some(&client.client_id),
@@ -87,7 +87,6 @@ async fn sign_in_and_issue(
         serde_json::json!({"via": "password_grant"}),
     );
     super::record(st, ev).await?;
-    let scope = scope::join(&scopes);
     let settings = st.refresh_settings(client);
     let mut grant_id = None;
     let mut refresh_token = None;
@@ -108,7 +107,7 @@ async fn sign_in_and_issue(
         refresh_token = Some(st.rt_keys.seal(&RefreshClaims {
             grant_id: g.id,
             generation: g.generation,
-            flags: if g.cached { FLAG_CACHED } else { 0 },
+            flags: if g.persist { 0 } else { FLAG_NOT_PERSISTED },
         }));
         grant_id = Some(g.id);
     }

@@ -15,10 +15,11 @@ use crate::caller::Caller;
 use crate::metrics::Outcome;
 use crate::state::AppState;
 use baton_core::error::{OAuthError, StoreError};
+use baton_core::events::EventKind;
 use baton_core::model::{Client, Grant, GrantStatus, GrantType, User};
 use baton_core::policy::{RefreshSettings, ReuseReaction};
 use baton_core::refresh::{decide, Decision, LivePolicy, Presented, Rejection};
-use baton_core::scope;
+use baton_core::scope::Scope;
 use baton_core::store::{EventQuery, GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use baton_core::token::RefreshClaims;
@@ -113,7 +114,7 @@ async fn run(
     let claims = st.rt_keys.open(raw).ok_or_else(invalid)?;
     let requested = req.scope;
     let now = st.clock.now();
-    let store = st.grants(claims.cached());
+    let store = st.grants(claims.persist());
     let mut grant = store
         .get_grant(claims.grant_id)
         .await?
@@ -251,16 +252,14 @@ pub fn client_allows(client: &Client, grant: &Grant) -> bool {
     client.allows(GrantType::RefreshToken)
         && grant
             .scope
-            .split(' ')
-            .filter(|s| !s.is_empty())
-            .all(|s| client.scopes.iter().any(|c| c == s))
+            .is_subset(client.scopes.iter().map(String::as_str))
 }
 
-fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<String, OAuthError> {
+fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<Scope, OAuthError> {
     match requested {
         None => Ok(grant.scope.clone()),
         Some(r) => {
-            let req = scope::parse(r).map_err(OAuthError::invalid_scope)?;
+            let req = Scope::parse(r).map_err(OAuthError::invalid_scope)?;
             // RFC 6749 §3.3: a scope is one or more tokens. A `scope` parameter that is
             // empty or only spaces asks for nothing: refused, never an empty grant.
             if req.is_empty() {
@@ -268,13 +267,12 @@ fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<String, OAut
                     "the scope parameter is empty: omit it to keep the grant's scope",
                 ));
             }
-            let granted: Vec<String> = grant.scope.split(' ').map(str::to_string).collect();
-            if !scope::is_subset(&req, &granted) {
+            if !req.is_subset(&grant.scope) {
                 return Err(OAuthError::invalid_scope(
                     "a refresh may narrow the scope, never widen it",
                 ));
             }
-            Ok(scope::join(&req))
+            Ok(req)
         }
     }
 }
@@ -285,7 +283,7 @@ async fn respond(
     client: &Client,
     grant: &Grant,
     user: &User,
-    scope: &str,
+    scope: &Scope,
     claims: RefreshClaims,
     generation: u64,
     now: Timestamp,
@@ -343,7 +341,7 @@ async fn reject(
     let res = match r {
         Rejection::ClientMismatch => {
             let ev = event(
-                "token.client_mismatch",
+                EventKind::TokenClientMismatch,
                 now,
                 caller,
                 Some(&client.client_id),
@@ -375,7 +373,7 @@ async fn reject(
             };
             let ev = |completed| {
                 event(
-                    "token.reuse_detected",
+                    EventKind::TokenReuseDetected,
                     now,
                     caller,
                     Some(&grant.client_id),
@@ -496,7 +494,7 @@ async fn unfinished_session_end(
     // the same reason: only this grant's own applied `revoke_session` counts. Its
     // reuse event was committed with the revocation, at the revocation's time.
     let q = EventQuery {
-        kind: Some("token.reuse_detected".into()),
+        kind: Some(EventKind::TokenReuseDetected.as_str().into()),
         client_id: Some(grant.client_id.clone()),
         subject: Some(grant.subject.clone()),
         since: Some(revoked_at),

@@ -101,7 +101,7 @@ async fn refresh_token(
         return Ok(None);
     };
     let Some(mut grant) = st
-        .grants(claims.cached())
+        .grants(claims.persist())
         .get_grant(claims.grant_id)
         .await?
     else {

@@ -68,7 +68,7 @@ async fn revoke_refresh(
         return Ok(false);
     };
     let Some(grant) = st
-        .grants(claims.cached())
+        .grants(claims.persist())
         .get_grant(claims.grant_id)
         .await?
     else {
@@ -86,7 +86,7 @@ async fn revoke_refresh(
     };
     // The token's flags say which store holds its grant: only that one is needed (a
     // persisted grant is revoked, or found already revoked, without Redis).
-    crate::grants::revoke_grant(st, claims.cached(), grant.id, &why).await?;
+    crate::grants::revoke_grant(st, claims.persist(), grant.id, &why).await?;
     Ok(true)
 }
 

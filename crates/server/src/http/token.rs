@@ -90,14 +90,14 @@ pub async fn token(
 
 /// A token request's answer, and how it counts in `baton_token_requests_total`.
 struct Counted {
-    grant: metrics::Grant,
+    grant: metrics::GrantTypeLabel,
     outcome: Outcome,
     result: ApiResult<TokenResponse>,
 }
 
 impl Counted {
     /// Refused before its grant ran.
-    fn refused(grant: metrics::Grant, e: ApiError) -> Counted {
+    fn refused(grant: metrics::GrantTypeLabel, e: ApiError) -> Counted {
         Counted {
             grant,
             outcome: Outcome::failed(e.status().is_server_error()),
@@ -115,13 +115,13 @@ async fn handle(
 ) -> Counted {
     let f = match read_form(headers, body) {
         Ok(f) => f,
-        Err(e) => return Counted::refused(metrics::Grant::Other, e),
+        Err(e) => return Counted::refused(metrics::GrantTypeLabel::Other, e),
     };
     let grant_type = match f.required("grant_type") {
         Ok(g) => g,
-        Err(e) => return Counted::refused(metrics::Grant::Other, e),
+        Err(e) => return Counted::refused(metrics::GrantTypeLabel::Other, e),
     };
-    let grant = metrics::Grant::parse(grant_type);
+    let grant = metrics::GrantTypeLabel::parse(grant_type);
     match dispatch(st, caller, headers, &f, grant_type, arrival).await {
         Ok(a) => Counted {
             grant,

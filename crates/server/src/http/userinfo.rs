@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, Method};
 use axum::Json;
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::scope::Scope;
 use serde_json::Value;
 
 fn invalid_token(d: &str) -> ApiError {
@@ -50,8 +51,9 @@ pub async fn userinfo(
     let at = tokens::read_access_token(&st, &token, now)
         .await?
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
-    let scope = at.claims["scope"].as_str().unwrap_or("");
-    if !baton_core::scope::contains(scope, "openid") {
+    // Signed by this server from a parsed scope.
+    let scope = Scope::from_stored(at.claims["scope"].as_str().unwrap_or("").to_string());
+    if !scope.contains("openid") {
         // access_denied: 403.
         return Err(OAuthError::new(
             ErrorCode::AccessDenied,
@@ -66,7 +68,7 @@ pub async fn userinfo(
         .await?
         .filter(|u| u.active)
         .ok_or_else(|| invalid_token("the user is inactive"))?;
-    let mut out = tokens::scoped_claims(&user.claims, scope);
+    let mut out = tokens::scoped_claims(&user.claims, &scope);
     out.insert("sub".into(), user.sub.into());
     Ok(Json(Value::Object(out)))
 }

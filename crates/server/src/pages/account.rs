@@ -19,6 +19,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use baton_core::model::{Grant, GrantId, Session};
+use baton_core::scope::Scope;
 use baton_core::store::{GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use std::collections::HashMap;
@@ -32,7 +33,7 @@ fn to_sign_in(st: &AppState) -> Response {
         client_id: String::new(),
         redirect_uri: String::new(),
         redirect_uri_omitted: false,
-        scope: String::new(),
+        scope: Scope::default(),
         state: None,
         nonce: None,
         code_challenge: None,
@@ -66,9 +67,9 @@ async fn live_grants(
 ) -> Result<Vec<Grant>, baton_core::error::StoreError> {
     let filter = GrantFilter::Subject(subject.to_string());
     let mut out = Vec::new();
-    for cached in [false, true] {
+    for persist in [true, false] {
         for g in st
-            .grants(cached)
+            .grants(persist)
             .list_grants(Some(&filter), None, LIST_LIMIT)
             .await?
         {
@@ -184,8 +185,8 @@ pub async fn post(
         ));
     };
     let mut found = None;
-    for cached in [false, true] {
-        if let Some(g) = st.grants(cached).get_grant(id).await? {
+    for persist in [true, false] {
+        if let Some(g) = st.grants(persist).get_grant(id).await? {
             found = Some(g);
             break;
         }

@@ -132,7 +132,7 @@ pub async fn get(
             "this client may not use the authorization code flow",
         );
     }
-    let scopes = match crate::grants::requested_scope(&client, f.get("scope")) {
+    let scope = match crate::grants::requested_scope(&client, f.get("scope")) {
         // RFC 6749 §3.3: without a default, a request that omits scope fails. (An
         // empty request would otherwise skip consent: there is nothing to consent to.)
         Ok(s) if s.is_empty() => return fail(InvalidScope, "the scope parameter is required"),
@@ -210,7 +210,7 @@ pub async fn get(
         client_id: client.client_id.clone(),
         redirect_uri,
         redirect_uri_omitted: f.get("redirect_uri").is_none(),
-        scope: baton_core::scope::join(&scopes),
+        scope,
         state,
         nonce,
         code_challenge,
@@ -323,11 +323,7 @@ async fn next_step(
             )
         }
     };
-    let all_consented = req
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .all(|s| consented.iter().any(|c| c == s));
+    let all_consented = req.scope.is_subset(consented.iter().map(String::as_str));
     if !all_consented || req.prompts("consent") {
         if req.prompts("none") {
             return fail(
@@ -357,13 +353,10 @@ pub async fn client_still_allows(st: &AppState, req: &AuthRequest) -> Result<Cli
     if !client.allows(GrantType::AuthorizationCode) {
         return refuse("This application may no longer use this way of signing in.");
     }
-    let scopes: Vec<String> = req
+    if !req
         .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
-    if !baton_core::scope::is_subset(&scopes, &client.scopes) {
+        .is_subset(client.scopes.iter().map(String::as_str))
+    {
         return refuse(
             "This application may no longer ask for the access it requested; start again from the application.",
         );

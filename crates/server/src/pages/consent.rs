@@ -16,6 +16,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::events::EventKind;
+use baton_core::scope::Scope;
 
 /// Plain words for a scope; unknown scopes are shown by name.
 pub fn describe(scope: &str) -> &'static str {
@@ -32,10 +34,9 @@ pub fn describe(scope: &str) -> &'static str {
 }
 
 /// The `<li>` items naming each scope in plain words (consent and account pages).
-pub fn scope_items(scope: &str) -> String {
+pub fn scope_items(scope: &Scope) -> String {
     scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
+        .iter()
         .map(|s| {
             format!(
                 "<li><strong>{}</strong>: {}</li>",
@@ -152,19 +153,14 @@ pub async fn post(
     };
     // Checked before anything is recorded or sent (issue_code checks again).
     super::authorize::client_still_allows(&st, &r).await?;
-    let scopes: Vec<String> = r
-        .scope
-        .split(' ')
-        .filter(|s| !s.is_empty())
-        .map(str::to_string)
-        .collect();
+    let scopes: Vec<String> = r.scope.iter().map(str::to_string).collect();
     match f.get("decision") {
         Some("allow") => {
             st.store
                 .add_consent(&session.subject, &r.client_id, &scopes)
                 .await?;
             let ev = event(
-                "consent.granted",
+                EventKind::ConsentGranted,
                 now,
                 &meta,
                 Some(&r.client_id),
@@ -177,7 +173,7 @@ pub async fn post(
         }
         Some("deny") => {
             let ev = event(
-                "consent.denied",
+                EventKind::ConsentDenied,
                 now,
                 &meta,
                 Some(&r.client_id),

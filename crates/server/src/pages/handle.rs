@@ -5,6 +5,7 @@ use crate::state::AppState;
 use axum::http::{header, HeaderMap};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use baton_core::scope::Scope;
 use baton_core::time::{Dur, Timestamp};
 use ring::hmac;
 use serde::{Deserialize, Serialize};
@@ -35,7 +36,8 @@ pub fn csrf_cookie_value(st: &AppState, headers: &HeaderMap) -> Option<String> {
 pub struct AuthRequest {
     pub client_id: String,
     pub redirect_uri: String,
-    pub scope: String,
+    /// Serialised as its space-joined string.
+    pub scope: Scope,
     #[serde(default)]
     pub state: Option<String>,
     #[serde(default)]

@@ -13,6 +13,7 @@ use crate::throttle::{sign_in, Attempt, SignIn};
 use axum::extract::{RawQuery, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use baton_core::events::EventKind;
 use baton_core::model::Session;
 
 fn expired() -> PageError {
@@ -193,7 +194,7 @@ pub async fn post(
         }
     };
     let ev = event(
-        "login.succeeded",
+        EventKind::LoginSucceeded,
         now,
         &meta,
         Some(r.client_id.as_str()).filter(|c| !c.is_empty()),

@@ -4,7 +4,9 @@ use super::events::insert_events_in;
 use super::rows::{get, grant_id};
 use super::{param_refs, Lease, Param, PgStore};
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{Event, Grant, GrantId, GrantStatus};
+use baton_core::scope::Scope;
 use baton_core::store::{BoxFuture, GrantFilter, GrantStore, Revocation, StoreResult};
 use baton_core::time::{Dur, Timestamp};
 use tokio_postgres::types::ToSql;
@@ -22,7 +24,7 @@ fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
         id: grant_id(get(r, 0, w)?)?,
         client_id: get(r, 1, w)?,
         subject: get(r, 2, w)?,
-        scope: get(r, 3, w)?,
+        scope: Scope::from_stored(get(r, 3, w)?),
         session_id: get(r, 4, w)?,
         online: get(r, 5, w)?,
         auth_time: Timestamp(get(r, 6, w)?),
@@ -36,7 +38,7 @@ fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
         grace: Dur(get(r, 14, w)?),
         update_claims: get(r, 15, w)?,
         claims_snapshot: get(r, 18, w)?,
-        cached: false,
+        persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
             Some(at) => GrantStatus::Revoked {
@@ -93,7 +95,7 @@ pub(super) async fn revoke_in(
         ids.push(id);
         events.push(Event {
             id: baton_core::event_id(why.now),
-            kind: "grant.revoked".into(),
+            kind: EventKind::GrantRevoked.as_str().into(),
             time: why.now,
             client_id: Some(get(r, 1, "grant")?),
             subject: Some(get(r, 2, "grant")?),
@@ -138,7 +140,7 @@ impl GrantStore for PgStore {
                     &id,
                     &g.client_id,
                     &g.subject,
-                    &g.scope,
+                    &g.scope.as_str(),
                     &g.session_id,
                     &g.online,
                     &g.auth_time.0,

@@ -1,6 +1,7 @@
 //! Consent: the `ConsentStore` role for SqliteStore.
 
 use super::{unavailable, SqliteStore};
+use baton_core::scope::Scope;
 use baton_core::store::{BoxFuture, ConsentStore, StoreResult};
 use rusqlite::{params, OptionalExtension};
 use std::future::ready;
@@ -16,13 +17,10 @@ impl ConsentStore for SqliteStore {
                 .prepare_cached("SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2")
                 .and_then(|mut s| s.query_row([subject, client_id], |r| r.get(0)).optional())
                 .map_err(unavailable)?;
-            Ok(s.map(|s| {
-                s.split(' ')
-                    .filter(|t| !t.is_empty())
-                    .map(str::to_string)
-                    .collect()
-            })
-            .unwrap_or_default())
+            Ok(
+                s.map(|s| Scope::from_stored(s).iter().map(str::to_string).collect())
+                    .unwrap_or_default(),
+            )
         })))
     }
 
@@ -42,23 +40,13 @@ impl ConsentStore for SqliteStore {
                 )
                 .optional()
                 .map_err(unavailable)?;
-            let mut all: Vec<String> = existing
-                .map(|s| {
-                    s.split(' ')
-                        .filter(|t| !t.is_empty())
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default();
-            for s in add {
-                if !all.contains(&s) {
-                    all.push(s);
-                }
-            }
+            // Stored space-joined, in the order first consented to.
+            let existing = Scope::from_stored(existing.unwrap_or_default());
+            let all = Scope::from_tokens(existing.iter().chain(add.iter().map(String::as_str)));
             c.execute(
                 "INSERT INTO consents (subject, client_id, scopes) VALUES (?1, ?2, ?3)
                  ON CONFLICT(subject, client_id) DO UPDATE SET scopes = excluded.scopes",
-                params![sub, cid, all.join(" ")],
+                params![sub, cid, all.as_str()],
             )
             .map(|_| ())
             .map_err(unavailable)

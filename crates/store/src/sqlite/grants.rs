@@ -3,7 +3,9 @@
 use super::events::insert_event;
 use super::{unavailable, SqliteStore};
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{Event, Grant, GrantId, GrantStatus};
+use baton_core::scope::Scope;
 use baton_core::store::{BoxFuture, GrantFilter, GrantStore, Revocation, StoreResult};
 use baton_core::time::{Dur, Timestamp};
 use rusqlite::types::Value as SqlValue;
@@ -21,7 +23,7 @@ fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
         id: GrantId(r.get::<_, [u8; 16]>(0)?),
         client_id: r.get(1)?,
         subject: r.get(2)?,
-        scope: r.get(3)?,
+        scope: Scope::from_stored(r.get(3)?),
         session_id: r.get(4)?,
         online: r.get(5)?,
         auth_time: Timestamp(r.get(6)?),
@@ -35,7 +37,7 @@ fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
         grace: Dur(r.get(14)?),
         update_claims: r.get(15)?,
         claims_snapshot: r.get(18)?,
-        cached: false,
+        persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
             Some(at) => GrantStatus::Revoked {
@@ -100,7 +102,7 @@ pub(super) fn revoke_in(
             c,
             &Event {
                 id: baton_core::event_id(why.now),
-                kind: "grant.revoked".into(),
+                kind: EventKind::GrantRevoked.as_str().into(),
                 time: why.now,
                 client_id: Some(client_id.clone()),
                 subject: Some(subject.clone()),
@@ -133,7 +135,7 @@ impl GrantStore for SqliteStore {
                     &g.id.0[..],
                     g.client_id,
                     g.subject,
-                    g.scope,
+                    g.scope.as_str(),
                     g.session_id,
                     g.online,
                     g.auth_time.0,

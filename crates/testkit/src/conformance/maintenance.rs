@@ -21,7 +21,7 @@ pub(super) async fn revocation_markers(s: Arc<dyn Store>) {
         .await
         .unwrap();
     let mut cached = grant("c1", "alice", Some("sa"), T0);
-    cached.cached = true;
+    cached.persist = false;
     let scopes = grant_marker_scopes(&cached);
     assert_eq!(s.revocation_marker(&scopes).await.unwrap(), None);
     assert!(s.revocation_marker(&[]).await.unwrap().is_none());
@@ -59,7 +59,7 @@ pub(super) async fn revocation_markers(s: Arc<dyn Store>) {
 
     // Other scopes are untouched; a single grant writes no marker.
     let mut bob = grant("c2", "bob", Some("sb"), T0);
-    bob.cached = true;
+    bob.persist = false;
     let bob_scopes = grant_marker_scopes(&bob);
     assert_eq!(s.revocation_marker(&bob_scopes).await.unwrap(), None);
     s.revoke_marking(&GrantFilter::Grant(bob.id), &why("x"))

@@ -161,7 +161,7 @@ pub fn grant(client: &str, subject: &str, session: Option<&str>, created: Timest
         id: GrantId(baton_core::random_bytes()),
         client_id: client.into(),
         subject: subject.into(),
-        scope: "openid offline_access".into(),
+        scope: baton_core::scope::Scope::parse("openid offline_access").unwrap(),
         session_id: session.map(str::to_string),
         online: false,
         auth_time: created,
@@ -175,7 +175,7 @@ pub fn grant(client: &str, subject: &str, session: Option<&str>, created: Timest
         grace: Dur::secs(30),
         update_claims: true,
         claims_snapshot: None,
-        cached: false,
+        persist: true,
         status: GrantStatus::Active,
     }
 }

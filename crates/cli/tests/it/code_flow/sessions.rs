@@ -223,10 +223,10 @@ async fn a_code_whose_session_ended_before_the_exchange_leaves_nothing_live() {
     let (st, v) = flow::exchange(&s, "web".into(), cb.code(), flow::REDIRECT_URI, verifier).await;
     assert_invalid_grant(st, &v, "session");
     // Nothing of that session is live, in the store or in the cache.
-    for cached in [false, true] {
+    for persist in [true, false] {
         let live: Vec<_> = s
             .state()
-            .grants(cached)
+            .grants(persist)
             .list_grants(Some(&GrantFilter::Session(sid.clone())), None, 100)
             .await
             .unwrap()

@@ -185,8 +185,8 @@ async fn redis_unpersisted_grants_live_in_redis() {
     let cl = public("volatile");
     let t1 = login(&s, cl).await;
     let c = claims(&s, &t1);
-    assert!(c.cached());
-    let main = s.state().grants(false).get_grant(c.grant_id).await.unwrap();
+    assert!(!c.persist());
+    let main = s.state().grants(true).get_grant(c.grant_id).await.unwrap();
     assert!(main.is_none(), "not in the main store");
     let key = format!("{prefix}g:{}", c.grant_id.to_hex());
     let mut r = raw().await;

@@ -45,8 +45,8 @@ async fn cached_grant_without_index(s: &TestServer, prefix: &str) -> (Value, Gra
         .rt_keys
         .open(str_of(&f.tokens, "refresh_token"))
         .unwrap();
-    assert!(c.cached());
-    let g = s.state().grants(true).get_grant(c.grant_id).await.unwrap();
+    assert!(!c.persist());
+    let g = s.state().grants(false).get_grant(c.grant_id).await.unwrap();
     let subject = g.unwrap().subject;
     assert!(drop_indexes(prefix).await > 0);
     (f.tokens, c.grant_id, subject)
@@ -122,7 +122,7 @@ async fn without_redis_a_logout_writes_no_revocation_marker() {
     let f = flow(&s, RP, "openid offline_access online_access").await;
     let t = str_of(&f.tokens, "refresh_token").to_string();
     let c = s.state().rt_keys.open(&t).unwrap();
-    let g = s.state().grants(true).get_grant(c.grant_id).await.unwrap();
+    let g = s.state().grants(false).get_grant(c.grant_id).await.unwrap();
     let scopes = grant_marker_scopes(&g.unwrap());
     let r = crate::logout::logout(&s, &[("id_token_hint", str_of(&f.tokens, "id_token"))]).await;
     assert_eq!(r.status(), StatusCode::OK);

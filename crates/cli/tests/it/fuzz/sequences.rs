@@ -140,7 +140,7 @@ fn case() -> impl Strategy<Value = Case> {
 struct GrantModel {
     id: GrantId,
     /// Kept in the cache, not the main store.
-    cached: bool,
+    persist: bool,
     cl: Cl,
     /// Every refresh token of this grant seen so far, in order.
     history: Vec<String>,
@@ -256,7 +256,7 @@ async fn observe(s: &TestServer, m: &mut Model, step: usize) -> Vec<bool> {
     let now = s.clock.now();
     let mut live = Vec::new();
     for g in &mut m.grants {
-        let stored = s.state().grants(g.cached).get_grant(g.id).await;
+        let stored = s.state().grants(g.persist).get_grant(g.id).await;
         let Ok(Some(stored)) = stored else {
             if matches!(stored, Ok(None)) && g.dead.is_none() {
                 g.dead = Some(format!("gone from the store (seen after step {step})"));
@@ -315,7 +315,7 @@ async fn setup(s: &TestServer) -> Model {
     .into_iter()
     .map(|(t, cl, online)| GrantModel {
         id: claims(s, &t).grant_id,
-        cached: claims(s, &t).cached(),
+        persist: claims(s, &t).persist(),
         cl,
         history: vec![t.clone()],
         latest: t,

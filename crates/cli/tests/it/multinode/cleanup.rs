@@ -134,7 +134,7 @@ async fn cleanup_deletes_revocation_markers_no_grant_can_outlive() {
             .rt_keys
             .open(str_of(&f.tokens, "refresh_token"))
             .unwrap();
-        let g = s.state().grants(true).get_grant(c.grant_id).await.unwrap();
+        let g = s.state().grants(false).get_grant(c.grant_id).await.unwrap();
         let r = logout(&s, &[("id_token_hint", str_of(&f.tokens, "id_token"))]).await;
         assert_eq!(r.status(), StatusCode::OK);
         baton_core::store::grant_marker_scopes(&g.unwrap())[3..].to_vec()

@@ -2,7 +2,7 @@
 //! and record nothing.
 
 use super::*;
-use baton_core::token::{RefreshClaims, TokenKeys, FLAG_CACHED};
+use baton_core::token::{RefreshClaims, TokenKeys, FLAG_NOT_PERSISTED};
 use baton_testkit::flow::b64url;
 
 const B64: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -146,7 +146,7 @@ async fn a_forged_future_generation_is_refused_and_changes_nothing() {
         ..c
     };
     let flagged = RefreshClaims {
-        flags: c.flags | FLAG_CACHED,
+        flags: c.flags | FLAG_NOT_PERSISTED,
         ..c
     };
     for forged in [unknown, flagged] {

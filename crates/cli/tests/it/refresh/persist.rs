@@ -12,8 +12,8 @@ async fn unpersisted_grants_rotate_replay_and_detect_reuse() {
     let cl = public("volatile");
     let t1 = login(&s, cl).await;
     let c = claims(&s, &t1);
-    assert!(c.cached());
-    let main = s.state().grants(false).get_grant(c.grant_id).await.unwrap();
+    assert!(!c.persist());
+    let main = s.state().grants(true).get_grant(c.grant_id).await.unwrap();
     assert!(main.is_none(), "not in the main store");
     let t2 = rt(&refresh_ok(&s, cl, &t1).await);
     assert_eq!(rt(&refresh_ok(&s, cl, &t1).await), t2, "grace replay");

@@ -144,7 +144,7 @@ async fn cut_short_then_completed(rt_settings: &str) {
     ))
     .await;
     let (t1, sid) = flow(&s, "spa", "openid offline_access").await;
-    assert_eq!(grant(&s, &t1).await.cached, !rt_settings.is_empty());
+    assert_eq!(!grant(&s, &t1).await.persist, !rt_settings.is_empty());
     let t2 = rt(&refresh_ok(&s, SPA_C, &t1).await);
     s.advance(secs(31));
     let db = break_session_ends(&s);
