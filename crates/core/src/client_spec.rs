@@ -246,7 +246,7 @@ impl ClientSpec {
             .scopes
             .unwrap_or_else(|| DEFAULT_SCOPES.iter().map(|s| s.to_string()).collect());
         for s in &scopes {
-            if crate::scope::parse(s).map(|v| v.len()) != Ok(1) {
+            if crate::scope::Scope::parse(s).map(|v| v.len()) != Ok(1) {
                 return Err(bad("scopes", format!("`{s}` is not a single scope token")));
             }
         }

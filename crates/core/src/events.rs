@@ -82,12 +82,6 @@ impl fmt::Display for EventKind {
     }
 }
 
-impl From<EventKind> for &'static str {
-    fn from(k: EventKind) -> &'static str {
-        k.as_str()
-    }
-}
-
 /// The name is not one of the kinds the server records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnknownEventKind;

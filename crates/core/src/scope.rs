@@ -153,14 +153,14 @@ impl<'de> Deserialize<'de> for Scope {
     }
 }
 
-/// Parses a scope parameter into its tokens (see [`Scope::parse`]).
-pub fn parse(s: &str) -> Result<Vec<String>, String> {
-    Ok(Scope::parse(s)?.iter().map(str::to_string).collect())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tokens, as owned strings.
+    fn parse(s: &str) -> Result<Vec<String>, String> {
+        Ok(Scope::parse(s)?.iter().map(str::to_string).collect())
+    }
 
     #[test]
     fn parses_and_dedups() {

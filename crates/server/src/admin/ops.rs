@@ -99,7 +99,7 @@ async fn record(st: &AppState, ev: baton_core::model::Event) -> AdminResult<()> 
 }
 
 fn changed(
-    kind: impl Into<&'static str>,
+    kind: EventKind,
     st: &AppState,
     meta: &Caller,
     client_id: Option<&str>,
@@ -220,7 +220,7 @@ pub async fn create_client(
         other => other?,
     }
     let ev = changed(
-        "client.changed",
+        EventKind::ClientChanged,
         st,
         meta,
         Some(&client.client_id),
@@ -301,7 +301,7 @@ pub async fn patch_client(
         return Err(no_client(client_id));
     }
     let ev = changed(
-        "client.changed",
+        EventKind::ClientChanged,
         st,
         meta,
         Some(client_id),

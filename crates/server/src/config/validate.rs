@@ -275,7 +275,7 @@ pub(super) fn validate(
         Some(v) => {
             let mut out: Vec<String> = Vec::new();
             for s in v.items() {
-                if baton_core::scope::parse(s).map(|v| v.len()) != Ok(1) {
+                if baton_core::scope::Scope::parse(s).map(|v| v.len()) != Ok(1) {
                     return Err(err(key, format!("`{s}` is not a single scope token")));
                 }
                 if !out.iter().any(|o| o == s) {

@@ -129,11 +129,8 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
 
 /// An event of `kind` at `now` by `caller`.
 ///
-/// `kind` is an [`EventKind`]; a `&'static str` is still accepted only for the recording
-/// sites not yet converted (http/register.rs, admin/ops.rs create/patch_client): once
-/// they pass an `EventKind`, this takes `EventKind`.
 pub fn event(
-    kind: impl Into<&'static str>,
+    kind: EventKind,
     now: Timestamp,
     caller: &Caller,
     client_id: Option<&str>,
@@ -143,7 +140,7 @@ pub fn event(
 ) -> Event {
     Event {
         id: baton_core::event_id(now),
-        kind: kind.into().to_string(),
+        kind: kind.as_str().to_string(),
         time: now,
         client_id: client_id.map(str::to_string),
         subject: subject.map(str::to_string),

@@ -29,6 +29,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use baton_core::client_spec::{ClientSpec, ValidClient};
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::events::EventKind;
 use baton_core::model::{AuthMethod, GrantType};
 use baton_core::policy::FieldError;
 use baton_proto::registration::RegistrationResponse;
@@ -126,7 +127,7 @@ async fn handle(
     let c = &client;
     st.store.upsert_client(c).await?;
     let ev = event(
-        "client.changed",
+        EventKind::ClientChanged,
         now,
         meta,
         Some(&c.client_id),
@@ -281,15 +282,14 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
     let scopes: Vec<String> = match opt_str(obj, "scope")? {
         None => allowed.clone(),
         Some(s) => {
-            let v = baton_core::scope::parse(&s)
+            let v = baton_core::scope::Scope::parse(&s)
                 .map_err(|m| metadata_error(format!("`scope`: {m}")))?;
             if v.is_empty() {
                 return Err(metadata_error("`scope` must name at least one scope"));
             }
             let refused: Vec<&str> = v
                 .iter()
-                .filter(|s| !allowed.contains(s))
-                .map(String::as_str)
+                .filter(|s| !allowed.iter().any(|a| a == s))
                 .collect();
             if !refused.is_empty() {
                 return Err(metadata_error(format!(
@@ -298,7 +298,7 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
                     allowed.join(" ")
                 )));
             }
-            v
+            v.iter().map(str::to_string).collect()
         }
     };
     let client_name = opt_str(obj, "client_name")?;
