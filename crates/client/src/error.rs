@@ -2,6 +2,7 @@
 //! that can go wrong on the way, in one [`Error`].
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The `error` code of an RFC 6749 §5.2 (or RFC 6750 / RFC 7009) error response.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +119,9 @@ pub enum Error {
     Storage(std::io::Error),
     /// The loopback redirect did not complete (wrong `state`, an error redirect, timeout).
     Callback(String),
+    /// The failure of a refresh (or client-credentials request) that several callers
+    /// waited for: each of them gets this, with the one underlying error.
+    Shared(Arc<Error>),
 }
 
 impl Error {
@@ -126,13 +130,19 @@ impl Error {
         match self {
             Error::OAuth(e) => Some(e),
             Error::SignInRequired(e) => e.as_ref(),
+            Error::Shared(e) => e.oauth(),
             _ => None,
         }
     }
 
-    /// True when the user must sign in again ([`Error::SignInRequired`]).
+    /// True when the user must sign in again ([`Error::SignInRequired`], also behind
+    /// [`Error::Shared`]).
     pub fn is_sign_in_required(&self) -> bool {
-        matches!(self, Error::SignInRequired(_))
+        match self {
+            Error::SignInRequired(_) => true,
+            Error::Shared(e) => e.is_sign_in_required(),
+            _ => false,
+        }
     }
 
     pub(crate) fn transport(e: reqwest::Error) -> Error {
@@ -156,6 +166,7 @@ impl Error {
                     )
             }
             Error::UnexpectedResponse { status, .. } => *status >= 500,
+            Error::Shared(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -182,6 +193,7 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "configuration: {m}"),
             Error::Storage(e) => write!(f, "token storage: {e}"),
             Error::Callback(m) => write!(f, "sign-in callback: {m}"),
+            Error::Shared(e) => e.fmt(f),
         }
     }
 }
@@ -191,6 +203,7 @@ impl std::error::Error for Error {
         match self {
             Error::Transport { source, .. } => Some(source),
             Error::Storage(e) => Some(e),
+            Error::Shared(e) => Some(&**e),
             _ => None,
         }
     }

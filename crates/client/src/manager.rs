@@ -7,6 +7,7 @@ use crate::error::{Error, ErrorCode, Result};
 use crate::store::TokenStore;
 use crate::token::{AccessToken, TokenSet};
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -51,10 +52,29 @@ impl ManagerOptions {
     }
 }
 
-/// Per-key state: the tokens as last loaded or stored (`None`: not loaded yet). The
-/// async mutex is the single flight: whoever holds it refreshes, the others wait and
-/// then find the fresh tokens.
-type Slot = Arc<tokio::sync::Mutex<Option<Option<TokenSet>>>>;
+/// Per-key state. The async mutex is the single flight: whoever holds it refreshes, the
+/// others wait and then find the fresh tokens, or the failure of the refresh they waited
+/// for.
+#[derive(Default)]
+struct SlotInner {
+    state: Arc<tokio::sync::Mutex<State>>,
+    /// Callers waiting for the lock.
+    waiting: AtomicUsize,
+    /// Refreshes finished (successfully or not); a caller that sees this change while it
+    /// waited has waited for a refresh.
+    finished: AtomicU64,
+}
+
+#[derive(Default)]
+struct State {
+    /// The tokens as last loaded or stored (`None`: not loaded yet).
+    tokens: Option<Option<TokenSet>>,
+    /// The failure of the last refresh, kept for the callers that waited on it.
+    failed: Option<Arc<Error>>,
+}
+
+type Slot = Arc<SlotInner>;
+type Guard = tokio::sync::OwnedMutexGuard<State>;
 
 fn slot(map: &Mutex<HashMap<String, Slot>>, key: &str) -> Slot {
     match map.lock() {
@@ -62,6 +82,56 @@ fn slot(map: &Mutex<HashMap<String, Slot>>, key: &str) -> Slot {
         // A poisoned map only means another thread panicked while inserting: a fresh
         // slot is still correct for single-flight within this call.
         Err(p) => p.into_inner().entry(key.to_string()).or_default().clone(),
+    }
+}
+
+/// Counts a caller as waiting until dropped (also when the caller is cancelled).
+struct Waiting<'a>(&'a AtomicUsize);
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl SlotInner {
+    /// Takes the lock. `Some(failure)` when a refresh finished while this caller waited
+    /// and failed: the caller answers that failure instead of trying again itself.
+    async fn enter(&self) -> (Guard, Option<Arc<Error>>) {
+        self.waiting.fetch_add(1, Ordering::SeqCst);
+        let w = Waiting(&self.waiting);
+        let seen = self.finished.load(Ordering::SeqCst);
+        let g = self.state.clone().lock_owned().await;
+        drop(w);
+        let failed = if self.finished.load(Ordering::SeqCst) != seen {
+            g.failed.clone()
+        } else {
+            None
+        };
+        (g, failed)
+    }
+
+    /// Records the outcome of a refresh (lock held). A failure that other callers are
+    /// waiting for is kept for them, and every one of them (this one included) gets it
+    /// as [`Error::Shared`].
+    fn finish<T>(&self, g: &mut Guard, outcome: Result<T>) -> Result<T> {
+        let out = match outcome {
+            Ok(v) => {
+                g.failed = None;
+                Ok(v)
+            }
+            Err(e) if self.waiting.load(Ordering::SeqCst) > 0 => {
+                let e = Arc::new(e);
+                g.failed = Some(e.clone());
+                Err(Error::Shared(e))
+            }
+            Err(e) => {
+                g.failed = None;
+                Err(e)
+            }
+        };
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        out
     }
 }
 
@@ -144,17 +214,17 @@ impl UserTokenManager {
     /// Stores tokens obtained by signing in (e.g. [`crate::LoopbackSignIn::finish`]).
     pub async fn set_tokens(&self, key: &str, tokens: TokenSet) -> Result<()> {
         let s = slot(&self.inner.slots, key);
-        let mut g = s.lock().await;
+        let mut g = s.state.lock().await;
         self.save(key, &tokens).await?;
-        *g = Some(Some(tokens));
+        g.tokens = Some(Some(tokens));
         Ok(())
     }
 
     /// The tokens stored under `key`, as they are (no refresh).
     pub async fn tokens(&self, key: &str) -> Result<Option<TokenSet>> {
         let s = slot(&self.inner.slots, key);
-        let mut g = s.lock().await;
-        self.loaded(key, &mut g).await
+        let mut g = s.state.lock().await;
+        self.loaded(key, &mut g.tokens).await
     }
 
     /// An access token for `key` that is valid for at least the skew, refreshing first if
@@ -174,14 +244,20 @@ impl UserTokenManager {
     }
 
     /// Takes the key's lock and runs the check (and any refresh) in a task that owns the
-    /// lock, so that cancellation of the caller cannot interrupt a refresh half-way.
+    /// lock, so that cancellation of the caller cannot interrupt a refresh half-way. A
+    /// caller that waited for a refresh which failed answers that failure
+    /// ([`Error::Shared`]) rather than starting another refresh.
     async fn run_locked(&self, key: &str, rejected: Option<String>) -> Result<AccessToken> {
-        let mut g = slot(&self.inner.slots, key).lock_owned().await;
+        let s = slot(&self.inner.slots, key);
+        let (mut g, failed) = s.enter().await;
+        if let Some(e) = failed {
+            return Err(Error::Shared(e));
+        }
         let this = self.clone();
         let key = key.to_string();
         let task = tokio::spawn(async move {
             let current = this
-                .loaded(&key, &mut g)
+                .loaded(&key, &mut g.tokens)
                 .await?
                 .ok_or(Error::SignInRequired(None))?;
             let due = match &rejected {
@@ -191,7 +267,8 @@ impl UserTokenManager {
             if !due {
                 return Ok(current.access());
             }
-            Ok(this.refresh_locked(&key, &mut g, &current).await?.access())
+            let outcome = this.refresh_locked(&key, &mut g.tokens, &current).await;
+            s.finish(&mut g, outcome).map(|t| t.access())
         });
         task.await.map_err(|e| {
             Error::Storage(std::io::Error::other(format!("refresh task failed: {e}")))
@@ -203,10 +280,10 @@ impl UserTokenManager {
     /// revocation fails; the revocation error is then returned.
     pub async fn sign_out(&self, key: &str) -> Result<()> {
         let s = slot(&self.inner.slots, key);
-        let mut g = s.lock().await;
-        let current = self.loaded(key, &mut g).await?;
+        let mut g = s.state.lock().await;
+        let current = self.loaded(key, &mut g.tokens).await?;
         self.remove(key).await?;
-        *g = Some(None);
+        g.tokens = Some(None);
         let Some(t) = current else { return Ok(()) };
         if self.inner.client.endpoints().revocation_endpoint.is_none() {
             return Ok(());
@@ -361,8 +438,11 @@ impl ClientCredentialsManager {
     pub async fn access_token(&self, scope: Option<&str>) -> Result<AccessToken> {
         let key = scope_key(scope);
         let s = slot(&self.inner.slots, &key);
-        let mut g = s.lock().await;
-        if let Some(Some(t)) = &*g {
+        let (mut g, failed) = s.enter().await;
+        if let Some(e) = failed {
+            return Err(Error::Shared(e));
+        }
+        if let Some(Some(t)) = &g.tokens {
             if !t.expires_within(self.inner.opts.refresh_skew.as_secs()) {
                 return Ok(t.access());
             }
@@ -372,8 +452,9 @@ impl ClientCredentialsManager {
         } else {
             Some(key.as_str())
         };
-        let t = TokenSet::from_response(self.inner.client.client_credentials(scope).await?);
-        *g = Some(Some(t.clone()));
+        let outcome = self.inner.client.client_credentials(scope).await;
+        let t = TokenSet::from_response(s.finish(&mut g, outcome)?);
+        g.tokens = Some(Some(t.clone()));
         Ok(t.access())
     }
 
@@ -382,9 +463,9 @@ impl ClientCredentialsManager {
         let key = scope_key(scope);
         {
             let s = slot(&self.inner.slots, &key);
-            let mut g = s.lock().await;
-            if matches!(&*g, Some(Some(t)) if t.access_token == rejected) {
-                *g = None;
+            let mut g = s.state.lock().await;
+            if matches!(&g.tokens, Some(Some(t)) if t.access_token == rejected) {
+                g.tokens = None;
             }
         }
         self.access_token(scope).await
@@ -393,7 +474,140 @@ impl ClientCredentialsManager {
 
 #[cfg(test)]
 mod tests {
-    use super::scope_key;
+    use super::*;
+    use crate::client::Endpoints;
+    use crate::store::MemoryStore;
+    use crate::ClientAuth;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// What the fake token endpoint does with the request number `n` (from 0) and body.
+    type Reply = Arc<dyn Fn(usize, &str) -> Option<(u16, String)> + Send + Sync>;
+
+    /// A token endpoint answering `reply` after `delay` (`None`: never answers). Answers
+    /// its URL and the request bodies received.
+    async fn fake_token_endpoint(
+        delay: Duration,
+        reply: Reply,
+    ) -> (String, Arc<Mutex<Vec<String>>>) {
+        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", l.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let bodies = seen.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut sock, _)) = l.accept().await else {
+                    return;
+                };
+                let (reply, bodies) = (reply.clone(), bodies.clone());
+                tokio::spawn(async move {
+                    let mut buf = Vec::new();
+                    let mut chunk = [0u8; 4096];
+                    let body = loop {
+                        let n = sock.read(&mut chunk).await.unwrap_or(0);
+                        if n == 0 {
+                            return;
+                        }
+                        buf.extend_from_slice(&chunk[..n]);
+                        let text = String::from_utf8_lossy(&buf).to_string();
+                        if let Some(i) = text.find("\r\n\r\n") {
+                            let len = text[..i]
+                                .lines()
+                                .find_map(|l| {
+                                    l.to_ascii_lowercase()
+                                        .strip_prefix("content-length:")
+                                        .map(|v| v.trim().parse::<usize>().unwrap())
+                                })
+                                .unwrap_or(0);
+                            if buf.len() >= i + 4 + len {
+                                break text[i + 4..].to_string();
+                            }
+                        }
+                    };
+                    let n = {
+                        let mut b = bodies.lock().unwrap();
+                        b.push(body.clone());
+                        b.len() - 1
+                    };
+                    tokio::time::sleep(delay).await;
+                    let Some((status, json)) = reply(n, &body) else {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        return;
+                    };
+                    let msg = format!(
+                        "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+                        json.len()
+                    );
+                    let _ = sock.write_all(msg.as_bytes()).await;
+                });
+            }
+        });
+        (url, seen)
+    }
+
+    fn client(url: &str) -> OAuthClient {
+        OAuthClient::new(Endpoints::token_only(url), "app", ClientAuth::None).unwrap()
+    }
+
+    fn fixed(status: u16, json: &str) -> Reply {
+        let json = json.to_string();
+        Arc::new(move |_, _| Some((status, json.clone())))
+    }
+
+    async fn manager_with(url: &str, opts: ManagerOptions) -> UserTokenManager {
+        let m = UserTokenManager::new(client(url), MemoryStore::new(), opts);
+        m.set_tokens("k", TokenSet::new("at-1", Some("rt-1"), Some(0)))
+            .await
+            .unwrap();
+        m
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn callers_waiting_on_a_failed_refresh_get_its_failure() {
+        let (url, seen) = fake_token_endpoint(
+            Duration::from_millis(300),
+            fixed(401, r#"{"error":"invalid_client"}"#),
+        )
+        .await;
+        let m = manager_with(&url, ManagerOptions::default()).await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let m = m.clone();
+                tokio::spawn(async move { m.access_token("k").await })
+            })
+            .collect();
+        for t in tasks {
+            let e = t.await.unwrap().unwrap_err();
+            assert_eq!(
+                e.oauth().map(|o| o.error.clone()),
+                Some(ErrorCode::InvalidClient),
+                "{e}"
+            );
+        }
+        assert_eq!(seen.lock().unwrap().len(), 1, "one refresh for 8 callers");
+        // A later caller, who waited for nothing, tries again.
+        assert!(m.access_token("k").await.is_err());
+        assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn client_credentials_callers_share_a_failure_too() {
+        let (url, seen) = fake_token_endpoint(
+            Duration::from_millis(300),
+            fixed(400, r#"{"error":"invalid_scope"}"#),
+        )
+        .await;
+        let m = ClientCredentialsManager::new(client(&url), ManagerOptions::default());
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let m = m.clone();
+                tokio::spawn(async move { m.access_token(Some("api")).await })
+            })
+            .collect();
+        for t in tasks {
+            assert!(t.await.unwrap().unwrap_err().oauth().is_some());
+        }
+        assert_eq!(seen.lock().unwrap().len(), 1);
+    }
 
     #[test]
     fn scope_key_ignores_order_and_duplicates() {
