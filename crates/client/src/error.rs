@@ -119,6 +119,15 @@ pub enum Error {
     Storage(std::io::Error),
     /// The loopback redirect did not complete (wrong `state`, an error redirect, timeout).
     Callback(String),
+    /// A refresh got no definitive answer (only network errors, timeouts, 5xx or
+    /// `temporarily_unavailable`) within the retry window; `last` is the last of those
+    /// failures (`None`: the last attempt was still waiting when the window closed). The
+    /// stored tokens are unchanged; trying again later may succeed.
+    Timeout {
+        waited: std::time::Duration,
+        attempts: u32,
+        last: Option<Box<Error>>,
+    },
     /// The failure of a refresh (or client-credentials request) that several callers
     /// waited for: each of them gets this, with the one underlying error.
     Shared(Arc<Error>),
@@ -193,6 +202,21 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "configuration: {m}"),
             Error::Storage(e) => write!(f, "token storage: {e}"),
             Error::Callback(m) => write!(f, "sign-in callback: {m}"),
+            Error::Timeout {
+                waited,
+                attempts,
+                last,
+            } => {
+                write!(
+                    f,
+                    "no definitive answer after {attempts} attempt(s) in {:.1} s",
+                    waited.as_secs_f64()
+                )?;
+                match last {
+                    Some(e) => write!(f, "; last: {e}"),
+                    None => f.write_str("; the last attempt was still waiting"),
+                }
+            }
             Error::Shared(e) => e.fmt(f),
         }
     }
@@ -204,6 +228,7 @@ impl std::error::Error for Error {
             Error::Transport { source, .. } => Some(source),
             Error::Storage(e) => Some(e),
             Error::Shared(e) => Some(&**e),
+            Error::Timeout { last: Some(e), .. } => Some(&**e),
             _ => None,
         }
     }

@@ -17,12 +17,16 @@ use std::time::Duration;
 pub struct ManagerOptions {
     /// Renew an access token this long before it expires (default 60 s).
     pub refresh_skew: Duration,
-    /// How many times a refresh whose response was lost (connection reset, timeout,
-    /// 5xx) is repeated with the same refresh token (default 2). Keep
-    /// `retries × (request timeout + retry_delay)` below the server's refresh grace
-    /// period, within which a repeated presentation answers the same successor.
-    pub refresh_retries: u32,
-    /// The pause before such a repetition (default 200 ms).
+    /// How long a refresh keeps trying while the answers are not definitive (connection
+    /// refused or reset, timeout, truncated response, 5xx, `temporarily_unavailable`),
+    /// presenting the same refresh token each time, counted from the first attempt
+    /// (default 25 s). Then it fails with [`Error::Timeout`]. Keep it below the server's
+    /// refresh grace period, within which a repeated presentation answers the same
+    /// successor. A zero window means one attempt and no retry. Definitive answers
+    /// (`invalid_grant`, `invalid_client`, any other 4xx) are never retried.
+    pub retry_window: Duration,
+    /// The pause before the first repetition (default 200 ms); it doubles after each
+    /// repetition, up to 5 s.
     pub retry_delay: Duration,
     /// Scope to ask for on refresh (`None`: the grant's scope).
     pub refresh_scope: Option<String>,
@@ -32,7 +36,7 @@ impl Default for ManagerOptions {
     fn default() -> Self {
         ManagerOptions {
             refresh_skew: Duration::from_secs(60),
-            refresh_retries: 2,
+            retry_window: Duration::from_secs(25),
             retry_delay: Duration::from_millis(200),
             refresh_scope: None,
         }
@@ -45,8 +49,9 @@ impl ManagerOptions {
         self
     }
 
-    pub fn with_refresh_retries(mut self, retries: u32, delay: Duration) -> Self {
-        self.refresh_retries = retries;
+    /// Sets [`ManagerOptions::retry_window`] and [`ManagerOptions::retry_delay`].
+    pub fn with_retry_window(mut self, window: Duration, delay: Duration) -> Self {
+        self.retry_window = window;
         self.retry_delay = delay;
         self
     }
@@ -143,8 +148,8 @@ impl SlotInner {
 /// - **Crash-safe rotation**: the new refresh token is saved to the [`TokenStore`] before
 ///   any caller sees the new access token; if saving fails, the call fails.
 /// - **Lost responses**: a refresh whose response never arrived is repeated with the same
-///   refresh token ([`ManagerOptions::refresh_retries`]); within the server's grace period
-///   this answers the same successor.
+///   refresh token, for at most [`ManagerOptions::retry_window`], then fails with
+///   [`Error::Timeout`]; within the server's grace period this answers the same successor.
 /// - **`invalid_grant`** on refresh clears the key and answers [`Error::SignInRequired`].
 ///
 /// ```no_run
@@ -324,14 +329,29 @@ impl UserTokenManager {
             return Err(Error::SignInRequired(None));
         };
         let opts = &self.inner.opts;
-        let mut attempt = 0;
+        let start = tokio::time::Instant::now();
+        let window = opts.retry_window;
+        let mut delay = opts.retry_delay;
+        let mut attempts = 0;
         let resp = loop {
-            match self
-                .inner
-                .client
-                .refresh(rt, opts.refresh_scope.as_deref())
-                .await
-            {
+            let request = self.inner.client.refresh(rt, opts.refresh_scope.as_deref());
+            let outcome = if window.is_zero() {
+                request.await
+            } else {
+                let left = window.saturating_sub(start.elapsed());
+                match tokio::time::timeout(left, request).await {
+                    Ok(o) => o,
+                    Err(_) => {
+                        return Err(Error::Timeout {
+                            waited: start.elapsed(),
+                            attempts: attempts + 1,
+                            last: None,
+                        })
+                    }
+                }
+            };
+            attempts += 1;
+            match outcome {
                 Ok(r) => break r,
                 Err(Error::OAuth(e)) if e.error == ErrorCode::InvalidGrant => {
                     // The grant is gone (expired, revoked, reused): nothing stored can help.
@@ -339,11 +359,18 @@ impl UserTokenManager {
                     *g = Some(None);
                     return Err(Error::SignInRequired(Some(e)));
                 }
-                Err(e) if e.is_transient() && attempt < opts.refresh_retries => {
+                Err(e) if e.is_transient() => {
                     // The response may have been lost after the server rotated: present the
                     // same token again; inside the grace period it answers the same successor.
-                    attempt += 1;
-                    tokio::time::sleep(opts.retry_delay).await;
+                    if start.elapsed() + delay >= window {
+                        return Err(Error::Timeout {
+                            waited: start.elapsed(),
+                            attempts,
+                            last: Some(Box::new(e)),
+                        });
+                    }
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
                 }
                 Err(e) => return Err(e),
             }
@@ -587,6 +614,83 @@ mod tests {
         // A later caller, who waited for nothing, tries again.
         assert!(m.access_token("k").await.is_err());
         assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn undefinitive_answers_are_retried_within_the_window_then_time_out() {
+        let (url, seen) = fake_token_endpoint(
+            Duration::ZERO,
+            fixed(503, r#"{"error":"temporarily_unavailable"}"#),
+        )
+        .await;
+        let opts = ManagerOptions::default()
+            .with_retry_window(Duration::from_millis(1500), Duration::from_millis(50));
+        let m = manager_with(&url, opts).await;
+        let t0 = std::time::Instant::now();
+        let e = m.access_token("k").await.unwrap_err();
+        assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
+        match &e {
+            Error::Timeout {
+                attempts,
+                last: Some(last),
+                ..
+            } => {
+                assert!(*attempts > 2, "{attempts}");
+                assert!(last.is_transient());
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        let bodies = seen.lock().unwrap().clone();
+        assert!(bodies.len() > 2);
+        assert!(bodies.iter().all(|b| b.contains("refresh_token=rt-1")));
+        assert!(e.to_string().contains("no definitive answer"), "{e}");
+
+        // An endpoint that never answers is bounded by the window too.
+        let (url, _) = fake_token_endpoint(Duration::ZERO, Arc::new(|_, _| None)).await;
+        let opts = ManagerOptions::default()
+            .with_retry_window(Duration::from_millis(500), Duration::from_millis(50));
+        let m = manager_with(&url, opts).await;
+        let t0 = std::time::Instant::now();
+        let e = m.access_token("k").await.unwrap_err();
+        assert!(matches!(e, Error::Timeout { .. }), "{e:?}");
+        assert!(t0.elapsed() < Duration::from_secs(2), "{:?}", t0.elapsed());
+    }
+
+    #[tokio::test]
+    async fn a_lost_answer_is_retried_and_definitive_answers_are_not() {
+        let (url, seen) = fake_token_endpoint(
+            Duration::ZERO,
+            Arc::new(|n, _| {
+                Some(if n == 0 {
+                    (502, "<html>bad gateway</html>".to_string())
+                } else {
+                    (
+                        200,
+                        r#"{"access_token":"at-2","token_type":"Bearer","expires_in":300}"#
+                            .to_string(),
+                    )
+                })
+            }),
+        )
+        .await;
+        let m = manager_with(&url, ManagerOptions::default()).await;
+        assert_eq!(m.access_token("k").await.unwrap().token, "at-2");
+        assert_eq!(seen.lock().unwrap().len(), 2);
+
+        for (status, code) in [(401, "invalid_client"), (400, "invalid_request")] {
+            let (url, seen) = fake_token_endpoint(
+                Duration::ZERO,
+                fixed(status, &format!(r#"{{"error":"{code}"}}"#)),
+            )
+            .await;
+            let m = manager_with(&url, ManagerOptions::default()).await;
+            let e = m.access_token("k").await.unwrap_err();
+            assert_eq!(
+                e.oauth().map(|o| o.error.as_str().to_string()),
+                Some(code.to_string())
+            );
+            assert_eq!(seen.lock().unwrap().len(), 1, "{code} is not retried");
+        }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
