@@ -185,7 +185,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::OAuth(e) => write!(f, "authorization server error: {e}"),
-            Error::SignInRequired(Some(e)) => write!(f, "sign-in required: {e}"),
+            Error::SignInRequired(Some(e)) => write!(
+                f,
+                "sign-in required: the refresh token was refused ({e}); the tokens of this key were discarded"
+            ),
             Error::SignInRequired(None) => f.write_str("sign-in required: no usable refresh token"),
             Error::Transport { maybe_sent, source } => write!(
                 f,

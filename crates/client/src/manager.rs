@@ -150,7 +150,8 @@ impl SlotInner {
 /// - **Lost responses**: a refresh whose response never arrived is repeated with the same
 ///   refresh token, for at most [`ManagerOptions::retry_window`], then fails with
 ///   [`Error::Timeout`]; within the server's grace period this answers the same successor.
-/// - **`invalid_grant`** on refresh clears the key and answers [`Error::SignInRequired`].
+/// - **`invalid_grant`** on refresh clears the key (in memory even when the store fails
+///   to delete it) and answers [`Error::SignInRequired`].
 ///
 /// ```no_run
 /// use baton_client::{ClientAuth, FileStore, ManagerOptions, OAuthClient, UserTokenManager};
@@ -355,8 +356,12 @@ impl UserTokenManager {
                 Ok(r) => break r,
                 Err(Error::OAuth(e)) if e.error == ErrorCode::InvalidGrant => {
                     // The grant is gone (expired, revoked, reused): nothing stored can help.
-                    self.remove(key).await?;
+                    // Forget it here first, so later calls answer at once without a request
+                    // even if the store cannot delete it now.
                     *g = Some(None);
+                    if let Err(r) = self.remove(key).await {
+                        tracing::warn!(error = %r, "could not delete the tokens of a dead grant from the store");
+                    }
                     return Err(Error::SignInRequired(Some(e)));
                 }
                 Err(e) if e.is_transient() => {
@@ -614,6 +619,65 @@ mod tests {
         // A later caller, who waited for nothing, tries again.
         assert!(m.access_token("k").await.is_err());
         assert_eq!(seen.lock().unwrap().len(), 2);
+    }
+
+    /// A [`MemoryStore`] whose `save` and `remove` fail while told to.
+    #[derive(Default)]
+    struct Flaky {
+        inner: MemoryStore,
+        fail_save: std::sync::atomic::AtomicBool,
+        fail_remove: std::sync::atomic::AtomicBool,
+    }
+
+    impl TokenStore for Flaky {
+        fn load(&self, key: &str) -> Result<Option<TokenSet>> {
+            self.inner.load(key)
+        }
+        fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
+            if self.fail_save.load(Ordering::SeqCst) {
+                return Err(std::io::Error::other("disk full").into());
+            }
+            self.inner.save(key, tokens)
+        }
+        fn remove(&self, key: &str) -> Result<()> {
+            if self.fail_remove.load(Ordering::SeqCst) {
+                return Err(std::io::Error::other("read-only").into());
+            }
+            self.inner.remove(key)
+        }
+    }
+
+    #[tokio::test]
+    async fn invalid_grant_forgets_the_tokens_even_when_the_store_cannot_delete_them() {
+        let (url, seen) =
+            fake_token_endpoint(Duration::ZERO, fixed(400, r#"{"error":"invalid_grant"}"#)).await;
+        let store = Arc::new(Flaky::default());
+        let m = UserTokenManager::with_shared_store(
+            client(&url),
+            store.clone(),
+            ManagerOptions::default(),
+        );
+        m.set_tokens("k", TokenSet::new("at-1", Some("rt-1"), Some(0)))
+            .await
+            .unwrap();
+        store.fail_remove.store(true, Ordering::SeqCst);
+        let e = m.access_token("k").await.unwrap_err();
+        match &e {
+            Error::SignInRequired(Some(o)) => assert_eq!(o.error, ErrorCode::InvalidGrant),
+            other => panic!("expected sign-in required, got {other:?}"),
+        }
+        assert!(e.to_string().contains("discarded"), "{e}");
+        // The dead grant is not presented again.
+        assert!(m.access_token("k").await.unwrap_err().is_sign_in_required());
+        assert!(m.tokens("k").await.unwrap().is_none());
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        // With a working store it is deleted there too.
+        store.fail_remove.store(false, Ordering::SeqCst);
+        m.set_tokens("k", TokenSet::new("at-1", Some("rt-1"), Some(0)))
+            .await
+            .unwrap();
+        assert!(m.access_token("k").await.unwrap_err().is_sign_in_required());
+        assert!(store.load("k").unwrap().is_none());
     }
 
     #[tokio::test]
