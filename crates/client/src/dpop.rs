@@ -60,7 +60,7 @@ impl DpopKey {
     pub fn proof(&self, method: &str, url: &str, access_token: Option<&str>) -> Result<String> {
         let htu = url.split(['?', '#']).next().unwrap_or(url);
         let mut claims = json!({
-            "jti": random_token(16),
+            "jti": random_token(16)?,
             "htm": method,
             "htu": htu,
             "iat": now_secs(),

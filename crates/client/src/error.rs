@@ -128,6 +128,9 @@ pub enum Error {
         attempts: u32,
         last: Option<Box<Error>>,
     },
+    /// The operating system's random generator failed (no state, verifier, `jti` or
+    /// file name can be made safely).
+    Random,
     /// The failure of a refresh (or client-credentials request) that several callers
     /// waited for: each of them gets this, with the one underlying error.
     Shared(Arc<Error>),
@@ -220,6 +223,7 @@ impl fmt::Display for Error {
                     None => f.write_str("; the last attempt was still waiting"),
                 }
             }
+            Error::Random => f.write_str("the operating system's random generator failed"),
             Error::Shared(e) => e.fmt(f),
         }
     }

@@ -54,8 +54,8 @@ impl LoopbackSignIn {
         let listener = TcpListener::bind(("127.0.0.1", port)).await?;
         let port = listener.local_addr()?.port();
         let redirect_uri = format!("http://127.0.0.1:{port}/callback");
-        let state = random_token(16);
-        let pkce = Pkce::new();
+        let state = random_token(16)?;
+        let pkce = Pkce::new()?;
         let url = client.authorization_url(&redirect_uri, scope, &state, &pkce, extra)?;
         Ok(LoopbackSignIn {
             listener,

@@ -367,7 +367,7 @@ impl UserTokenManager {
                 Err(e) if e.is_transient() => {
                     // The response may have been lost after the server rotated: present the
                     // same token again; inside the grace period it answers the same successor.
-                    if start.elapsed() + delay >= window {
+                    if start.elapsed().saturating_add(delay) >= window {
                         return Err(Error::Timeout {
                             waited: start.elapsed(),
                             attempts,
@@ -375,7 +375,7 @@ impl UserTokenManager {
                         });
                     }
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    delay = delay.saturating_mul(2).min(Duration::from_secs(5));
                 }
                 Err(e) => return Err(e),
             }

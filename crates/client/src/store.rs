@@ -116,7 +116,7 @@ impl TokenStore for FileStore {
 
     fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
         let target = self.path_of(key);
-        let tmp = self.dir.join(format!(".tmp-{}", random_token(9)));
+        let tmp = self.dir.join(format!(".tmp-{}", random_token(9)?));
         let bytes = serde_json::to_vec(tokens)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         let write = || -> std::io::Result<()> {
