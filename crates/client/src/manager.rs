@@ -76,6 +76,10 @@ struct State {
     tokens: Option<Option<TokenSet>>,
     /// The failure of the last refresh, kept for the callers that waited on it.
     failed: Option<Arc<Error>>,
+    /// `tokens` came from a refresh but saving them failed: they are saved before use.
+    /// They are never replaced by what the store holds, which is the token the server
+    /// retired in that refresh.
+    unsaved: bool,
 }
 
 type Slot = Arc<SlotInner>;
@@ -146,7 +150,9 @@ impl SlotInner {
 /// - **Single flight**: concurrent callers for one key cause one refresh request; all get
 ///   its result.
 /// - **Crash-safe rotation**: the new refresh token is saved to the [`TokenStore`] before
-///   any caller sees the new access token; if saving fails, the call fails.
+///   any caller sees the new access token; if saving fails, the call fails, the new tokens
+///   are kept in memory (never the retired refresh token) and the next call saves them
+///   again before using them.
 /// - **Lost responses**: a refresh whose response never arrived is repeated with the same
 ///   refresh token, for at most [`ManagerOptions::retry_window`], then fails with
 ///   [`Error::Timeout`]; within the server's grace period this answers the same successor.
@@ -223,6 +229,7 @@ impl UserTokenManager {
         let mut g = s.state.lock().await;
         self.save(key, &tokens).await?;
         g.tokens = Some(Some(tokens));
+        g.unsaved = false;
         Ok(())
     }
 
@@ -266,6 +273,12 @@ impl UserTokenManager {
                 .loaded(&key, &mut g.tokens)
                 .await?
                 .ok_or(Error::SignInRequired(None))?;
+            if g.unsaved {
+                // The last refresh rotated the token but could not save the successor:
+                // save it now, before anyone uses it.
+                this.save(&key, &current).await?;
+                g.unsaved = false;
+            }
             let due = match &rejected {
                 None => current.expires_within(this.inner.opts.refresh_skew.as_secs()),
                 Some(r) => current.access_token == *r,
@@ -273,7 +286,7 @@ impl UserTokenManager {
             if !due {
                 return Ok(current.access());
             }
-            let outcome = this.refresh_locked(&key, &mut g.tokens, &current).await;
+            let outcome = this.refresh_locked(&key, &mut g, &current).await;
             s.finish(&mut g, outcome).map(|t| t.access())
         });
         task.await.map_err(|e| {
@@ -290,6 +303,7 @@ impl UserTokenManager {
         let current = self.loaded(key, &mut g.tokens).await?;
         self.remove(key).await?;
         g.tokens = Some(None);
+        g.unsaved = false;
         let Some(t) = current else { return Ok(()) };
         if self.inner.client.endpoints().revocation_endpoint.is_none() {
             return Ok(());
@@ -323,7 +337,7 @@ impl UserTokenManager {
     async fn refresh_locked(
         &self,
         key: &str,
-        g: &mut Option<Option<TokenSet>>,
+        g: &mut State,
         current: &TokenSet,
     ) -> Result<TokenSet> {
         let Some(rt) = current.refresh_token.as_deref() else {
@@ -358,7 +372,8 @@ impl UserTokenManager {
                     // The grant is gone (expired, revoked, reused): nothing stored can help.
                     // Forget it here first, so later calls answer at once without a request
                     // even if the store cannot delete it now.
-                    *g = Some(None);
+                    g.tokens = Some(None);
+                    g.unsaved = false;
                     if let Err(r) = self.remove(key).await {
                         tracing::warn!(error = %r, "could not delete the tokens of a dead grant from the store");
                     }
@@ -381,10 +396,14 @@ impl UserTokenManager {
             }
         };
         let next = current.refreshed(resp);
+        // The old refresh token is retired now: keep the successor whatever happens next.
+        g.tokens = Some(Some(next.clone()));
+        g.unsaved = true;
         // Durable before anyone sees it: a crash after this point restarts with the new
         // refresh token; a crash before it restarts with the old one, inside the grace period.
+        // If the save fails, the next call saves again before using it.
         self.save(key, &next).await?;
-        *g = Some(Some(next.clone()));
+        g.unsaved = false;
         Ok(next)
     }
 
@@ -678,6 +697,52 @@ mod tests {
             .unwrap();
         assert!(m.access_token("k").await.unwrap_err().is_sign_in_required());
         assert!(store.load("k").unwrap().is_none());
+    }
+
+    #[tokio::test]
+    async fn a_rotated_token_whose_save_failed_is_kept_and_saved_before_use() {
+        let (url, seen) = fake_token_endpoint(
+            Duration::ZERO,
+            Arc::new(|n, _| {
+                let json = format!(
+                    r#"{{"access_token":"at-{0}","token_type":"Bearer","expires_in":300,"refresh_token":"rt-{0}"}}"#,
+                    n + 2
+                );
+                Some((200, json))
+            }),
+        )
+        .await;
+        let store = Arc::new(Flaky::default());
+        let m = UserTokenManager::with_shared_store(
+            client(&url),
+            store.clone(),
+            ManagerOptions::default(),
+        );
+        m.set_tokens("k", TokenSet::new("at-1", Some("rt-1"), Some(0)))
+            .await
+            .unwrap();
+        store.fail_save.store(true, Ordering::SeqCst);
+        let e = m.access_token("k").await.unwrap_err();
+        assert!(matches!(e, Error::Storage(_)), "{e:?}");
+        // Still failing: nothing is handed out, and the retired rt-1 is not presented.
+        assert!(matches!(m.access_token("k").await, Err(Error::Storage(_))));
+        assert_eq!(
+            m.tokens("k")
+                .await
+                .unwrap()
+                .unwrap()
+                .refresh_token
+                .as_deref(),
+            Some("rt-2")
+        );
+        store.fail_save.store(false, Ordering::SeqCst);
+        assert_eq!(m.access_token("k").await.unwrap().token, "at-2");
+        assert_eq!(
+            store.load("k").unwrap().unwrap().refresh_token.as_deref(),
+            Some("rt-2")
+        );
+        let bodies = seen.lock().unwrap().clone();
+        assert_eq!(bodies.len(), 1, "{bodies:?}");
     }
 
     #[tokio::test]
