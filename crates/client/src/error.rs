@@ -132,7 +132,9 @@ pub enum Error {
     /// file name can be made safely).
     Random,
     /// The failure of a refresh (or client-credentials request) that several callers
-    /// waited for: each of them gets this, with the one underlying error.
+    /// waited for: each of them (the one that sent the request too) gets this, with the
+    /// one underlying error. [`Error::oauth`], [`Error::is_sign_in_required`] and
+    /// [`Error::is_transient`] look through it.
     Shared(Arc<Error>),
 }
 
