@@ -165,7 +165,7 @@ impl SigningKey {
         let now = now_secs();
         let claims = json!({
             "iss": client_id, "sub": client_id, "aud": audience,
-            "jti": random_token(16), "iat": now, "exp": now + 60,
+            "jti": random_token(16)?, "iat": now, "exp": now + 60,
         });
         self.sign_jwt(json!({"typ": "JWT"}), &claims)
     }

@@ -60,7 +60,7 @@ impl DpopKey {
     pub fn proof(&self, method: &str, url: &str, access_token: Option<&str>) -> Result<String> {
         let htu = url.split(['?', '#']).next().unwrap_or(url);
         let mut claims = json!({
-            "jti": random_token(16),
+            "jti": random_token(16)?,
             "htm": method,
             "htu": htu,
             "iat": now_secs(),
@@ -83,14 +83,19 @@ impl DpopKey {
         let Some(n) = headers.get("dpop-nonce").and_then(|v| v.to_str().ok()) else {
             return false;
         };
-        let Ok(mut m) = self.nonces.lock() else {
-            return false;
-        };
-        m.insert(origin(url), n.to_string()).as_deref() != Some(n)
+        self.nonces().insert(origin(url), n.to_string()).as_deref() != Some(n)
     }
 
     fn nonce_for(&self, url: &str) -> Option<String> {
-        self.nonces.lock().ok()?.get(&origin(url)).cloned()
+        self.nonces().get(&origin(url)).cloned()
+    }
+
+    /// The nonces, also after a thread panicked holding the lock (each entry is
+    /// replaced whole).
+    fn nonces(&self) -> std::sync::MutexGuard<'_, HashMap<String, String>> {
+        self.nonces
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 

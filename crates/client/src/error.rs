@@ -2,6 +2,7 @@
 //! that can go wrong on the way, in one [`Error`].
 
 use std::fmt;
+use std::sync::Arc;
 
 /// The `error` code of an RFC 6749 §5.2 (or RFC 6750 / RFC 7009) error response.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -118,6 +119,23 @@ pub enum Error {
     Storage(std::io::Error),
     /// The loopback redirect did not complete (wrong `state`, an error redirect, timeout).
     Callback(String),
+    /// A refresh got no definitive answer (only network errors, timeouts, 5xx or
+    /// `temporarily_unavailable`) within the retry window; `last` is the last of those
+    /// failures (`None`: the last attempt was still waiting when the window closed). The
+    /// stored tokens are unchanged; trying again later may succeed.
+    Timeout {
+        waited: std::time::Duration,
+        attempts: u32,
+        last: Option<Box<Error>>,
+    },
+    /// The operating system's random generator failed (no state, verifier, `jti` or
+    /// file name can be made safely).
+    Random,
+    /// The failure of a refresh (or client-credentials request) that several callers
+    /// waited for: each of them (the one that sent the request too) gets this, with the
+    /// one underlying error. [`Error::oauth`], [`Error::is_sign_in_required`] and
+    /// [`Error::is_transient`] look through it.
+    Shared(Arc<Error>),
 }
 
 impl Error {
@@ -126,13 +144,19 @@ impl Error {
         match self {
             Error::OAuth(e) => Some(e),
             Error::SignInRequired(e) => e.as_ref(),
+            Error::Shared(e) => e.oauth(),
             _ => None,
         }
     }
 
-    /// True when the user must sign in again ([`Error::SignInRequired`]).
+    /// True when the user must sign in again ([`Error::SignInRequired`], also behind
+    /// [`Error::Shared`]).
     pub fn is_sign_in_required(&self) -> bool {
-        matches!(self, Error::SignInRequired(_))
+        match self {
+            Error::SignInRequired(_) => true,
+            Error::Shared(e) => e.is_sign_in_required(),
+            _ => false,
+        }
     }
 
     pub(crate) fn transport(e: reqwest::Error) -> Error {
@@ -156,6 +180,7 @@ impl Error {
                     )
             }
             Error::UnexpectedResponse { status, .. } => *status >= 500,
+            Error::Shared(e) => e.is_transient(),
             _ => false,
         }
     }
@@ -165,7 +190,10 @@ impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::OAuth(e) => write!(f, "authorization server error: {e}"),
-            Error::SignInRequired(Some(e)) => write!(f, "sign-in required: {e}"),
+            Error::SignInRequired(Some(e)) => write!(
+                f,
+                "sign-in required: the refresh token was refused ({e}); the tokens of this key were discarded"
+            ),
             Error::SignInRequired(None) => f.write_str("sign-in required: no usable refresh token"),
             Error::Transport { maybe_sent, source } => write!(
                 f,
@@ -182,6 +210,23 @@ impl fmt::Display for Error {
             Error::Config(m) => write!(f, "configuration: {m}"),
             Error::Storage(e) => write!(f, "token storage: {e}"),
             Error::Callback(m) => write!(f, "sign-in callback: {m}"),
+            Error::Timeout {
+                waited,
+                attempts,
+                last,
+            } => {
+                write!(
+                    f,
+                    "no definitive answer after {attempts} attempt(s) in {:.1} s",
+                    waited.as_secs_f64()
+                )?;
+                match last {
+                    Some(e) => write!(f, "; last: {e}"),
+                    None => f.write_str("; the last attempt was still waiting"),
+                }
+            }
+            Error::Random => f.write_str("the operating system's random generator failed"),
+            Error::Shared(e) => e.fmt(f),
         }
     }
 }
@@ -191,6 +236,8 @@ impl std::error::Error for Error {
         match self {
             Error::Transport { source, .. } => Some(source),
             Error::Storage(e) => Some(e),
+            Error::Shared(e) => Some(&**e),
+            Error::Timeout { last: Some(e), .. } => Some(&**e),
             _ => None,
         }
     }

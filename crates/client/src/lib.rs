@@ -12,7 +12,8 @@
 //!   [`UserTokenManager`] keeps user tokens per key in a [`TokenStore`] ([`MemoryStore`],
 //!   crash-safe [`FileStore`]), refreshes ahead of expiry with single flight, persists a
 //!   rotated refresh token before handing it out, retries lost refresh responses within
-//!   the server's grace period and reports [`Error::SignInRequired`] when the grant is gone.
+//!   a bounded window (inside the server's grace period; then [`Error::Timeout`]) and
+//!   reports [`Error::SignInRequired`] when the grant is gone.
 //! - **Calling APIs**: [`AuthorizedClient`] (a `reqwest` wrapper) and [`AuthLayer`] (a
 //!   `tower` layer) add the token and retry once on `401 invalid_token`.
 //! - **Native apps**: [`LoopbackSignIn`] runs the RFC 8252 loopback redirect.

@@ -1,5 +1,6 @@
 //! PKCE (RFC 7636) with the `S256` method.
 
+use crate::error::Result;
 use crate::util::{b64url, random_token};
 
 /// A code verifier and its `S256` challenge.
@@ -23,9 +24,10 @@ impl std::fmt::Debug for Pkce {
 }
 
 impl Pkce {
-    /// A fresh verifier of 43 characters (32 random bytes).
-    pub fn new() -> Pkce {
-        Pkce::from_verifier(&random_token(32))
+    /// A fresh verifier of 43 characters (32 random bytes); [`crate::Error::Random`]
+    /// when the operating system's random generator fails.
+    pub fn new() -> Result<Pkce> {
+        Ok(Pkce::from_verifier(&random_token(32)?))
     }
 
     /// The pair for a given verifier.
@@ -45,11 +47,5 @@ impl Pkce {
     /// The `code_challenge`, sent in the authorization request.
     pub fn challenge(&self) -> &str {
         &self.challenge
-    }
-}
-
-impl Default for Pkce {
-    fn default() -> Self {
-        Pkce::new()
     }
 }

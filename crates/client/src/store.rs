@@ -33,24 +33,28 @@ impl MemoryStore {
     pub fn new() -> MemoryStore {
         MemoryStore::default()
     }
+
+    /// The map, also after a thread panicked while holding the lock: every operation
+    /// replaces or removes one whole entry, so the map is consistent whatever happened.
+    fn map(&self) -> std::sync::MutexGuard<'_, HashMap<String, TokenSet>> {
+        self.map
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl TokenStore for MemoryStore {
     fn load(&self, key: &str) -> Result<Option<TokenSet>> {
-        Ok(self.map.lock().map(|m| m.get(key).cloned()).unwrap_or(None))
+        Ok(self.map().get(key).cloned())
     }
 
     fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
-        if let Ok(mut m) = self.map.lock() {
-            m.insert(key.to_string(), tokens.clone());
-        }
+        self.map().insert(key.to_string(), tokens.clone());
         Ok(())
     }
 
     fn remove(&self, key: &str) -> Result<()> {
-        if let Ok(mut m) = self.map.lock() {
-            m.remove(key);
-        }
+        self.map().remove(key);
         Ok(())
     }
 }
@@ -116,7 +120,7 @@ impl TokenStore for FileStore {
 
     fn save(&self, key: &str, tokens: &TokenSet) -> Result<()> {
         let target = self.path_of(key);
-        let tmp = self.dir.join(format!(".tmp-{}", random_token(9)));
+        let tmp = self.dir.join(format!(".tmp-{}", random_token(9)?));
         let bytes = serde_json::to_vec(tokens)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         let write = || -> std::io::Result<()> {
@@ -196,6 +200,24 @@ mod tests {
         let s = FileStore::new(dir.path()).unwrap();
         std::fs::write(s.path_of("k"), b"{not json").unwrap();
         assert!(matches!(s.load("k"), Err(crate::Error::Storage(_))));
+    }
+
+    #[test]
+    fn memory_store_recovers_from_a_poisoned_lock() {
+        let s = std::sync::Arc::new(MemoryStore::new());
+        s.save("k", &TokenSet::new("a", Some("r"), None)).unwrap();
+        let s2 = s.clone();
+        let _ = std::thread::spawn(move || {
+            let _g = s2.map.lock().unwrap();
+            panic!("poison the lock");
+        })
+        .join();
+        assert!(s.map.is_poisoned());
+        assert_eq!(s.load("k").unwrap().unwrap().access_token, "a");
+        s.save("k", &TokenSet::new("b", Some("r2"), None)).unwrap();
+        assert_eq!(s.load("k").unwrap().unwrap().access_token, "b");
+        s.remove("k").unwrap();
+        assert!(s.load("k").unwrap().is_none());
     }
 
     #[test]

@@ -458,8 +458,11 @@ async fn loopback_sign_in_completes_the_code_flow() {
     let tokens = finish.await.unwrap().unwrap();
     assert!(tokens.refresh_token.is_some());
 
-    // A redirect with another state is refused.
-    let signin = LoopbackSignIn::start(&c, "openid", port).await.unwrap();
+    // A redirect with another state is refused, and the real answer still completes.
+    let signin = LoopbackSignIn::start(&c, "openid offline_access", port)
+        .await
+        .unwrap();
+    let url = signin.authorization_url().to_string();
     let finish = tokio::spawn({
         let c = c.clone();
         async move { signin.finish(&c, Duration::from_secs(30)).await }
@@ -470,7 +473,21 @@ async fn loopback_sign_in_completes_the_code_flow() {
     .await
     .unwrap();
     assert_eq!(page.status().as_u16(), 400);
-    assert!(matches!(finish.await.unwrap(), Err(Error::Callback(_))));
+    assert!(
+        !finish.is_finished(),
+        "a wrong state does not end the sign-in"
+    );
+    let cb = b.drive(b.get(&url).await, "allow").await;
+    assert_eq!(reqwest::get(&cb.url).await.unwrap().status().as_u16(), 200);
+    assert!(finish.await.unwrap().unwrap().access_token.len() > 10);
+
+    // A port already in use is a configuration error.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken_port = taken.local_addr().unwrap().port();
+    assert!(matches!(
+        LoopbackSignIn::start(&c, "openid", taken_port).await,
+        Err(Error::Config(_))
+    ));
 }
 
 /// The CLI example, end to end: `login` through the loopback flow (this test plays the
