@@ -24,12 +24,17 @@ pub struct Args {
     pub client_secret: Option<String>,
 
     /// Resource owner username used to seed refresh tokens (password grant).
-    #[arg(long)]
-    pub username: String,
+    #[arg(long, required_unless_present = "seed_token")]
+    pub username: Option<String>,
 
     /// Resource owner password used to seed refresh tokens (password grant).
-    #[arg(long)]
-    pub password: String,
+    #[arg(long, required_unless_present = "seed_token")]
+    pub password: Option<String>,
+
+    /// Start every chain (and restart a broken one) from this refresh token instead of the
+    /// password grant: for an endpoint without one, such as the ceiling server.
+    #[arg(long, value_name = "TOKEN", conflicts_with_all = ["username", "password"])]
+    pub seed_token: Option<String>,
 
     /// Scope requested by the password grant (e.g. "openid offline_access").
     #[arg(long)]
@@ -318,5 +323,28 @@ mod tests {
         assert!(parse_target("https://127.0.0.1/token").is_err());
         assert!(parse_target("http://user:pw@127.0.0.1/token").is_err());
         assert!(parse_target("127.0.0.1:8080/token").is_err());
+    }
+
+    #[test]
+    fn seeding_needs_a_password_grant_or_a_seed_token() {
+        use clap::Parser;
+        let base = [
+            "baton-bench",
+            "--token-url",
+            "http://127.0.0.1:1/token",
+            "--client-id",
+            "c",
+        ];
+        let with = |extra: &[&str]| Args::try_parse_from(base.iter().chain(extra.iter()));
+        assert!(with(&[]).is_err(), "neither a user nor a seed token");
+        assert!(
+            with(&["--username", "u"]).is_err(),
+            "a user without a password"
+        );
+        let a = with(&["--username", "u", "--password", "p"]).unwrap();
+        assert_eq!((a.username.as_deref(), a.seed_token), (Some("u"), None));
+        let a = with(&["--seed-token", "rt"]).unwrap();
+        assert_eq!((a.username, a.seed_token.as_deref()), (None, Some("rt")));
+        assert!(with(&["--seed-token", "rt", "--username", "u"]).is_err());
     }
 }

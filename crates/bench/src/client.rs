@@ -115,6 +115,8 @@ pub struct Endpoint {
     host: HeaderValue,
     authorization: Option<HeaderValue>,
     pub forms: Forms,
+    /// `--seed-token`: the head of every chain, instead of a password grant.
+    pub seed_token: Option<String>,
 }
 
 impl Endpoint {
@@ -135,10 +137,11 @@ impl Endpoint {
                 args.auth,
                 &args.client_id,
                 secret,
-                &args.username,
-                &args.password,
+                args.username.as_deref().unwrap_or(""),
+                args.password.as_deref().unwrap_or(""),
                 args.scope.as_deref(),
             ),
+            seed_token: args.seed_token.clone(),
         })
     }
 

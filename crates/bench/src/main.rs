@@ -138,8 +138,13 @@ fn start(args: &Args) -> Result<(), String> {
 
 async fn run(args: &Args, endpoint: Endpoint, info: RunInfo) -> Result<Summary, String> {
     let concurrency = args.concurrency as usize;
+    let how = if args.seed_token.is_some() {
+        "from --seed-token"
+    } else {
+        "via the password grant"
+    };
     eprintln!(
-        "baton-bench: seeding {concurrency} refresh tokens via the password grant at {}",
+        "baton-bench: seeding {concurrency} refresh tokens {how} at {}",
         info.target
     );
     let endpoint = Arc::new(endpoint);

@@ -68,14 +68,20 @@ pub struct Seed {
     pub refresh_token: String,
 }
 
-/// Opens a connection and obtains a refresh token through the password grant.
-/// Any failure here is fatal for the run.
+/// Opens a connection and obtains a refresh token through the password grant (or takes
+/// `--seed-token`). Any failure here is fatal for the run.
 pub async fn seed(endpoint: &Endpoint, timeout: Duration) -> Result<Seed, String> {
     let deadline = Instant::now() + timeout;
     let mut conn = endpoint
         .connect(deadline)
         .await
         .map_err(|f| format!("{} ({})", f.label(), endpoint.addr()))?;
+    if let Some(t) = &endpoint.seed_token {
+        return Ok(Seed {
+            conn,
+            refresh_token: t.clone(),
+        });
+    }
     let reply = endpoint
         .post(&mut conn, endpoint.forms.password_body(), deadline)
         .await
@@ -141,7 +147,16 @@ pub async fn run(shared: Arc<Shared>, seed: Seed) -> WorkerStats {
         }
         let Some(c) = conn.as_mut() else { continue };
 
-        // Restart a broken chain through the password grant.
+        // Restart a broken chain from the seed token, or through the password grant.
+        if token.is_none() {
+            if let Some(t) = &ep.seed_token {
+                if s.in_window(Instant::now()) {
+                    stats.reseeds += 1;
+                }
+                body = ep.forms.refresh_body(t);
+                token = Some(t.clone());
+            }
+        }
         let Some(current) = token.as_deref() else {
             let started = Instant::now();
             let result = ep
