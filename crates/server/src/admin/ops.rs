@@ -4,6 +4,7 @@
 use super::settings::{AccessOverrides, StoredSettings};
 use super::views::{client_as_create, client_view, event_view, grant_view, key_view, user_view};
 use crate::caller::Caller;
+use crate::config::UserConfig;
 use crate::state::AppState;
 use base64::Engine;
 use baton_core::client_spec::ClientSpec;
@@ -11,6 +12,7 @@ use baton_core::error::StoreError;
 use baton_core::events::EventKind;
 use baton_core::model::{GrantId, SigAlg, User};
 use baton_core::policy::RefreshOverrides;
+use baton_core::secret::Secret;
 use baton_core::store::{EventQuery, GrantFilter, Revocation, Settings};
 use baton_core::time::{format_duration, Dur, Timestamp};
 use baton_proto::admin::{
@@ -363,13 +365,14 @@ async fn hash(password: String) -> AdminResult<String> {
 }
 
 pub async fn create_user(st: &AppState, req: UserCreate, meta: &Caller) -> AdminResult<UserView> {
-    let v = serde_json::json!({
-        "username": req.username,
-        "password": req.password,
-        "active": req.active.unwrap_or(true),
-        "claims": req.claims,
-    });
-    let uc = crate::config::user_from_value(v)?;
+    let uc = crate::config::check_user(UserConfig {
+        username: req.username,
+        password: Some(Secret::new(req.password.clone())),
+        password_hash: None,
+        sub: None,
+        active: req.active.unwrap_or(true),
+        claims: req.claims,
+    })?;
     if st.store.get_user(&uc.username).await?.is_some() {
         return Err(AdminError::Conflict(format!(
             "a user `{}` exists already",
@@ -413,21 +416,20 @@ pub async fn patch_user(
         .await?
         .ok_or_else(|| no_user(username))?;
     let mut keys: Vec<&str> = Vec::new();
-    let mut v = serde_json::json!({
-        "username": p.username.clone().unwrap_or_else(|| existing.username.clone()),
-        "active": p.active.unwrap_or(existing.active),
-        "claims": p.claims.clone().unwrap_or_else(|| existing.claims.clone()),
-    });
-    if let serde_json::Value::Object(m) = &mut v {
-        match &p.password {
-            Some(pw) => m.insert("password".into(), pw.clone().into()),
-            None => m.insert(
-                "password_hash".into(),
-                existing.password_hash.clone().into(),
-            ),
-        };
-    }
-    let uc = crate::config::user_from_value(v)?;
+    let uc = crate::config::check_user(UserConfig {
+        username: p
+            .username
+            .clone()
+            .unwrap_or_else(|| existing.username.clone()),
+        password: p.password.clone().map(Secret::new),
+        password_hash: match p.password {
+            Some(_) => None,
+            None => Some(existing.password_hash.clone()),
+        },
+        sub: None,
+        active: p.active.unwrap_or(existing.active),
+        claims: p.claims.clone().unwrap_or_else(|| existing.claims.clone()),
+    })?;
     if uc.username != existing.username {
         if st.store.get_user(&uc.username).await?.is_some() {
             return Err(AdminError::Conflict(format!(

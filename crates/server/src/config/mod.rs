@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 /// A client as configured (validated; its secret already reduced to its SHA-256).
 pub use baton_core::client_spec::ValidClient as ClientConfig;
 pub use baton_core::client_spec::{check_redirect_uri, DEFAULT_SCOPES};
-pub use validate::user_from_value;
+pub use validate::check_user;
 
 #[cfg(test)]
 use baton_proto::settings::{AccessTokenSettings, RefreshTokenSettings};

@@ -2,7 +2,7 @@
 //! checked, each error naming its key. Clients go through the one client validator
 //! (`baton_core::client_spec`), their keys prefixed `clients[i].`.
 
-use super::raw::{guess_key, RawClient, RawConfig, RawLogin, RawUser};
+use super::raw::{RawClient, RawConfig, RawLogin, RawUser};
 use super::{
     AccessTokenConfig, CleanupConfig, ClientConfig, Config, ConfigError, HttpConfig, LoginConfig,
     RegistrationConfig, SecretBytes, SessionConfig, SigningKeysConfig, Sources, StorageConfig,
@@ -542,24 +542,29 @@ fn client_spec(c: RawClient) -> Result<ClientSpec, baton_core::policy::FieldErro
     })
 }
 
-/// Validates a user given as JSON in the shape of a `[[users]]` entry (the admin API),
-/// exactly as the configuration file's users are.
-pub fn user_from_value(v: serde_json::Value) -> Result<UserConfig, (String, String)> {
-    let raw: RawUser = serde_path_to_error::deserialize(v).map_err(|e| {
-        let path = e.path().to_string();
-        let msg = e.into_inner().to_string();
-        let key = if path == "." { guess_key(&msg) } else { path };
-        (key, msg)
-    })?;
-    user(raw, 0).map_err(|(k, m)| (unprefix(&k, "users[0]."), m))
-}
-
-fn unprefix(key: &str, prefix: &str) -> String {
-    key.strip_prefix(prefix).unwrap_or(key).to_string()
-}
-
+/// A `[[users]]` entry: its claims as JSON, then the rules every user obeys.
 fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)> {
-    let k = |f: &str| format!("users[{i}].{f}");
+    let at = |(k, m): (String, String)| (format!("users[{i}].{k}"), m);
+    let claims = match serde_json::to_value(&u.claims) {
+        Ok(serde_json::Value::Object(m)) => m,
+        _ => return Err(at(("claims".into(), "must be a table".into()))),
+    };
+    check_user(UserConfig {
+        username: u.username,
+        password: u.password.map(Secret::new),
+        password_hash: u.password_hash,
+        sub: u.sub,
+        active: u.active.unwrap_or(true),
+        claims,
+    })
+    .map_err(at)
+}
+
+/// The rules every user obeys, whether from the configuration file or the admin API.
+/// A refusal names the field relative to the user (`username`, `claims.sub`) and never
+/// repeats a password.
+pub fn check_user(u: UserConfig) -> Result<UserConfig, (String, String)> {
+    let k = |f: &str| f.to_string();
     if u.username.is_empty() || u.username.len() > 128 || u.username.chars().any(char::is_control) {
         return Err((
             k("username"),
@@ -585,13 +590,11 @@ fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)> {
                 "must be an Argon2id PHC string ($argon2id$...)".into(),
             ));
         }
-        (Some(p), None) if p.is_empty() => return Err((k("password"), "must not be empty".into())),
+        (Some(p), None) if p.expose().is_empty() => {
+            return Err((k("password"), "must not be empty".into()))
+        }
         _ => {}
     }
-    let claims = match serde_json::to_value(&u.claims) {
-        Ok(serde_json::Value::Object(m)) => m,
-        _ => return Err((k("claims"), "must be a table".into())),
-    };
     for reserved in [
         "sub",
         "iss",
@@ -602,19 +605,12 @@ fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)> {
         "nonce",
         "sid",
     ] {
-        if claims.contains_key(reserved) {
+        if u.claims.contains_key(reserved) {
             return Err((
                 k(&format!("claims.{reserved}")),
                 "is set by the server and cannot be configured".into(),
             ));
         }
     }
-    Ok(UserConfig {
-        username: u.username,
-        password: u.password.map(Secret::new),
-        password_hash: u.password_hash,
-        sub: u.sub,
-        active: u.active.unwrap_or(true),
-        claims,
-    })
+    Ok(u)
 }
