@@ -468,7 +468,7 @@ pub enum SignIn {
 
 /// Who is signing in where, for the events.
 pub struct Attempt<'a> {
-    pub meta: &'a Caller,
+    pub caller: &'a Caller,
     pub client_id: Option<&'a str>,
     /// `password_grant` or `login_page`.
     pub via: &'static str,
@@ -483,7 +483,7 @@ pub async fn sign_in(
     username: &str,
     password: &str,
 ) -> Result<SignIn, StoreError> {
-    let ip = a.meta.ip.as_deref();
+    let ip = a.caller.ip.as_deref();
     let admission = st
         .login_throttle
         .admit_waiting(username, ip, &st.clock)
@@ -505,7 +505,7 @@ pub async fn sign_in(
                 let ev = event(
                     EventKind::LoginThrottled,
                     now,
-                    a.meta,
+                    a.caller,
                     a.client_id,
                     subject.as_deref(),
                     None,
@@ -538,7 +538,7 @@ pub async fn sign_in(
     let ev = event(
         EventKind::LoginFailed,
         now,
-        a.meta,
+        a.caller,
         a.client_id,
         user.as_ref().map(|u| u.sub.as_str()),
         None,

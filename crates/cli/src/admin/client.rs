@@ -1,7 +1,7 @@
 //! `baton client list|show|create|update|delete`.
 
 use super::table::{fields, Table};
-use super::{json_object, meta, open, print_json, yn, Common, Failure, Outcome};
+use super::{caller, json_object, open, print_json, yn, Common, Failure, Outcome};
 use baton_proto::admin::{ClientCreate, ClientPatch, ClientView};
 use baton_proto::settings::RefreshTokenSettings;
 use baton_server::admin::ops;
@@ -162,7 +162,7 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 active: Some(!inactive),
                 refresh_tokens: opts.refresh()?.unwrap_or_default(),
             };
-            show(&ops::create_client(st, req, &meta()).await?, c.json)
+            show(&ops::create_client(st, req, &caller()).await?, c.json)
         }
         ClientCmd::Update {
             client_id,
@@ -191,12 +191,12 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 ));
             }
             show(
-                &ops::patch_client(st, &client_id, p, &meta()).await?,
+                &ops::patch_client(st, &client_id, p, &caller()).await?,
                 c.json,
             )
         }
         ClientCmd::Delete { client_id } => {
-            ops::delete_client(st, &client_id, &meta()).await?;
+            ops::delete_client(st, &client_id, &caller()).await?;
             if c.json {
                 print_json(&serde_json::json!({"deleted": client_id}))
             } else {

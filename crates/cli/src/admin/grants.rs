@@ -1,7 +1,7 @@
 //! `baton grants list` and `baton revoke`.
 
 use super::table::Table;
-use super::{meta, open, print_json, Common, Failure, Outcome};
+use super::{caller, open, print_json, Common, Failure, Outcome};
 use baton_proto::admin::{GrantListQuery, RevocationRequest};
 use baton_server::admin::ops;
 use clap::{Args, Subcommand};
@@ -107,7 +107,7 @@ pub async fn revoke(a: RevokeArgs, c: &Common) -> Outcome {
             subject: a.subject,
             grant_id: a.grant,
         },
-        &meta(),
+        &caller(),
     )
     .await;
     st.store_close();

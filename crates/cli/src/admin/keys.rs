@@ -1,7 +1,7 @@
 //! `baton keys rotate`.
 
 use super::table::Table;
-use super::{meta, open, print_json, Common, Outcome};
+use super::{caller, open, print_json, Common, Outcome};
 use baton_server::admin::ops;
 use clap::Subcommand;
 
@@ -17,7 +17,7 @@ pub enum KeysCmd {
 pub async fn run(cmd: KeysCmd, c: &Common) -> Outcome {
     let KeysCmd::Rotate = cmd;
     let st = open(c).await?;
-    let r = ops::rotate_keys(&st, &meta()).await;
+    let r = ops::rotate_keys(&st, &caller()).await;
     st.store_close();
     let k = r?;
     if c.json {

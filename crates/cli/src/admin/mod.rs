@@ -77,7 +77,7 @@ impl From<AdminError> for Failure {
 pub type Outcome = Result<(), Failure>;
 
 /// Who made a change, for events.
-pub fn meta() -> Caller {
+pub fn caller() -> Caller {
     Caller {
         ip: None,
         user_agent: Some(format!("baton-cli/{}", env!("CARGO_PKG_VERSION"))),

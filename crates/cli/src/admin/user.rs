@@ -3,7 +3,7 @@
 
 use super::table::{fields, Table};
 use super::{
-    json_object, meta, open, password_from_stdin, print_json, yn, Common, Failure, Outcome,
+    caller, json_object, open, password_from_stdin, print_json, yn, Common, Failure, Outcome,
 };
 use baton_proto::admin::{UserCreate, UserPatch, UserView};
 use baton_server::admin::ops;
@@ -117,7 +117,7 @@ async fn exec(
                     .transpose()?
                     .unwrap_or_default(),
             };
-            show(&ops::create_user(st, req, &meta()).await?, c.json)
+            show(&ops::create_user(st, req, &caller()).await?, c.json)
         }
         UserCmd::Update {
             username,
@@ -141,10 +141,10 @@ async fn exec(
                         .into(),
                 ));
             }
-            show(&ops::patch_user(st, &username, p, &meta()).await?, c.json)
+            show(&ops::patch_user(st, &username, p, &caller()).await?, c.json)
         }
         UserCmd::Delete { username } => {
-            ops::delete_user(st, &username, &meta()).await?;
+            ops::delete_user(st, &username, &caller()).await?;
             if c.json {
                 print_json(&serde_json::json!({"deleted": username}))
             } else {

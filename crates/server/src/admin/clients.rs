@@ -32,13 +32,13 @@ pub async fn list(State(st): State<Shared>) -> Result<Json<Page<ClientView>>, Ap
               (status = 409, description = "the client_id is taken", body = ErrorResponse)))]
 pub async fn create(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     Body(body): Body,
 ) -> Result<(StatusCode, Json<ClientView>), ApiError> {
     let req: ClientCreate = parse(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(ops::create_client(&st, req, &meta).await?),
+        Json(ops::create_client(&st, req, &caller).await?),
     ))
 }
 
@@ -65,12 +65,12 @@ pub async fn get(
               (status = 404, body = ErrorResponse)))]
 pub async fn patch(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     Path(client_id): Path<String>,
     Body(body): Body,
 ) -> Result<Json<ClientView>, ApiError> {
     let p: ClientPatch = parse(&body)?;
-    Ok(Json(ops::patch_client(&st, &client_id, p, &meta).await?))
+    Ok(Json(ops::patch_client(&st, &client_id, p, &caller).await?))
 }
 
 /// Revokes a client's grants, deletes its users' consents, then deletes the client.
@@ -81,9 +81,9 @@ pub async fn patch(
               (status = 404, body = ErrorResponse)))]
 pub async fn delete(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     Path(client_id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_client(&st, &client_id, &meta).await?;
+    ops::delete_client(&st, &client_id, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -35,9 +35,9 @@ pub async fn list(
               (status = 401, body = ErrorResponse)))]
 pub async fn revoke(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     Body(body): Body,
 ) -> Result<Json<RevocationResult>, ApiError> {
     let req: RevocationRequest = parse(&body)?;
-    Ok(Json(ops::revoke(&st, req, &meta).await?))
+    Ok(Json(ops::revoke(&st, req, &caller).await?))
 }

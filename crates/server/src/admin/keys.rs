@@ -18,6 +18,9 @@ use baton_proto::oauth::ErrorResponse;
 #[utoipa::path(post, path = "/admin/keys/rotate", tag = "keys",
     responses((status = 200, body = KeyRotation),
               (status = 401, body = ErrorResponse)))]
-pub async fn rotate(State(st): State<Shared>, meta: Caller) -> Result<Json<KeyRotation>, ApiError> {
-    Ok(Json(ops::rotate_keys(&st, &meta).await?))
+pub async fn rotate(
+    State(st): State<Shared>,
+    caller: Caller,
+) -> Result<Json<KeyRotation>, ApiError> {
+    Ok(Json(ops::rotate_keys(&st, &caller).await?))
 }

@@ -121,11 +121,11 @@ async fn settings_get(State(st): State<Shared>) -> axum::Json<baton_proto::setti
 /// existing grants keep the values they were created with.
 async fn settings_patch(
     State(st): State<Shared>,
-    meta: crate::caller::Caller,
+    caller: crate::caller::Caller,
     crate::http::Body(body): crate::http::Body,
 ) -> Result<axum::Json<baton_proto::settings::Settings>, ApiError> {
     let p = parse(&body)?;
-    Ok(axum::Json(ops::patch_settings(&st, p, &meta).await?))
+    Ok(axum::Json(ops::patch_settings(&st, p, &caller).await?))
 }
 
 /// Every admin call needs `Authorization: Bearer <admin_token>` (compared in constant

@@ -103,7 +103,7 @@ async fn record(st: &AppState, ev: baton_core::model::Event) -> AdminResult<()> 
 fn changed(
     kind: EventKind,
     st: &AppState,
-    meta: &Caller,
+    caller: &Caller,
     client_id: Option<&str>,
     subject: Option<&str>,
     details: serde_json::Value,
@@ -111,7 +111,7 @@ fn changed(
     crate::grants::event(
         kind,
         st.clock.now(),
-        meta,
+        caller,
         client_id,
         subject,
         None,
@@ -120,12 +120,12 @@ fn changed(
 }
 
 /// Revokes every active grant matching `f` (main store and cache), reason `admin`.
-async fn revoke_matching(st: &AppState, f: &GrantFilter, meta: &Caller) -> AdminResult<u64> {
+async fn revoke_matching(st: &AppState, f: &GrantFilter, caller: &Caller) -> AdminResult<u64> {
     let why = Revocation {
         reason: "admin".into(),
         now: st.clock.now(),
-        ip: meta.ip.clone(),
-        user_agent: meta.user_agent.clone(),
+        ip: caller.ip.clone(),
+        user_agent: caller.user_agent.clone(),
         extra_events: vec![],
     };
     Ok(crate::grants::revoke_everywhere(st, f, &why).await?.len() as u64)
@@ -187,7 +187,7 @@ enum SecretSource {
 pub async fn create_client(
     st: &AppState,
     mut req: ClientCreate,
-    meta: &Caller,
+    caller: &Caller,
 ) -> AdminResult<ClientView> {
     let method = req.token_endpoint_auth_method.clone().unwrap_or_else(|| {
         if req.jwks.is_some() {
@@ -224,7 +224,7 @@ pub async fn create_client(
     let ev = changed(
         EventKind::ClientChanged,
         st,
-        meta,
+        caller,
         Some(&client.client_id),
         None,
         serde_json::json!({"action": "created"}),
@@ -240,7 +240,7 @@ pub async fn patch_client(
     st: &AppState,
     client_id: &str,
     p: ClientPatch,
-    meta: &Caller,
+    caller: &Caller,
 ) -> AdminResult<ClientView> {
     let existing = st
         .store
@@ -305,7 +305,7 @@ pub async fn patch_client(
     let ev = changed(
         EventKind::ClientChanged,
         st,
-        meta,
+        caller,
         Some(client_id),
         None,
         serde_json::json!({"action": "updated", "changed": keys}),
@@ -318,11 +318,11 @@ pub async fn patch_client(
 /// every user's consent to it, then the client itself. In that order, so that a failure
 /// half-way leaves a client that can be deleted again, never live grants (or consents a
 /// new client with the same id would inherit) of a client that no longer exists.
-pub async fn delete_client(st: &AppState, client_id: &str, meta: &Caller) -> AdminResult<()> {
+pub async fn delete_client(st: &AppState, client_id: &str, caller: &Caller) -> AdminResult<()> {
     if st.store.get_client(client_id).await?.is_none() {
         return Err(no_client(client_id));
     }
-    let revoked = revoke_matching(st, &GrantFilter::Client(client_id.into()), meta).await?;
+    let revoked = revoke_matching(st, &GrantFilter::Client(client_id.into()), caller).await?;
     st.store.delete_consents(client_id, None).await?;
     if !st.store.delete_client(client_id).await? {
         // Deleted meanwhile by a concurrent call, which records the change.
@@ -331,7 +331,7 @@ pub async fn delete_client(st: &AppState, client_id: &str, meta: &Caller) -> Adm
     let ev = changed(
         EventKind::ClientChanged,
         st,
-        meta,
+        caller,
         Some(client_id),
         None,
         serde_json::json!({"action": "deleted", "revoked": revoked}),
@@ -364,7 +364,7 @@ async fn hash(password: String) -> AdminResult<String> {
         .map_err(internal)
 }
 
-pub async fn create_user(st: &AppState, req: UserCreate, meta: &Caller) -> AdminResult<UserView> {
+pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> AdminResult<UserView> {
     let uc = crate::config::check_user(UserConfig {
         username: req.username,
         password: Some(Secret::new(req.password.clone())),
@@ -392,7 +392,7 @@ pub async fn create_user(st: &AppState, req: UserCreate, meta: &Caller) -> Admin
     let ev = changed(
         EventKind::UserChanged,
         st,
-        meta,
+        caller,
         None,
         Some(&user.sub),
         serde_json::json!({"action": "created", "username": user.username}),
@@ -408,7 +408,7 @@ pub async fn patch_user(
     st: &AppState,
     username: &str,
     p: UserPatch,
-    meta: &Caller,
+    caller: &Caller,
 ) -> AdminResult<UserView> {
     let existing = st
         .store
@@ -467,7 +467,7 @@ pub async fn patch_user(
     let ev = changed(
         EventKind::UserChanged,
         st,
-        meta,
+        caller,
         None,
         Some(&user.sub),
         serde_json::json!({"action": "updated", "username": user.username, "changed": keys}),
@@ -487,7 +487,7 @@ async fn end_sessions(st: &AppState, sub: &str) -> AdminResult<()> {
 }
 
 /// Deletes a user, revokes their grants (reason `admin`) and ends their sessions.
-pub async fn delete_user(st: &AppState, username: &str, meta: &Caller) -> AdminResult<()> {
+pub async fn delete_user(st: &AppState, username: &str, caller: &Caller) -> AdminResult<()> {
     let existing = st
         .store
         .get_user(username)
@@ -496,12 +496,12 @@ pub async fn delete_user(st: &AppState, username: &str, meta: &Caller) -> AdminR
     if !st.store.delete_user(username).await? {
         return Err(no_user(username));
     }
-    let revoked = revoke_matching(st, &GrantFilter::Subject(existing.sub.clone()), meta).await?;
+    let revoked = revoke_matching(st, &GrantFilter::Subject(existing.sub.clone()), caller).await?;
     end_sessions(st, &existing.sub).await?;
     let ev = changed(
         EventKind::UserChanged,
         st,
-        meta,
+        caller,
         None,
         Some(&existing.sub),
         serde_json::json!({"action": "deleted", "username": username, "revoked": revoked}),
@@ -597,7 +597,7 @@ fn page(
 pub async fn revoke(
     st: &AppState,
     req: RevocationRequest,
-    meta: &Caller,
+    caller: &Caller,
 ) -> AdminResult<RevocationResult> {
     let filter = match req {
         RevocationRequest {
@@ -624,7 +624,7 @@ pub async fn revoke(
             AdminError::invalid("client_id", "give client_id, subject, both, or grant_id")
         })?,
     };
-    let revoked = revoke_matching(st, &filter, meta).await?;
+    let revoked = revoke_matching(st, &filter, caller).await?;
     Ok(RevocationResult { revoked })
 }
 
@@ -688,7 +688,7 @@ pub fn get_settings(st: &AppState) -> Settings {
 /// Validates a PATCH like the configuration file, stores it merged with what was stored
 /// (every node picks it up within [`super::settings::REFRESH_EVERY`]; this node at once)
 /// and answers the new effective settings.
-pub async fn patch_settings(st: &AppState, p: Settings, meta: &Caller) -> AdminResult<Settings> {
+pub async fn patch_settings(st: &AppState, p: Settings, caller: &Caller) -> AdminResult<Settings> {
     let bad = |e: baton_core::policy::FieldError| AdminError::invalid(&e.field, e.message);
     let refresh = RefreshOverrides::from_dto(&p.refresh_tokens, "refresh_tokens").map_err(bad)?;
     let access = AccessOverrides::from_dto(&p.access_tokens).map_err(bad)?;
@@ -714,7 +714,7 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Caller) -> AdminR
     let ev = changed(
         EventKind::SettingsChanged,
         st,
-        meta,
+        caller,
         None,
         None,
         serde_json::json!({"refresh_tokens": p.refresh_tokens, "access_tokens": p.access_tokens}),
@@ -732,7 +732,7 @@ pub async fn patch_settings(st: &AppState, p: Settings, meta: &Caller) -> AdminR
 /// to retire later (an earlier rotation's delay still running) retires at the earlier of
 /// the two times. Reloads this node's
 /// keyring; other nodes reload within a few seconds and switch at the same time.
-pub async fn rotate_keys(st: &AppState, meta: &Caller) -> AdminResult<KeyRotation> {
+pub async fn rotate_keys(st: &AppState, caller: &Caller) -> AdminResult<KeyRotation> {
     let now = st.clock.now();
     let old = st.store.list_keys().await?;
     let mut active = Vec::new();
@@ -761,7 +761,7 @@ pub async fn rotate_keys(st: &AppState, meta: &Caller) -> AdminResult<KeyRotatio
     let ev = changed(
         EventKind::KeysRotated,
         st,
-        meta,
+        caller,
         None,
         None,
         serde_json::json!({

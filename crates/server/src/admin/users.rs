@@ -31,13 +31,13 @@ pub async fn list(State(st): State<Shared>) -> Result<Json<Page<UserView>>, ApiE
               (status = 409, description = "the username is taken", body = ErrorResponse)))]
 pub async fn create(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     Body(body): Body,
 ) -> Result<(StatusCode, Json<UserView>), ApiError> {
     let req: UserCreate = parse(&body)?;
     Ok((
         StatusCode::CREATED,
-        Json(ops::create_user(&st, req, &meta).await?),
+        Json(ops::create_user(&st, req, &caller).await?),
     ))
 }
 
@@ -64,12 +64,12 @@ pub async fn get(
               (status = 409, description = "renamed to a taken username", body = ErrorResponse)))]
 pub async fn patch(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     Path(username): Path<String>,
     Body(body): Body,
 ) -> Result<Json<UserView>, ApiError> {
     let p: UserPatch = parse(&body)?;
-    Ok(Json(ops::patch_user(&st, &username, p, &meta).await?))
+    Ok(Json(ops::patch_user(&st, &username, p, &caller).await?))
 }
 
 /// Deletes a user and revokes their grants.
@@ -80,9 +80,9 @@ pub async fn patch(
               (status = 404, body = ErrorResponse)))]
 pub async fn delete(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     Path(username): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    ops::delete_user(&st, &username, &meta).await?;
+    ops::delete_user(&st, &username, &caller).await?;
     Ok(StatusCode::NO_CONTENT)
 }

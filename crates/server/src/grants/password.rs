@@ -52,7 +52,7 @@ async fn sign_in_and_issue(
         .into());
     }
     let attempt = Attempt {
-        meta: caller,
+        caller,
         client_id: Some(&client.client_id),
         via: "password_grant",
     };

@@ -45,11 +45,11 @@ fn redirect_error(d: impl Into<String>) -> ApiError {
 
 pub async fn register(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    match handle(&st, &meta, &headers, &body).await {
+    match handle(&st, &caller, &headers, &body).await {
         Ok(r) => {
             let mut resp = (StatusCode::CREATED, axum::Json(r)).into_response();
             let h = resp.headers_mut();
@@ -99,7 +99,7 @@ struct Registration {
 
 async fn handle(
     st: &AppState,
-    meta: &Caller,
+    caller: &Caller,
     headers: &HeaderMap,
     body: &[u8],
 ) -> ApiResult<RegistrationResponse> {
@@ -129,7 +129,7 @@ async fn handle(
     let ev = event(
         EventKind::ClientChanged,
         now,
-        meta,
+        caller,
         Some(&c.client_id),
         None,
         None,

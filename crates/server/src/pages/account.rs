@@ -163,7 +163,7 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> PageResult {
 /// Revokes one of the user's grants, then back to the list (303).
 pub async fn post(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> PageResult {
@@ -206,8 +206,8 @@ pub async fn post(
         let why = Revocation {
             reason: "revoked_by_user".into(),
             now: st.clock.now(),
-            ip: meta.ip.clone(),
-            user_agent: meta.user_agent.clone(),
+            ip: caller.ip.clone(),
+            user_agent: caller.user_agent.clone(),
             extra_events: vec![],
         };
         crate::grants::revoke_everywhere(&st, &GrantFilter::Grant(id), &why).await?;

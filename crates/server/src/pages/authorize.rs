@@ -53,7 +53,7 @@ fn auth_error(
 
 pub async fn get(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> PageResult {
@@ -220,7 +220,7 @@ pub async fn get(
         account: false,
     };
     let session = current_session(&st, &headers).await?;
-    next_step(&st, &req, session.as_ref(), &meta, trusted).await
+    next_step(&st, &req, session.as_ref(), &caller, trusted).await
 }
 
 /// The live browser session this request carries, if any. A store failure is the
@@ -274,9 +274,9 @@ pub async fn continue_flow(
     st: &AppState,
     req: &AuthRequest,
     session: Option<&Session>,
-    meta: &Caller,
+    caller: &Caller,
 ) -> PageResult {
-    next_step(st, req, session, meta, true).await
+    next_step(st, req, session, caller, true).await
 }
 
 /// Decides the next step; errors go back to the client only when `redirect_errors`
@@ -285,7 +285,7 @@ async fn next_step(
     st: &AppState,
     req: &AuthRequest,
     session: Option<&Session>,
-    meta: &Caller,
+    caller: &Caller,
     redirect_errors: bool,
 ) -> PageResult {
     let now = st.clock.now();
@@ -333,7 +333,7 @@ async fn next_step(
         }
         return Ok(redirect(&format!("/consent?req={h}")));
     }
-    issue_code(st, req, session, meta).await
+    issue_code(st, req, session, caller).await
 }
 
 /// The client as it is now, if it still allows this request: active, the redirect URI

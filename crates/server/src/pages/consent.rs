@@ -127,7 +127,7 @@ pub async fn get(
 
 pub async fn post(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> PageResult {
@@ -162,20 +162,20 @@ pub async fn post(
             let ev = event(
                 EventKind::ConsentGranted,
                 now,
-                &meta,
+                &caller,
                 Some(&r.client_id),
                 Some(&session.subject),
                 None,
                 serde_json::json!({"scope": r.scope}),
             );
             crate::best_effort::record_event(&st, ev).await;
-            issue_code(&st, &r, &session, &meta).await
+            issue_code(&st, &r, &session, &caller).await
         }
         Some("deny") => {
             let ev = event(
                 EventKind::ConsentDenied,
                 now,
-                &meta,
+                &caller,
                 Some(&r.client_id),
                 Some(&session.subject),
                 None,

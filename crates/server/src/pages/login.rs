@@ -109,7 +109,7 @@ pub async fn get(
 
 pub async fn post(
     State(st): State<Shared>,
-    meta: Caller,
+    caller: Caller,
     headers: HeaderMap,
     Body(body): Body,
 ) -> PageResult {
@@ -129,7 +129,7 @@ pub async fn post(
         return form_again("Enter your username and password.", PageRefusal::Invalid);
     };
     let attempt = Attempt {
-        meta: &meta,
+        caller: &caller,
         client_id: Some(r.client_id.as_str()).filter(|c| !c.is_empty()),
         via: "login_page",
     };
@@ -196,7 +196,7 @@ pub async fn post(
     let ev = event(
         EventKind::LoginSucceeded,
         now,
-        &meta,
+        &caller,
         Some(r.client_id.as_str()).filter(|c| !c.is_empty()),
         Some(&user.sub),
         None,
@@ -205,7 +205,7 @@ pub async fn post(
     crate::best_effort::record_event(&st, ev).await;
     // The session cookie is set whatever comes next (an error for the client included):
     // the user is signed in.
-    let mut resp = continue_flow(&st, &r, Some(&session), &meta)
+    let mut resp = continue_flow(&st, &r, Some(&session), &caller)
         .await
         .unwrap_or_else(IntoResponse::into_response);
     if let Some(secret) = new_cookie {
