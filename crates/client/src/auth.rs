@@ -216,7 +216,9 @@ mod tests {
     fn basic_credentials_are_form_encoded_first_and_secrets_stay_out_of_debug() {
         let auth = ClientAuth::SecretBasic("p@ss word".into());
         assert!(!format!("{auth:?}").contains("p@ss"));
-        let req = reqwest::Client::new().post("http://127.0.0.1:9/token");
+        let req = crate::client::default_http_client()
+            .unwrap()
+            .post("http://127.0.0.1:9/token");
         let mut form = Vec::new();
         let req = auth
             .apply("my client", "http://127.0.0.1:9/token", &mut form, req)

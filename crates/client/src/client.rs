@@ -427,3 +427,25 @@ fn oauth_error(status: u16, body: &serde_json::Value) -> Error {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// With the default features the default client speaks HTTPS: a request to an https
+    /// address where nothing listens is refused by the operating system, not for want of TLS
+    /// (without the `rustls` feature reqwest refuses the scheme before connecting).
+    #[tokio::test]
+    async fn the_default_client_speaks_https() {
+        let http = super::default_http_client().unwrap();
+        let err = http.get("https://127.0.0.1:9/").send().await.unwrap_err();
+        // the TCP connection was tried (and refused): the https URL itself was accepted
+        let mut refused = false;
+        let mut source: Option<&dyn std::error::Error> = Some(&err);
+        while let Some(e) = source {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+            }
+            source = e.source();
+        }
+        assert!(refused, "{err:?}");
+    }
+}

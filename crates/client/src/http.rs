@@ -68,7 +68,7 @@ impl TokenSource for ClientTokens {
 /// use baton_client::{AuthorizedClient, ClientTokens};
 /// # async fn run(tokens: baton_client::ClientCredentialsManager) -> Result<(), baton_client::Error> {
 /// let api = AuthorizedClient::new(
-///     reqwest::Client::new(),
+///     baton_client::default_http_client()?,
 ///     ClientTokens { manager: tokens, scope: Some("api".into()) },
 /// );
 /// let resp = api.send(api.http().get("https://api.example.com/reports")).await?;

@@ -232,13 +232,19 @@ mod tests {
         let s = LoopbackSignIn::start(&c, "openid", 0).await.unwrap();
         let (uri, state) = (s.redirect_uri.clone(), s.state.clone());
         let finish = tokio::spawn(async move { s.finish(&c, Duration::from_secs(5)).await });
-        let forged = reqwest::get(format!("{uri}?code=x&state=forged"))
+        let forged = crate::client::default_http_client()
+            .unwrap()
+            .get(format!("{uri}?code=x&state=forged"))
+            .send()
             .await
             .unwrap();
         assert_eq!(forged.status().as_u16(), 400);
         assert!(!finish.is_finished(), "still waiting for the right answer");
         // The right state with an error redirect ends the wait.
-        let denied = reqwest::get(format!("{uri}?error=access_denied&state={state}"))
+        let denied = crate::client::default_http_client()
+            .unwrap()
+            .get(format!("{uri}?error=access_denied&state={state}"))
+            .send()
             .await
             .unwrap();
         assert_eq!(denied.status().as_u16(), 400);
@@ -252,7 +258,10 @@ mod tests {
         let s = LoopbackSignIn::start(&c, "openid", 0).await.unwrap();
         let uri = s.redirect_uri.clone();
         let finish = tokio::spawn(async move { s.finish(&c, Duration::from_millis(800)).await });
-        let forged = reqwest::get(format!("{uri}?code=x&state=forged"))
+        let forged = crate::client::default_http_client()
+            .unwrap()
+            .get(format!("{uri}?code=x&state=forged"))
+            .send()
             .await
             .unwrap();
         assert_eq!(forged.status().as_u16(), 400);

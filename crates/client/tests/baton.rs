@@ -10,6 +10,7 @@
 )]
 
 mod support;
+use support::get;
 
 use baton_client::{
     AuthorizedClient, ClientAuth, ClientCredentialsManager, Endpoints, Error, ErrorCode, FileStore,
@@ -145,7 +146,7 @@ async fn lost_refresh_response_is_recovered_with_the_same_successor() {
 async fn refresh_timing_out_after_it_was_sent_is_recovered_with_the_same_successor() {
     let s = TestServer::start("").await;
     let proxy = Proxy::start(&s.url).await;
-    let http = reqwest::Client::builder()
+    let http = baton_testkit::http_builder()
         .timeout(Duration::from_millis(1000))
         .build()
         .unwrap();
@@ -343,7 +344,7 @@ async fn authorized_client_refreshes_and_retries_once_on_invalid_token() {
     t.expires_at = None; // looks usable: only the resource server can tell
     m.set_tokens("alice", t).await.unwrap();
     let api = AuthorizedClient::new(
-        reqwest::Client::new(),
+        baton_testkit::http_builder().build().unwrap(),
         UserTokens {
             manager: m.clone(),
             key: "alice".into(),
@@ -453,7 +454,7 @@ async fn loopback_sign_in_completes_the_code_flow() {
     // The "system browser": sign in, consent, follow the redirect to the loopback.
     let b = flow::Browser::shared(&s);
     let cb = b.drive(b.get(&url).await, "allow").await;
-    let page = reqwest::get(&cb.url).await.unwrap();
+    let page = get(&cb.url).await.unwrap();
     assert_eq!(page.status().as_u16(), 200);
     let tokens = finish.await.unwrap().unwrap();
     assert!(tokens.refresh_token.is_some());
@@ -467,7 +468,7 @@ async fn loopback_sign_in_completes_the_code_flow() {
         let c = c.clone();
         async move { signin.finish(&c, Duration::from_secs(30)).await }
     });
-    let page = reqwest::get(format!(
+    let page = get(format!(
         "http://127.0.0.1:{port}/callback?code=x&state=forged"
     ))
     .await
@@ -478,7 +479,7 @@ async fn loopback_sign_in_completes_the_code_flow() {
         "a wrong state does not end the sign-in"
     );
     let cb = b.drive(b.get(&url).await, "allow").await;
-    assert_eq!(reqwest::get(&cb.url).await.unwrap().status().as_u16(), 200);
+    assert_eq!(get(&cb.url).await.unwrap().status().as_u16(), 200);
     assert!(finish.await.unwrap().unwrap().access_token.len() > 10);
 
     // A port already in use is a configuration error.
@@ -533,7 +534,7 @@ async fn cli_example_signs_in_keeps_tokens_in_a_file_and_signs_out() {
     };
     let b = flow::Browser::shared(&s);
     let cb = b.drive(b.get(&url).await, "allow").await;
-    assert_eq!(reqwest::get(&cb.url).await.unwrap().status().as_u16(), 200);
+    assert_eq!(get(&cb.url).await.unwrap().status().as_u16(), 200);
     assert!(login.wait().await.unwrap().success());
 
     let store = FileStore::new(dir.path()).unwrap();

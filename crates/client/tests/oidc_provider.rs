@@ -131,7 +131,7 @@ async fn sign_in(op: &Op, c: &OAuthClient) -> TokenSet {
         let c = c.clone();
         async move { signin.finish(&c, Duration::from_secs(30)).await }
     });
-    let browser = reqwest::Client::builder()
+    let browser = baton_testkit::http_builder()
         .cookie_store(true)
         .build()
         .unwrap();
@@ -296,7 +296,7 @@ async fn oidc_provider_authorized_client_retries_once_on_invalid_token_and_sign_
     let m = UserTokenManager::new(c.clone(), MemoryStore::new(), ManagerOptions::default());
     m.set_tokens("alice", t).await.unwrap();
     let api = AuthorizedClient::new(
-        reqwest::Client::new(),
+        baton_testkit::http_builder().build().unwrap(),
         UserTokens {
             manager: m.clone(),
             key: "alice".into(),
@@ -349,7 +349,7 @@ async fn oidc_provider_dpop_bound_tokens_refresh_with_the_persisted_key_and_nonc
     );
     m.set_tokens("alice", t.clone()).await.unwrap();
     let api = AuthorizedClient::new(
-        reqwest::Client::new(),
+        baton_testkit::http_builder().build().unwrap(),
         UserTokens {
             manager: m.clone(),
             key: "alice".into(),

@@ -337,9 +337,18 @@ impl TestServer {
     }
 }
 
+/// A `reqwest` client builder for tests. Use it instead of `reqwest::Client::builder()`:
+/// in a workspace build `baton-client`'s default `rustls` feature gives every `reqwest`
+/// TLS without a built-in crypto provider, so one is installed first (ring, as the
+/// server and `baton-client` use).
+pub fn http_builder() -> reqwest::ClientBuilder {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder()
+}
+
 /// An HTTP client that keeps cookies and does not follow redirects.
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    http_builder()
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -43,7 +43,7 @@ async fn password_via(
 /// A client whose connections come from `ip` (any 127.0.0.0/8 address reaches the
 /// test server on 127.0.0.1, and the server sees it as the peer address).
 fn client_at(ip: [u8; 4]) -> reqwest::Client {
-    reqwest::Client::builder()
+    baton_testkit::http_builder()
         .local_address(std::net::IpAddr::from(ip))
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -94,7 +94,7 @@ async fn the_csrf_cookie_has_the_host_prefix_under_an_https_issuer() {
     let s = TestServer::start_with_env("", &[("BATON_ISSUER", "https://id.example.test")]).await;
     // The browser does not send Secure cookies over plain http: the Cookie header is
     // written by hand here.
-    let http = reqwest::Client::builder()
+    let http = baton_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();

@@ -48,7 +48,7 @@ async fn the_session_cookie_is_not_the_public_sid() {
     assert_ne!(sid, cookie);
     assert!(cookie.len() >= 64, "256-bit cookie secret");
     // Presenting the public sid as a cookie proves nothing.
-    let attacker = reqwest::Client::builder()
+    let attacker = baton_testkit::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
