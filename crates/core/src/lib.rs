@@ -9,6 +9,7 @@ pub mod events;
 pub mod model;
 pub mod pkce;
 pub mod policy;
+pub mod redirect;
 pub mod refresh;
 pub mod scope;
 pub mod secret;

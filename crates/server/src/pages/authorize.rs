@@ -76,7 +76,8 @@ pub async fn get(
         }
     };
     let redirect_uri = match f.get("redirect_uri") {
-        Some(r) if client.redirect_uris.iter().any(|u| u == r) => r.to_string(),
+        // Exact, or any port on a public client's loopback IP literal (RFC 8252 §7.3).
+        Some(r) if baton_core::redirect::is_registered(&client, r) => r.to_string(),
         Some(_) => {
             return Err(PageError::BadRequest(
                 "the redirect_uri is not registered for this client".into(),
@@ -347,7 +348,7 @@ pub async fn client_still_allows(st: &AppState, req: &AuthRequest) -> Result<Cli
         Some(c) if c.active => c,
         _ => return refuse("This application is no longer available."),
     };
-    if !client.redirect_uris.contains(&req.redirect_uri) {
+    if !baton_core::redirect::is_registered(&client, &req.redirect_uri) {
         return refuse("This application's address has changed; start again from the application.");
     }
     if !client.allows(GrantType::AuthorizationCode) {

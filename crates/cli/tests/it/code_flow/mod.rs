@@ -8,4 +8,5 @@ mod csrf;
 mod end_to_end;
 mod id_token;
 mod login_consent;
+mod loopback;
 mod sessions;
