@@ -58,7 +58,10 @@ async fn handle(
     form::require_form_content_type(headers)?;
     let f = form::parse(body)?;
     let client = client_auth::authenticate(st, headers, &f, "/revoke").await?;
-    *authenticated = Some(client.clone());
+    // Kept only for a cross-origin request, which needs its origins.
+    if super::cors::has_origin(headers) {
+        *authenticated = Some(client.clone());
+    }
     let token = f.required("token")?;
     let now = st.clock.now();
     // `token_type_hint` is only a lookup hint, and one we do not know is ignored

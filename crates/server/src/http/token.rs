@@ -104,7 +104,7 @@ struct Counted {
     grant: metrics::GrantTypeLabel,
     outcome: Outcome,
     result: ApiResult<TokenResponse>,
-    /// The client that authenticated, if one did.
+    /// The client that authenticated, if one did and the request has an `Origin`.
     client: Option<Client>,
 }
 
@@ -168,7 +168,10 @@ async fn dispatch(
     authenticated: &mut Option<Client>,
 ) -> ApiResult<Answer> {
     let client = client_auth::authenticate(st, headers, f, "/token").await?;
-    *authenticated = Some(client.clone());
+    // Kept only for a cross-origin request, which needs its origins.
+    if super::cors::has_origin(headers) {
+        *authenticated = Some(client.clone());
+    }
     Ok(match grant_type {
         "refresh_token" => {
             let req = RefreshRequest {
