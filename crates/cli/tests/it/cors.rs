@@ -463,3 +463,32 @@ async fn redirect_uri_origins_count_only_when_configured() {
     assert_eq!(st, 200);
     assert_eq!(acao(&h), Some("http://127.0.0.1:9"));
 }
+
+/// A client created on one node: its origin is answered at once there, and by another
+/// node sharing the PostgreSQL database within the refresh period.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_node_learns_new_origins_within_the_refresh_period() {
+    use baton_server::admin::ops;
+    use baton_server::caller::Caller;
+    let schema = baton_testkit::pg::PgSchema::create().await;
+    let a = TestServer::start_with_storage(&schema.url, "").await;
+    let b = TestServer::start_with_storage(&schema.url, "").await;
+    let body: baton_proto::admin::ClientCreate = serde_json::from_str(
+        r#"{"client_id": "spa2", "token_endpoint_auth_method": "none",
+            "redirect_uris": ["https://spa2.example/cb"],
+            "allowed_origins": ["https://spa2.example"]}"#,
+    )
+    .unwrap();
+    ops::create_client(a.state(), body, &Caller::default())
+        .await
+        .unwrap();
+    let o = "https://spa2.example";
+    assert_preflight_allowed(&preflight(&a, "/token", o, "POST").await, o, "POST");
+    let seen = crate::support::eventually(
+        std::time::Duration::from_secs(8),
+        || async { acao(preflight(&b, "/token", o, "POST").await.headers()).map(str::to_string) },
+        |v| v.is_some(),
+    )
+    .await;
+    assert_eq!(seen.as_deref(), Some(o), "node B never learned the origin");
+}
