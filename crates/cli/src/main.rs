@@ -45,8 +45,9 @@ enum Cmd {
     },
     /// Manage clients in the configured store.
     Client {
+        // Boxed: its options are by far the largest of any subcommand.
         #[command(subcommand)]
-        cmd: admin::client::ClientCmd,
+        cmd: Box<admin::client::ClientCmd>,
         #[command(flatten)]
         common: Common,
     },
@@ -186,7 +187,7 @@ fn main() -> ExitCode {
     if operator {
         let r = rt.block_on(async {
             match cli.cmd {
-                Cmd::Client { cmd, common } => admin::client::run(cmd, &common).await,
+                Cmd::Client { cmd, common } => admin::client::run(*cmd, &common).await,
                 Cmd::User { cmd, common } => admin::user::run(cmd, &common).await,
                 Cmd::Grants { cmd, common } => admin::grants::list(cmd, &common).await,
                 Cmd::Revoke { args, common } => admin::grants::revoke(args, &common).await,

@@ -33,6 +33,9 @@ pub struct ClientSpec {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Browser origins (`scheme://host[:port]`) allowed to call the token, revocation
+    /// and userinfo endpoints cross-origin (CORS).
+    pub allowed_origins: Vec<String>,
     /// Default: `authorization_code` and `refresh_token`.
     pub grant_types: Option<Vec<String>>,
     /// Default: [`DEFAULT_SCOPES`].
@@ -61,6 +64,7 @@ impl From<ClientCreate> for ClientSpec {
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             backchannel_logout_uri: c.backchannel_logout_uri,
+            allowed_origins: c.allowed_origins,
             grant_types: c.grant_types,
             scopes: c.scopes,
             access_token_format: c.access_token_format,
@@ -84,6 +88,7 @@ pub struct ValidClient {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    pub allowed_origins: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub access_token_format: Option<TokenFormat>,
@@ -105,6 +110,7 @@ impl ValidClient {
             redirect_uris: self.redirect_uris.clone(),
             post_logout_redirect_uris: self.post_logout_redirect_uris.clone(),
             backchannel_logout_uri: self.backchannel_logout_uri.clone(),
+            allowed_origins: self.allowed_origins.clone(),
             grant_types: self.grant_types.clone(),
             scopes: self.scopes.clone(),
             access_token_format: self.access_token_format,
@@ -220,6 +226,9 @@ impl ClientSpec {
         if let Some(u) = &c.backchannel_logout_uri {
             check_redirect_uri(u).map_err(|m| bad("backchannel_logout_uri", m))?;
         }
+        for (i, o) in c.allowed_origins.iter().enumerate() {
+            check_origin(o).map_err(|m| bad(&format!("allowed_origins[{i}]"), m))?;
+        }
         let grant_types = match c.grant_types {
             None => vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
             Some(g) => g
@@ -280,6 +289,7 @@ impl ClientSpec {
             redirect_uris: c.redirect_uris,
             post_logout_redirect_uris: c.post_logout_redirect_uris,
             backchannel_logout_uri: c.backchannel_logout_uri,
+            allowed_origins: c.allowed_origins,
             grant_types,
             scopes,
             access_token_format,
@@ -311,6 +321,44 @@ pub fn check_redirect_uri(u: &str) -> Result<(), String> {
         s if s.contains('.') => Ok(()),
         s => Err(format!("`{u}` uses scheme `{s}`: use https, http on loopback, or a reverse-domain private scheme")),
     }
+}
+
+/// A CORS origin is `scheme://host[:port]` exactly as a browser sends it in `Origin`:
+/// https, or http only for the loopback hosts a redirect URI may use; no userinfo, path
+/// (not even `/`), query or fragment; lowercase and without the scheme's default port,
+/// since a browser never sends it otherwise. Nothing is normalised: a value that is not
+/// already in that form is refused.
+pub fn check_origin(o: &str) -> Result<(), String> {
+    let url = url::Url::parse(o).map_err(|e| format!("`{o}` is not an origin: {e}"))?;
+    match url.scheme() {
+        "https" => {}
+        "http" => match url.host_str() {
+            Some("localhost") | Some("127.0.0.1") | Some("[::1]") => {}
+            _ => {
+                return Err(format!(
+                    "`{o}` uses http for a non-loopback host; use https"
+                ))
+            }
+        },
+        s => {
+            return Err(format!(
+                "`{o}` uses scheme `{s}`: an origin is https, or http on loopback"
+            ))
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!(
+            "`{o}` has userinfo; an origin is scheme://host[:port]"
+        ));
+    }
+    // The serialised origin is what a browser sends; anything else (a path, a query, a
+    // fragment, a trailing slash, upper case, a default port) differs from it.
+    if url.origin().ascii_serialization() != o {
+        return Err(format!(
+            "`{o}` is not an origin as a browser sends it: scheme://host[:port], lowercase, no path, query, fragment, trailing slash or default port"
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

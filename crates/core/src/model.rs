@@ -210,6 +210,9 @@ pub struct Client {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Browser origins allowed to call `/token`, `/revoke` and `/userinfo` for this
+    /// client (CORS); each exactly `scheme://host[:port]`.
+    pub allowed_origins: Vec<String>,
     pub grant_types: Vec<GrantType>,
     pub scopes: Vec<String>,
     pub access_token_format: Option<TokenFormat>,

@@ -53,6 +53,9 @@ pub struct ClientView {
     pub redirect_uris: Vec<String>,
     pub post_logout_redirect_uris: Vec<String>,
     pub backchannel_logout_uri: Option<String>,
+    /// Browser origins allowed to call the token endpoints cross-origin (CORS).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
     pub grant_types: Vec<String>,
     pub scopes: Vec<String>,
     pub access_token_format: Option<String>,
@@ -90,6 +93,8 @@ pub struct ClientCreate {
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -124,6 +129,8 @@ pub struct ClientPatch {
     pub post_logout_redirect_uris: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allowed_origins: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub grant_types: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -26,6 +26,8 @@ pub struct RegistrationResponse {
     pub post_logout_redirect_uris: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub backchannel_logout_uri: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub allowed_origins: Vec<String>,
     pub id_token_signed_response_alg: String,
 }
 

@@ -101,7 +101,7 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     // The back-channel logout notifier lives in the state and reads it (keys, store,
     // clock) through a weak reference.
     let login_throttle = crate::throttle::LoginThrottle::new(cfg.login.clone());
-    Ok(Arc::new_cyclic(|weak| AppState {
+    let st = Arc::new_cyclic(|weak| AppState {
         cfg,
         store,
         cache,
@@ -112,5 +112,10 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         logout: Arc::new(crate::backchannel::Backchannel::new(weak.clone())),
         settings,
         login_throttle,
-    }))
+        cors_origins: Default::default(),
+    });
+    crate::cors::reload(&st)
+        .await
+        .map_err(|e| format!("cannot read the clients' CORS origins: {e}"))?;
+    Ok(st)
 }

@@ -35,6 +35,7 @@ pub fn seed(cfg: &mut Config) -> String {
         redirect_uris: vec![cb],
         post_logout_redirect_uris: vec![],
         backchannel_logout_uri: None,
+        allowed_origins: vec![],
         grant_types: vec![
             GrantType::AuthorizationCode,
             GrantType::RefreshToken,

@@ -25,6 +25,8 @@ pub struct AppState {
     pub settings: crate::admin::settings::SettingsCache,
     /// Failed sign-ins per account and client address (this node's memory).
     pub login_throttle: crate::throttle::LoginThrottle,
+    /// The origins some active client allows for CORS (this node's copy, see `cors`).
+    pub cors_origins: crate::cors::KnownOrigins,
 }
 
 pub type Shared = Arc<AppState>;

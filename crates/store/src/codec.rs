@@ -24,6 +24,7 @@ pub fn client_to_json(c: &Client) -> String {
         "redirect_uris": c.redirect_uris,
         "post_logout_redirect_uris": c.post_logout_redirect_uris,
         "backchannel_logout_uri": c.backchannel_logout_uri,
+        "allowed_origins": c.allowed_origins,
         "grant_types": c.grant_types.iter().map(|g| g.as_str()).collect::<Vec<_>>(),
         "scopes": c.scopes,
         "access_token_format": c.access_token_format.map(|f| f.as_str()),
@@ -75,6 +76,8 @@ pub fn client_from_json(
         redirect_uris: strings(&v["redirect_uris"]),
         post_logout_redirect_uris: strings(&v["post_logout_redirect_uris"]),
         backchannel_logout_uri: v["backchannel_logout_uri"].as_str().map(str::to_string),
+        // Absent in rows written before origins existed: none allowed.
+        allowed_origins: strings(&v["allowed_origins"]),
         grant_types: strings(&v["grant_types"])
             .iter()
             .filter_map(|g| GrantType::parse(g))
@@ -241,4 +244,20 @@ pub(crate) fn purge_events(
         });
     }
     counts
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// A client stored before `allowed_origins` existed reads back with none.
+    #[test]
+    fn clients_stored_without_origins_allow_none() {
+        let old = r#"{"auth_method": "none", "redirect_uris": ["https://a.example/cb"],
+            "grant_types": ["authorization_code"], "scopes": ["openid"]}"#;
+        let c = super::client_from_json("old".into(), 0, old).unwrap();
+        assert!(c.allowed_origins.is_empty());
+        let again = super::client_from_json("old".into(), 0, &super::client_to_json(&c)).unwrap();
+        assert_eq!(again, c);
+    }
 }

@@ -60,6 +60,10 @@ pub struct ClientOpts {
     /// Back-channel logout URI.
     #[arg(long, value_name = "URI")]
     backchannel_logout_uri: Option<String>,
+    /// A browser origin allowed to call the token endpoints (CORS), exactly
+    /// scheme://host[:port] (repeat for several; on update, replaces the list).
+    #[arg(long = "allowed-origin", value_name = "ORIGIN")]
+    allowed_origins: Vec<String>,
     /// An allowed grant type (repeat): authorization_code, refresh_token,
     /// client_credentials, password. Default: authorization_code and refresh_token.
     #[arg(long = "grant-type", value_name = "GRANT")]
@@ -153,6 +157,7 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 redirect_uris: opts.redirect_uris.clone(),
                 post_logout_redirect_uris: opts.post_logout_redirect_uris.clone(),
                 backchannel_logout_uri: opts.backchannel_logout_uri.clone(),
+                allowed_origins: opts.allowed_origins.clone(),
                 grant_types: (!opts.grant_types.is_empty()).then(|| opts.grant_types.clone()),
                 scopes: opts.scopes(),
                 access_token_format: opts.access_token_format.clone(),
@@ -176,6 +181,8 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 post_logout_redirect_uris: (!opts.post_logout_redirect_uris.is_empty())
                     .then(|| opts.post_logout_redirect_uris.clone()),
                 backchannel_logout_uri: opts.backchannel_logout_uri.clone(),
+                allowed_origins: (!opts.allowed_origins.is_empty())
+                    .then(|| opts.allowed_origins.clone()),
                 grant_types: (!opts.grant_types.is_empty()).then(|| opts.grant_types.clone()),
                 scopes: opts.scopes(),
                 access_token_format: opts.access_token_format.clone(),
@@ -220,6 +227,7 @@ fn show(v: &ClientView, json: bool) -> Outcome {
         ("auth_method", v.token_endpoint_auth_method.clone()),
         ("redirect_uris", v.redirect_uris.join(" ")),
         ("post_logout_uris", v.post_logout_redirect_uris.join(" ")),
+        ("allowed_origins", v.allowed_origins.join(" ")),
         (
             "backchannel_uri",
             v.backchannel_logout_uri.clone().unwrap_or_default(),

@@ -10,6 +10,7 @@ mod cli;
 mod code_flow;
 mod config;
 mod conformance;
+mod cors;
 mod discovery;
 mod fuzz;
 mod login_throttling;

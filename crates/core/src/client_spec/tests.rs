@@ -148,6 +148,54 @@ fn a_refusal_names_the_field_and_says_why() {
             "non-loopback",
         ),
         (
+            "origin with a path",
+            |c| c.allowed_origins = strings(&["https://app.example", "https://app.example/"]),
+            "allowed_origins[1]",
+            "not an origin as a browser sends it",
+        ),
+        (
+            "origin over http",
+            |c| c.allowed_origins = strings(&["http://app.example"]),
+            "allowed_origins[0]",
+            "non-loopback",
+        ),
+        (
+            "origin with userinfo",
+            |c| c.allowed_origins = strings(&["https://u@app.example"]),
+            "allowed_origins[0]",
+            "userinfo",
+        ),
+        (
+            "origin with the default port",
+            |c| c.allowed_origins = strings(&["https://app.example:443"]),
+            "allowed_origins[0]",
+            "default port",
+        ),
+        (
+            "origin in upper case",
+            |c| c.allowed_origins = strings(&["https://App.example"]),
+            "allowed_origins[0]",
+            "lowercase",
+        ),
+        (
+            "origin with a query",
+            |c| c.allowed_origins = strings(&["https://app.example?x"]),
+            "allowed_origins[0]",
+            "no path, query",
+        ),
+        (
+            "origin with a private scheme",
+            |c| c.allowed_origins = strings(&["com.example.app://x"]),
+            "allowed_origins[0]",
+            "scheme `com.example.app`",
+        ),
+        (
+            "origin not a URL",
+            |c| c.allowed_origins = strings(&["app.example"]),
+            "allowed_origins[0]",
+            "not an origin",
+        ),
+        (
             "unknown grant type",
             |c| c.grant_types = Some(strings(&["implicit"])),
             "grant_types",
@@ -301,4 +349,17 @@ fn a_valid_client_becomes_a_stored_client() {
     assert_eq!(c.client_id, "web");
     assert_eq!(c.created_at, Timestamp(42));
     assert!(!c.dynamically_registered);
+}
+
+#[test]
+fn origins_as_browsers_send_them_are_kept() {
+    for o in [
+        "https://app.example",
+        "https://app.example:8443",
+        "http://localhost:3000",
+        "http://127.0.0.1:8080",
+        "http://[::1]:5173",
+    ] {
+        assert_eq!(check_origin(o), Ok(()), "{o}");
+    }
 }

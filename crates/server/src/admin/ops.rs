@@ -221,6 +221,7 @@ pub async fn create_client(
         }
         other => other?,
     }
+    st.cors_origins.add(&st.cfg, &client);
     let ev = changed(
         EventKind::ClientChanged,
         st,
@@ -268,6 +269,7 @@ pub async fn patch_client(
     set!(redirect_uris);
     set!(post_logout_redirect_uris);
     set!(opt backchannel_logout_uri);
+    set!(allowed_origins);
     set!(opt grant_types);
     set!(opt scopes);
     set!(opt access_token_format);
@@ -302,6 +304,8 @@ pub async fn patch_client(
         // Deleted since it was read: a PATCH never brings a client back.
         return Err(no_client(client_id));
     }
+    // Origins may have been removed (or the client deactivated): rebuild the set.
+    crate::cors::reload_or_log(st).await;
     let ev = changed(
         EventKind::ClientChanged,
         st,
@@ -328,6 +332,7 @@ pub async fn delete_client(st: &AppState, client_id: &str, caller: &Caller) -> A
         // Deleted meanwhile by a concurrent call, which records the change.
         return Err(no_client(client_id));
     }
+    crate::cors::reload_or_log(st).await;
     let ev = changed(
         EventKind::ClientChanged,
         st,

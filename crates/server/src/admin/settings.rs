@@ -7,7 +7,7 @@
 //! reaches every node of a PostgreSQL cluster within 5 s. Grants created meanwhile on
 //! another node get the previous values, which they keep (settings are fixed when a
 //! grant is created). The same task reloads the signing keys when another node has
-//! rotated them.
+//! rotated them, and the set of clients' CORS origins (`crate::cors`).
 
 use crate::config::AccessTokenConfig;
 use baton_core::error::StoreError;
@@ -186,6 +186,7 @@ pub fn spawn_refresh(state: crate::state::Shared) {
                 marks = key_marks(st.store.as_ref()).await.ok();
                 continue;
             }
+            crate::cors::reload_or_log(&st).await;
             match stored(st.store.as_ref()).await {
                 Ok(s) => st.settings.set(s),
                 Err(e) => {

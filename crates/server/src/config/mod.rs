@@ -102,6 +102,10 @@ pub struct HttpConfig {
     /// to loopback, private, link-local and other non-public addresses itself
     /// (back-channel logout). For local development only.
     pub allow_private_outbound: bool,
+    /// `http.cors_from_redirect_uris` (default `false`): whether a client's redirect
+    /// URIs' https origins (and http loopback ones) count as allowed CORS origins too,
+    /// besides its `allowed_origins`.
+    pub cors_from_redirect_uris: bool,
 }
 
 /// `[signing_keys]`.

@@ -103,6 +103,7 @@ pub(super) struct RawSigningKeys {
 pub(super) struct RawHttp {
     pub(super) body_limit: Option<usize>,
     pub(super) allow_private_outbound: Option<bool>,
+    pub(super) cors_from_redirect_uris: Option<bool>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -130,6 +131,8 @@ pub(super) struct RawClient {
     #[serde(default)]
     pub(super) post_logout_redirect_uris: Vec<String>,
     pub(super) backchannel_logout_uri: Option<String>,
+    #[serde(default)]
+    pub(super) allowed_origins: Vec<String>,
     pub(super) grant_types: Option<Vec<String>>,
     pub(super) scopes: Option<Vec<String>>,
     pub(super) access_token_format: Option<String>,

@@ -514,3 +514,31 @@ fn key_pre_publication_defaults_to_10m_and_is_bounded() {
         "signing_keys.pre_publication",
     );
 }
+
+#[test]
+fn allowed_origins_are_checked_and_cors_from_redirect_uris_is_off_by_default() {
+    let e = refused(
+        &client(
+            "web",
+            "allowed_origins = [\"https://app.example\", \"https://app.example/\"]",
+        ),
+        "clients[0].allowed_origins[1]",
+    );
+    assert!(e.message.contains("origin"), "{e}");
+    refused(
+        &client("web", "allowed_origins = [\"http://app.example\"]"),
+        "clients[0].allowed_origins[0]",
+    );
+    let c = load_str(&client(
+        "web",
+        "allowed_origins = [\"https://app.example\", \"http://localhost:3000\"]",
+    ))
+    .unwrap();
+    assert_eq!(
+        c.clients[0].allowed_origins,
+        ["https://app.example", "http://localhost:3000"]
+    );
+    assert!(!c.http.cors_from_redirect_uris);
+    let c = load_str("[http]\ncors_from_redirect_uris = true\n").unwrap();
+    assert!(c.http.cors_from_redirect_uris);
+}

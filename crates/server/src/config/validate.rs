@@ -358,6 +358,7 @@ pub(super) fn validate(
         http: HttpConfig {
             body_limit: raw.http.body_limit.unwrap_or(64 * 1024),
             allow_private_outbound,
+            cors_from_redirect_uris: raw.http.cors_from_redirect_uris.unwrap_or(false),
         },
         login,
         signing_keys: SigningKeysConfig {
@@ -531,6 +532,7 @@ fn client_spec(c: RawClient) -> Result<ClientSpec, baton_core::policy::FieldErro
         redirect_uris: c.redirect_uris,
         post_logout_redirect_uris: c.post_logout_redirect_uris,
         backchannel_logout_uri: c.backchannel_logout_uri,
+        allowed_origins: c.allowed_origins,
         grant_types: c.grant_types,
         scopes: c.scopes,
         access_token_format: c.access_token_format,

@@ -1,6 +1,7 @@
 //! HTTP: routes, extractors and the mapping of errors to responses.
 
 pub mod client_auth;
+pub mod cors;
 pub mod demo;
 pub mod discovery;
 pub mod error;
@@ -21,6 +22,7 @@ use axum::http::{header, StatusCode};
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use baton_core::error::OAuthError;
+use cors::Who;
 use error::{ApiError, Refusal};
 use std::net::SocketAddr;
 
@@ -74,29 +76,36 @@ pub fn router(st: Shared) -> Router {
         r = r.route("/demo/callback", get(demo::callback));
     }
     if st.cfg.registration.enabled {
-        r = r.route("/register", post_only(post(register::register)));
+        // Open registration is meant to be called from anywhere, browsers included.
+        let reg = post_only(post(register::register));
+        r = r.route("/register", cors::wrap(&st, Who::Anyone, "POST", reg));
     }
     // SPEC §4: the admin API exists only when an admin token is configured.
     if st.cfg.admin_token.is_some() {
         r = r.merge(crate::admin::router(st.clone()));
     }
+    let public = |m| cors::wrap(&st, Who::Anyone, "GET", m);
+    let clients = |methods, m| cors::wrap(&st, Who::Clients, methods, m);
     r.route(
         "/.well-known/openid-configuration",
-        get(discovery::openid_configuration),
+        public(get(discovery::openid_configuration)),
     )
     .route(
         "/.well-known/oauth-authorization-server",
-        get(discovery::oauth_metadata),
+        public(get(discovery::oauth_metadata)),
     )
-    .route("/jwks", get(discovery::jwks))
-    .route("/token", post_only(post(token::token)))
-    .route("/revoke", post_only(post(revoke::revoke)))
+    .route("/jwks", public(get(discovery::jwks)))
+    .route("/token", clients("POST", post_only(post(token::token))))
+    .route("/revoke", clients("POST", post_only(post(revoke::revoke))))
     .route("/introspect", post_only(post(introspect::introspect)))
     .route(
         "/userinfo",
-        get(userinfo::userinfo)
-            .post(userinfo::userinfo)
-            .fallback(|| async { method_not_allowed("GET, POST") }),
+        clients(
+            "GET, POST",
+            get(userinfo::userinfo)
+                .post(userinfo::userinfo)
+                .fallback(|| async { method_not_allowed("GET, POST") }),
+        ),
     )
     .route("/healthz", get(health::healthz))
     .route("/readyz", get(health::readyz))

@@ -126,6 +126,7 @@ async fn handle(
     client.dynamically_registered = true;
     let c = &client;
     st.store.upsert_client(c).await?;
+    st.cors_origins.add(&st.cfg, c);
     let ev = event(
         EventKind::ClientChanged,
         now,
@@ -159,6 +160,7 @@ async fn handle(
         jwks: c.jwks.clone(),
         post_logout_redirect_uris: c.post_logout_redirect_uris.clone(),
         backchannel_logout_uri: c.backchannel_logout_uri.clone(),
+        allowed_origins: c.allowed_origins.clone(),
         id_token_signed_response_alg: c.id_token_alg.as_str().to_string(),
     })
 }
@@ -247,6 +249,7 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
         .unwrap_or_default();
     let post_logout_redirect_uris = opt_list(obj, "post_logout_redirect_uris")?.unwrap_or_default();
     let backchannel_logout_uri = opt_str(obj, "backchannel_logout_uri")?;
+    let allowed_origins = opt_list(obj, "allowed_origins")?.unwrap_or_default();
 
     // RFC 7591 §2: the default method is client_secret_basic.
     let auth_method = opt_str(obj, "token_endpoint_auth_method")?
@@ -328,6 +331,7 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
         redirect_uris,
         post_logout_redirect_uris,
         backchannel_logout_uri,
+        allowed_origins,
         grant_types: Some(grant_types.iter().map(|g| g.as_str().to_string()).collect()),
         scopes: Some(scopes),
         access_token_format: None,

@@ -21,7 +21,8 @@ pub async fn revoke(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    match handle(&st, &caller, &headers, &body).await {
+    let mut client = None;
+    let mut resp = match handle(&st, &caller, &headers, &body, &mut client).await {
         Ok(()) => {
             let mut r = StatusCode::OK.into_response();
             r.headers_mut()
@@ -29,7 +30,12 @@ pub async fn revoke(
             r
         }
         Err(e) => e.into_response(),
+    };
+    // The client that authenticated may read the answer from its origins.
+    if let Some(c) = &client {
+        super::cors::allow_client(&st, &mut resp, c);
     }
+    resp
 }
 
 fn not_yours() -> ApiError {
@@ -42,10 +48,20 @@ fn not_yours() -> ApiError {
     .into()
 }
 
-async fn handle(st: &AppState, caller: &Caller, headers: &HeaderMap, body: &[u8]) -> ApiResult<()> {
+async fn handle(
+    st: &AppState,
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: &[u8],
+    authenticated: &mut Option<Client>,
+) -> ApiResult<()> {
     form::require_form_content_type(headers)?;
     let f = form::parse(body)?;
     let client = client_auth::authenticate(st, headers, &f, "/revoke").await?;
+    // Kept only for a cross-origin request, which needs its origins.
+    if super::cors::has_origin(headers) {
+        *authenticated = Some(client.clone());
+    }
     let token = f.required("token")?;
     let now = st.clock.now();
     // `token_type_hint` is only a lookup hint, and one we do not know is ignored

@@ -15,7 +15,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use baton_core::error::{ErrorCode, OAuthError};
-use baton_core::model::GrantType;
+use baton_core::model::{Client, GrantType};
 use baton_proto::oauth::TokenResponse;
 use std::time::{Duration, Instant};
 
@@ -57,18 +57,29 @@ pub async fn token(
     } else {
         body_read
     };
+    let st2 = st.clone();
     let task = tokio::spawn(async move {
-        let counted = handle(&st, &caller, &headers, &body, arrival).await;
+        let counted = handle(&st2, &caller, &headers, &body, arrival).await;
         metrics::token_request(counted.grant, counted.outcome);
-        counted.result
+        (counted.result, counted.client)
     });
-    let result = match task.await {
+    let (result, client) = match task.await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "token request task failed");
-            Err(OAuthError::server_error().into())
+            (Err(OAuthError::server_error().into()), None)
         }
     };
+    let mut resp = respond(result);
+    // The client that authenticated may read the answer from its origins, errors
+    // included (an SPA must see `invalid_grant`).
+    if let Some(c) = &client {
+        super::cors::allow_client(&st, &mut resp, c);
+    }
+    resp
+}
+
+fn respond(result: ApiResult<TokenResponse>) -> Response {
     match result {
         Ok(r) => {
             let mut resp = axum::Json(r).into_response();
@@ -93,6 +104,8 @@ struct Counted {
     grant: metrics::GrantTypeLabel,
     outcome: Outcome,
     result: ApiResult<TokenResponse>,
+    /// The client that authenticated, if one did and the request has an `Origin`.
+    client: Option<Client>,
 }
 
 impl Counted {
@@ -102,6 +115,7 @@ impl Counted {
             grant,
             outcome: Outcome::failed(e.status().is_server_error()),
             result: Err(e),
+            client: None,
         }
     }
 }
@@ -122,14 +136,19 @@ async fn handle(
         Err(e) => return Counted::refused(metrics::GrantTypeLabel::Other, e),
     };
     let grant = metrics::GrantTypeLabel::parse(grant_type);
-    match dispatch(st, caller, headers, &f, grant_type, arrival).await {
-        Ok(a) => Counted {
-            grant,
-            outcome: a.outcome,
-            result: a.result.map_err(ApiError::from),
-        },
-        Err(e) => Counted::refused(grant, e),
-    }
+    let mut client = None;
+    let mut counted =
+        match dispatch(st, caller, headers, &f, grant_type, arrival, &mut client).await {
+            Ok(a) => Counted {
+                grant,
+                outcome: a.outcome,
+                result: a.result.map_err(ApiError::from),
+                client: None,
+            },
+            Err(e) => Counted::refused(grant, e),
+        };
+    counted.client = client;
+    counted
 }
 
 fn read_form(headers: &HeaderMap, body: &[u8]) -> ApiResult<Form> {
@@ -146,8 +165,13 @@ async fn dispatch(
     f: &Form,
     grant_type: &str,
     arrival: Instant,
+    authenticated: &mut Option<Client>,
 ) -> ApiResult<Answer> {
     let client = client_auth::authenticate(st, headers, f, "/token").await?;
+    // Kept only for a cross-origin request, which needs its origins.
+    if super::cors::has_origin(headers) {
+        *authenticated = Some(client.clone());
+    }
     Ok(match grant_type {
         "refresh_token" => {
             let req = RefreshRequest {

@@ -2,12 +2,14 @@
 
 use super::error::{ApiError, ApiResult};
 use super::{form, Body};
-use crate::state::Shared;
+use crate::state::{AppState, Shared};
 use crate::tokens;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, Method};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use baton_core::error::{ErrorCode, OAuthError};
+use baton_core::model::Client;
 use baton_core::scope::Scope;
 use serde_json::Value;
 
@@ -20,6 +22,24 @@ pub async fn userinfo(
     method: Method,
     headers: HeaderMap,
     Body(body): Body,
+) -> Response {
+    let mut client = None;
+    let mut resp = handle(&st, &method, &headers, &body, &mut client)
+        .await
+        .into_response();
+    // The client the access token was issued to may read the answer from its origins.
+    if let Some(c) = &client {
+        super::cors::allow_client(&st, &mut resp, c);
+    }
+    resp
+}
+
+async fn handle(
+    st: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+    token_client: &mut Option<Client>,
 ) -> ApiResult<Json<Value>> {
     let from_header = headers.get(header::AUTHORIZATION).map(|v| {
         v.to_str().ok().and_then(|s| {
@@ -28,8 +48,8 @@ pub async fn userinfo(
         })
     });
     let from_body = if method == Method::POST && !body.is_empty() {
-        form::require_form_content_type(&headers)?;
-        form::parse(&body)?.get("access_token").map(str::to_string)
+        form::require_form_content_type(headers)?;
+        form::parse(body)?.get("access_token").map(str::to_string)
     } else {
         None
     };
@@ -48,9 +68,16 @@ pub async fn userinfo(
         (None, None) => return Err(invalid_token("an access token is required")),
     };
     let now = st.clock.now();
-    let at = tokens::read_access_token(&st, &token, now)
+    let at = tokens::read_access_token(st, &token, now)
         .await?
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    // Only a cross-origin request needs the client (for its origins); a failed look-up
+    // only means no CORS header.
+    if super::cors::has_origin(headers) {
+        if let Some(id) = at.claims["client_id"].as_str() {
+            *token_client = st.store.get_client(id).await.ok().flatten();
+        }
+    }
     // Signed by this server from a parsed scope.
     let scope = Scope::from_stored(at.claims["scope"].as_str().unwrap_or("").to_string());
     if !scope.contains("openid") {

@@ -51,3 +51,20 @@ pub(super) async fn client_update(s: Arc<dyn Store>) {
     assert!(!s.update_client(&changed).await.unwrap(), "deleted");
     assert_eq!(s.get_client("web").await.unwrap(), None, "not resurrected");
 }
+
+/// A client's CORS origins round-trip in order; an update replaces the list (emptying
+/// it too); a client without any reads back with an empty list.
+pub(super) async fn client_origins(s: Arc<dyn Store>) {
+    let mut c = client("spa");
+    c.allowed_origins = vec!["https://spa.example".into(), "http://localhost:3000".into()];
+    s.insert_client(&c).await.unwrap();
+    let back = s.get_client("spa").await.unwrap().unwrap();
+    assert_eq!(back.allowed_origins, c.allowed_origins);
+    let listed = s.list_clients().await.unwrap();
+    assert_eq!(listed[0].allowed_origins, c.allowed_origins);
+    c.allowed_origins = vec![];
+    assert!(s.update_client(&c).await.unwrap());
+    let back = s.get_client("spa").await.unwrap().unwrap();
+    assert!(back.allowed_origins.is_empty());
+    assert!(s.delete_client("spa").await.unwrap());
+}

@@ -22,6 +22,8 @@ async fn client_lifecycle() {
             "api",
             "--refresh-tokens",
             "{\"usage\": \"one_time\"}",
+            "--allowed-origin",
+            "https://app.example",
             "--json",
         ],
         None,
@@ -30,6 +32,10 @@ async fn client_lifecycle() {
     .ok();
     let v = r.json();
     assert_eq!(v["client_id"], "cli-app");
+    assert_eq!(
+        v["allowed_origins"],
+        serde_json::json!(["https://app.example"])
+    );
     let secret = v["client_secret"].as_str().unwrap().to_string();
     assert_eq!(secret.len(), 43, "{secret}");
     assert_eq!(
