@@ -94,7 +94,7 @@ async fn unknown_and_junk_tokens_answer_200_and_change_nothing() {
     let rt = t["refresh_token"].as_str().unwrap();
     let long = "x".repeat(5000);
     // The last character changed (to `A`, or to `B` if it was `A`: a token ending in `A`
-    // would otherwise be "flipped" into itself, about one run in four).
+    // would otherwise be "flipped" into itself and revoke the grant in some runs).
     let last = if rt.ends_with('A') { 'B' } else { 'A' };
     let flipped = format!("{}{last}", &rt[..rt.len() - 1]);
     assert_ne!(flipped, rt);
