@@ -184,6 +184,7 @@ fn client(auth_method: AuthMethod, redirect_uris: &[&str]) -> Client {
         auth_method,
         redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
         post_logout_redirect_uris: Vec::new(),
+        allowed_origins: Vec::new(),
         backchannel_logout_uri: None,
         grant_types: vec![GrantType::AuthorizationCode],
         scopes: vec!["openid".into()],
