@@ -61,7 +61,7 @@ pub struct ClientOpts {
     #[arg(long, value_name = "URI")]
     backchannel_logout_uri: Option<String>,
     /// A browser origin allowed to call the token endpoints (CORS), exactly
-    /// scheme://host[:port] (repeat for several; on update, replaces the list).
+    /// `scheme://host[:port]` (repeat for several; on update, replaces the list).
     #[arg(long = "allowed-origin", value_name = "ORIGIN")]
     allowed_origins: Vec<String>,
     /// An allowed grant type (repeat): authorization_code, refresh_token,
