@@ -240,10 +240,7 @@ async fn record(
         user_agent: None,
         details,
     };
-    crate::grants::log_event(&ev);
-    if let Err(e) = st.store.insert_events(vec![ev]).await {
-        tracing::warn!(error = %e, "cannot record a back-channel logout event");
-    }
+    crate::best_effort::record_event(st, ev).await;
 }
 
 /// POSTs a form body to `uri`; answers the response status.

@@ -1,5 +1,6 @@
 //! Best-effort writes: steps after the request already did what it was for (a sign-in,
-//! a consent, a session's end), whose failure must not change the answer. A failure is
+//! a consent, a session's end, a throttled sign-in's refusal, a reuse reaction completed,
+//! a back-channel delivery), whose failure must not change the answer. A failure is
 //! logged here, never dropped silently (no `let _ =`), and never turned into a 503:
 //! a 503 means nothing was changed, and by now something was.
 

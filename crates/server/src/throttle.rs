@@ -517,9 +517,7 @@ pub async fn sign_in(
                     }),
                 );
                 // The answer is a refusal either way.
-                if let Err(e) = crate::grants::record(st, ev).await {
-                    tracing::warn!(error = %e, "cannot record login.throttled");
-                }
+                crate::best_effort::record_event(st, ev).await;
             }
             return Ok(SignIn::Throttled(t));
         }

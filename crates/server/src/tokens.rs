@@ -221,6 +221,8 @@ pub async fn id_token(
 /// A verified, unexpired access token of ours.
 pub struct AccessClaims {
     pub claims: Value,
+    /// The client the token was issued to, as stored now (it exists and is enabled).
+    pub client: Client,
     /// The stored digest when this is a reference token.
     pub reference: Option<[u8; 32]>,
 }
@@ -245,13 +247,9 @@ async fn grant_alive(
     Ok(g.is_some_and(|g| g.is_active() && g.expiry().is_none_or(|e| now < e)))
 }
 
-/// Whether the client an access token was issued to still exists and is enabled.
-async fn client_alive(st: &AppState, client_id: &str) -> Result<bool, OAuthError> {
-    Ok(st
-        .store
-        .get_client(client_id)
-        .await?
-        .is_some_and(|c| c.active))
+/// The client an access token was issued to, if it still exists and is enabled.
+async fn live_client(st: &AppState, client_id: &str) -> Result<Option<Client>, OAuthError> {
+    Ok(st.store.get_client(client_id).await?.filter(|c| c.active))
 }
 
 /// Whether the client an access token was issued to still exists and is enabled, and
@@ -262,29 +260,37 @@ async fn owners_alive(
     st: &AppState,
     client_id: &str,
     user_sub: Option<&str>,
-) -> Result<bool, OAuthError> {
-    if !client_alive(st, client_id).await? {
-        return Ok(false);
-    }
-    let Some(sub) = user_sub else { return Ok(true) };
-    Ok(st
+) -> Result<Option<Client>, OAuthError> {
+    let Some(client) = live_client(st, client_id).await? else {
+        return Ok(None);
+    };
+    let Some(sub) = user_sub else {
+        return Ok(Some(client));
+    };
+    let user_alive = st
         .store
         .get_user_by_sub(sub)
         .await?
-        .is_some_and(|u| u.active))
+        .is_some_and(|u| u.active);
+    Ok(user_alive.then_some(client))
 }
 
 /// [`owners_alive`] for a JWT access token, which does not say whether it speaks for a
 /// user: its `sub` is the user, unless that is the client's own id and no user has it
 /// (a client-credentials token). One user lookup answers both questions.
-async fn jwt_owners_alive(st: &AppState, client_id: &str, sub: &str) -> Result<bool, OAuthError> {
-    if !client_alive(st, client_id).await? {
-        return Ok(false);
-    }
-    Ok(match st.store.get_user_by_sub(sub).await? {
+async fn jwt_owners_alive(
+    st: &AppState,
+    client_id: &str,
+    sub: &str,
+) -> Result<Option<Client>, OAuthError> {
+    let Some(client) = live_client(st, client_id).await? else {
+        return Ok(None);
+    };
+    let alive = match st.store.get_user_by_sub(sub).await? {
         Some(u) => u.active,
         None => sub == client_id,
-    })
+    };
+    Ok(alive.then_some(client))
 }
 
 /// Reads one of our access tokens, JWT or reference. Answers its claims if it is
@@ -324,11 +330,12 @@ pub async fn read_access_token(
     else {
         return Ok(None);
     };
-    if !jwt_owners_alive(st, client_id, sub).await? {
+    let Some(client) = jwt_owners_alive(st, client_id, sub).await? else {
         return Ok(None);
-    }
+    };
     Ok(Some(AccessClaims {
         claims: v.claims,
+        client,
         reference: None,
     }))
 }
@@ -345,13 +352,12 @@ async fn read_reference(
     let Some(t) = st.store.get_reference_token(&digest).await? else {
         return Ok(None);
     };
-    if t.revoked
-        || now >= t.expires_at
-        || !grant_alive(st, t.grant_id, now).await?
-        || !owners_alive(st, &t.client_id, t.subject.as_deref()).await?
-    {
+    if t.revoked || now >= t.expires_at || !grant_alive(st, t.grant_id, now).await? {
         return Ok(None);
     }
+    let Some(client) = owners_alive(st, &t.client_id, t.subject.as_deref()).await? else {
+        return Ok(None);
+    };
     let mut c = Map::new();
     c.insert("iss".into(), st.cfg.issuer.clone().into());
     c.insert(
@@ -375,6 +381,7 @@ async fn read_reference(
     }
     Ok(Some(AccessClaims {
         claims: Value::Object(c),
+        client,
         reference: Some(digest),
     }))
 }

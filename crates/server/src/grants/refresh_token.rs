@@ -527,7 +527,5 @@ async fn complete_session_end(
             false
         }
     };
-    if let Err(e) = super::record(st, ev(completed)).await {
-        tracing::warn!(error = %e, "recording a reuse event failed");
-    }
+    crate::best_effort::record_event(st, ev(completed)).await;
 }

@@ -10,7 +10,7 @@
 //! here (204); from any other origin it goes on to the route (which answers 405 as to
 //! any `OPTIONS`). The admin API and the HTML pages are not wrapped.
 
-use crate::state::Shared;
+use crate::state::{AppState, Shared};
 use axum::extract::{Request, State};
 use axum::http::header::{
     ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -45,15 +45,20 @@ pub enum Who {
 #[derive(Clone)]
 struct ClientOrigins(Vec<String>);
 
-/// Marks `resp` as answering for `client`: its origins may read it.
-pub fn allow_client(st: &Shared, resp: &mut Response, client: &Client) {
-    resp.extensions_mut()
-        .insert(ClientOrigins(crate::cors::client_origins(&st.cfg, client)));
+/// The origins that may read a response for `client`, worked out only for a
+/// cross-origin request (one with an `Origin`): nothing to do for any other.
+pub fn readers(st: &AppState, headers: &HeaderMap, client: &Client) -> Option<Vec<String>> {
+    headers
+        .contains_key(ORIGIN)
+        .then(|| crate::cors::client_origins(&st.cfg, client))
 }
 
-/// Whether the request came with an `Origin` (so a handler's extra look-up is useful).
-pub fn has_origin(headers: &HeaderMap) -> bool {
-    headers.contains_key(ORIGIN)
+/// Marks `resp` as answering for a client whose origins are `readers` (from
+/// [`readers`]): those may read it.
+pub fn allow_readers(resp: &mut Response, readers: Option<Vec<String>>) {
+    if let Some(origins) = readers {
+        resp.extensions_mut().insert(ClientOrigins(origins));
+    }
 }
 
 /// `r` with CORS for `who`; `methods` is what a preflight says is allowed.

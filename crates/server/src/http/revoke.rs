@@ -21,8 +21,8 @@ pub async fn revoke(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    let mut client = None;
-    let mut resp = match handle(&st, &caller, &headers, &body, &mut client).await {
+    let (result, readers) = handle(&st, &caller, &headers, &body).await;
+    let mut resp = match result {
         Ok(()) => {
             let mut r = StatusCode::OK.into_response();
             r.headers_mut()
@@ -32,9 +32,7 @@ pub async fn revoke(
         Err(e) => e.into_response(),
     };
     // The client that authenticated may read the answer from its origins.
-    if let Some(c) = &client {
-        super::cors::allow_client(&st, &mut resp, c);
-    }
+    super::cors::allow_readers(&mut resp, readers);
     resp
 }
 
@@ -48,28 +46,47 @@ fn not_yours() -> ApiError {
     .into()
 }
 
+/// Authenticates the client and revokes the token; answers the result with the origins
+/// that may read it (those of the client that authenticated, for a cross-origin request).
 async fn handle(
     st: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     body: &[u8],
-    authenticated: &mut Option<Client>,
-) -> ApiResult<()> {
+) -> (ApiResult<()>, Option<Vec<String>>) {
+    let (f, client) = match authenticate(st, headers, body).await {
+        Ok(v) => v,
+        Err(e) => return (Err(e), None),
+    };
+    let readers = super::cors::readers(st, headers, &client);
+    (revoke_token(st, caller, &client, &f).await, readers)
+}
+
+async fn authenticate(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult<(form::Form, Client)> {
     form::require_form_content_type(headers)?;
     let f = form::parse(body)?;
     let client = client_auth::authenticate(st, headers, &f, "/revoke").await?;
-    // Kept only for a cross-origin request, which needs its origins.
-    if super::cors::has_origin(headers) {
-        *authenticated = Some(client.clone());
-    }
+    Ok((f, client))
+}
+
+async fn revoke_token(
+    st: &AppState,
+    caller: &Caller,
+    client: &Client,
+    f: &form::Form,
+) -> ApiResult<()> {
     let token = f.required("token")?;
     let now = st.clock.now();
     // `token_type_hint` is only a lookup hint, and one we do not know is ignored
     // (RFC 7009 §2.1): every kind of token is tried whatever it says.
-    if revoke_refresh(st, &client, token, caller, now).await? {
+    if revoke_refresh(st, client, token, caller, now).await? {
         return Ok(());
     }
-    revoke_access(st, &client, token, now).await
+    revoke_access(st, client, token, now).await
 }
 
 /// Answers whether `token` was a refresh token of ours (revoked, or refused).

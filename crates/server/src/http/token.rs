@@ -61,9 +61,9 @@ pub async fn token(
     let task = tokio::spawn(async move {
         let counted = handle(&st2, &caller, &headers, &body, arrival).await;
         metrics::token_request(counted.grant, counted.outcome);
-        (counted.result, counted.client)
+        (counted.result, counted.readers)
     });
-    let (result, client) = match task.await {
+    let (result, readers) = match task.await {
         Ok(r) => r,
         Err(e) => {
             tracing::error!(error = %e, "token request task failed");
@@ -73,9 +73,7 @@ pub async fn token(
     let mut resp = respond(result);
     // The client that authenticated may read the answer from its origins, errors
     // included (an SPA must see `invalid_grant`).
-    if let Some(c) = &client {
-        super::cors::allow_client(&st, &mut resp, c);
-    }
+    super::cors::allow_readers(&mut resp, readers);
     resp
 }
 
@@ -104,8 +102,9 @@ struct Counted {
     grant: metrics::GrantTypeLabel,
     outcome: Outcome,
     result: ApiResult<TokenResponse>,
-    /// The client that authenticated, if one did and the request has an `Origin`.
-    client: Option<Client>,
+    /// The origins of the client that authenticated, if one did and the request is
+    /// cross-origin.
+    readers: Option<Vec<String>>,
 }
 
 impl Counted {
@@ -115,7 +114,7 @@ impl Counted {
             grant,
             outcome: Outcome::failed(e.status().is_server_error()),
             result: Err(e),
-            client: None,
+            readers: None,
         }
     }
 }
@@ -136,19 +135,23 @@ async fn handle(
         Err(e) => return Counted::refused(metrics::GrantTypeLabel::Other, e),
     };
     let grant = metrics::GrantTypeLabel::parse(grant_type);
-    let mut client = None;
-    let mut counted =
-        match dispatch(st, caller, headers, &f, grant_type, arrival, &mut client).await {
-            Ok(a) => Counted {
-                grant,
-                outcome: a.outcome,
-                result: a.result.map_err(ApiError::from),
-                client: None,
-            },
-            Err(e) => Counted::refused(grant, e),
-        };
-    counted.client = client;
-    counted
+    let client = match client_auth::authenticate(st, headers, &f, "/token").await {
+        Ok(c) => c,
+        Err(e) => return Counted::refused(grant, e),
+    };
+    let readers = super::cors::readers(st, headers, &client);
+    match dispatch(st, caller, &client, &f, grant_type, arrival).await {
+        Ok(a) => Counted {
+            grant,
+            outcome: a.outcome,
+            result: a.result.map_err(ApiError::from),
+            readers,
+        },
+        Err(e) => Counted {
+            readers,
+            ..Counted::refused(grant, e)
+        },
+    }
 }
 
 fn read_form(headers: &HeaderMap, body: &[u8]) -> ApiResult<Form> {
@@ -156,53 +159,48 @@ fn read_form(headers: &HeaderMap, body: &[u8]) -> ApiResult<Form> {
     Ok(form::parse(body)?)
 }
 
-/// Authenticates the client, parses the grant's request and runs the grant. A client
-/// that may not use the grant type hears so before the grant's parameters are read.
+/// Parses the grant's request and runs the grant for the authenticated `client`. A
+/// client that may not use the grant type hears so before the grant's parameters are
+/// read.
 async fn dispatch(
     st: &AppState,
     caller: &Caller,
-    headers: &HeaderMap,
+    client: &Client,
     f: &Form,
     grant_type: &str,
     arrival: Instant,
-    authenticated: &mut Option<Client>,
 ) -> ApiResult<Answer> {
-    let client = client_auth::authenticate(st, headers, f, "/token").await?;
-    // Kept only for a cross-origin request, which needs its origins.
-    if super::cors::has_origin(headers) {
-        *authenticated = Some(client.clone());
-    }
     Ok(match grant_type {
         "refresh_token" => {
             let req = RefreshRequest {
                 refresh_token: f.required("refresh_token")?,
                 scope: f.get("scope"),
             };
-            grants::refresh_token::grant(st, &client, &req, caller, arrival).await
+            grants::refresh_token::grant(st, client, &req, caller, arrival).await
         }
         "authorization_code" => {
-            permitted(&client, GrantType::AuthorizationCode)?;
+            permitted(client, GrantType::AuthorizationCode)?;
             let req = CodeRequest {
                 code: f.required("code")?,
                 redirect_uri: f.get("redirect_uri"),
                 code_verifier: f.get("code_verifier"),
             };
-            grants::authorization_code::grant(st, &client, &req, caller).await
+            grants::authorization_code::grant(st, client, &req, caller).await
         }
         "password" => {
-            permitted(&client, GrantType::Password)?;
+            permitted(client, GrantType::Password)?;
             let req = PasswordRequest {
                 username: f.required("username")?,
                 password: f.required("password")?,
                 scope: f.get("scope"),
             };
-            grants::password::grant(st, &client, &req, caller).await
+            grants::password::grant(st, client, &req, caller).await
         }
         "client_credentials" => {
             let req = ClientCredentialsRequest {
                 scope: f.get("scope"),
             };
-            grants::client_credentials::grant(st, &client, &req).await
+            grants::client_credentials::grant(st, client, &req).await
         }
         _ => {
             return Err(OAuthError::new(

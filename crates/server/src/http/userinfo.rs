@@ -9,7 +9,6 @@ use axum::http::{header, HeaderMap, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use baton_core::error::{ErrorCode, OAuthError};
-use baton_core::model::Client;
 use baton_core::scope::Scope;
 use serde_json::Value;
 
@@ -23,24 +22,24 @@ pub async fn userinfo(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    let mut client = None;
-    let mut resp = handle(&st, &method, &headers, &body, &mut client)
-        .await
-        .into_response();
+    let at = match read_token(&st, &method, &headers, &body).await {
+        Ok(at) => at,
+        Err(e) => return e.into_response(),
+    };
     // The client the access token was issued to may read the answer from its origins.
-    if let Some(c) = &client {
-        super::cors::allow_client(&st, &mut resp, c);
-    }
+    let readers = super::cors::readers(&st, &headers, &at.client);
+    let mut resp = claims(&st, &at).await.into_response();
+    super::cors::allow_readers(&mut resp, readers);
     resp
 }
 
-async fn handle(
+/// The access token the request presents, if it is active.
+async fn read_token(
     st: &AppState,
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
-    token_client: &mut Option<Client>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<tokens::AccessClaims> {
     let from_header = headers.get(header::AUTHORIZATION).map(|v| {
         v.to_str().ok().and_then(|s| {
             s.strip_prefix("Bearer ")
@@ -68,16 +67,13 @@ async fn handle(
         (None, None) => return Err(invalid_token("an access token is required")),
     };
     let now = st.clock.now();
-    let at = tokens::read_access_token(st, &token, now)
+    tokens::read_access_token(st, &token, now)
         .await?
-        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
-    // Only a cross-origin request needs the client (for its origins); a failed look-up
-    // only means no CORS header.
-    if super::cors::has_origin(headers) {
-        if let Some(id) = at.claims["client_id"].as_str() {
-            *token_client = st.store.get_client(id).await.ok().flatten();
-        }
-    }
+        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))
+}
+
+/// The claims the token's scope releases, for its user as stored now.
+async fn claims(st: &AppState, at: &tokens::AccessClaims) -> ApiResult<Json<Value>> {
     // Signed by this server from a parsed scope.
     let scope = Scope::from_stored(at.claims["scope"].as_str().unwrap_or("").to_string());
     if !scope.contains("openid") {
