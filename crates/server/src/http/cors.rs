@@ -36,7 +36,7 @@ pub enum Who {
     /// Any origin (public documents, open registration).
     Anyone,
     /// Origins of the client the request is for (its handler says which client, with
-    /// [`allow_client`]); a preflight, origins of any active client.
+    /// [`readers`] and [`allow_readers`]); a preflight, origins of any active client.
     Clients,
 }
 
