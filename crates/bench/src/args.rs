@@ -75,6 +75,11 @@ pub struct Args {
     /// Print the summary as one JSON object instead of text.
     #[arg(long)]
     pub json: bool,
+
+    /// Send a DPoP proof (RFC 9449, ES256, one key for the run) with every request,
+    /// the password grant that seeds the chains included.
+    #[arg(long)]
+    pub dpop: bool,
 }
 
 /// How a worker chooses the refresh token for its next request.

@@ -117,6 +117,8 @@ pub struct Endpoint {
     pub forms: Forms,
     /// `--seed-token`: the head of every chain, instead of a password grant.
     pub seed_token: Option<String>,
+    /// `--dpop`: a proof with every request.
+    dpop: Option<crate::dpop::Prover>,
 }
 
 impl Endpoint {
@@ -142,6 +144,11 @@ impl Endpoint {
                 args.scope.as_deref(),
             ),
             seed_token: args.seed_token.clone(),
+            dpop: if args.dpop {
+                Some(crate::dpop::Prover::new(&args.token_url)?)
+            } else {
+                None
+            },
         })
     }
 
@@ -191,6 +198,10 @@ impl Endpoint {
         if let Some(authorization) = &self.authorization {
             headers.insert(AUTHORIZATION, authorization.clone());
         }
+        if let Some(p) = &self.dpop {
+            let proof = p.proof().map_err(Failure::Request)?;
+            req.headers_mut().insert("dpop", proof);
+        }
         let fut = async {
             conn.sender.ready().await?;
             let resp = conn.sender.send_request(req).await?;
@@ -232,6 +243,8 @@ pub enum Failure {
     Timeout,
     Connect(String),
     Transport(String),
+    /// The request could not be made (a DPoP proof could not be signed).
+    Request(String),
 }
 
 impl Failure {
@@ -257,6 +270,7 @@ impl Failure {
             Failure::Timeout => "timeout".to_owned(),
             Failure::Connect(msg) => format!("connect: {msg}"),
             Failure::Transport(msg) => format!("transport: {msg}"),
+            Failure::Request(msg) => format!("request: {msg}"),
         }
     }
 }

@@ -58,6 +58,7 @@
 
 mod args;
 mod client;
+mod dpop;
 mod stats;
 mod worker;
 
@@ -115,6 +116,7 @@ fn start(args: &Args) -> Result<(), String> {
         target: target.url.clone(),
         mode: args.mode.as_str(),
         auth: args.auth.as_str(),
+        dpop: args.dpop,
         concurrency: args.concurrency,
         threads,
         warmup: args.warmup,

@@ -73,6 +73,8 @@ pub struct RunInfo {
     pub target: String,
     pub mode: &'static str,
     pub auth: &'static str,
+    /// A DPoP proof with every request.
+    pub dpop: bool,
     pub concurrency: u32,
     pub threads: usize,
     pub warmup: Duration,
@@ -179,6 +181,7 @@ impl Summary {
         let _ = writeln!(out, "baton-bench: refresh_token grant against {}", i.target);
         let _ = writeln!(out, "  mode:         {}", i.mode);
         let _ = writeln!(out, "  client auth:  {}", i.auth);
+        let _ = writeln!(out, "  dpop proofs:  {}", if i.dpop { "yes" } else { "no" });
         let _ = writeln!(
             out,
             "  concurrency:  {} (threads: {})",
@@ -248,6 +251,7 @@ impl Summary {
             "target": i.target,
             "mode": i.mode,
             "auth": i.auth,
+            "dpop": i.dpop,
             "concurrency": i.concurrency,
             "threads": i.threads,
             "warmup_s": round2(i.warmup.as_secs_f64()),
@@ -341,6 +345,7 @@ mod tests {
             target: "http://127.0.0.1:1/token".into(),
             mode: "rotate",
             auth: "client_secret_basic",
+            dpop: false,
             concurrency: 2,
             threads: 1,
             warmup: Duration::from_secs(1),

@@ -16,8 +16,10 @@ use baton_core::time::{Dur, Timestamp};
 use ring::hmac;
 use serde_json::Value;
 
-/// The proof algorithms accepted (`dpop_signing_alg_values_supported`).
-pub const ALGS: [&str; 5] = ["ES256", "ES384", "EdDSA", "RS256", "PS256"];
+/// The proof algorithms accepted (`dpop_signing_alg_values_supported`). `Ed25519` is
+/// the fully-specified name of `EdDSA` with an Ed25519 key (RFC 9864), which some
+/// libraries (openid-client) put in their proofs.
+pub const ALGS: [&str; 6] = ["ES256", "ES384", "EdDSA", "Ed25519", "RS256", "PS256"];
 
 /// The longest proof read (an RSA-8192 key in the header is about 1.5 KiB).
 const MAX_PROOF: usize = 8 * 1024;
@@ -263,7 +265,7 @@ pub fn check(
         let fits = match alg {
             "ES256" => jwk["kty"] == "EC" && jwk["crv"] == "P-256",
             "ES384" => jwk["kty"] == "EC" && jwk["crv"] == "P-384",
-            "EdDSA" => jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519",
+            "EdDSA" | "Ed25519" => jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519",
             _ => jwk["kty"] == "RSA",
         };
         return Err(if fits {

@@ -153,7 +153,7 @@ fn verify_with_jwk(alg: SigAlg, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
 }
 
 /// Whether `sig` is a valid JWS signature of `msg` under the public `jwk` with the
-/// JOSE algorithm `alg`: ES256, ES384, EdDSA (Ed25519), RS256 and PS256 (RSA keys of
+/// JOSE algorithm `alg`: ES256, ES384, EdDSA or Ed25519 (an Ed25519 key), RS256 and PS256 (RSA keys of
 /// 2048 to 8192 bits). Any other algorithm, or a key that does not fit it, is false.
 pub fn verify_signature(alg: &str, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
     let b = |k: &str| jwk[k].as_str().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
@@ -191,7 +191,7 @@ pub fn verify_signature(alg: &str, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool 
         "ES384" => ec("P-384", 48, &signature::ECDSA_P384_SHA384_FIXED),
         "RS256" => rsa(&signature::RSA_PKCS1_2048_8192_SHA256),
         "PS256" => rsa(&signature::RSA_PSS_2048_8192_SHA256),
-        "EdDSA" if jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519" => {
+        "EdDSA" | "Ed25519" if jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519" => {
             let Some(x) = b("x") else { return false };
             signature::UnparsedPublicKey::new(&signature::ED25519, x)
                 .verify(msg, sig)

@@ -15,7 +15,7 @@ enum Signer {
     Rsa(signature::RsaKeyPair, &'static dyn signature::RsaEncoding),
 }
 
-/// A DPoP key: `ES256`, `ES384`, `EdDSA`, `RS256` or `PS256`.
+/// A DPoP key: `ES256`, `ES384`, `EdDSA` (also as `Ed25519`), `RS256` or `PS256`.
 pub struct ProofKey {
     alg: &'static str,
     signer: Signer,
@@ -35,7 +35,7 @@ impl ProofKey {
         let signer = match alg {
             "ES256" => ec(&signature::ECDSA_P256_SHA256_FIXED_SIGNING),
             "ES384" => ec(&signature::ECDSA_P384_SHA384_FIXED_SIGNING),
-            "EdDSA" => {
+            "EdDSA" | "Ed25519" => {
                 let pkcs8 = signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
                 Signer::Ed(signature::Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).unwrap())
             }

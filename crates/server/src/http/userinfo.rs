@@ -22,13 +22,17 @@ pub async fn userinfo(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    let at = match read_token(&st, &method, &headers, &body).await {
-        Ok(at) => at,
+    let (scheme, token, at) = match read_token(&st, &method, &headers, &body).await {
+        Ok(t) => t,
         Err(e) => return e.into_response(),
     };
-    // The client the access token was issued to may read the answer from its origins.
+    // The client the access token was issued to may read the answer from its origins,
+    // a refused DPoP proof included (the app must see the challenge).
     let readers = super::cors::readers(&st, &headers, &at.client);
-    let mut resp = claims(&st, &at).await.into_response();
+    let mut resp = match check_binding(&st, &method, &headers, scheme, &token, &at).await {
+        Ok(()) => claims(&st, &at).await.into_response(),
+        Err(e) => e.into_response(),
+    };
     super::cors::allow_readers(&mut resp, readers);
     resp
 }
@@ -42,15 +46,13 @@ enum Scheme {
     Dpop,
 }
 
-/// The access token the request presents, if it is active; a DPoP-bound token only
-/// with the `DPoP` scheme and a proof of its key for this request, and an unbound one
-/// only as a bearer token.
+/// The access token the request presents, how, and its claims if it is active.
 async fn read_token(
     st: &AppState,
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
-) -> ApiResult<tokens::AccessClaims> {
+) -> ApiResult<(Scheme, String, tokens::AccessClaims)> {
     let from_header = headers.get(header::AUTHORIZATION).map(|v| {
         v.to_str().ok().and_then(|s| {
             let (scheme, rest) = s.split_once(' ')?;
@@ -87,26 +89,34 @@ async fn read_token(
     let at = tokens::read_access_token(st, &token, now)
         .await?
         .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    Ok((scheme, token, at))
+}
+
+/// A DPoP-bound token only with the `DPoP` scheme and a proof of its key for this
+/// request; an unbound one only as a bearer token.
+async fn check_binding(
+    st: &AppState,
+    method: &Method,
+    headers: &HeaderMap,
+    scheme: Scheme,
+    token: &str,
+    at: &tokens::AccessClaims,
+) -> ApiResult<()> {
     match (at.dpop_jkt(), scheme) {
         (Some(jkt), Scheme::Dpop) => {
             let url = format!("{}/userinfo", st.cfg.issuer);
-            super::dpop::resource_proof(st, headers, method.as_str(), &url, &token, jkt).await?;
+            super::dpop::resource_proof(st, headers, method.as_str(), &url, token, jkt).await
         }
         // RFC 9449 §7.2: a bound token is worthless without its key.
-        (Some(_), Scheme::Bearer) => {
-            return Err(super::dpop::challenge(
-                ErrorCode::InvalidToken,
-                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
-            ))
-        }
-        (None, Scheme::Dpop) => {
-            return Err(invalid_token(
-                "the access token is not DPoP-bound: present it with the Bearer scheme",
-            ))
-        }
-        (None, Scheme::Bearer) => {}
+        (Some(_), Scheme::Bearer) => Err(super::dpop::challenge(
+            ErrorCode::InvalidToken,
+            "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
+        )),
+        (None, Scheme::Dpop) => Err(invalid_token(
+            "the access token is not DPoP-bound: present it with the Bearer scheme",
+        )),
+        (None, Scheme::Bearer) => Ok(()),
     }
-    Ok(at)
 }
 
 /// The claims the token's scope releases, for its user as stored now.

@@ -8,7 +8,7 @@ use serde_json::json;
 #[tokio::test]
 async fn every_supported_algorithm_binds_the_access_token_to_its_key() {
     let s = TestServer::start("").await;
-    for alg in ["ES256", "ES384", "EdDSA", "RS256", "PS256"] {
+    for alg in ["ES256", "ES384", "EdDSA", "Ed25519", "RS256", "PS256"] {
         let key = ProofKey::new(alg);
         let a = client_credentials(&s, &[&key.proof("POST", &token_url(&s))]).await;
         let v = a.ok();
@@ -394,7 +394,7 @@ async fn discovery_lists_the_proof_algorithms() {
         let v = crate::support::get_json(&s, path).await;
         assert_eq!(
             v["dpop_signing_alg_values_supported"],
-            json!(["ES256", "ES384", "EdDSA", "RS256", "PS256"]),
+            json!(["ES256", "ES384", "EdDSA", "Ed25519", "RS256", "PS256"]),
             "{path}"
         );
     }

@@ -171,3 +171,47 @@ access_token_format = "reference"
     assert_eq!(v["token_type"], "Bearer");
     assert!(v.get("cnf").is_none());
 }
+
+/// A browser app must be able to read why `/userinfo` refused its bound token (the
+/// `WWW-Authenticate` challenge): the refusal carries its CORS headers.
+#[tokio::test]
+async fn a_browser_app_reads_the_dpop_challenge_of_its_own_token() {
+    let s = TestServer::start(
+        r#"
+[[clients]]
+client_id = "browser"
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+grant_types = ["password", "refresh_token"]
+scopes = ["openid", "offline_access"]
+allowed_origins = ["http://localhost:5173"]
+"#,
+    )
+    .await;
+    let key = ProofKey::es256();
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", "browser"),
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+        ("scope", "openid offline_access"),
+    ];
+    let token = at(&token_at(&s.url, None, &form, &[&proof(&key, &s.url)]).await);
+    let r = s
+        .http
+        .get(format!("{}/userinfo", s.url))
+        .header("origin", "http://localhost:5173")
+        .header("authorization", format!("Bearer {token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(
+        r.headers()["access-control-allow-origin"],
+        "http://localhost:5173"
+    );
+    assert!(r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .starts_with("DPoP "));
+}
