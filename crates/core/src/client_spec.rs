@@ -44,6 +44,8 @@ pub struct ClientSpec {
     /// Default: RS256.
     pub id_token_signed_response_alg: Option<String>,
     pub introspect_any: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
+    pub dpop_bound_access_tokens: bool,
     /// A JWK Set, or a string holding one as JSON.
     pub jwks: Option<Value>,
     /// Default: `true`.
@@ -70,6 +72,7 @@ impl From<ClientCreate> for ClientSpec {
             access_token_format: c.access_token_format,
             id_token_signed_response_alg: c.id_token_signed_response_alg,
             introspect_any: c.introspect_any,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             jwks: c.jwks,
             active: c.active,
             refresh_tokens: c.refresh_tokens,
@@ -94,6 +97,7 @@ pub struct ValidClient {
     pub access_token_format: Option<TokenFormat>,
     pub id_token_alg: SigAlg,
     pub introspect_any: bool,
+    pub dpop_bound_access_tokens: bool,
     pub jwks: Option<Value>,
     pub active: bool,
     pub refresh: RefreshOverrides,
@@ -116,6 +120,7 @@ impl ValidClient {
             access_token_format: self.access_token_format,
             id_token_alg: self.id_token_alg,
             introspect_any: self.introspect_any,
+            dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             jwks: self.jwks.clone(),
             refresh: self.refresh.clone(),
             active: self.active,
@@ -295,6 +300,7 @@ impl ClientSpec {
             access_token_format,
             id_token_alg,
             introspect_any: c.introspect_any,
+            dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             jwks,
             active: c.active.unwrap_or(true),
             refresh,

@@ -20,6 +20,8 @@ pub struct Exchange<'a> {
     pub redirect_uri: Option<&'a str>,
     /// `code_verifier`, if given.
     pub code_verifier: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved, if it carried a valid proof.
+    pub proof_jkt: Option<&'a str>,
 }
 
 /// Why a code cannot be exchanged, in the order `check` tests for them.
@@ -38,6 +40,9 @@ pub enum CodeRejection {
     VerifierMissing,
     /// A verifier was given for a code without a challenge.
     VerifierUnexpected,
+    /// RFC 9449 §10: the authorization request bound the code to a DPoP key
+    /// (`dpop_jkt`) and the request did not prove that key.
+    KeyMismatch,
 }
 
 impl CodeRejection {
@@ -63,12 +68,15 @@ impl CodeRejection {
             CodeRejection::VerifierUnexpected => OAuthError::invalid_grant(
                 "code_verifier given but the authorization request had no code_challenge",
             ),
+            CodeRejection::KeyMismatch => OAuthError::invalid_grant(
+                "the authorization code is bound to a DPoP key (dpop_jkt): the request must carry a proof of that key",
+            ),
         }
     }
 }
 
 /// Whether the unused `code` may be exchanged by `x` at `now`: the first failing check
-/// of client, expiry, redirect URI and PKCE, in that order.
+/// of client, expiry, redirect URI, PKCE and DPoP key, in that order.
 pub fn check(code: &AuthCode, now: Timestamp, x: &Exchange<'_>) -> Result<(), CodeRejection> {
     if code.client_id != x.client_id {
         return Err(CodeRejection::ClientMismatch);
@@ -89,11 +97,15 @@ pub fn check(code: &AuthCode, now: Timestamp, x: &Exchange<'_>) -> Result<(), Co
         return Err(CodeRejection::RedirectMismatch);
     }
     match (&code.code_challenge, x.code_verifier) {
-        (Some(ch), Some(v)) if crate::pkce::verify_s256(v, ch) => Ok(()),
-        (Some(_), Some(_)) => Err(CodeRejection::VerifierMismatch),
-        (Some(_), None) => Err(CodeRejection::VerifierMissing),
-        (None, Some(_)) => Err(CodeRejection::VerifierUnexpected),
-        (None, None) => Ok(()),
+        (Some(ch), Some(v)) if crate::pkce::verify_s256(v, ch) => {}
+        (Some(_), Some(_)) => return Err(CodeRejection::VerifierMismatch),
+        (Some(_), None) => return Err(CodeRejection::VerifierMissing),
+        (None, Some(_)) => return Err(CodeRejection::VerifierUnexpected),
+        (None, None) => {}
+    }
+    match &code.dpop_jkt {
+        Some(bound) if x.proof_jkt != Some(bound.as_str()) => Err(CodeRejection::KeyMismatch),
+        _ => Ok(()),
     }
 }
 

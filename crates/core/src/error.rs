@@ -24,6 +24,10 @@ pub enum ErrorCode {
     InvalidClientMetadata,
     /// OIDC Core §3.1.2.6: a `request` or `request_uri` parameter (not supported).
     RequestNotSupported,
+    /// RFC 9449 §7: the DPoP proof is missing where required, or invalid.
+    InvalidDpopProof,
+    /// RFC 9449 §8: the DPoP proof must carry a nonce the server gave.
+    UseDpopNonce,
 }
 
 impl ErrorCode {
@@ -45,6 +49,8 @@ impl ErrorCode {
             ErrorCode::InvalidRedirectUri => "invalid_redirect_uri",
             ErrorCode::InvalidClientMetadata => "invalid_client_metadata",
             ErrorCode::RequestNotSupported => "request_not_supported",
+            ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
+            ErrorCode::UseDpopNonce => "use_dpop_nonce",
         }
     }
 }

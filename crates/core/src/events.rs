@@ -29,10 +29,13 @@ pub enum EventKind {
     UserChanged,
     SettingsChanged,
     KeysRotated,
+    /// A DPoP proof was refused (missing where required, invalid, replayed, or of
+    /// another key than the token's); the rule in the details, never the proof.
+    DpopProofRefused,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 17] = [
+    pub const ALL: [EventKind; 18] = [
         EventKind::TokenReuseDetected,
         EventKind::TokenClientMismatch,
         EventKind::GrantCreated,
@@ -50,6 +53,7 @@ impl EventKind {
         EventKind::UserChanged,
         EventKind::SettingsChanged,
         EventKind::KeysRotated,
+        EventKind::DpopProofRefused,
     ];
 
     /// The wire name, as stored, logged and filtered on.
@@ -72,6 +76,7 @@ impl EventKind {
             EventKind::UserChanged => "user.changed",
             EventKind::SettingsChanged => "settings.changed",
             EventKind::KeysRotated => "keys.rotated",
+            EventKind::DpopProofRefused => "dpop.proof_refused",
         }
     }
 }

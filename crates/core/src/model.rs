@@ -68,6 +68,10 @@ pub struct Grant {
     /// the cache instead.
     pub persist: bool,
     pub status: GrantStatus,
+    /// The RFC 7638 thumbprint of the DPoP key the grant's refresh tokens are bound to
+    /// (RFC 9449 §5: public clients that sent a proof when the grant was created);
+    /// every refresh must prove possession of that key.
+    pub dpop_jkt: Option<String>,
 }
 
 impl Grant {
@@ -218,6 +222,9 @@ pub struct Client {
     pub access_token_format: Option<TokenFormat>,
     pub id_token_alg: SigAlg,
     pub introspect_any: bool,
+    /// RFC 9449 §5.2: every token request must carry a DPoP proof, so that every
+    /// access token is DPoP-bound.
+    pub dpop_bound_access_tokens: bool,
     /// Public JWKS for `private_key_jwt`.
     pub jwks: Option<serde_json::Value>,
     pub refresh: RefreshOverrides,
@@ -281,6 +288,8 @@ pub struct AuthCode {
     pub session_id: String,
     pub nonce: Option<String>,
     pub code_challenge: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the exchange must prove.
+    pub dpop_jkt: Option<String>,
     pub auth_time: Timestamp,
     pub expires_at: Timestamp,
     /// Set when the code is exchanged: what the first use issued, so that a replay can
@@ -336,4 +345,6 @@ pub struct ReferenceToken {
     pub issued_at: Timestamp,
     pub expires_at: Timestamp,
     pub revoked: bool,
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
+    pub dpop_jkt: Option<String>,
 }

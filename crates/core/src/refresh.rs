@@ -33,6 +33,9 @@ pub struct Presented<'a> {
     /// The client is public (`token_endpoint_auth_method = "none"`) now: its grants
     /// rotate whatever they were created with, and need `allow_public_clients`.
     pub client_public: bool,
+    /// The thumbprint of the DPoP key the request proved possession of, if it carried
+    /// a valid proof.
+    pub proof_jkt: Option<&'a str>,
     /// This request was concurrent with the rotation from `generation` to
     /// `generation + 1`: it arrived before that rotation committed, or it read
     /// `generation` as current and then lost the compare-and-swap to it.
@@ -76,6 +79,10 @@ pub enum Decision {
 pub enum Rejection {
     /// Presented by a client other than the grant's: nothing of the grant changes.
     ClientMismatch,
+    /// The grant is bound to a DPoP key and the request did not prove possession of
+    /// it (no proof, or another key): nothing changes, and it is not reuse: without
+    /// the key the token is useless, whoever holds it.
+    KeyMismatch,
     /// A generation the grant never reached: the token was forged with a leaked key
     /// or the store was rolled back. Nothing changes.
     FutureGeneration,
@@ -102,6 +109,9 @@ impl Rejection {
     pub fn description(self) -> &'static str {
         match self {
             Rejection::ClientMismatch => "the refresh token was not issued to this client",
+            Rejection::KeyMismatch => {
+                "the refresh token is bound to a DPoP key: the request must carry a proof of that key"
+            }
             Rejection::FutureGeneration => "the refresh token is invalid",
             Rejection::Reused { .. } => {
                 "the refresh token was reused: it had already been exchanged"
@@ -140,6 +150,13 @@ pub fn decide(live: &LivePolicy, now: Timestamp, grant: &Grant, p: &Presented<'_
     // SPEC §2.7: a token presented by another client changes nothing of the grant.
     if p.client_id != grant.client_id {
         return Decision::Reject(ClientMismatch);
+    }
+    // RFC 9449 §5: a key-bound grant answers only a proof of its key. Checked before
+    // reuse detection: a stolen rotated token without the key revokes nothing.
+    if let Some(bound) = &grant.dpop_jkt {
+        if p.proof_jkt != Some(bound.as_str()) {
+            return Decision::Reject(KeyMismatch);
+        }
     }
     if p.generation > grant.generation {
         return Decision::Reject(FutureGeneration);

@@ -61,6 +61,9 @@ pub struct ClientView {
     pub access_token_format: Option<String>,
     pub id_token_signed_response_alg: String,
     pub introspect_any: bool,
+    /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     pub active: bool,
@@ -105,6 +108,8 @@ pub struct ClientCreate {
     pub id_token_signed_response_alg: Option<String>,
     #[serde(default)]
     pub introspect_any: bool,
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
@@ -141,6 +146,8 @@ pub struct ClientPatch {
     pub id_token_signed_response_alg: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub introspect_any: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,

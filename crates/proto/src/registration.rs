@@ -29,6 +29,9 @@ pub struct RegistrationResponse {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub allowed_origins: Vec<String>,
     pub id_token_signed_response_alg: String,
+    /// RFC 9449 §5.2.
+    #[serde(default)]
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl std::fmt::Debug for RegistrationResponse {

@@ -101,6 +101,7 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     // The back-channel logout notifier lives in the state and reads it (keys, store,
     // clock) through a weak reference.
     let login_throttle = crate::throttle::LoginThrottle::new(cfg.login.clone());
+    let dpop_nonces = crate::dpop::Nonces::new(&cfg.secret.0, cfg.dpop.nonce_lifetime);
     let st = Arc::new_cyclic(|weak| AppState {
         cfg,
         store,
@@ -113,6 +114,7 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         settings,
         login_throttle,
         cors_origins: Default::default(),
+        dpop_nonces,
     });
     crate::cors::reload(&st)
         .await

@@ -45,6 +45,7 @@ pub fn seed(cfg: &mut Config) -> String {
         access_token_format: None,
         id_token_alg: SigAlg::RS256,
         introspect_any: false,
+        dpop_bound_access_tokens: false,
         jwks: None,
         active: true,
         refresh: RefreshOverrides::default(),

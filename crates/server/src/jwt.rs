@@ -149,32 +149,49 @@ pub fn verify(token: &str, jwks: &Value, allowed: &[SigAlg]) -> Result<Verified,
 }
 
 fn verify_with_jwk(alg: SigAlg, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
+    verify_signature(alg.as_str(), jwk, msg, sig)
+}
+
+/// Whether `sig` is a valid JWS signature of `msg` under the public `jwk` with the
+/// JOSE algorithm `alg`: ES256, ES384, EdDSA (Ed25519), RS256 and PS256 (RSA keys of
+/// 2048 to 8192 bits). Any other algorithm, or a key that does not fit it, is false.
+pub fn verify_signature(alg: &str, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
     let b = |k: &str| jwk[k].as_str().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
-    match (alg, jwk["kty"].as_str()) {
-        (SigAlg::ES256, Some("EC")) if jwk["crv"] == "P-256" => {
-            let (Some(x), Some(y)) = (b("x"), b("y")) else {
-                return false;
-            };
-            if x.len() != 32 || y.len() != 32 {
-                return false;
-            }
-            let mut point = Vec::with_capacity(65);
-            point.push(4);
-            point.extend_from_slice(&x);
-            point.extend_from_slice(&y);
-            signature::UnparsedPublicKey::new(&signature::ECDSA_P256_SHA256_FIXED, point)
-                .verify(msg, sig)
-                .is_ok()
+    let ec = |crv: &str, len: usize, algorithm: &'static signature::EcdsaVerificationAlgorithm| {
+        if jwk["kty"] != "EC" || jwk["crv"] != crv {
+            return false;
         }
-        (SigAlg::RS256, Some("RSA")) => {
-            let (Some(n), Some(e)) = (b("n"), b("e")) else {
-                return false;
-            };
-            signature::RsaPublicKeyComponents { n, e }
-                .verify(&signature::RSA_PKCS1_2048_8192_SHA256, msg, sig)
-                .is_ok()
+        let (Some(x), Some(y)) = (b("x"), b("y")) else {
+            return false;
+        };
+        if x.len() != len || y.len() != len {
+            return false;
         }
-        (SigAlg::EdDSA, Some("OKP")) if jwk["crv"] == "Ed25519" => {
+        let mut point = Vec::with_capacity(1 + 2 * len);
+        point.push(4);
+        point.extend_from_slice(&x);
+        point.extend_from_slice(&y);
+        signature::UnparsedPublicKey::new(algorithm, point)
+            .verify(msg, sig)
+            .is_ok()
+    };
+    let rsa = |params: &'static signature::RsaParameters| {
+        if jwk["kty"] != "RSA" {
+            return false;
+        }
+        let (Some(n), Some(e)) = (b("n"), b("e")) else {
+            return false;
+        };
+        signature::RsaPublicKeyComponents { n, e }
+            .verify(params, msg, sig)
+            .is_ok()
+    };
+    match alg {
+        "ES256" => ec("P-256", 32, &signature::ECDSA_P256_SHA256_FIXED),
+        "ES384" => ec("P-384", 48, &signature::ECDSA_P384_SHA384_FIXED),
+        "RS256" => rsa(&signature::RSA_PKCS1_2048_8192_SHA256),
+        "PS256" => rsa(&signature::RSA_PSS_2048_8192_SHA256),
+        "EdDSA" if jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519" => {
             let Some(x) = b("x") else { return false };
             signature::UnparsedPublicKey::new(&signature::ED25519, x)
                 .verify(msg, sig)

@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod cors;
 pub mod demo;
+pub mod dpop;
 pub mod grants;
 pub mod http;
 pub mod jwt;

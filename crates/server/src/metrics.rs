@@ -12,6 +12,7 @@
 //! - `baton_active_grants` (gauge)
 //! - `baton_cleanup_removed_total{kind}` (counter), `baton_cleanup_runs_total{kind}` (counter)
 //! - `baton_login_throttled_total{via}` (counter)
+//! - `baton_dpop_proofs_total{result}` (counter): `accepted`, or why a proof was refused
 
 use crate::state::AppState;
 use std::fmt::Write as _;
@@ -171,6 +172,8 @@ struct Metrics {
     cleanup_removed: [AtomicU64; CLEANUP_KINDS.len()],
     cleanup_runs: [AtomicU64; CLEANUP_KINDS.len()],
     login_throttled: [AtomicU64; LOGIN_VIA.len()],
+    /// Accepted DPoP proofs, then refusals in `Refusal::ALL` order.
+    dpop: [AtomicU64; 1 + crate::dpop::Refusal::ALL.len()],
     /// The active-grants gauge and when it was read (ms since `epoch`; -1 never).
     active_grants: AtomicU64,
     active_read_at: AtomicI64,
@@ -182,6 +185,7 @@ static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(|| Metri
     cleanup_removed: Default::default(),
     cleanup_runs: Default::default(),
     login_throttled: Default::default(),
+    dpop: Default::default(),
     active_grants: AtomicU64::new(0),
     active_read_at: AtomicI64::new(-1),
 });
@@ -222,6 +226,12 @@ pub fn record_cleanup(kind: &str, n: u64) {
 pub fn login_throttled(via: &str) {
     let i = usize::from(via != LOGIN_VIA[0]);
     METRICS.login_throttled[i].fetch_add(1, Ordering::Relaxed);
+}
+
+/// Counts a DPoP proof: accepted (`None`), or refused and why.
+pub fn dpop_proof(refused: Option<crate::dpop::Refusal>) {
+    let i = refused.map_or(0, |r| 1 + r as usize);
+    METRICS.dpop[i].fetch_add(1, Ordering::Relaxed);
 }
 
 fn observe(endpoint: usize, micros: u64) {
@@ -370,6 +380,17 @@ pub fn render(active: Option<u64>) -> String {
     for (i, via) in LOGIN_VIA.iter().enumerate() {
         let v = m.login_throttled[i].load(Ordering::Relaxed);
         let _ = writeln!(out, "baton_login_throttled_total{{via=\"{via}\"}} {v}");
+    }
+    let _ = writeln!(
+        out,
+        "# HELP baton_dpop_proofs_total DPoP proofs: accepted, or the rule a refused one broke."
+    );
+    let _ = writeln!(out, "# TYPE baton_dpop_proofs_total counter");
+    let results =
+        std::iter::once("accepted").chain(crate::dpop::Refusal::ALL.iter().map(|r| r.as_str()));
+    for (i, result) in results.enumerate() {
+        let v = m.dpop[i].load(Ordering::Relaxed);
+        let _ = writeln!(out, "baton_dpop_proofs_total{{result=\"{result}\"}} {v}");
     }
     out
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     pub login_throttle: crate::throttle::LoginThrottle,
     /// The origins some active client allows for CORS (this node's copy, see `cors`).
     pub cors_origins: crate::cors::KnownOrigins,
+    /// The DPoP nonces this server gives and accepts.
+    pub dpop_nonces: crate::dpop::Nonces,
 }
 
 pub type Shared = Arc<AppState>;

@@ -62,6 +62,17 @@ pub struct AccessSubject<'a> {
     pub auth_time: Option<Timestamp>,
     /// User claims to carry (already filtered by scope).
     pub claims: Option<&'a Map<String, Value>>,
+    /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`).
+    pub dpop_jkt: Option<&'a str>,
+}
+
+/// The `token_type` of an access token: `DPoP` when bound to a key, else `Bearer`.
+pub fn token_type(dpop_jkt: Option<&str>) -> &'static str {
+    if dpop_jkt.is_some() {
+        "DPoP"
+    } else {
+        "Bearer"
+    }
 }
 
 pub struct IssuedAccess {
@@ -99,6 +110,7 @@ pub async fn access_token(
             issued_at: now,
             expires_at: exp,
             revoked: false,
+            dpop_jkt: s.dpop_jkt.map(str::to_string),
         };
         st.store.insert_reference_token(&rec).await?;
         return Ok(IssuedAccess {
@@ -134,6 +146,9 @@ pub async fn access_token(
     if let Some(g) = s.grant_id {
         // Lets introspection find the grant, so a revoked grant's tokens go inactive.
         c.insert("gid".into(), g.to_hex().into());
+    }
+    if let Some(jkt) = s.dpop_jkt {
+        c.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
     }
     let token = st
         .keyring()
@@ -220,11 +235,20 @@ pub async fn id_token(
 
 /// A verified, unexpired access token of ours.
 pub struct AccessClaims {
+    /// The JWT's claims (for a reference token, the same claims made from its record),
+    /// `cnf.jkt` included when the token is DPoP-bound.
     pub claims: Value,
     /// The client the token was issued to, as stored now (it exists and is enabled).
     pub client: Client,
     /// The stored digest when this is a reference token.
     pub reference: Option<[u8; 32]>,
+}
+
+impl AccessClaims {
+    /// The thumbprint of the DPoP key the token is bound to, if it is.
+    pub fn dpop_jkt(&self) -> Option<&str> {
+        self.claims["cnf"]["jkt"].as_str()
+    }
 }
 
 /// Whether the grant an access token came from is still alive.
@@ -378,6 +402,9 @@ async fn read_reference(
     }
     if let Some(sid) = &t.session_id {
         c.insert("sid".into(), sid.clone().into());
+    }
+    if let Some(jkt) = &t.dpop_jkt {
+        c.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
     }
     Ok(Some(AccessClaims {
         claims: Value::Object(c),

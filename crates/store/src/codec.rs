@@ -30,6 +30,7 @@ pub fn client_to_json(c: &Client) -> String {
         "access_token_format": c.access_token_format.map(|f| f.as_str()),
         "id_token_alg": c.id_token_alg.as_str(),
         "introspect_any": c.introspect_any,
+        "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
         "jwks": c.jwks,
         "refresh_tokens": serde_json::to_value(c.refresh.to_dto()).unwrap_or(Value::Null),
         "active": c.active,
@@ -91,6 +92,7 @@ pub fn client_from_json(
             .and_then(SigAlg::parse)
             .unwrap_or(SigAlg::RS256),
         introspect_any: v["introspect_any"].as_bool().unwrap_or(false),
+        dpop_bound_access_tokens: v["dpop_bound_access_tokens"].as_bool().unwrap_or(false),
         jwks: match &v["jwks"] {
             Value::Null => None,
             j => Some(j.clone()),
@@ -111,6 +113,7 @@ pub fn code_to_json(c: &AuthCode) -> String {
         "session_id": c.session_id,
         "nonce": c.nonce,
         "code_challenge": c.code_challenge,
+        "dpop_jkt": c.dpop_jkt,
         "auth_time": c.auth_time.0,
     })
     .to_string()
@@ -133,6 +136,7 @@ pub fn code_from_json(
         session_id: s("session_id").unwrap_or_default(),
         nonce: s("nonce"),
         code_challenge: s("code_challenge"),
+        dpop_jkt: s("dpop_jkt"),
         auth_time: Timestamp(v["auth_time"].as_i64().unwrap_or(0)),
         expires_at: Timestamp(expires_at),
         used: used.map(code_use_from_json).transpose()?,
@@ -169,6 +173,7 @@ pub fn reference_to_json(t: &ReferenceToken) -> String {
         "session_id": t.session_id,
         "auth_time": t.auth_time.map(|a| a.0),
         "issued_at": t.issued_at.0,
+        "dpop_jkt": t.dpop_jkt,
     })
     .to_string()
 }
@@ -193,6 +198,7 @@ pub fn reference_from_json(
         issued_at: Timestamp(v["issued_at"].as_i64().unwrap_or(0)),
         expires_at: Timestamp(expires_at),
         revoked,
+        dpop_jkt: s("dpop_jkt"),
     })
 }
 

@@ -467,6 +467,7 @@ fn encode(g: &Grant, idx: &[String]) -> Vec<(&'static str, String)> {
         "grace": g.grace.0,
         "update_claims": g.update_claims,
         "claims_snapshot": g.claims_snapshot,
+        "dpop_jkt": g.dpop_jkt,
         // The field keeps its first name: `cached`, the inverse of `persist`.
         "cached": !g.persist,
     });
@@ -534,6 +535,7 @@ fn decode(id: GrantId, m: &HashMap<String, String>) -> StoreResult<Grant> {
         grace: Dur(i("grace")?),
         update_claims: b("update_claims")?,
         claims_snapshot: d["claims_snapshot"].as_str().map(str::to_string),
+        dpop_jkt: d["dpop_jkt"].as_str().map(str::to_string),
         persist: !b("cached")?,
         status,
     })

@@ -80,6 +80,10 @@ pub struct ClientOpts {
     /// May introspect any token (a resource server).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     introspect_any: Option<bool>,
+    /// Every token request must carry a DPoP proof (RFC 9449), so every access token
+    /// is DPoP-bound.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    dpop_bound_access_tokens: Option<bool>,
     /// Public JWK Set for private_key_jwt, as JSON: '{"keys": [...]}'.
     #[arg(long, value_name = "JSON")]
     jwks: Option<String>,
@@ -163,6 +167,7 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 access_token_format: opts.access_token_format.clone(),
                 id_token_signed_response_alg: opts.id_token_alg.clone(),
                 introspect_any: opts.introspect_any.unwrap_or(false),
+                dpop_bound_access_tokens: opts.dpop_bound_access_tokens.unwrap_or(false),
                 jwks: opts.jwks()?,
                 active: Some(!inactive),
                 refresh_tokens: opts.refresh()?.unwrap_or_default(),
@@ -188,6 +193,7 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 access_token_format: opts.access_token_format.clone(),
                 id_token_signed_response_alg: opts.id_token_alg.clone(),
                 introspect_any: opts.introspect_any,
+                dpop_bound_access_tokens: opts.dpop_bound_access_tokens,
                 jwks: opts.jwks()?,
                 active,
                 refresh_tokens: opts.refresh()?,
@@ -242,6 +248,7 @@ fn show(v: &ClientView, json: bool) -> Outcome {
         ),
         ("id_token_alg", v.id_token_signed_response_alg.clone()),
         ("introspect_any", yn(v.introspect_any).into()),
+        ("dpop_bound", yn(v.dpop_bound_access_tokens).into()),
         ("active", yn(v.active).into()),
         ("refresh_tokens", rt),
         ("created_at", v.created_at.clone()),

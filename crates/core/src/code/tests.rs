@@ -41,6 +41,7 @@ fn code(redirect_uri: &str, challenge: Option<&str>, expires_in: i64) -> AuthCod
         session_id: "session-41d2".to_string(),
         nonce: Some("nonce-5d1f".to_string()),
         code_challenge: challenge.map(str::to_string),
+        dpop_jkt: None,
         auth_time: Timestamp(NOW.0 - 30_000),
         expires_at: Timestamp(NOW.0 + expires_in),
         used: None,
@@ -226,12 +227,60 @@ const PKCES: [PkceCase; 9] = [
     },
 ];
 
-/// The SPEC restated: the first failure in the order client, expiry, redirect, PKCE.
+const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+const OTHER_JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+
+/// The DPoP key the authorization request bound the code to (`dpop_jkt`), and the key
+/// the token request proved.
+#[derive(Debug)]
+struct KeyCase {
+    name: &'static str,
+    bound: Option<&'static str>,
+    proved: Option<&'static str>,
+    ok: bool,
+}
+
+const KEYS: [KeyCase; 5] = [
+    KeyCase {
+        name: "unbound, no proof",
+        bound: None,
+        proved: None,
+        ok: true,
+    },
+    KeyCase {
+        name: "unbound, a proof",
+        bound: None,
+        proved: Some(OTHER_JKT),
+        ok: true,
+    },
+    KeyCase {
+        name: "bound, a proof of its key",
+        bound: Some(JKT),
+        proved: Some(JKT),
+        ok: true,
+    },
+    KeyCase {
+        name: "bound, no proof",
+        bound: Some(JKT),
+        proved: None,
+        ok: false,
+    },
+    KeyCase {
+        name: "bound, a proof of another key",
+        bound: Some(JKT),
+        proved: Some(OTHER_JKT),
+        ok: false,
+    },
+];
+
+/// The SPEC restated: the first failure in the order client, expiry, redirect, PKCE,
+/// DPoP key.
 fn oracle(
     c: &ClientCase,
     t: &ClockCase,
     r: &RedirectCase,
     p: &PkceCase,
+    k: &KeyCase,
 ) -> Result<(), CodeRejection> {
     if c.mismatch {
         Err(CodeRejection::ClientMismatch)
@@ -241,6 +290,8 @@ fn oracle(
         Err(CodeRejection::RedirectMismatch)
     } else if let Some(want) = p.want {
         Err(want)
+    } else if !k.ok {
+        Err(CodeRejection::KeyMismatch)
     } else {
         Ok(())
     }
@@ -321,28 +372,38 @@ fn the_cross_product() {
         for clock in &CLOCKS {
             for redirect in &REDIRECTS {
                 for pkce in &PKCES {
-                    let code = code(redirect.stored, pkce.challenge, clock.expires_in);
-                    let x = Exchange {
-                        client_id: client.client_id,
-                        registered_redirect_uris: &registered,
-                        redirect_uri: redirect.presented,
-                        code_verifier: pkce.verifier,
-                    };
-                    let label = (client.client_id, clock.name, redirect.name, pkce.name);
-                    c.check(
-                        &label,
-                        &code,
-                        NOW,
-                        &x,
-                        oracle(client, clock, redirect, pkce),
-                    );
+                    for key in &KEYS {
+                        let mut code = code(redirect.stored, pkce.challenge, clock.expires_in);
+                        code.dpop_jkt = key.bound.map(str::to_string);
+                        let x = Exchange {
+                            client_id: client.client_id,
+                            registered_redirect_uris: &registered,
+                            redirect_uri: redirect.presented,
+                            code_verifier: pkce.verifier,
+                            proof_jkt: key.proved,
+                        };
+                        let label = (
+                            client.client_id,
+                            clock.name,
+                            redirect.name,
+                            pkce.name,
+                            key.name,
+                        );
+                        c.check(
+                            &label,
+                            &code,
+                            NOW,
+                            &x,
+                            oracle(client, clock, redirect, pkce, key),
+                        );
+                    }
                 }
             }
         }
     }
     assert_eq!(
         c.checked,
-        CLIENTS.len() * CLOCKS.len() * REDIRECTS.len() * PKCES.len()
+        CLIENTS.len() * CLOCKS.len() * REDIRECTS.len() * PKCES.len() * KEYS.len()
     );
     c.finish();
 }
@@ -358,6 +419,7 @@ fn another_client_learns_nothing_else_about_the_code() {
         registered_redirect_uris: &registered,
         redirect_uri: Some(UNREGISTERED),
         code_verifier: None,
+        proof_jkt: None,
     };
     let r = check(&code, NOW, &x).unwrap_err();
     assert_eq!(r, CodeRejection::ClientMismatch);
@@ -376,6 +438,7 @@ fn a_missing_verifier_is_a_bad_request_the_rest_bad_grants() {
         CodeRejection::RedirectMismatch,
         CodeRejection::VerifierMismatch,
         CodeRejection::VerifierUnexpected,
+        CodeRejection::KeyMismatch,
     ] {
         assert_eq!(r.error().code, ErrorCode::InvalidGrant, "{r:?}");
     }
@@ -394,6 +457,7 @@ fn the_rfc_7636_example_exchanges() {
         registered_redirect_uris: &registered,
         redirect_uri: Some(CALLBACK),
         code_verifier: Some(VERIFIER),
+        proof_jkt: None,
     };
     assert_eq!(check(&code, NOW, &x), Ok(()));
     // The same request the moment the code expires.

@@ -191,6 +191,7 @@ fn client(auth_method: AuthMethod, redirect_uris: &[&str]) -> Client {
         access_token_format: None,
         id_token_alg: SigAlg::ES256,
         introspect_any: false,
+        dpop_bound_access_tokens: false,
         jwks: None,
         refresh: Default::default(),
         active: true,

@@ -66,6 +66,7 @@ fn grant() -> Grant {
         claims_snapshot: Some(CLAIMS.to_string()),
         persist: true,
         status: GrantStatus::Active,
+        dpop_jkt: None,
     }
 }
 
@@ -85,6 +86,7 @@ fn presented(generation: u64) -> Presented<'static> {
         session_live: true,
         client_allows: true,
         client_public: false,
+        proof_jkt: None,
         concurrent: false,
     }
 }
@@ -475,6 +477,49 @@ struct Case {
     require_offline_access: bool,
     /// The grant's scope holds `offline_access` (else neither it nor `online_access`).
     offline_scope: bool,
+    key: Key,
+}
+
+/// The DPoP key a grant is bound to, and the key the request proved.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+enum Key {
+    /// An unbound grant, no proof.
+    Unbound,
+    /// An unbound grant, a proof: the binding is fixed at creation, a proof adds none.
+    UnboundWithProof,
+    /// A bound grant, a proof of its key.
+    Proved,
+    /// A bound grant, no proof.
+    NoProof,
+    /// A bound grant, a proof of another key.
+    Other,
+}
+
+const KEYS: [Key; 5] = [
+    Key::Unbound,
+    Key::UnboundWithProof,
+    Key::Proved,
+    Key::NoProof,
+    Key::Other,
+];
+
+const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
+const OTHER_JKT: &str = "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs";
+
+impl Key {
+    fn bound(self) -> Option<String> {
+        match self {
+            Key::Unbound | Key::UnboundWithProof => None,
+            _ => Some(JKT.to_string()),
+        }
+    }
+    fn proof(self) -> Option<&'static str> {
+        match self {
+            Key::Unbound | Key::NoProof => None,
+            Key::UnboundWithProof | Key::Other => Some(OTHER_JKT),
+            Key::Proved => Some(JKT),
+        }
+    }
 }
 
 /// A grant scope without `offline_access` or `online_access`.
@@ -499,6 +544,7 @@ impl Case {
         if !self.offline_scope {
             g.scope = Scope::parse(SCOPE_NO_OFFLINE).unwrap();
         }
+        g.dpop_jkt = self.key.bound();
         let p = Presented {
             client_id: if self.wrong_client {
                 OTHER_CLIENT
@@ -510,6 +556,7 @@ impl Case {
             session_live: self.session_live,
             client_allows: self.client_allows,
             client_public: self.client_public,
+            proof_jkt: self.key.proof(),
             concurrent: self.shown.concurrent(),
         };
         let live = LivePolicy {
@@ -530,6 +577,12 @@ fn oracle(c: &Case) -> Decision {
     // nothing of the grant: no reuse reaction, and nothing said about its state.
     if c.wrong_client {
         return Decision::Reject(ClientMismatch);
+    }
+    // RFC 9449 §5: a grant bound to a key answers only a request that proves that key;
+    // anything else changes nothing and is not reuse (the token is useless without the
+    // key). A proof on an unbound grant changes nothing of the decision.
+    if matches!(c.key, Key::NoProof | Key::Other) {
+        return Decision::Reject(KeyMismatch);
     }
     // A generation the grant never reached (forged with a leaked key, or a store rolled
     // back): refused, and it must not look like reuse (which would revoke).
@@ -606,13 +659,15 @@ fn oracle(c: &Case) -> Decision {
     }
 }
 
-/// Every combination of the dimensions above.
 /// Every combination of the dimensions above with presentation `shown`, handed to `f`
-/// one at a time (the whole table would take hundreds of megabytes at once).
+/// one at a time (the whole table would take hundreds of megabytes at once). The DPoP
+/// key is the one dimension not crossed in full (it would multiply the table by 5): it
+/// turns with the facts and the clock, so that each of its values meets every value of
+/// every other dimension.
 fn cross_product(shown: Shown, f: &mut dyn FnMut(&Case)) {
     for state in [State::Active, State::Revoked] {
         for mode in [Mode::Rotating, Mode::Reusing] {
-            for clock in &CLOCKS {
+            for (ci, clock) in CLOCKS.iter().enumerate() {
                 for reaction in REACTIONS {
                     for grace in GRACES {
                         // Ten yes/no facts; bit set = the unusual value.
@@ -635,6 +690,7 @@ fn cross_product(shown: Shown, f: &mut dyn FnMut(&Case)) {
                                 allow_public_clients: !odd(7),
                                 require_offline_access: !odd(8),
                                 offline_scope: !odd(9),
+                                key: KEYS[(bits as usize + ci) % KEYS.len()],
                             });
                         }
                     }
@@ -657,6 +713,7 @@ fn kind_of(d: Decision) -> &'static str {
         Decision::Reuse { touch: false } => "Reuse",
         Decision::GraceReplay { .. } => "GraceReplay",
         Decision::Reject(Rejection::ClientMismatch) => "ClientMismatch",
+        Decision::Reject(Rejection::KeyMismatch) => "KeyMismatch",
         Decision::Reject(Rejection::FutureGeneration) => "FutureGeneration",
         Decision::Reject(Rejection::Reused { applied: false, .. }) => "Reused on a dead grant",
         Decision::Reject(Rejection::Reused { reaction, .. }) => reaction.as_str(),
@@ -718,7 +775,7 @@ fn decide_matches_the_spec_over_the_cross_product() {
     assert_eq!(c.checked, TABLE_SIZE);
     c.finish();
     // The table reaches every outcome, and every reaction reaches `Reused`.
-    assert_eq!(seen.len(), 16, "outcomes reached: {seen:?}");
+    assert_eq!(seen.len(), 17, "outcomes reached: {seen:?}");
 }
 
 // ---------------------------------------------------------------------------------
@@ -1366,6 +1423,7 @@ fn client_mismatch_wins_over_everything_and_reports_nothing_of_the_grant() {
                 session_live: false,
                 client_allows: false,
                 client_public: true,
+                proof_jkt: None,
                 concurrent: true,
             };
             let want = Decision::Reject(Rejection::ClientMismatch);
@@ -1437,7 +1495,11 @@ fn an_ended_session_kills_online_grants_only() {
 // ---------------------------------------------------------------------------------
 
 fn every_rejection() -> Vec<Rejection> {
-    let mut all = vec![Rejection::ClientMismatch, Rejection::FutureGeneration];
+    let mut all = vec![
+        Rejection::ClientMismatch,
+        Rejection::KeyMismatch,
+        Rejection::FutureGeneration,
+    ];
     all.extend(REACTIONS.map(|reaction| Rejection::Reused {
         presented: 4_041,
         current: 9_092,
@@ -1458,8 +1520,9 @@ fn every_rejection() -> Vec<Rejection> {
 fn descriptions_say_which_and_nothing_else() {
     const WORDS: [&str; 4] = ["expired", "revoked", "reused", "inactive"];
     // (kind, the words of WORDS it must say and no others, further words it must say)
-    let expected: [(Rejection, &[&str], &[&str]); 8] = [
+    let expected: [(Rejection, &[&str], &[&str]); 9] = [
         (Rejection::ClientMismatch, &[], &["client"]),
+        (Rejection::KeyMismatch, &[], &["dpop", "proof"]),
         (Rejection::FutureGeneration, &[], &["invalid"]),
         (
             Rejection::Reused {
@@ -1530,4 +1593,73 @@ fn descriptions_never_contain_anything_of_the_grant() {
         applied: false,
     };
     assert_eq!(a.description(), b.description());
+}
+
+#[test]
+fn a_key_bound_grant_answers_only_proofs_of_its_key_and_never_counts_them_as_reuse() {
+    let live = live(ReuseReaction::RevokeGrant);
+    let mut c = Checker::default();
+    let mut g = grant();
+    g.dpop_jkt = Some(JKT.to_string());
+    let with = |generation, key| Presented {
+        proof_jkt: key,
+        ..presented_public(generation)
+    };
+    c.check(
+        &"proof of the key",
+        &live,
+        NOW,
+        &g,
+        &with(G, Some(JKT)),
+        Decision::Rotate { from: G },
+    );
+    advance(&mut g, NOW);
+    // The previous token, within the grace period: a retry only with the key.
+    let soon = NOW.plus(Dur(SEC));
+    c.check(
+        &"retry with the key",
+        &live,
+        soon,
+        &g,
+        &with(G, Some(JKT)),
+        Decision::GraceReplay { current: G + 1 },
+    );
+    c.check(
+        &"retry without a proof",
+        &live,
+        soon,
+        &g,
+        &with(G, None),
+        Decision::Reject(Rejection::KeyMismatch),
+    );
+    // Long after: a stolen rotated token without the key is refused and revokes nothing;
+    // the key's holder presenting it is reuse.
+    let later = NOW.plus(Dur(HOUR));
+    for key in [None, Some(OTHER_JKT)] {
+        c.check(
+            &("stolen, old", key),
+            &live,
+            later,
+            &g,
+            &with(G, key),
+            Decision::Reject(Rejection::KeyMismatch),
+        );
+        c.check(
+            &("stolen, current", key),
+            &live,
+            later,
+            &g,
+            &with(G + 1, key),
+            Decision::Reject(Rejection::KeyMismatch),
+        );
+    }
+    c.check(
+        &"old, with the key",
+        &live,
+        later,
+        &g,
+        &with(G, Some(JKT)),
+        reused(G, G + 1, ReuseReaction::RevokeGrant),
+    );
+    c.finish();
 }

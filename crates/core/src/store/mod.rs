@@ -213,6 +213,7 @@ mod tests {
             last_used_at: Timestamp(0),
             generation: 1,
             generation_started_at: Timestamp(0),
+            dpop_jkt: None,
             rotate: true,
             grace: Dur(0),
             update_claims: true,

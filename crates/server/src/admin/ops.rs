@@ -275,6 +275,7 @@ pub async fn patch_client(
     set!(opt access_token_format);
     set!(opt id_token_signed_response_alg);
     set!(introspect_any);
+    set!(dpop_bound_access_tokens);
     set!(opt jwks);
     set!(opt active);
     if let Some(rt) = &p.refresh_tokens {

@@ -24,7 +24,7 @@ pub use validate::check_user;
 use baton_proto::settings::{AccessTokenSettings, RefreshTokenSettings};
 #[cfg(test)]
 use raw::{
-    RawCleanup, RawClient, RawConfig, RawHttp, RawLogin, RawRegistration, RawSessions,
+    RawCleanup, RawClient, RawConfig, RawDpop, RawHttp, RawLogin, RawRegistration, RawSessions,
     RawSigningKeys, RawStorage, RawUser,
 };
 
@@ -116,6 +116,34 @@ pub struct SigningKeysConfig {
     pub pre_publication: Dur,
 }
 
+/// `[dpop]`: DPoP proofs (RFC 9449).
+#[derive(Clone, Debug)]
+pub struct DpopConfig {
+    /// `dpop.require_for_public_clients` (default `false`): every token request of a
+    /// public client must carry a proof, as if each had `dpop_bound_access_tokens`.
+    pub require_for_public_clients: bool,
+    /// `dpop.require_nonce` (default `false`): proofs at the token endpoint must carry
+    /// a nonce this server gave (`DPoP-Nonce`); without one the answer is
+    /// `use_dpop_nonce` with a fresh nonce.
+    pub require_nonce: bool,
+    /// `dpop.iat_window` (default 60 s): how far a proof's `iat` may be from this
+    /// server's clock, either way. A proof's `jti` is remembered this long.
+    pub iat_window: Dur,
+    /// `dpop.nonce_lifetime` (default 5 min): a nonce is good for one to two of these.
+    pub nonce_lifetime: Dur,
+}
+
+impl Default for DpopConfig {
+    fn default() -> Self {
+        DpopConfig {
+            require_for_public_clients: false,
+            require_nonce: false,
+            iat_window: Dur::secs(60),
+            nonce_lifetime: Dur::secs(300),
+        }
+    }
+}
+
 /// `[login]`: sign-in throttling (see `crate::throttle`). A count of 0 turns that
 /// counter off.
 #[derive(Clone, Debug)]
@@ -163,6 +191,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub login: LoginConfig,
     pub signing_keys: SigningKeysConfig,
+    pub dpop: DpopConfig,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
     /// Warnings to log at start-up (e.g. a generated secret).

@@ -31,6 +31,8 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) signing_keys: RawSigningKeys,
     #[serde(default)]
+    pub(super) dpop: RawDpop,
+    #[serde(default)]
     pub(super) clients: Vec<RawClient>,
     #[serde(default)]
     pub(super) users: Vec<RawUser>,
@@ -100,6 +102,15 @@ pub(super) struct RawSigningKeys {
 
 #[derive(Deserialize, Default, Debug)]
 #[serde(deny_unknown_fields)]
+pub(super) struct RawDpop {
+    pub(super) require_for_public_clients: Option<bool>,
+    pub(super) require_nonce: Option<bool>,
+    pub(super) iat_window: Option<String>,
+    pub(super) nonce_lifetime: Option<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
 pub(super) struct RawHttp {
     pub(super) body_limit: Option<usize>,
     pub(super) allow_private_outbound: Option<bool>,
@@ -139,6 +150,8 @@ pub(super) struct RawClient {
     pub(super) id_token_signed_response_alg: Option<String>,
     #[serde(default)]
     pub(super) introspect_any: bool,
+    #[serde(default)]
+    pub(super) dpop_bound_access_tokens: bool,
     pub(super) jwks: Option<toml::Value>,
     pub(super) active: Option<bool>,
     #[serde(default)]

@@ -448,6 +448,7 @@ fn the_configuration_reference_documents_every_key() {
         ("[http]", fields_of::<RawHttp>()),
         ("[login]", fields_of::<RawLogin>()),
         ("[signing_keys]", fields_of::<RawSigningKeys>()),
+        ("[dpop]", fields_of::<RawDpop>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
     ];

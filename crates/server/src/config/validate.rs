@@ -2,11 +2,11 @@
 //! checked, each error naming its key. Clients go through the one client validator
 //! (`baton_core::client_spec`), their keys prefixed `clients[i].`.
 
-use super::raw::{RawClient, RawConfig, RawLogin, RawUser};
+use super::raw::{RawClient, RawConfig, RawDpop, RawLogin, RawUser};
 use super::{
-    AccessTokenConfig, CleanupConfig, ClientConfig, Config, ConfigError, HttpConfig, LoginConfig,
-    RegistrationConfig, SecretBytes, SessionConfig, SigningKeysConfig, Sources, StorageConfig,
-    UserConfig, DEFAULT_KEY_PRE_PUBLICATION, DEFAULT_SCOPES,
+    AccessTokenConfig, CleanupConfig, ClientConfig, Config, ConfigError, DpopConfig, HttpConfig,
+    LoginConfig, RegistrationConfig, SecretBytes, SessionConfig, SigningKeysConfig, Sources,
+    StorageConfig, UserConfig, DEFAULT_KEY_PRE_PUBLICATION, DEFAULT_SCOPES,
 };
 use base64::Engine;
 use baton_core::client_spec::ClientSpec;
@@ -364,10 +364,47 @@ pub(super) fn validate(
         signing_keys: SigningKeysConfig {
             pre_publication: key_pre_publication,
         },
+        dpop: dpop(&raw.dpop, source)?,
         clients,
         users,
         warnings,
         demo: false,
+    })
+}
+
+fn dpop(raw: &RawDpop, source: &str) -> Result<DpopConfig, ConfigError> {
+    let d = DpopConfig::default();
+    let bounded = |key: &str, v: Option<&String>, default: Dur, min: Dur, max: Dur| {
+        let full = format!("dpop.{key}");
+        let got = dur(source, &full, v, default)?;
+        if got < min || got > max {
+            return Err(ConfigError {
+                source: source.to_string(),
+                key: full,
+                message: format!("must be between {}s and {}s", min.as_secs(), max.as_secs()),
+            });
+        }
+        Ok(got)
+    };
+    Ok(DpopConfig {
+        require_for_public_clients: raw
+            .require_for_public_clients
+            .unwrap_or(d.require_for_public_clients),
+        require_nonce: raw.require_nonce.unwrap_or(d.require_nonce),
+        iat_window: bounded(
+            "iat_window",
+            raw.iat_window.as_ref(),
+            d.iat_window,
+            Dur::secs(1),
+            Dur::secs(600),
+        )?,
+        nonce_lifetime: bounded(
+            "nonce_lifetime",
+            raw.nonce_lifetime.as_ref(),
+            d.nonce_lifetime,
+            Dur::secs(10),
+            Dur::secs(86_400),
+        )?,
     })
 }
 
@@ -538,6 +575,7 @@ fn client_spec(c: RawClient) -> Result<ClientSpec, baton_core::policy::FieldErro
         access_token_format: c.access_token_format,
         id_token_signed_response_alg: c.id_token_signed_response_alg,
         introspect_any: c.introspect_any,
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         jwks,
         active: c.active,
         refresh_tokens: c.refresh_tokens,

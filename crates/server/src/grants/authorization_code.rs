@@ -21,6 +21,8 @@ pub struct CodeRequest<'a> {
     pub code: &'a str,
     pub redirect_uri: Option<&'a str>,
     pub code_verifier: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved, if it carried a proof.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 // Deliberately no `Debug`: the request holds a code and a PKCE verifier.
@@ -65,6 +67,7 @@ async fn exchange(
             registered_redirect_uris: &client.redirect_uris,
             redirect_uri: req.redirect_uri,
             code_verifier: req.code_verifier,
+            proof_jkt: req.dpop_jkt,
         },
     )
     .map_err(|r| r.error())?;
@@ -99,6 +102,7 @@ async fn exchange(
                 session_id: Some(&stored.session_id),
                 auth_time: stored.auth_time,
                 id,
+                dpop_jkt: req.dpop_jkt,
             },
             now,
         );
@@ -122,6 +126,7 @@ async fn exchange(
             auth_time: stored.auth_time,
             nonce: stored.nonce.as_deref(),
             claims: &user.claims,
+            dpop_jkt: req.dpop_jkt,
         },
     )
     .await?;

@@ -12,6 +12,8 @@ use baton_proto::oauth::TokenResponse;
 #[derive(Clone, Copy, Debug)]
 pub struct ClientCredentialsRequest<'a> {
     pub scope: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved, if it carried a proof.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// `client` is the authenticated client.
@@ -47,12 +49,13 @@ async fn issue(
             session_id: None,
             auth_time: None,
             claims: None,
+            dpop_jkt: req.dpop_jkt,
         },
     )
     .await?;
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer".into(),
+        token_type: tokens::token_type(req.dpop_jkt).into(),
         expires_in: access.expires_in,
         refresh_token: None,
         id_token: None,

@@ -94,6 +94,10 @@ pub struct NewGrant<'a> {
     pub session_id: Option<&'a str>,
     pub auth_time: Timestamp,
     pub id: GrantId,
+    /// The thumbprint of the DPoP key the creating request proved, if any. A public
+    /// client's grant is bound to it for life (RFC 9449 §5); a confidential client's
+    /// refresh tokens are bound by its authentication instead.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 /// Builds a grant whose effective settings are fixed now (SPEC §2.9).
@@ -124,6 +128,10 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
         },
         persist: s.persist,
         status: GrantStatus::Active,
+        dpop_jkt: n
+            .dpop_jkt
+            .filter(|_| n.client.is_public())
+            .map(str::to_string),
     }
 }
 
@@ -375,6 +383,8 @@ pub struct UserTokens<'a> {
     pub nonce: Option<&'a str>,
     /// Claims to use (current user claims, or the grant's snapshot).
     pub claims: &'a serde_json::Map<String, serde_json::Value>,
+    /// The DPoP key the access token is bound to (`cnf.jkt`), if the request proved one.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 pub struct Issued {
@@ -400,6 +410,7 @@ pub async fn issue_user_tokens(
             session_id: t.session_id,
             auth_time: Some(t.auth_time),
             claims: Some(&released),
+            dpop_jkt: t.dpop_jkt,
         },
     )
     .await?;
@@ -426,7 +437,7 @@ pub async fn issue_user_tokens(
     Ok(Issued {
         response: TokenResponse {
             access_token: access.token,
-            token_type: "Bearer".into(),
+            token_type: tokens::token_type(t.dpop_jkt).into(),
             expires_in: access.expires_in,
             refresh_token: t.refresh_token.clone(),
             id_token,

@@ -20,6 +20,8 @@ pub struct PasswordRequest<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub scope: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved, if it carried a proof.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 // Deliberately no `Debug`: the request holds a password.
@@ -100,6 +102,7 @@ async fn sign_in_and_issue(
                 session_id: None,
                 auth_time: now,
                 id: GrantId(baton_core::random_bytes()),
+                dpop_jkt: req.dpop_jkt,
             },
             now,
         );
@@ -124,6 +127,7 @@ async fn sign_in_and_issue(
             auth_time: now,
             nonce: None,
             claims: &user.claims,
+            dpop_jkt: req.dpop_jkt,
         },
     )
     .await?;

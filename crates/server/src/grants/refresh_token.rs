@@ -12,6 +12,7 @@ mod commits;
 use super::{event, issue_user_tokens, log_event, revoke_everywhere, Answer, UserTokens};
 use super::{GrantError, GrantResult};
 use crate::caller::Caller;
+use crate::dpop;
 use crate::metrics::Outcome;
 use crate::state::AppState;
 use baton_core::error::{OAuthError, StoreError};
@@ -33,6 +34,8 @@ pub struct RefreshRequest<'a> {
     pub refresh_token: &'a str,
     /// A narrower scope, if asked for (SPEC §2.7).
     pub scope: Option<&'a str>,
+    /// The thumbprint of the DPoP key the request proved, if it carried a proof.
+    pub dpop_jkt: Option<&'a str>,
 }
 
 // Deliberately no `Debug`: the request holds a refresh token.
@@ -136,6 +139,7 @@ async fn run(
             session_live,
             client_allows,
             client_public: client.is_public(),
+            proof_jkt: req.dpop_jkt,
             concurrent: lost_race
                 || (claims.generation.checked_add(1) == Some(grant.generation)
                     && commits::arrived_before(grant.id, claims.generation, arrival)),
@@ -152,8 +156,9 @@ async fn run(
                     Rejection::Revoked | Rejection::SessionEnded => Outcome::Revoked,
                     _ => Outcome::Invalid,
                 };
+                let proved = req.dpop_jkt.is_some();
                 return Err(Refused {
-                    err: reject(st, client, &grant, &claims, r, caller, now).await,
+                    err: reject(st, client, &grant, proved, r, caller, now).await,
                     rejected: Some(rejected),
                 });
             }
@@ -175,7 +180,16 @@ async fn run(
         // must fail before a rotation commits, never after (the client would not have
         // the successor, and its retry would later count as reuse).
         let response = respond(
-            st, client, &grant, user, &scope, claims, token_gen, now, raw,
+            st,
+            client,
+            &grant,
+            user,
+            &scope,
+            claims,
+            token_gen,
+            now,
+            raw,
+            req.dpop_jkt,
         )
         .await?;
         let won = match decision {
@@ -288,6 +302,7 @@ async fn respond(
     generation: u64,
     now: Timestamp,
     presented: &str,
+    dpop_jkt: Option<&str>,
 ) -> GrantResult<TokenResponse> {
     let refresh_token = if generation == claims.generation {
         presented.to_string()
@@ -320,6 +335,7 @@ async fn respond(
             auth_time: grant.auth_time,
             nonce: None,
             claims: user_claims,
+            dpop_jkt,
         },
     )
     .await?;
@@ -332,7 +348,7 @@ async fn reject(
     st: &AppState,
     client: &Client,
     grant: &Grant,
-    claims: &RefreshClaims,
+    proved: bool,
     r: Rejection,
     caller: &Caller,
     now: Timestamp,
@@ -397,16 +413,32 @@ async fn reject(
                 }
             }
         }
+        Rejection::KeyMismatch => {
+            // Nothing changed, so the event is best effort.
+            let why = if proved {
+                dpop::Refusal::KeyMismatch
+            } else {
+                dpop::Refusal::Missing
+            };
+            crate::metrics::dpop_proof(Some(why));
+            let ev = dpop::refusal_event(
+                why,
+                "/token",
+                now,
+                caller,
+                Some(&client.client_id),
+                Some(grant.id),
+            );
+            crate::best_effort::record_event(st, ev).await;
+            Ok(())
+        }
         _ => Ok(()),
     };
     match res {
         // SPEC §3: if recording the reuse (and its revocation) failed, say so: the
         // client retries and the reuse is detected then.
         Err(e) => GrantError::from(e),
-        Ok(()) => {
-            let _ = claims;
-            OAuthError::invalid_grant(desc).into()
-        }
+        Ok(()) => OAuthError::invalid_grant(desc).into(),
     }
 }
 

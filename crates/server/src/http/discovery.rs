@@ -41,6 +41,7 @@ fn base_metadata(st: &Shared) -> Value {
         "id_token_signing_alg_values_supported": algs,
         "subject_types_supported": ["public"],
         "code_challenge_methods_supported": ["S256"],
+        "dpop_signing_alg_values_supported": crate::dpop::ALGS,
         "prompt_values_supported": ["none", "login", "consent"],
         "claims_supported": [
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp",

@@ -33,6 +33,9 @@ pub enum Refusal {
     UnsupportedMediaType,
     /// 429 with `Retry-After: secs` (a throttled sign-in).
     TooManyRequests { retry_after: i64 },
+    /// 401 with a `DPoP` challenge (RFC 9449 §7.1): a resource request whose DPoP-bound
+    /// token or proof is refused.
+    DpopChallenge,
 }
 
 impl ApiError {
@@ -44,6 +47,7 @@ impl ApiError {
             Some(Refusal::PayloadTooLarge) => return StatusCode::PAYLOAD_TOO_LARGE,
             Some(Refusal::UnsupportedMediaType) => return StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Some(Refusal::TooManyRequests { .. }) => return StatusCode::TOO_MANY_REQUESTS,
+            Some(Refusal::DpopChallenge) => return StatusCode::UNAUTHORIZED,
             None => {}
         }
         match self.err.code {
@@ -102,7 +106,16 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        if status == StatusCode::UNAUTHORIZED {
+        if self.refusal == Some(Refusal::DpopChallenge) {
+            let v = format!(
+                "DPoP error=\"{}\", algs=\"{}\"",
+                self.err.code.as_str(),
+                crate::dpop::ALGS.join(" ")
+            );
+            if let Ok(v) = HeaderValue::from_str(&v) {
+                h.insert(header::WWW_AUTHENTICATE, v);
+            }
+        } else if status == StatusCode::UNAUTHORIZED {
             // RFC 6749 §5.2: a 401 for invalid_client carries the scheme the client can
             // use; RFC 6750 §3 for bearer tokens.
             let v = if self.err.code == ErrorCode::InvalidToken {

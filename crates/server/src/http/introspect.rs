@@ -78,7 +78,12 @@ async fn handle(st: &AppState, headers: &HeaderMap, body: &[u8]) -> ApiResult<Va
             out.insert(k.into(), v.clone());
         }
     }
-    out.insert("token_type".into(), "Bearer".into());
+    // RFC 9449 §6.2: a DPoP-bound token says so, and which key.
+    let jkt = at.dpop_jkt();
+    out.insert("token_type".into(), tokens::token_type(jkt).into());
+    if let Some(jkt) = jkt {
+        out.insert("cnf".into(), json!({ "jkt": jkt }));
+    }
     if let Some(u) = username(st, at.claims["sub"].as_str()).await? {
         out.insert("username".into(), u.into());
     }
@@ -133,6 +138,9 @@ async fn refresh_token(
             session_live: facts.session_live,
             client_allows: client_allows(&owner, &grant),
             client_public: owner.is_public(),
+            // Asked by the client, not presented: a key-bound grant is active for the
+            // holder of its key.
+            proof_jkt: grant.dpop_jkt.as_deref(),
             concurrent: false,
         },
     );
@@ -156,6 +164,9 @@ async fn refresh_token(
     }
     if let Some(sid) = &grant.session_id {
         out["sid"] = sid.clone().into();
+    }
+    if let Some(jkt) = &grant.dpop_jkt {
+        out["cnf"] = json!({ "jkt": jkt });
     }
     Ok(Some(out))
 }

@@ -4,6 +4,7 @@ pub mod client_auth;
 pub mod cors;
 pub mod demo;
 pub mod discovery;
+pub mod dpop;
 pub mod error;
 pub mod form;
 pub mod health;

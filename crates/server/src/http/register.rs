@@ -162,6 +162,7 @@ async fn handle(
         backchannel_logout_uri: c.backchannel_logout_uri.clone(),
         allowed_origins: c.allowed_origins.clone(),
         id_token_signed_response_alg: c.id_token_alg.as_str().to_string(),
+        dpop_bound_access_tokens: c.dpop_bound_access_tokens,
     })
 }
 
@@ -313,6 +314,15 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
         }
     }
     let id_token_signed_response_alg = opt_str(obj, "id_token_signed_response_alg")?;
+    let dpop_bound_access_tokens = match obj.get("dpop_bound_access_tokens") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            return Err(metadata_error(
+                "`dpop_bound_access_tokens` must be true or false",
+            ))
+        }
+    };
 
     // A confidential client gets a generated 256-bit secret, shown only in the answer.
     let secret = matches!(
@@ -337,6 +347,7 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
         access_token_format: None,
         id_token_signed_response_alg,
         introspect_any: false,
+        dpop_bound_access_tokens,
         jwks,
         active: Some(true),
         refresh_tokens: Default::default(),

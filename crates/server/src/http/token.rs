@@ -74,6 +74,7 @@ pub async fn token(
     // The client that authenticated may read the answer from its origins, errors
     // included (an SPA must see `invalid_grant`).
     super::cors::allow_readers(&mut resp, readers);
+    super::dpop::add_nonce(&st, &mut resp);
     resp
 }
 
@@ -140,7 +141,17 @@ async fn handle(
         Err(e) => return Counted::refused(grant, e),
     };
     let readers = super::cors::readers(st, headers, &client);
-    match dispatch(st, caller, &client, &f, grant_type, arrival).await {
+    let proof = match super::dpop::token_proof(st, headers, &client, caller).await {
+        Ok(p) => p,
+        Err(e) => {
+            return Counted {
+                readers,
+                ..Counted::refused(grant, e)
+            }
+        }
+    };
+    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
+    match dispatch(st, caller, &client, &f, grant_type, arrival, jkt).await {
         Ok(a) => Counted {
             grant,
             outcome: a.outcome,
@@ -161,7 +172,7 @@ fn read_form(headers: &HeaderMap, body: &[u8]) -> ApiResult<Form> {
 
 /// Parses the grant's request and runs the grant for the authenticated `client`. A
 /// client that may not use the grant type hears so before the grant's parameters are
-/// read.
+/// read. `dpop_jkt` is the key the request's DPoP proof proved, if it carried one.
 async fn dispatch(
     st: &AppState,
     caller: &Caller,
@@ -169,12 +180,14 @@ async fn dispatch(
     f: &Form,
     grant_type: &str,
     arrival: Instant,
+    dpop_jkt: Option<&str>,
 ) -> ApiResult<Answer> {
     Ok(match grant_type {
         "refresh_token" => {
             let req = RefreshRequest {
                 refresh_token: f.required("refresh_token")?,
                 scope: f.get("scope"),
+                dpop_jkt,
             };
             grants::refresh_token::grant(st, client, &req, caller, arrival).await
         }
@@ -184,6 +197,7 @@ async fn dispatch(
                 code: f.required("code")?,
                 redirect_uri: f.get("redirect_uri"),
                 code_verifier: f.get("code_verifier"),
+                dpop_jkt,
             };
             grants::authorization_code::grant(st, client, &req, caller).await
         }
@@ -193,12 +207,14 @@ async fn dispatch(
                 username: f.required("username")?,
                 password: f.required("password")?,
                 scope: f.get("scope"),
+                dpop_jkt,
             };
             grants::password::grant(st, client, &req, caller).await
         }
         "client_credentials" => {
             let req = ClientCredentialsRequest {
                 scope: f.get("scope"),
+                dpop_jkt,
             };
             grants::client_credentials::grant(st, client, &req).await
         }

@@ -33,7 +33,18 @@ pub async fn userinfo(
     resp
 }
 
-/// The access token the request presents, if it is active.
+/// How the access token was presented.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Scheme {
+    /// `Authorization: Bearer`, or the `access_token` form field.
+    Bearer,
+    /// `Authorization: DPoP` (RFC 9449 §7.1).
+    Dpop,
+}
+
+/// The access token the request presents, if it is active; a DPoP-bound token only
+/// with the `DPoP` scheme and a proof of its key for this request, and an unbound one
+/// only as a bearer token.
 async fn read_token(
     st: &AppState,
     method: &Method,
@@ -42,8 +53,14 @@ async fn read_token(
 ) -> ApiResult<tokens::AccessClaims> {
     let from_header = headers.get(header::AUTHORIZATION).map(|v| {
         v.to_str().ok().and_then(|s| {
-            s.strip_prefix("Bearer ")
-                .or_else(|| s.strip_prefix("bearer "))
+            let (scheme, rest) = s.split_once(' ')?;
+            if scheme.eq_ignore_ascii_case("bearer") {
+                Some((Scheme::Bearer, rest))
+            } else if scheme.eq_ignore_ascii_case("dpop") {
+                Some((Scheme::Dpop, rest))
+            } else {
+                None
+            }
         })
     });
     let from_body = if method == Method::POST && !body.is_empty() {
@@ -53,23 +70,43 @@ async fn read_token(
         None
     };
     // RFC 6750 §2: exactly one method of presenting the token.
-    let token = match (from_header, from_body) {
+    let (scheme, token) = match (from_header, from_body) {
         (Some(_), Some(_)) => {
             return Err(OAuthError::invalid_request("the access token is given twice").into())
         }
-        (Some(Some(t)), None) => t.trim().to_string(),
+        (Some(Some((scheme, t))), None) => (scheme, t.trim().to_string()),
         (Some(None), None) => {
             return Err(invalid_token(
-                "the Authorization header must use the Bearer scheme",
+                "the Authorization header must use the Bearer or DPoP scheme",
             ))
         }
-        (None, Some(t)) => t,
+        (None, Some(t)) => (Scheme::Bearer, t),
         (None, None) => return Err(invalid_token("an access token is required")),
     };
     let now = st.clock.now();
-    tokens::read_access_token(st, &token, now)
+    let at = tokens::read_access_token(st, &token, now)
         .await?
-        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))
+        .ok_or_else(|| invalid_token("the access token is invalid, expired or revoked"))?;
+    match (at.dpop_jkt(), scheme) {
+        (Some(jkt), Scheme::Dpop) => {
+            let url = format!("{}/userinfo", st.cfg.issuer);
+            super::dpop::resource_proof(st, headers, method.as_str(), &url, &token, jkt).await?;
+        }
+        // RFC 9449 §7.2: a bound token is worthless without its key.
+        (Some(_), Scheme::Bearer) => {
+            return Err(super::dpop::challenge(
+                ErrorCode::InvalidToken,
+                "the access token is DPoP-bound: present it with the DPoP scheme and a proof",
+            ))
+        }
+        (None, Scheme::Dpop) => {
+            return Err(invalid_token(
+                "the access token is not DPoP-bound: present it with the Bearer scheme",
+            ))
+        }
+        (None, Scheme::Bearer) => {}
+    }
+    Ok(at)
 }
 
 /// The claims the token's scope releases, for its user as stored now.

@@ -37,6 +37,7 @@ fn to_sign_in(st: &AppState) -> Response {
         state: None,
         nonce: None,
         code_challenge: None,
+        dpop_jkt: None,
         prompt: Vec::new(),
         max_age: None,
         issued_at: st.clock.now().0,

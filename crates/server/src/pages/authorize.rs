@@ -207,6 +207,19 @@ pub async fn get(
     if nonce.as_ref().is_some_and(|n| n.len() > 512) {
         return fail(InvalidRequest, "nonce is too long");
     }
+    // RFC 9449 §10: a JWK SHA-256 thumbprint, base64url without padding.
+    let dpop_jkt = f.get("dpop_jkt").map(str::to_string);
+    if dpop_jkt.as_ref().is_some_and(|j| {
+        j.len() != 43
+            || !j
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }) {
+        return fail(
+            InvalidRequest,
+            "dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)",
+        );
+    }
     let req = AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -215,6 +228,7 @@ pub async fn get(
         state,
         nonce,
         code_challenge,
+        dpop_jkt,
         prompt,
         max_age,
         issued_at: st.clock.now().0,
@@ -391,6 +405,7 @@ pub async fn issue_code(
         session_id: session.id.clone(),
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
+        dpop_jkt: req.dpop_jkt.clone(),
         auth_time: session.auth_time,
         expires_at: now.plus(CODE_LIFETIME),
         used: None,

@@ -44,6 +44,9 @@ pub struct AuthRequest {
     pub nonce: Option<String>,
     #[serde(default)]
     pub code_challenge: Option<String>,
+    /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_jkt: Option<String>,
     #[serde(default)]
     pub prompt: Vec<String>,
     #[serde(default)]

@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 const GRANT_COLS: &str =
     "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
-     update_claims, revoked_at, revoked_reason, claims";
+     update_claims, revoked_at, revoked_reason, claims, dpop_jkt";
 
 fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
     let w = "grant";
@@ -38,6 +38,7 @@ fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
         grace: Dur(get(r, 14, w)?),
         update_claims: get(r, 15, w)?,
         claims_snapshot: get(r, 18, w)?,
+        dpop_jkt: get(r, 19, w)?,
         persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
@@ -126,12 +127,12 @@ impl GrantStore for PgStore {
             let sql = format!(
                 "WITH g AS (
                     INSERT INTO grants ({GRANT_COLS})
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
                     RETURNING id
                  )
                  INSERT INTO events (id, \"type\", \"time\", client_id, subject, grant_id, ip, user_agent, details)
-                 SELECT $20::text, $21::text, $22::bigint, $23::text, $24::text, $25::text, $26::text,
-                        $27::text, $28::text::jsonb FROM g"
+                 SELECT $21::text, $22::text, $23::bigint, $24::text, $25::text, $26::text, $27::text,
+                        $28::text, $29::text::jsonb FROM g"
             );
             let mut c = self.conn().await?;
             c.execute(
@@ -156,6 +157,7 @@ impl GrantStore for PgStore {
                     &revoked_at,
                     &reason,
                     &g.claims_snapshot,
+                    &g.dpop_jkt,
                     &event.id,
                     &event.kind,
                     &event.time.0,

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dynamic_clients",
         include_str!("migrations/0004_dynamic_clients.sql"),
     ),
+    (5, "dpop", include_str!("migrations/0005_dpop.sql")),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

@@ -178,8 +178,13 @@ pub fn grant(client: &str, subject: &str, session: Option<&str>, created: Timest
         claims_snapshot: None,
         persist: true,
         status: GrantStatus::Active,
+        // Every backend keeps a grant's DPoP key binding (RFC 9449 §5).
+        dpop_jkt: Some(JKT.into()),
     }
 }
+
+/// A DPoP key thumbprint (RFC 7638) the fixtures are bound to.
+pub const JKT: &str = "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I";
 
 pub fn event(kind: &str, t: Timestamp, client: Option<&str>, subject: Option<&str>) -> Event {
     Event {
@@ -220,6 +225,7 @@ pub(crate) fn client(id: &str) -> Client {
         access_token_format: None,
         id_token_alg: baton_core::model::SigAlg::RS256,
         introspect_any: false,
+        dpop_bound_access_tokens: true,
         jwks: None,
         refresh: RefreshOverrides {
             grace_period: Some(Dur::secs(5)),

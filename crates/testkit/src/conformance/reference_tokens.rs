@@ -30,6 +30,7 @@ pub(super) async fn token_records(s: Arc<dyn Store>) {
         issued_at: T0,
         expires_at: T0.plus(Dur::secs(10)),
         revoked: false,
+        dpop_jkt: Some(super::JKT.into()),
     };
     s.insert_reference_token(&rt).await.unwrap();
     assert_eq!(
