@@ -152,7 +152,8 @@ export async function inBrowser(t, browser, issuer, label, body) {
   } catch (err) {
     diag(t, await describeFailure(page, label));
     diag(t, `browser console:\n${seen.console.join('\n') || '(empty)'}`);
-    diag(t, `token requests: ${JSON.stringify(seen.token)}\nuserinfo requests: ${JSON.stringify(seen.userinfo)}`);
+    const brief = (list) => JSON.stringify(list.map((r) => ({ ...r, dpop: r.dpop && `${r.dpop.slice(0, 12)}…` })));
+    diag(t, `token requests: ${brief(seen.token)}\nuserinfo requests: ${brief(seen.userinfo)}`);
     throw err;
   } finally {
     await context.close().catch(() => {});
