@@ -32,44 +32,50 @@ async function refreshFromNode(issuer, refreshToken, dpop) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
-describe('single-page app with DPoP (oidc-client-ts in Chromium)', () => {
-  let baton;
-  let browser;
-  let spa;
-  let setupPromise;
-  const setup = () =>
-    (setupPromise ??= (async () => {
-      spa = await startSpa(() => ({
-        authority: baton.issuer,
+/**
+ * A Baton (with `extraToml` appended to its config), the DPoP SPA on its own origin
+ * and Chromium, started on first use; `stop` for the suite's `after`.
+ */
+function dpopSetup(name, extraToml = '') {
+  const env = {};
+  let promise;
+  const start = () =>
+    (promise ??= (async () => {
+      env.spa = await startSpa(() => ({
+        authority: env.baton.issuer,
         client_id: SPA_CLIENT_ID,
         scope: SPA_SCOPE,
         // dpop_jkt at /authorize: the code can only be redeemed with the page's key.
         dpop: { bind_authorization_code: true },
       }));
-      baton = await startBaton({
-        redirectUri: spa.redirectUri,
-        name: 'baton-spa-dpop-test',
+      env.baton = await startBaton({
+        redirectUri: env.spa.redirectUri,
+        name,
         // No dpop_bound_access_tokens: the tokens are bound because the app sends proofs.
-        extraConfig: () => spaClientToml({ clientId: SPA_CLIENT_ID, redirects: [spa.redirectUri], origins: [spa.origin] }),
+        extraConfig: () =>
+          `${spaClientToml({ clientId: SPA_CLIENT_ID, redirects: [env.spa.redirectUri], origins: [env.spa.origin] })}\n${extraToml}`,
       });
-      browser = await launchBrowser();
+      env.browser = await launchBrowser();
+      return env;
     })());
+  const stop = async () => {
+    await promise?.catch(() => {});
+    await env.browser?.close().catch(() => {});
+    await env.baton?.stop();
+    await env.spa?.close();
+  };
+  return { start, stop };
+}
 
-  after(
-    async () => {
-      await setupPromise?.catch(() => {});
-      await browser?.close().catch(() => {});
-      await baton?.stop();
-      await spa?.close();
-    },
-    { timeout: 15_000 },
-  );
+describe('single-page app with DPoP (oidc-client-ts in Chromium)', () => {
+  const suite = dpopSetup('baton-spa-dpop-test');
+  after(() => suite.stop(), { timeout: 15_000 });
 
   test(
     'DPoP: bound tokens, two rotating refreshes with proofs, userinfo with a DPoP proof, from the browser',
     { timeout: TEST_TIMEOUT_MS },
     async (t) => {
-      await setup();
+      const { baton, browser, spa } = await suite.start();
       const { issuer } = baton;
       await inBrowser(t, browser, issuer, 'spa-dpop', async (page, seen) => {
         const signedIn = await signInThroughSpa(t, page, { issuer, spaOrigin: spa.origin, label: 'spa-dpop' });
@@ -156,3 +162,49 @@ describe('single-page app with DPoP (oidc-client-ts in Chromium)', () => {
   );
 });
 
+
+describe('single-page app with DPoP, [dpop] require_nonce = true', () => {
+  const suite = dpopSetup('baton-spa-dpop-nonce-test', '[dpop]\nrequire_nonce = true\n');
+  after(() => suite.stop(), { timeout: 15_000 });
+
+  test(
+    'oidc-client-ts reads DPoP-Nonce from a cross-origin use_dpop_nonce answer and retries with it',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { baton, browser, spa } = await suite.start();
+      const { issuer } = baton;
+      await inBrowser(t, browser, issuer, 'spa-dpop-nonce', async (page, seen) => {
+        const signedIn = await signInThroughSpa(t, page, { issuer, spaOrigin: spa.origin, label: 'spa-dpop-nonce' });
+        assert.ok(!signedIn.error, `signinRedirectCallback failed: ${JSON.stringify(signedIn.error)}`);
+        const second = await spaCall(page, 'first refresh', () => window.spa.refresh());
+        const third = await spaCall(page, 'second refresh', () => window.spa.refresh());
+        const jkt = await spaCall(page, 'DPoP key thumbprint', () => window.spa.dpopJkt());
+        for (const u of [signedIn.ok, second, third]) {
+          assert.equal(u.token_type, 'DPoP');
+          assert.equal(decodeJwtPayload(u.access_token).cnf?.jkt, jkt);
+        }
+        assert.equal(new Set([signedIn.ok, second, third].map((u) => u.refresh_token)).size, 3);
+
+        // The code exchange's first proof had no nonce: Baton answered use_dpop_nonce
+        // with CORS headers (so the page could read the error and the exposed
+        // DPoP-Nonce), oidc-client-ts retried with the nonce and kept using it.
+        await seen.settled();
+        const summary = seen.token.map((r) => ({ status: r.status, allowOrigin: r.allowOrigin }));
+        assert.deepEqual(
+          summary,
+          [400, 200, 200, 200].map((status) => ({ status, allowOrigin: spa.origin })),
+          `token requests: ${JSON.stringify(summary)}`,
+        );
+        assert.equal(decodeJwt(seen.token[0].dpop).payload.nonce, undefined);
+        const nonce = decodeJwt(seen.token[1].dpop).payload.nonce;
+        assert.ok(nonce, 'the retried proof has no nonce');
+        for (const r of seen.token.slice(1)) assert.equal(decodeJwt(r.dpop).payload.nonce, nonce);
+
+        // /userinfo asks for no nonce.
+        const info = await spaCall(page, 'userinfo (DPoP)', () => window.spa.userinfo('DPoP'));
+        assert.equal(info.status, 200, `userinfo answered ${info.status}: ${JSON.stringify(info.body)}`);
+        assert.equal(info.body.sub, signedIn.ok.profile.sub);
+      });
+    },
+  );
+});
