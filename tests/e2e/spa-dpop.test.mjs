@@ -34,26 +34,34 @@ async function refreshFromNode(issuer, refreshToken, dpop) {
 
 /**
  * A Baton (with `extraToml` appended to its config), the DPoP SPA on its own origin
- * and Chromium, started on first use; `stop` for the suite's `after`.
+ * (`spa`, in the client's allowed_origins), the same app on another origin (`other`:
+ * a redirect URI of the client, not an allowed origin) and Chromium, started on first
+ * use; `stop` for the suite's `after`.
  */
 function dpopSetup(name, extraToml = '') {
   const env = {};
   let promise;
   const start = () =>
     (promise ??= (async () => {
-      env.spa = await startSpa(() => ({
+      const config = () => ({
         authority: env.baton.issuer,
         client_id: SPA_CLIENT_ID,
         scope: SPA_SCOPE,
         // dpop_jkt at /authorize: the code can only be redeemed with the page's key.
         dpop: { bind_authorization_code: true },
-      }));
+      });
+      env.spa = await startSpa(config);
+      env.other = await startSpa(config);
+      const client = spaClientToml({
+        clientId: SPA_CLIENT_ID,
+        redirects: [env.spa.redirectUri, env.other.redirectUri],
+        origins: [env.spa.origin],
+      });
       env.baton = await startBaton({
         redirectUri: env.spa.redirectUri,
         name,
         // No dpop_bound_access_tokens: the tokens are bound because the app sends proofs.
-        extraConfig: () =>
-          `${spaClientToml({ clientId: SPA_CLIENT_ID, redirects: [env.spa.redirectUri], origins: [env.spa.origin] })}\n${extraToml}`,
+        extraConfig: () => `${client}\n${extraToml}`,
       });
       env.browser = await launchBrowser();
       return env;
@@ -63,6 +71,7 @@ function dpopSetup(name, extraToml = '') {
     await env.browser?.close().catch(() => {});
     await env.baton?.stop();
     await env.spa?.close();
+    await env.other?.close();
   };
   return { start, stop };
 }
@@ -162,6 +171,52 @@ describe('single-page app with DPoP (oidc-client-ts in Chromium)', () => {
   );
 });
 
+
+describe('single-page app with DPoP on an origin not in allowed_origins', () => {
+  const suite = dpopSetup('baton-spa-dpop-other-origin-test');
+  after(() => suite.stop(), { timeout: 15_000 });
+
+  test(
+    'the preflight of the code exchange (it carries a DPoP header) is refused, so the request is never sent',
+    { timeout: TEST_TIMEOUT_MS },
+    async (t) => {
+      const { baton, browser, other } = await suite.start();
+      const { issuer } = baton;
+      await inBrowser(t, browser, issuer, 'spa-dpop-other-origin', async (page, seen) => {
+        const result = await signInThroughSpa(t, page, { issuer, spaOrigin: other.origin, label: 'spa-dpop-other' });
+        assert.ok(!result.ok, `the app on ${other.origin} got tokens`);
+        assert.equal(result.error.name, 'TypeError', `expected a network error, got ${JSON.stringify(result.error)}`);
+        const refusal = `Access to fetch at '${issuer}/token' from origin '${other.origin}' has been blocked by CORS policy`;
+        assert.ok(
+          seen.console.some((line) => line.includes(refusal) && line.includes('preflight')),
+          `Chromium reported no refused preflight for ${issuer}/token:\n${seen.console.join('\n')}`,
+        );
+        // The code was not spent: Baton never saw the exchange, so redeeming it now
+        // fails on the PKCE verifier (a wrong one), not as an already used code.
+        const code = new URL(page.url()).searchParams.get('code');
+        const res = await fetch(`${issuer}/token`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: new URLSearchParams({
+            grant_type: 'authorization_code',
+            code,
+            client_id: SPA_CLIENT_ID,
+            redirect_uri: other.redirectUri,
+            code_verifier: 'x'.repeat(43),
+          }),
+          signal: AbortSignal.timeout(10_000),
+        });
+        const body = await res.json();
+        assert.equal(body.error, 'invalid_grant');
+        assert.doesNotMatch(
+          body.error_description ?? '',
+          /already used/,
+          `the browser's exchange reached Baton: ${JSON.stringify(body)}`,
+        );
+      });
+    },
+  );
+});
 
 describe('single-page app with DPoP, [dpop] require_nonce = true', () => {
   const suite = dpopSetup('baton-spa-dpop-nonce-test', '[dpop]\nrequire_nonce = true\n');
