@@ -4,6 +4,8 @@
 // A test-support crate: a failed set-up step should stop the test with its reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod dpop;
+
 pub mod flow;
 
 pub mod conformance;
@@ -185,6 +187,21 @@ impl TestServer {
     pub async fn start_admin_with_storage(storage_url: &str, extra: &str) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let env = vec![("BATON_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string())];
+        Self::start_on_env(dir, storage_url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
+    }
+
+    /// [`TestServer::start_with_storage`] with these `BATON_…` environment variables
+    /// (e.g. one `BATON_ISSUER` for several nodes, as behind one load balancer).
+    pub async fn start_with_storage_env(
+        storage_url: &str,
+        extra: &str,
+        env: &[(&str, &str)],
+    ) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         Self::start_on_env(dir, storage_url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
     }
 

@@ -12,6 +12,7 @@ mod config;
 mod conformance;
 mod cors;
 mod discovery;
+mod dpop;
 mod fuzz;
 mod login_throttling;
 mod logout;
