@@ -27,6 +27,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dynamic_clients",
         include_str!("migrations/0004_dynamic_clients.sql"),
     ),
+    (
+        7,
+        "managed_by",
+        include_str!("migrations/0007_managed_by.sql"),
+    ),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

@@ -22,6 +22,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dynamic_clients",
         include_str!("migrations/0004_dynamic_clients.sql"),
     ),
+    (
+        7,
+        "managed_by",
+        include_str!("migrations/0007_managed_by.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own
