@@ -126,6 +126,7 @@ impl ValidClient {
             active: self.active,
             created_at,
             dynamically_registered: false,
+            managed_by: crate::model::ManagedBy::Api,
         }
     }
 }

@@ -233,6 +233,38 @@ pub struct Client {
     /// Created through `POST /register` (RFC 7591), by anyone who could reach it: its
     /// redirect URIs are not trusted for automatic redirects, and pages say so.
     pub dynamically_registered: bool,
+    /// Who manages it: the configuration file (read-only through the admin API) or the
+    /// admin API.
+    pub managed_by: ManagedBy,
+}
+
+/// Who manages a client or a user. The configuration file's entries are written at
+/// every start and are read-only through the admin API and the CLI; anything else
+/// (created by the admin API, the CLI or `/register`, or dropped from the
+/// configuration file) is managed through them.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub enum ManagedBy {
+    /// A `[[clients]]` or `[[users]]` entry of the configuration file.
+    Config,
+    /// The admin API, the CLI or `/register`.
+    #[default]
+    Api,
+}
+
+impl ManagedBy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ManagedBy::Config => "config",
+            ManagedBy::Api => "api",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "config" => ManagedBy::Config,
+            "api" => ManagedBy::Api,
+            _ => return None,
+        })
+    }
 }
 
 impl Client {
@@ -257,6 +289,8 @@ pub struct User {
     pub active: bool,
     pub claims: serde_json::Map<String, serde_json::Value>,
     pub created_at: Timestamp,
+    /// Who manages it (see [`ManagedBy`]).
+    pub managed_by: ManagedBy,
 }
 
 /// A browser session.

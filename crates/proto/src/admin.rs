@@ -74,8 +74,17 @@ pub struct ClientView {
     /// redirect URIs get no automatic redirects, and consent pages label it.
     #[serde(default)]
     pub dynamically_registered: bool,
+    /// Who manages it: `config` (a `[[clients]]` entry of the configuration file:
+    /// read-only here, change it in the file), `api` (the admin API and the CLI) or
+    /// `registration` (created through `POST /register`; managed like `api`).
+    #[serde(default = "api")]
+    pub managed_by: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_secret: Option<String>,
+}
+
+fn api() -> String {
+    "api".into()
 }
 
 /// `POST /admin/clients`: the keys of a `[[clients]]` entry of the configuration file,
@@ -121,40 +130,135 @@ pub struct ClientCreate {
 
 /// `PATCH /admin/clients/{client_id}`: any subset of the client's keys. `refresh_tokens`
 /// is merged key by key into the client's overrides; other keys replace their value.
+/// `null` clears an optional key (`client_name`, `backchannel_logout_uri`,
+/// `access_token_format`, `jwks`); on any other key it is refused, naming the key
+/// (leave a key out to keep its value; `[]` empties a list).
 #[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_name: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub client_name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub token_endpoint_auth_method: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub redirect_uris: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub post_logout_redirect_uris: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub backchannel_logout_uri: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub allowed_origins: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub grant_types: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub scopes: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub access_token_format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `null`: the server-wide `access_tokens.format`.
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    #[schema(value_type = Option<String>)]
+    pub access_token_format: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub id_token_signed_response_alg: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub introspect_any: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub dpop_bound_access_tokens: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
     #[schema(value_type = Option<Object>)]
-    pub jwks: Option<serde_json::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jwks: Option<Option<serde_json::Value>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub refresh_tokens: Option<RefreshTokenSettings>,
+}
+
+/// A PATCH key that `null` clears: absent is `None`, `null` is `Some(None)`.
+mod nullable {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<S: Serializer, T: Serialize>(
+        v: &Option<Option<T>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        match v {
+            Some(inner) => inner.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+        d: D,
+    ) -> Result<Option<Option<T>>, D::Error> {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// A PATCH key that cannot be cleared: `null` is refused (the error names the key).
+fn required<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    match Option::<T>::deserialize(d)? {
+        Some(v) => Ok(Some(v)),
+        None => Err(serde::de::Error::custom(
+            "cannot be null: this key has no empty value (leave it out to keep the current one)",
+        )),
+    }
 }
 
 /// A user as the admin API shows it: never the password hash.
@@ -167,6 +271,10 @@ pub struct UserView {
     #[schema(value_type = Object)]
     pub claims: serde_json::Map<String, serde_json::Value>,
     pub created_at: String,
+    /// Who manages it: `config` (a `[[users]]` entry of the configuration file:
+    /// read-only here, change it in the file) or `api` (the admin API and the CLI).
+    #[serde(default = "api")]
+    pub managed_by: String,
 }
 
 /// `POST /admin/users`.
@@ -183,18 +291,38 @@ pub struct UserCreate {
 }
 
 /// `PATCH /admin/users/{username}`: `username` renames (the `sub` stays); `claims`
-/// replaces the claims whole.
+/// replaces the claims whole (`{}` removes them all). No key of a user can be
+/// `null`: it is refused, naming the key.
 #[derive(Serialize, Deserialize, Clone, Default, PartialEq, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserPatch {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub username: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub password: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
     pub active: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(value_type = Object, nullable = false)]
     pub claims: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
@@ -231,6 +359,18 @@ pub struct KeyView {
 pub struct KeyRotation {
     pub active: Vec<KeyView>,
     pub retired: Vec<KeyView>,
+}
+
+/// `GET /admin/clients` and `GET /admin/users` query: paging. Clients come in
+/// `client_id` order, users in username order (bytewise).
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// 1 to 1000; default 100.
+    pub limit: Option<usize>,
 }
 
 /// `GET /admin/grants` query: filters and paging.
@@ -324,5 +464,36 @@ mod tests {
             ..Default::default()
         };
         assert!(!format!("{p:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn patch_null_clears_optional_keys_and_is_refused_on_required_ones() {
+        let p: ClientPatch =
+            serde_json::from_str(r#"{"client_name": null, "jwks": null}"#).unwrap();
+        assert_eq!(p.client_name, Some(None));
+        assert_eq!(p.jwks, Some(None));
+        assert_eq!(p.backchannel_logout_uri, None, "absent is not null");
+        let p: ClientPatch = serde_json::from_str(r#"{"client_name": "A"}"#).unwrap();
+        assert_eq!(p.client_name, Some(Some("A".into())));
+        // Serialising gives the same body back.
+        let back = serde_json::to_value(ClientPatch {
+            client_name: Some(None),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(back, serde_json::json!({"client_name": null}));
+        for body in [
+            r#"{"redirect_uris": null}"#,
+            r#"{"active": null}"#,
+            r#"{"refresh_tokens": null}"#,
+        ] {
+            let e = serde_json::from_str::<ClientPatch>(body).unwrap_err();
+            assert!(e.to_string().contains("cannot be null"), "{body}: {e}");
+        }
+        for body in [r#"{"username": null}"#, r#"{"claims": null}"#] {
+            assert!(serde_json::from_str::<UserPatch>(body).is_err(), "{body}");
+        }
+        let p: UserPatch = serde_json::from_str(r#"{"active": false}"#).unwrap();
+        assert_eq!(p.active, Some(false));
     }
 }

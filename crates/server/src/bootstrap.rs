@@ -1,18 +1,30 @@
-//! Start-up: open and migrate the store, upsert configured clients and users, make
-//! sure signing keys exist, and assemble the shared state.
+//! Start-up: open and migrate the store, upsert configured clients and users (marked
+//! as managed by the configuration file: read-only through the admin API; an entry
+//! dropped from the file is released to the admin API), make sure signing keys
+//! exist, and assemble the shared state.
 
 use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, UserConfig};
 use crate::state::{AppState, Shared};
-use baton_core::model::{Client, User};
+use baton_core::events::EventKind;
+use baton_core::model::{Client, ManagedBy, User};
 use baton_core::store::Store;
 use baton_core::time::{Dur, Timestamp};
 use baton_core::token::TokenKeys;
 use std::sync::{Arc, RwLock};
 
-/// The stored form of a configured client, created at `created_at`.
+/// The stored form of a client validated like a configured one, created at
+/// `created_at` (managed by the admin API: `configured_client` is the file's own).
 pub fn client_from_config(c: &ClientConfig, created_at: Timestamp) -> Client {
     c.to_client(created_at)
+}
+
+/// The stored form of a `[[clients]]` entry of the configuration file.
+fn configured_client(c: &ClientConfig, created_at: Timestamp) -> Client {
+    Client {
+        managed_by: ManagedBy::Config,
+        ..c.to_client(created_at)
+    }
 }
 
 async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Result<(), String> {
@@ -45,8 +57,88 @@ async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Resul
         active: u.active,
         claims: u.claims.clone(),
         created_at: existing.map_or(now, |e| e.created_at),
+        managed_by: ManagedBy::Config,
     };
     store.upsert_user(&user).await.map_err(|e| e.to_string())
+}
+
+/// Hands the clients and users the configuration file managed but no longer lists
+/// over to the admin API: they stay as they are (active or not, their grants and
+/// sessions too) and become editable and deletable there. Each gets a
+/// `client.changed` / `user.changed` event (`action: released`) and a warning.
+async fn release_dropped(store: &dyn Store, cfg: &Config, now: Timestamp) -> Result<(), String> {
+    let failed = |e: baton_core::error::StoreError| e.to_string();
+    let mut events = Vec::new();
+    for mut c in store.list_clients().await.map_err(failed)? {
+        let listed = cfg.clients.iter().any(|k| k.client_id == c.client_id);
+        if c.managed_by != ManagedBy::Config || listed {
+            continue;
+        }
+        tracing::warn!(
+            client_id = %c.client_id,
+            "client no longer in the configuration file: kept, now managed through the admin API"
+        );
+        c.managed_by = ManagedBy::Api;
+        store.upsert_client(&c).await.map_err(failed)?;
+        events.push(released(
+            EventKind::ClientChanged,
+            now,
+            Some(&c.client_id),
+            None,
+            None,
+        ));
+    }
+    for mut u in store.list_users().await.map_err(failed)? {
+        let listed = cfg.users.iter().any(|k| k.username == u.username);
+        if u.managed_by != ManagedBy::Config || listed {
+            continue;
+        }
+        tracing::warn!(
+            username = %u.username,
+            "user no longer in the configuration file: kept, now managed through the admin API"
+        );
+        u.managed_by = ManagedBy::Api;
+        store.upsert_user(&u).await.map_err(failed)?;
+        events.push(released(
+            EventKind::UserChanged,
+            now,
+            None,
+            Some(&u.sub),
+            Some(&u.username),
+        ));
+    }
+    for e in &events {
+        crate::grants::log_event(e);
+    }
+    if !events.is_empty() {
+        store.insert_events(events).await.map_err(failed)?;
+    }
+    Ok(())
+}
+
+fn released(
+    kind: EventKind,
+    now: Timestamp,
+    client_id: Option<&str>,
+    subject: Option<&str>,
+    username: Option<&str>,
+) -> baton_core::model::Event {
+    let mut details = serde_json::json!({
+        "action": "released",
+        "reason": "no longer in the configuration file",
+    });
+    if let Some(u) = username {
+        details["username"] = u.into();
+    }
+    crate::grants::event(
+        kind,
+        now,
+        &crate::caller::Caller::default(),
+        client_id,
+        subject,
+        None,
+        details,
+    )
 }
 
 /// Opens the configured main store (and migrates it).
@@ -79,13 +171,14 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
             .map_err(|e| e.to_string())?
             .map_or(now, |e| e.created_at);
         store
-            .upsert_client(&client_from_config(c, created))
+            .upsert_client(&configured_client(c, created))
             .await
             .map_err(|e| format!("cannot store client {}: {e}", c.client_id))?;
     }
     for u in &cfg.users {
         upsert_user(store.as_ref(), u, now).await?;
     }
+    release_dropped(store.as_ref(), &cfg, now).await?;
     tokio::task::spawn_blocking(crate::users::warm_up)
         .await
         .map_err(|e| e.to_string())?;

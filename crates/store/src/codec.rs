@@ -101,6 +101,8 @@ pub fn client_from_json(
         active: v["active"].as_bool().unwrap_or(true),
         created_at: Timestamp(created_at),
         dynamically_registered: v["dynamically_registered"].as_bool().unwrap_or(false),
+        // A column of its own: the caller sets it.
+        managed_by: Default::default(),
     })
 }
 

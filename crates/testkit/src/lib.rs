@@ -170,6 +170,14 @@ impl TestServer {
         Self::start_on_env(dir, &url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
     }
 
+    /// Starts a server with the admin API on an existing directory (to restart on the
+    /// same database), with exactly `extra` as its clients/users/sections.
+    pub async fn start_admin_in(dir: tempfile::TempDir, extra: &str) -> TestServer {
+        let url = sqlite_url(dir.path());
+        let env = vec![("BATON_ADMIN_TOKEN".to_string(), ADMIN_TOKEN.to_string())];
+        Self::start_on_env(dir, &url, extra, env).await
+    }
+
     /// Starts a server with `BASE_CLIENTS` plus `extra`, and these `BATON_…`
     /// environment variables laid over its configuration (e.g. an https `BATON_ISSUER`
     /// while it still listens on plain http).
@@ -351,6 +359,25 @@ impl TestServer {
             ..Default::default()
         };
         self.state().store.list_events(&q).await.expect("events")
+    }
+
+    /// Hands a configured client over to the admin API, as a start without it in the
+    /// configuration file would: for tests that change or delete the shared fixture
+    /// clients through the admin API (which refuses to touch configured ones).
+    pub async fn api_managed_client(&self, client_id: &str) {
+        let store = &self.state().store;
+        let mut c = store.get_client(client_id).await.unwrap().expect("client");
+        c.managed_by = baton_core::model::ManagedBy::Api;
+        store.upsert_client(&c).await.unwrap();
+    }
+
+    /// Hands a configured user over to the admin API (see
+    /// [`TestServer::api_managed_client`]).
+    pub async fn api_managed_user(&self, username: &str) {
+        let store = &self.state().store;
+        let mut u = store.get_user(username).await.unwrap().expect("user");
+        u.managed_by = baton_core::model::ManagedBy::Api;
+        store.upsert_user(&u).await.unwrap();
     }
 }
 

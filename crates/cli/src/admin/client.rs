@@ -2,14 +2,15 @@
 
 use super::table::{fields, Table};
 use super::{caller, json_object, open, print_json, yn, Common, Failure, Outcome};
-use baton_proto::admin::{ClientCreate, ClientPatch, ClientView};
+use baton_proto::admin::{ClientCreate, ClientPatch, ClientView, ListQuery};
 use baton_proto::settings::RefreshTokenSettings;
 use baton_server::admin::ops;
 use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
 pub enum ClientCmd {
-    /// List every client.
+    /// List every client (read page by page), with who manages it: `config` (the
+    /// configuration file: read-only here) or `api`.
     List,
     /// Show one client (never its secret).
     Show {
@@ -26,7 +27,8 @@ pub enum ClientCmd {
         #[arg(long)]
         inactive: bool,
     },
-    /// Change a client: only the options given change.
+    /// Change a client: only the options given change. A client of the configuration
+    /// file is read-only here: change it in the file.
     Update {
         /// The client's id.
         client_id: String,
@@ -36,7 +38,8 @@ pub enum ClientCmd {
         #[arg(long, value_name = "BOOL")]
         active: Option<bool>,
     },
-    /// Revoke a client's grants, forget its consents, then delete it.
+    /// Revoke a client's grants, forget its consents, then delete it (not one of the
+    /// configuration file: remove that from the file).
     Delete {
         /// The client's id.
         client_id: String,
@@ -131,11 +134,31 @@ pub async fn run(cmd: ClientCmd, c: &Common) -> Outcome {
 async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) -> Outcome {
     match cmd {
         ClientCmd::List => {
-            let cs = ops::list_clients(st).await?;
+            let mut cs = Vec::new();
+            let mut cursor = None;
+            loop {
+                let q = ListQuery {
+                    cursor,
+                    limit: Some(ops::MAX_PAGE),
+                };
+                let page = ops::list_clients(st, q).await?;
+                cs.extend(page.items);
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
             if c.json {
                 return print_json(&cs);
             }
-            let mut t = Table::new(&["CLIENT_ID", "NAME", "AUTH_METHOD", "GRANT_TYPES", "ACTIVE"]);
+            let mut t = Table::new(&[
+                "CLIENT_ID",
+                "NAME",
+                "AUTH_METHOD",
+                "GRANT_TYPES",
+                "ACTIVE",
+                "MANAGED_BY",
+            ]);
             for v in &cs {
                 t.row(vec![
                     v.client_id.clone(),
@@ -143,6 +166,7 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                     v.token_endpoint_auth_method.clone(),
                     v.grant_types.join(","),
                     yn(v.active).into(),
+                    v.managed_by.clone(),
                 ]);
             }
             t.print();
@@ -180,21 +204,21 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
             active,
         } => {
             let p = ClientPatch {
-                client_name: opts.name.clone(),
+                client_name: opts.name.clone().map(Some),
                 token_endpoint_auth_method: opts.auth_method.clone(),
                 redirect_uris: (!opts.redirect_uris.is_empty()).then(|| opts.redirect_uris.clone()),
                 post_logout_redirect_uris: (!opts.post_logout_redirect_uris.is_empty())
                     .then(|| opts.post_logout_redirect_uris.clone()),
-                backchannel_logout_uri: opts.backchannel_logout_uri.clone(),
+                backchannel_logout_uri: opts.backchannel_logout_uri.clone().map(Some),
                 allowed_origins: (!opts.allowed_origins.is_empty())
                     .then(|| opts.allowed_origins.clone()),
                 grant_types: (!opts.grant_types.is_empty()).then(|| opts.grant_types.clone()),
                 scopes: opts.scopes(),
-                access_token_format: opts.access_token_format.clone(),
+                access_token_format: opts.access_token_format.clone().map(Some),
                 id_token_signed_response_alg: opts.id_token_alg.clone(),
                 introspect_any: opts.introspect_any,
                 dpop_bound_access_tokens: opts.dpop_bound_access_tokens,
-                jwks: opts.jwks()?,
+                jwks: opts.jwks()?.map(Some),
                 active,
                 refresh_tokens: opts.refresh()?,
             };
@@ -252,6 +276,7 @@ fn show(v: &ClientView, json: bool) -> Outcome {
         ("active", yn(v.active).into()),
         ("refresh_tokens", rt),
         ("created_at", v.created_at.clone()),
+        ("managed_by", v.managed_by.clone()),
     ];
     if let Some(s) = &v.client_secret {
         f.push(("client_secret", format!("{s}   (shown once: store it now)")));

@@ -5,13 +5,14 @@ use super::table::{fields, Table};
 use super::{
     caller, json_object, open, password_from_stdin, print_json, yn, Common, Failure, Outcome,
 };
-use baton_proto::admin::{UserCreate, UserPatch, UserView};
+use baton_proto::admin::{ListQuery, UserCreate, UserPatch, UserView};
 use baton_server::admin::ops;
 use clap::Subcommand;
 
 #[derive(Subcommand, Debug)]
 pub enum UserCmd {
-    /// List every user.
+    /// List every user (read page by page), with who manages them: `config` (the
+    /// configuration file: read-only here) or `api`.
     List,
     /// Show one user (never the password hash).
     Show {
@@ -32,7 +33,8 @@ pub enum UserCmd {
         #[arg(long)]
         inactive: bool,
     },
-    /// Change a user: only the options given change (the `sub` never changes).
+    /// Change a user: only the options given change (the `sub` never changes). A user
+    /// of the configuration file is read-only here: change them in the file.
     Update {
         /// The user's username.
         username: String,
@@ -49,7 +51,8 @@ pub enum UserCmd {
         #[arg(long, value_name = "JSON")]
         claims: Option<String>,
     },
-    /// Delete a user and revoke their grants.
+    /// Delete a user and revoke their grants (not one of the configuration file:
+    /// remove that from the file).
     Delete {
         /// The user's username.
         username: String,
@@ -84,17 +87,31 @@ async fn exec(
 ) -> Outcome {
     match cmd {
         UserCmd::List => {
-            let us = ops::list_users(st).await?;
+            let mut us = Vec::new();
+            let mut cursor = None;
+            loop {
+                let q = ListQuery {
+                    cursor,
+                    limit: Some(ops::MAX_PAGE),
+                };
+                let page = ops::list_users(st, q).await?;
+                us.extend(page.items);
+                match page.next_cursor {
+                    Some(next) => cursor = Some(next),
+                    None => break,
+                }
+            }
             if c.json {
                 return print_json(&us);
             }
-            let mut t = Table::new(&["USERNAME", "SUB", "ACTIVE", "CREATED_AT"]);
+            let mut t = Table::new(&["USERNAME", "SUB", "ACTIVE", "CREATED_AT", "MANAGED_BY"]);
             for u in &us {
                 t.row(vec![
                     u.username.clone(),
                     u.sub.clone(),
                     yn(u.active).into(),
                     u.created_at.clone(),
+                    u.managed_by.clone(),
                 ]);
             }
             t.print();
@@ -170,6 +187,7 @@ fn show(u: &UserView, json: bool) -> Outcome {
                 serde_json::Value::Object(u.claims.clone()).to_string()
             ),
             ("created_at", u.created_at.clone()),
+            ("managed_by", u.managed_by.clone()),
         ])
     );
     Ok(())

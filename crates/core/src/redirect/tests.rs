@@ -197,6 +197,7 @@ fn client(auth_method: AuthMethod, redirect_uris: &[&str]) -> Client {
         active: true,
         created_at: Timestamp(0),
         dynamically_registered: false,
+        managed_by: crate::model::ManagedBy::Api,
     }
 }
 

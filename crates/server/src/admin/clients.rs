@@ -1,25 +1,30 @@
 //! `/admin/clients`: list, create (the secret is shown once), read, change, delete.
 
-use super::{ops, parse};
+use super::{bad_query, ops, parse};
 use crate::caller::Caller;
 use crate::http::error::ApiError;
 use crate::http::Body;
 use crate::state::Shared;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use baton_proto::admin::{ClientCreate, ClientPatch, ClientView, Page};
+use baton_proto::admin::{ClientCreate, ClientPatch, ClientView, ListQuery, Page};
 use baton_proto::oauth::ErrorResponse;
 
-/// Every client, with its `refresh_tokens` overrides (never a secret).
+/// Clients in `client_id` order, a page at a time, with their `refresh_tokens`
+/// overrides and who manages them (never a secret).
 #[utoipa::path(get, path = "/admin/clients", tag = "clients",
+    params(ListQuery),
     responses((status = 200, body = Page<ClientView>),
+              (status = 400, body = ErrorResponse),
               (status = 401, body = ErrorResponse)))]
-pub async fn list(State(st): State<Shared>) -> Result<Json<Page<ClientView>>, ApiError> {
-    Ok(Json(Page {
-        items: ops::list_clients(&st).await?,
-        next_cursor: None,
-    }))
+pub async fn list(
+    State(st): State<Shared>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Page<ClientView>>, ApiError> {
+    let Query(q) = q.map_err(bad_query)?;
+    Ok(Json(ops::list_clients(&st, q).await?))
 }
 
 /// Creates a client, validated like the configuration file. A confidential client gets
@@ -62,7 +67,8 @@ pub async fn get(
     responses((status = 200, body = ClientView),
               (status = 400, body = ErrorResponse),
               (status = 401, body = ErrorResponse),
-              (status = 404, body = ErrorResponse)))]
+              (status = 404, body = ErrorResponse),
+              (status = 409, description = "defined in the configuration file: read-only here", body = ErrorResponse)))]
 pub async fn patch(
     State(st): State<Shared>,
     caller: Caller,
@@ -78,7 +84,8 @@ pub async fn patch(
     params(("client_id" = String, Path)),
     responses((status = 204, description = "deleted"),
               (status = 401, body = ErrorResponse),
-              (status = 404, body = ErrorResponse)))]
+              (status = 404, body = ErrorResponse),
+              (status = 409, description = "defined in the configuration file: read-only here", body = ErrorResponse)))]
 pub async fn delete(
     State(st): State<Shared>,
     caller: Caller,

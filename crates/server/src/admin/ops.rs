@@ -1,23 +1,27 @@
 //! The admin operations (SPEC §4) as plain functions over `&AppState` and proto types:
 //! the HTTP handlers and the CLI both call these. Nothing here knows about HTTP.
+//! Clients (`ops/clients.rs`) and users (`ops/users.rs`) have a file each; a client or user
+//! managed by the configuration file is read-only here (409).
+
+mod clients;
+mod users;
+
+pub use clients::{create_client, delete_client, get_client, list_clients, patch_client};
+pub use users::{create_user, delete_user, get_user, list_users, patch_user};
 
 use super::settings::{AccessOverrides, StoredSettings};
-use super::views::{client_as_create, client_view, event_view, grant_view, key_view, user_view};
+use super::views::{event_view, grant_view, key_view};
 use crate::caller::Caller;
-use crate::config::UserConfig;
 use crate::state::AppState;
-use base64::Engine;
-use baton_core::client_spec::ClientSpec;
 use baton_core::error::StoreError;
 use baton_core::events::EventKind;
-use baton_core::model::{GrantId, SigAlg, User};
+use baton_core::model::{GrantId, SigAlg};
 use baton_core::policy::RefreshOverrides;
-use baton_core::secret::Secret;
 use baton_core::store::{EventQuery, GrantFilter, Revocation, Settings};
 use baton_core::time::{format_duration, Dur, Timestamp};
 use baton_proto::admin::{
-    ClientCreate, ClientPatch, ClientView, EventListQuery, EventView, GrantListQuery, GrantView,
-    KeyRotation, Page, RevocationRequest, RevocationResult, UserCreate, UserPatch, UserView,
+    EventListQuery, EventView, GrantListQuery, GrantView, KeyRotation, Page, RevocationRequest,
+    RevocationResult,
 };
 use baton_proto::settings::AccessTokenSettings;
 use std::sync::Arc;
@@ -29,7 +33,8 @@ pub enum AdminError {
     Invalid { field: String, message: String },
     /// 404: no such client, user, grant …
     NotFound(String),
-    /// 409: the id is taken.
+    /// 409: the id is taken, or the client or user is managed by the configuration
+    /// file (read-only here).
     Conflict(String),
     /// 503 (or 500 for corrupt data), like every store failure.
     Store(StoreError),
@@ -131,388 +136,28 @@ async fn revoke_matching(st: &AppState, f: &GrantFilter, caller: &Caller) -> Adm
     Ok(crate::grants::revoke_everywhere(st, f, &why).await?.len() as u64)
 }
 
-// ---------------------------------------------------------------- clients
-
-pub async fn list_clients(st: &AppState) -> AdminResult<Vec<ClientView>> {
-    let cs = st.store.list_clients().await?;
-    Ok(cs.iter().map(|c| client_view(c, None)).collect())
-}
-
-pub async fn get_client(st: &AppState, client_id: &str) -> AdminResult<ClientView> {
-    match st.store.get_client(client_id).await? {
-        Some(c) => Ok(client_view(&c, None)),
-        None => Err(no_client(client_id)),
+/// Where a page of clients or users starts: after the `client_id` or username the
+/// previous page ended with (its `next_cursor`).
+fn name_cursor(c: Option<&str>) -> AdminResult<Option<&str>> {
+    match c {
+        Some(c) if c.is_empty() || c.len() > 1024 => Err(AdminError::invalid(
+            "cursor",
+            "is not a cursor this list gave",
+        )),
+        c => Ok(c),
     }
 }
 
-fn no_client(id: &str) -> AdminError {
-    AdminError::NotFound(format!("no client `{id}`"))
-}
-
-/// A new client secret: 256 random bits, base64url (43 characters).
-fn generate_secret() -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(baton_core::random_bytes::<32>())
-}
-
-fn needs_secret(method: &str) -> bool {
-    matches!(method, "client_secret_basic" | "client_secret_post")
-}
-
-/// Validates `body` with the one client validator (`baton_core::client_spec`), as a
-/// configured client is; an error names the key (`redirect_uris[0]`,
-/// `refresh_tokens.grace_period` …).
-fn validate_client(
-    st: &AppState,
-    body: &ClientCreate,
-    secret: SecretSource,
-) -> AdminResult<crate::config::ClientConfig> {
-    let mut spec = ClientSpec::from(body.clone());
-    match secret {
-        SecretSource::New(s) => spec.client_secret = Some(s),
-        SecretSource::Stored(h) => spec.client_secret_sha256 = Some(baton_core::secret::hex(&h)),
-        SecretSource::None => {}
-    }
-    spec.validate(&st.server_refresh_settings())
-        .map_err(|e| AdminError::invalid(&e.field, e.message))
-}
-
-enum SecretSource {
-    New(String),
-    Stored([u8; 32]),
-    None,
-}
-
-/// Creates a client; the answer carries its generated `client_secret`, the only time
-/// it is shown (only its SHA-256 is stored).
-pub async fn create_client(
-    st: &AppState,
-    mut req: ClientCreate,
-    caller: &Caller,
-) -> AdminResult<ClientView> {
-    let method = req.token_endpoint_auth_method.clone().unwrap_or_else(|| {
-        if req.jwks.is_some() {
-            "private_key_jwt".into()
-        } else {
-            "client_secret_basic".into()
-        }
-    });
-    req.token_endpoint_auth_method = Some(method.clone());
-    let secret = needs_secret(&method).then(generate_secret);
-    let cc = validate_client(
-        st,
-        &req,
-        secret.clone().map_or(SecretSource::None, SecretSource::New),
-    )?;
-    if st.store.get_client(&cc.client_id).await?.is_some() {
-        return Err(AdminError::Conflict(format!(
-            "a client `{}` exists already",
-            cc.client_id
-        )));
-    }
-    let client = crate::bootstrap::client_from_config(&cc, st.clock.now());
-    // Insert-only: a concurrent create of the same id cannot overwrite this one (and
-    // its secret) between the check above and here.
-    match st.store.insert_client(&client).await {
-        Err(StoreError::Conflict(_)) => {
-            return Err(AdminError::Conflict(format!(
-                "a client `{}` exists already",
-                cc.client_id
-            )))
-        }
-        other => other?,
-    }
-    st.cors_origins.add(&st.cfg, &client);
-    let ev = changed(
-        EventKind::ClientChanged,
-        st,
-        caller,
-        Some(&client.client_id),
-        None,
-        serde_json::json!({"action": "created"}),
-    );
-    record(st, ev).await?;
-    Ok(client_view(&client, secret))
-}
-
-/// Changes a client. `refresh_tokens` merges key by key into its overrides; new grants
-/// follow the new settings, existing grants keep theirs (SPEC §2.9). Answers a new
-/// `client_secret` only when the change moves a client without one to a secret method.
-pub async fn patch_client(
-    st: &AppState,
-    client_id: &str,
-    p: ClientPatch,
-    caller: &Caller,
-) -> AdminResult<ClientView> {
-    let existing = st
-        .store
-        .get_client(client_id)
-        .await?
-        .ok_or_else(|| no_client(client_id))?;
-    let mut body = client_as_create(&existing);
-    let mut keys: Vec<&str> = Vec::new();
-    macro_rules! set {
-        ($f:ident) => {
-            if let Some(v) = p.$f.clone() {
-                body.$f = v;
-                keys.push(stringify!($f));
-            }
-        };
-        (opt $f:ident) => {
-            if let Some(v) = p.$f.clone() {
-                body.$f = Some(v);
-                keys.push(stringify!($f));
-            }
-        };
-    }
-    set!(opt client_name);
-    set!(opt token_endpoint_auth_method);
-    set!(redirect_uris);
-    set!(post_logout_redirect_uris);
-    set!(opt backchannel_logout_uri);
-    set!(allowed_origins);
-    set!(opt grant_types);
-    set!(opt scopes);
-    set!(opt access_token_format);
-    set!(opt id_token_signed_response_alg);
-    set!(introspect_any);
-    set!(dpop_bound_access_tokens);
-    set!(opt jwks);
-    set!(opt active);
-    if let Some(rt) = &p.refresh_tokens {
-        let patch = RefreshOverrides::from_dto(rt, "refresh_tokens")
-            .map_err(|e| AdminError::invalid(&e.field, e.message))?;
-        let old =
-            RefreshOverrides::from_dto(&body.refresh_tokens, "refresh_tokens").map_err(internal)?;
-        body.refresh_tokens = patch.over(&old).to_dto();
-        keys.push("refresh_tokens");
-    }
-    let method = body.token_endpoint_auth_method.clone().unwrap_or_default();
-    let mut new_secret = None;
-    let source = match (needs_secret(&method), existing.secret_sha256) {
-        (true, Some(h)) => SecretSource::Stored(h),
-        (true, None) => {
-            let s = generate_secret();
-            new_secret = Some(s.clone());
-            SecretSource::New(s)
-        }
-        (false, _) => SecretSource::None,
+/// Cuts one extra item read past the page off, and answers the cursor of the next
+/// page (the key of this page's last item) when there was one.
+fn next_page<T>(mut items: Vec<T>, limit: usize, key: impl Fn(&T) -> String) -> Page<T> {
+    let next_cursor = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(key)
+    } else {
+        None
     };
-    let cc = validate_client(st, &body, source)?;
-    let mut client = crate::bootstrap::client_from_config(&cc, existing.created_at);
-    // Where the client came from does not change with its settings.
-    client.dynamically_registered = existing.dynamically_registered;
-    if !st.store.update_client(&client).await? {
-        // Deleted since it was read: a PATCH never brings a client back.
-        return Err(no_client(client_id));
-    }
-    // Origins may have been removed (or the client deactivated): rebuild the set.
-    crate::cors::reload_or_log(st).await;
-    let ev = changed(
-        EventKind::ClientChanged,
-        st,
-        caller,
-        Some(client_id),
-        None,
-        serde_json::json!({"action": "updated", "changed": keys}),
-    );
-    record(st, ev).await?;
-    Ok(client_view(&client, new_secret))
-}
-
-/// Deletes a client: revokes its grants (main store and cache, reason `admin`), deletes
-/// every user's consent to it, then the client itself. In that order, so that a failure
-/// half-way leaves a client that can be deleted again, never live grants (or consents a
-/// new client with the same id would inherit) of a client that no longer exists.
-pub async fn delete_client(st: &AppState, client_id: &str, caller: &Caller) -> AdminResult<()> {
-    if st.store.get_client(client_id).await?.is_none() {
-        return Err(no_client(client_id));
-    }
-    let revoked = revoke_matching(st, &GrantFilter::Client(client_id.into()), caller).await?;
-    st.store.delete_consents(client_id, None).await?;
-    if !st.store.delete_client(client_id).await? {
-        // Deleted meanwhile by a concurrent call, which records the change.
-        return Err(no_client(client_id));
-    }
-    crate::cors::reload_or_log(st).await;
-    let ev = changed(
-        EventKind::ClientChanged,
-        st,
-        caller,
-        Some(client_id),
-        None,
-        serde_json::json!({"action": "deleted", "revoked": revoked}),
-    );
-    record(st, ev).await
-}
-
-// ---------------------------------------------------------------- users
-
-fn no_user(username: &str) -> AdminError {
-    AdminError::NotFound(format!("no user `{username}`"))
-}
-
-pub async fn list_users(st: &AppState) -> AdminResult<Vec<UserView>> {
-    Ok(st.store.list_users().await?.iter().map(user_view).collect())
-}
-
-pub async fn get_user(st: &AppState, username: &str) -> AdminResult<UserView> {
-    match st.store.get_user(username).await? {
-        Some(u) => Ok(user_view(&u)),
-        None => Err(no_user(username)),
-    }
-}
-
-/// Argon2id, off the async workers.
-async fn hash(password: String) -> AdminResult<String> {
-    tokio::task::spawn_blocking(move || crate::users::hash_password(&password))
-        .await
-        .map_err(internal)?
-        .map_err(internal)
-}
-
-pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> AdminResult<UserView> {
-    let uc = crate::config::check_user(UserConfig {
-        username: req.username,
-        password: Some(Secret::new(req.password.clone())),
-        password_hash: None,
-        sub: None,
-        active: req.active.unwrap_or(true),
-        claims: req.claims,
-    })?;
-    if st.store.get_user(&uc.username).await?.is_some() {
-        return Err(AdminError::Conflict(format!(
-            "a user `{}` exists already",
-            uc.username
-        )));
-    }
-    let password_hash = hash(req.password).await?;
-    let user = User {
-        sub: baton_core::random_id("u_"),
-        username: uc.username,
-        password_hash,
-        active: uc.active,
-        claims: uc.claims,
-        created_at: st.clock.now(),
-    };
-    st.store.upsert_user(&user).await?;
-    let ev = changed(
-        EventKind::UserChanged,
-        st,
-        caller,
-        None,
-        Some(&user.sub),
-        serde_json::json!({"action": "created", "username": user.username}),
-    );
-    record(st, ev).await?;
-    Ok(user_view(&user))
-}
-
-/// Changes a user: rename (the `sub` stays), password, `active`, claims. A disabled
-/// user's next refresh fails where `check_user_active` is on, and their browser
-/// sessions end.
-pub async fn patch_user(
-    st: &AppState,
-    username: &str,
-    p: UserPatch,
-    caller: &Caller,
-) -> AdminResult<UserView> {
-    let existing = st
-        .store
-        .get_user(username)
-        .await?
-        .ok_or_else(|| no_user(username))?;
-    let mut keys: Vec<&str> = Vec::new();
-    let uc = crate::config::check_user(UserConfig {
-        username: p
-            .username
-            .clone()
-            .unwrap_or_else(|| existing.username.clone()),
-        password: p.password.clone().map(Secret::new),
-        password_hash: match p.password {
-            Some(_) => None,
-            None => Some(existing.password_hash.clone()),
-        },
-        sub: None,
-        active: p.active.unwrap_or(existing.active),
-        claims: p.claims.clone().unwrap_or_else(|| existing.claims.clone()),
-    })?;
-    if uc.username != existing.username {
-        if st.store.get_user(&uc.username).await?.is_some() {
-            return Err(AdminError::Conflict(format!(
-                "a user `{}` exists already",
-                uc.username
-            )));
-        }
-        keys.push("username");
-    }
-    let password_hash = match p.password {
-        Some(pw) => {
-            keys.push("password");
-            hash(pw).await?
-        }
-        None => existing.password_hash.clone(),
-    };
-    if p.active.is_some() {
-        keys.push("active");
-    }
-    if p.claims.is_some() {
-        keys.push("claims");
-    }
-    let user = User {
-        sub: existing.sub.clone(),
-        username: uc.username,
-        password_hash,
-        active: uc.active,
-        claims: uc.claims,
-        created_at: existing.created_at,
-    };
-    st.store.upsert_user(&user).await?;
-    if existing.active && !user.active {
-        end_sessions(st, &user.sub).await?;
-    }
-    let ev = changed(
-        EventKind::UserChanged,
-        st,
-        caller,
-        None,
-        Some(&user.sub),
-        serde_json::json!({"action": "updated", "username": user.username, "changed": keys}),
-    );
-    record(st, ev).await?;
-    Ok(user_view(&user))
-}
-
-/// Ends every live browser session of a user (an administrator disabled or deleted
-/// them): their online grants die and their applications get back-channel logout.
-async fn end_sessions(st: &AppState, sub: &str) -> AdminResult<()> {
-    let now = st.clock.now();
-    for s in st.store.list_live_sessions(sub, now).await? {
-        crate::sessions::end(st, &s.id, "admin", now).await?;
-    }
-    Ok(())
-}
-
-/// Deletes a user, revokes their grants (reason `admin`) and ends their sessions.
-pub async fn delete_user(st: &AppState, username: &str, caller: &Caller) -> AdminResult<()> {
-    let existing = st
-        .store
-        .get_user(username)
-        .await?
-        .ok_or_else(|| no_user(username))?;
-    if !st.store.delete_user(username).await? {
-        return Err(no_user(username));
-    }
-    let revoked = revoke_matching(st, &GrantFilter::Subject(existing.sub.clone()), caller).await?;
-    end_sessions(st, &existing.sub).await?;
-    let ev = changed(
-        EventKind::UserChanged,
-        st,
-        caller,
-        None,
-        Some(&existing.sub),
-        serde_json::json!({"action": "deleted", "username": username, "revoked": revoked}),
-    );
-    record(st, ev).await
+    Page { items, next_cursor }
 }
 
 // ---------------------------------------------------------------- grants

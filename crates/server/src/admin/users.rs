@@ -1,25 +1,30 @@
 //! `/admin/users`: list, create, read, change (rename keeps `sub`; `{"active": false}`
 //! disables), delete. Never a password or its hash.
 
-use super::{ops, parse};
+use super::{bad_query, ops, parse};
 use crate::caller::Caller;
 use crate::http::error::ApiError;
 use crate::http::Body;
 use crate::state::Shared;
-use axum::extract::{Path, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
-use baton_proto::admin::{Page, UserCreate, UserPatch, UserView};
+use baton_proto::admin::{ListQuery, Page, UserCreate, UserPatch, UserView};
 use baton_proto::oauth::ErrorResponse;
 
+/// Users in username order, a page at a time, with who manages them.
 #[utoipa::path(get, path = "/admin/users", tag = "users",
+    params(ListQuery),
     responses((status = 200, body = Page<UserView>),
+              (status = 400, body = ErrorResponse),
               (status = 401, body = ErrorResponse)))]
-pub async fn list(State(st): State<Shared>) -> Result<Json<Page<UserView>>, ApiError> {
-    Ok(Json(Page {
-        items: ops::list_users(&st).await?,
-        next_cursor: None,
-    }))
+pub async fn list(
+    State(st): State<Shared>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Page<UserView>>, ApiError> {
+    let Query(q) = q.map_err(bad_query)?;
+    Ok(Json(ops::list_users(&st, q).await?))
 }
 
 /// Creates a user; the password is stored as Argon2id and the `sub` is generated.
@@ -61,7 +66,7 @@ pub async fn get(
               (status = 400, body = ErrorResponse),
               (status = 401, body = ErrorResponse),
               (status = 404, body = ErrorResponse),
-              (status = 409, description = "renamed to a taken username", body = ErrorResponse)))]
+              (status = 409, description = "renamed to a taken username, or defined in the configuration file (read-only here)", body = ErrorResponse)))]
 pub async fn patch(
     State(st): State<Shared>,
     caller: Caller,
@@ -77,7 +82,8 @@ pub async fn patch(
     params(("username" = String, Path)),
     responses((status = 204, description = "deleted"),
               (status = 401, body = ErrorResponse),
-              (status = 404, body = ErrorResponse)))]
+              (status = 404, body = ErrorResponse),
+              (status = 409, description = "defined in the configuration file: read-only here", body = ErrorResponse)))]
 pub async fn delete(
     State(st): State<Shared>,
     caller: Caller,

@@ -1,7 +1,7 @@
 //! Domain records as the admin API shows them (proto types): never a token value, a
 //! password hash or a stored secret digest.
 
-use baton_core::model::{Client, Event, Grant, GrantStatus, SigningKey, User};
+use baton_core::model::{Client, Event, Grant, GrantStatus, ManagedBy, SigningKey, User};
 use baton_core::time::Timestamp;
 use baton_proto::admin::{ClientCreate, ClientView, EventView, GrantView, KeyView, UserView};
 
@@ -25,6 +25,12 @@ pub fn client_view(c: &Client, client_secret: Option<String>) -> ClientView {
         refresh_tokens: c.refresh.to_dto(),
         created_at: c.created_at.rfc3339(),
         dynamically_registered: c.dynamically_registered,
+        managed_by: match (c.managed_by, c.dynamically_registered) {
+            (ManagedBy::Config, _) => "config",
+            (ManagedBy::Api, true) => "registration",
+            (ManagedBy::Api, false) => "api",
+        }
+        .into(),
         client_secret,
     }
 }
@@ -58,6 +64,7 @@ pub fn user_view(u: &User) -> UserView {
         active: u.active,
         claims: u.claims.clone(),
         created_at: u.created_at.rfc3339(),
+        managed_by: u.managed_by.as_str().into(),
     }
 }
 

@@ -3,24 +3,29 @@
 use super::rows::get;
 use super::PgStore;
 use crate::codec;
-use baton_core::model::Client;
+use baton_core::error::StoreError;
+use baton_core::model::{Client, ManagedBy};
 use baton_core::store::{BoxFuture, ClientStore, StoreResult};
+use tokio_postgres::Row;
+
+const CLIENT_COLS: &str = "client_id, data::text, created_at, managed_by";
+
+fn client_from_row(r: &Row) -> StoreResult<Client> {
+    let data: String = get(r, 1, "client")?;
+    let mut c = codec::client_from_json(get(r, 0, "client")?, get(r, 2, "client")?, &data)?;
+    let managed_by: String = get(r, 3, "client")?;
+    c.managed_by = ManagedBy::parse(&managed_by)
+        .ok_or_else(|| StoreError::Corrupt(format!("client managed_by `{managed_by}`")))?;
+    Ok(c)
+}
 
 impl ClientStore for PgStore {
     fn get_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<Option<Client>>> {
         Box::pin(async move {
             let mut c = self.conn().await?;
-            let Some(r) = c
-                .query_opt(
-                    "SELECT data::text, created_at FROM clients WHERE client_id = $1",
-                    &[&id],
-                )
-                .await?
-            else {
-                return Ok(None);
-            };
-            let data: String = get(&r, 0, "client")?;
-            codec::client_from_json(id.to_string(), get(&r, 1, "client")?, &data).map(Some)
+            let sql = format!("SELECT {CLIENT_COLS} FROM clients WHERE client_id = $1");
+            let r = c.query_opt(&sql, &[&id]).await?;
+            r.as_ref().map(client_from_row).transpose()
         })
     }
 
@@ -29,8 +34,14 @@ impl ClientStore for PgStore {
             let data = codec::client_to_json(client);
             let mut c = self.conn().await?;
             c.execute(
-                "INSERT INTO clients (client_id, data, created_at) VALUES ($1, $2::text::jsonb, $3)",
-                &[&client.client_id, &data, &client.created_at.0],
+                "INSERT INTO clients (client_id, data, created_at, managed_by)
+                 VALUES ($1, $2::text::jsonb, $3, $4)",
+                &[
+                    &client.client_id,
+                    &data,
+                    &client.created_at.0,
+                    &client.managed_by.as_str(),
+                ],
             )
             .await
             .map(|_| ())
@@ -42,9 +53,16 @@ impl ClientStore for PgStore {
             let data = codec::client_to_json(client);
             let mut c = self.conn().await?;
             c.execute(
-                "INSERT INTO clients (client_id, data, created_at) VALUES ($1, $2::text::jsonb, $3)
-                 ON CONFLICT (client_id) DO UPDATE SET data = EXCLUDED.data",
-                &[&client.client_id, &data, &client.created_at.0],
+                "INSERT INTO clients (client_id, data, created_at, managed_by)
+                 VALUES ($1, $2::text::jsonb, $3, $4)
+                 ON CONFLICT (client_id) DO UPDATE SET data = EXCLUDED.data,
+                   managed_by = EXCLUDED.managed_by",
+                &[
+                    &client.client_id,
+                    &data,
+                    &client.created_at.0,
+                    &client.managed_by.as_str(),
+                ],
             )
             .await
             .map(|_| ())
@@ -67,18 +85,28 @@ impl ClientStore for PgStore {
     fn list_clients(&self) -> BoxFuture<'_, StoreResult<Vec<Client>>> {
         Box::pin(async move {
             let mut c = self.conn().await?;
-            let rows = c
-                .query(
-                    "SELECT client_id, data::text, created_at FROM clients ORDER BY client_id",
-                    &[],
-                )
-                .await?;
-            rows.iter()
-                .map(|r| {
-                    let data: String = get(r, 1, "client")?;
-                    codec::client_from_json(get(r, 0, "client")?, get(r, 2, "client")?, &data)
-                })
-                .collect()
+            let sql = format!("SELECT {CLIENT_COLS} FROM clients ORDER BY client_id");
+            let rows = c.query(&sql, &[]).await?;
+            rows.iter().map(client_from_row).collect()
+        })
+    }
+
+    fn list_clients_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, StoreResult<Vec<Client>>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            let mut c = self.conn().await?;
+            // Bytewise order ("C"), as SQLite's: the cursor means the same everywhere.
+            let sql = format!(
+                "SELECT {CLIENT_COLS} FROM clients
+                 WHERE $1::text IS NULL OR client_id COLLATE \"C\" > $1::text
+                 ORDER BY client_id COLLATE \"C\" LIMIT $2"
+            );
+            let rows = c.query(&sql, &[&after, &limit]).await?;
+            rows.iter().map(client_from_row).collect()
         })
     }
 

@@ -3,16 +3,18 @@
 use super::rows::get;
 use super::PgStore;
 use baton_core::error::StoreError;
-use baton_core::model::User;
+use baton_core::model::{ManagedBy, User};
 use baton_core::store::{BoxFuture, StoreResult, UserStore};
 use baton_core::time::Timestamp;
 use tokio_postgres::Row;
 
-const USER_COLS: &str = "sub, username, password_hash, active, claims::text, created_at";
+const USER_COLS: &str =
+    "sub, username, password_hash, active, claims::text, created_at, managed_by";
 
 fn user_from_row(r: &Row) -> Result<User, StoreError> {
     let w = "user";
     let claims: String = get(r, 4, w)?;
+    let managed_by: String = get(r, 6, w)?;
     Ok(User {
         sub: get(r, 0, w)?,
         username: get(r, 1, w)?,
@@ -21,6 +23,8 @@ fn user_from_row(r: &Row) -> Result<User, StoreError> {
         claims: serde_json::from_str(&claims)
             .map_err(|_| StoreError::Corrupt("stored user claims could not be decoded".into()))?,
         created_at: Timestamp(get(r, 5, w)?),
+        managed_by: ManagedBy::parse(&managed_by)
+            .ok_or_else(|| StoreError::Corrupt(format!("user managed_by `{managed_by}`")))?,
     })
 }
 
@@ -48,11 +52,12 @@ impl UserStore for PgStore {
             let claims = serde_json::Value::Object(u.claims.clone()).to_string();
             let mut c = self.conn().await?;
             c.execute(
-                "INSERT INTO users (sub, username, password_hash, active, claims, created_at)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6)
+                "INSERT INTO users (sub, username, password_hash, active, claims, created_at,
+                   managed_by)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7)
                  ON CONFLICT (sub) DO UPDATE SET username = EXCLUDED.username,
                    password_hash = EXCLUDED.password_hash, active = EXCLUDED.active,
-                   claims = EXCLUDED.claims",
+                   claims = EXCLUDED.claims, managed_by = EXCLUDED.managed_by",
                 &[
                     &u.sub,
                     &u.username,
@@ -60,6 +65,7 @@ impl UserStore for PgStore {
                     &u.active,
                     &claims,
                     &u.created_at.0,
+                    &u.managed_by.as_str(),
                 ],
             )
             .await
@@ -72,6 +78,25 @@ impl UserStore for PgStore {
             let sql = format!("SELECT {USER_COLS} FROM users ORDER BY username");
             let mut c = self.conn().await?;
             let rows = c.query(&sql, &[]).await?;
+            rows.iter().map(user_from_row).collect()
+        })
+    }
+
+    fn list_users_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, StoreResult<Vec<User>>> {
+        Box::pin(async move {
+            let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+            // Bytewise order ("C"), as SQLite's: the cursor means the same everywhere.
+            let sql = format!(
+                "SELECT {USER_COLS} FROM users
+                 WHERE $1::text IS NULL OR username COLLATE \"C\" > $1::text
+                 ORDER BY username COLLATE \"C\" LIMIT $2"
+            );
+            let mut c = self.conn().await?;
+            let rows = c.query(&sql, &[&after, &limit]).await?;
             rows.iter().map(user_from_row).collect()
         })
     }

@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0004_dynamic_clients.sql"),
     ),
     (5, "dpop", include_str!("migrations/0005_dpop.sql")),
+    (
+        6,
+        "managed_by",
+        include_str!("migrations/0006_managed_by.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

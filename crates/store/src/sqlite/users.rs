@@ -1,7 +1,7 @@
 //! Users: the `UserStore` role for SqliteStore.
 
 use super::{unavailable, SqliteStore};
-use baton_core::model::User;
+use baton_core::model::{ManagedBy, User};
 use baton_core::store::{BoxFuture, StoreResult, UserStore};
 use baton_core::time::Timestamp;
 use rusqlite::{params, OptionalExtension, Row};
@@ -9,6 +9,7 @@ use std::future::ready;
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
     let claims: String = r.get(4)?;
+    let managed_by: String = r.get(6)?;
     Ok(User {
         sub: r.get(0)?,
         username: r.get(1)?,
@@ -16,10 +17,12 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         active: r.get(3)?,
         claims: serde_json::from_str(&claims).unwrap_or_default(),
         created_at: Timestamp(r.get(5)?),
+        // Only 'config' and 'api' are ever written.
+        managed_by: ManagedBy::parse(&managed_by).unwrap_or_default(),
     })
 }
 
-const USER_COLS: &str = "sub, username, password_hash, active, claims, created_at";
+const USER_COLS: &str = "sub, username, password_hash, active, claims, created_at, managed_by";
 
 impl UserStore for SqliteStore {
     fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
@@ -45,11 +48,12 @@ impl UserStore for SqliteStore {
         Box::pin(self.write(move |c| {
             c.execute(
                 &format!(
-                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
                      ON CONFLICT(sub) DO UPDATE SET username = excluded.username,
-                       password_hash = excluded.password_hash, active = excluded.active, claims = excluded.claims"
+                       password_hash = excluded.password_hash, active = excluded.active, claims = excluded.claims,
+                       managed_by = excluded.managed_by"
                 ),
-                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0],
+                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0, u.managed_by.as_str()],
             )
             .map(|_| ())
             .map_err(unavailable)
@@ -61,6 +65,22 @@ impl UserStore for SqliteStore {
             c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY username"))
                 .and_then(|mut s| s.query_map([], user_from_row)?.collect())
                 .map_err(unavailable)
+        })))
+    }
+
+    fn list_users_page<'a>(
+        &'a self,
+        after: Option<&'a str>,
+        limit: usize,
+    ) -> BoxFuture<'a, StoreResult<Vec<User>>> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {USER_COLS} FROM users WHERE ?1 IS NULL OR username > ?1
+                 ORDER BY username LIMIT ?2"
+            ))
+            .and_then(|mut s| s.query_map(params![after, limit], user_from_row)?.collect())
+            .map_err(unavailable)
         })))
     }
 

@@ -68,3 +68,73 @@ pub(super) async fn client_origins(s: Arc<dyn Store>) {
     assert!(back.allowed_origins.is_empty());
     assert!(s.delete_client("spa").await.unwrap());
 }
+
+/// Who manages a client round-trips; an upsert sets it, an update keeps it.
+pub(super) async fn client_managed_by(s: Arc<dyn Store>) {
+    use baton_core::model::ManagedBy;
+    let mut c = client("web");
+    c.managed_by = ManagedBy::Config;
+    s.upsert_client(&c).await.unwrap();
+    assert_eq!(
+        s.get_client("web").await.unwrap().unwrap().managed_by,
+        ManagedBy::Config
+    );
+    let mut api = c.clone();
+    api.managed_by = ManagedBy::Api;
+    api.client_name = Some("Changed".into());
+    assert!(s.update_client(&api).await.unwrap());
+    let back = s.get_client("web").await.unwrap().unwrap();
+    assert_eq!(back.client_name.as_deref(), Some("Changed"));
+    assert_eq!(back.managed_by, ManagedBy::Config, "an update keeps it");
+    s.upsert_client(&api).await.unwrap();
+    assert_eq!(
+        s.get_client("web").await.unwrap().unwrap().managed_by,
+        ManagedBy::Api
+    );
+    assert_eq!(
+        s.list_clients().await.unwrap()[0].managed_by,
+        ManagedBy::Api
+    );
+    let mut other = client("other");
+    other.managed_by = ManagedBy::Config;
+    s.insert_client(&other).await.unwrap();
+    let page = s.list_clients_page(None, 10).await.unwrap();
+    assert_eq!(page[1].managed_by, ManagedBy::Api);
+    assert_eq!(page[0].managed_by, ManagedBy::Config);
+    assert!(s.delete_client("web").await.unwrap());
+    assert!(s.delete_client("other").await.unwrap());
+}
+
+/// Pages of clients: bytewise `client_id` order, `after` excluded, at most `limit`.
+pub(super) async fn client_pages(s: Arc<dyn Store>) {
+    // Bytewise: upper case before lower case, `-` before digits.
+    let ids = ["B", "a", "a-1", "a1", "b", "\u{e9}t\u{e9}"];
+    for id in ids {
+        s.insert_client(&client(id)).await.unwrap();
+    }
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_clients_page(after.as_deref(), 4).await.unwrap();
+        assert!(page.len() <= 4);
+        walked.extend(page.iter().map(|c| c.client_id.clone()));
+        if page.len() < 4 {
+            break;
+        }
+        after = page.last().map(|c| c.client_id.clone());
+    }
+    assert_eq!(walked, sorted);
+    let two = s.list_clients_page(Some("a"), 2).await.unwrap();
+    let two: Vec<&str> = two.iter().map(|c| c.client_id.as_str()).collect();
+    assert_eq!(two, ["a-1", "a1"]);
+    assert!(s
+        .list_clients_page(Some("\u{10ffff}"), 5)
+        .await
+        .unwrap()
+        .is_empty());
+    for id in ids {
+        assert!(s.delete_client(id).await.unwrap());
+    }
+}

@@ -66,7 +66,10 @@ checks! {
     clients::client_records(store),
     clients::client_update(store),
     clients::client_origins(store),
+    clients::client_managed_by(store),
+    clients::client_pages(store),
     users::user_records(store),
+    users::user_pages(store),
     sessions::session_records(store),
     sessions::session_clients(store),
     codes::code_records(store),
@@ -234,5 +237,6 @@ pub(crate) fn client(id: &str) -> Client {
         active: true,
         created_at: T0,
         dynamically_registered: true,
+        managed_by: baton_core::model::ManagedBy::Api,
     }
 }

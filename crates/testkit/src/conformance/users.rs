@@ -1,7 +1,7 @@
 //! Users: the `UserStore` role.
 
 use super::T0;
-use baton_core::model::User;
+use baton_core::model::{ManagedBy, User};
 use baton_core::store::Store;
 use std::sync::Arc;
 
@@ -14,6 +14,7 @@ pub(super) async fn user_records(s: Arc<dyn Store>) {
         active: true,
         claims: serde_json::Map::new(),
         created_at: T0,
+        managed_by: baton_core::model::ManagedBy::Config,
     };
     u.claims.insert("email".into(), "a@example.com".into());
     s.upsert_user(&u).await.unwrap();
@@ -30,4 +31,47 @@ pub(super) async fn user_records(s: Arc<dyn Store>) {
         ..u.clone()
     };
     assert!(s.upsert_user(&clash).await.is_err(), "usernames are unique");
+    // Who manages it follows the latest upsert.
+    assert_eq!(
+        s.get_user("alice2").await.unwrap().unwrap().managed_by,
+        ManagedBy::Config
+    );
+    u.managed_by = ManagedBy::Api;
+    s.upsert_user(&u).await.unwrap();
+    assert_eq!(s.get_user_by_sub("u_1").await.unwrap().as_ref(), Some(&u));
+}
+
+/// Pages of users: bytewise username order, `after` excluded, at most `limit`.
+pub(super) async fn user_pages(s: Arc<dyn Store>) {
+    let names = ["Zed", "amy", "amy.b", "bob", "carol", "dave", "\u{e9}lise"];
+    for (i, name) in names.iter().enumerate() {
+        let u = User {
+            sub: format!("u_{i}"),
+            username: (*name).into(),
+            password_hash: "$argon2id$x".into(),
+            active: true,
+            claims: serde_json::Map::new(),
+            created_at: T0,
+            managed_by: ManagedBy::Api,
+        };
+        s.upsert_user(&u).await.unwrap();
+    }
+    let mut sorted: Vec<&str> = names.to_vec();
+    sorted.sort_unstable();
+    let mut walked = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let page = s.list_users_page(after.as_deref(), 3).await.unwrap();
+        walked.extend(page.iter().map(|u| u.username.clone()));
+        if page.len() < 3 {
+            break;
+        }
+        after = page.last().map(|u| u.username.clone());
+    }
+    assert_eq!(walked, sorted);
+    let all = s.list_users().await.unwrap();
+    assert_eq!(all.len(), names.len());
+    for name in names {
+        assert!(s.delete_user(name).await.unwrap());
+    }
 }

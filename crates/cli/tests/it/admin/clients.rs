@@ -113,7 +113,8 @@ async fn bad_bodies_are_400_naming_the_field() {
         let (st, v) = call(&s, "POST", "/admin/clients", Some(body)).await;
         assert_bad(st, &v, field);
     }
-    // PATCH validates the same way.
+    // PATCH validates the same way (on a client the admin API manages).
+    s.api_managed_client("web").await;
     for (body, field) in [
         (r#"{"redirect_uris": ["ftp://x/cb"]}"#, "redirect_uris[0]"),
         (
@@ -145,6 +146,7 @@ async fn unknown_clients_are_404_and_delete_removes() {
     let (st, _) = call(&s, "PATCH", "/admin/clients/nope", Some("{}")).await;
     assert_eq!(st, 404);
     let t = s.password_grant("openid offline_access").await;
+    s.api_managed_client("web").await;
     let (st, _) = call(&s, "DELETE", "/admin/clients/web", None).await;
     assert_eq!(st, 204);
     let (st, _) = call(&s, "GET", "/admin/clients/web", None).await;
@@ -194,6 +196,7 @@ async fn patch_cannot_resurrect_a_deleted_client() {
 #[tokio::test]
 async fn patch_changes_what_it_names_and_keeps_the_secret() {
     let s = TestServer::start_admin("").await;
+    s.api_managed_client("web").await;
     let (st, v) = call(
         &s,
         "PATCH",
@@ -254,6 +257,7 @@ async fn deleting_a_client_revokes_its_grants_and_forgets_its_consents() {
         .unwrap()
         .is_empty());
 
+    s.api_managed_client("web").await;
     let (st, _) = call(&s, "DELETE", "/admin/clients/web", None).await;
     assert_eq!(st, 204);
     let revoked = s.events("grant.revoked").await;

@@ -4,6 +4,7 @@
 mod clients;
 mod grants;
 mod keys;
+mod managed;
 mod multinode;
 mod openapi;
 mod settings;

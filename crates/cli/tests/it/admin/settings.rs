@@ -131,6 +131,7 @@ async fn client_refresh_settings_apply_to_new_grants_while_old_grants_keep_their
     let s = TestServer::start_admin("").await;
     let old = s.password_grant("openid offline_access").await;
     let old_rt = old["refresh_token"].as_str().unwrap().to_string();
+    s.api_managed_client("web").await;
     let (st, v) = call(
         &s,
         "PATCH",

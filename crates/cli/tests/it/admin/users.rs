@@ -98,6 +98,7 @@ async fn disabling_a_user_fails_their_next_refresh() {
     let rt = t["refresh_token"].as_str().unwrap();
     let (st, _) = s.refresh(rt).await;
     assert_eq!(st, 200);
+    s.api_managed_user("alice").await;
     let (st, v) = call(
         &s,
         "PATCH",
@@ -161,6 +162,7 @@ async fn disabling_a_user_ends_their_browser_sessions() {
     let s = TestServer::start_admin("").await;
     let online = baton_testkit::flow::code_flow(&s, "web", "openid online_access").await;
     let offline = s.password_grant("openid offline_access").await;
+    s.api_managed_user("alice").await;
     let (st, v) = call(
         &s,
         "PATCH",

@@ -187,3 +187,90 @@ async fn client_lifecycle() {
         .ok();
     assert!(!all.stdout.contains(&secret));
 }
+
+/// The CLI refuses to change or delete what the configuration file defines, as the
+/// admin API does (exit 2, naming the file); `client list` and `user list` read every
+/// page and show who manages each entry.
+#[tokio::test]
+async fn configured_entries_are_read_only_and_lists_read_every_page() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = baton_testkit::write_config(dir.path(), 9, baton_testkit::BASE_CLIENTS);
+    baton_testkit::seed_keys(dir.path()).await;
+    for args in [
+        &["client", "update", "web", "--name", "Renamed"][..],
+        &["client", "update", "spa", "--active", "false"][..],
+        &["client", "delete", "web"][..],
+        &["user", "update", "alice", "--active", "false"][..],
+        &["user", "delete", "alice"][..],
+    ] {
+        baton(&cfg, args, None)
+            .await
+            .fails(2, "defined in the configuration file");
+    }
+    let v = baton(&cfg, &["client", "show", "web", "--json"], None)
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        (&v["client_name"], &v["managed_by"]),
+        (&"Web App".into(), &"config".into())
+    );
+    let v = baton(&cfg, &["user", "show", "alice", "--json"], None)
+        .await
+        .ok()
+        .json();
+    assert_eq!(
+        (&v["active"], &v["managed_by"]),
+        (&true.into(), &"config".into())
+    );
+
+    // More clients than one page holds (1000): the list reads them all, in order.
+    let store = baton_store::open(&baton_testkit::sqlite_url(dir.path()), 2)
+        .await
+        .unwrap();
+    let base = store.get_client("web").await.unwrap().unwrap();
+    let mut inserts = tokio::task::JoinSet::new();
+    for i in 0..1001 {
+        let mut c = base.clone();
+        c.client_id = format!("bulk-{i:04}");
+        c.managed_by = baton_core::model::ManagedBy::Api;
+        let store = store.clone();
+        inserts.spawn(async move { store.insert_client(&c).await.unwrap() });
+    }
+    while let Some(r) = inserts.join_next().await {
+        r.unwrap();
+    }
+    store.close();
+    let list = baton(&cfg, &["client", "list", "--json"], None)
+        .await
+        .ok()
+        .json();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 1003);
+    assert_eq!(
+        (ids[0], ids[1000], ids[1001], ids[1002]),
+        ("bulk-0000", "bulk-1000", "spa", "web")
+    );
+    assert_eq!(list[1002]["managed_by"], "config");
+    assert_eq!(list[0]["managed_by"], "api");
+    let r = baton(&cfg, &["client", "list"], None).await.ok();
+    let web = r.stdout.lines().find(|l| l.starts_with("web ")).unwrap();
+    assert!(web.trim_end().ends_with("config"), "{}", r.stdout);
+    let r = baton(&cfg, &["user", "list"], None).await.ok();
+    assert!(
+        r.stdout.lines().next().unwrap().contains("MANAGED_BY"),
+        "{}",
+        r.stdout
+    );
+    let alice = r.stdout.lines().find(|l| l.starts_with("alice ")).unwrap();
+    assert!(alice.trim_end().ends_with("config"), "{}", r.stdout);
+    // API-managed clients stay editable from the CLI.
+    baton(&cfg, &["client", "delete", "bulk-0500"], None)
+        .await
+        .ok();
+}

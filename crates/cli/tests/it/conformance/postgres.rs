@@ -260,6 +260,8 @@ async fn postgres_nul_bytes_in_input_are_never_a_503() {
     let nul_client = r#"{"client_id": "a\u0000b", "redirect_uris": ["https://app.example/cb"]}"#;
     let nul_user = r#"{"username": "a\u0000b", "password": "long-enough-password-1"}"#;
     let nul_claims = r#"{"claims": {"name": "a\u0000b"}}"#;
+    // The PATCH below must reach the store: alice is the configuration file's.
+    s.api_managed_user("alice").await;
     for (m, path, body, allowed) in [
         (M::GET, "/admin/clients/a%00b", None, &[404][..]),
         (M::PATCH, "/admin/clients/a%00b", Some("{}"), &[404][..]),

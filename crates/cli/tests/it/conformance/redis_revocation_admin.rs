@@ -102,6 +102,7 @@ async fn deleting_a_client_revokes_its_cached_grants_without_their_index() {
     let prefix = new_prefix();
     let s = admin_on_redis(&prefix).await;
     let (tokens, id, _) = cached_grant_without_index(&s, &prefix).await;
+    s.api_managed_client("rp").await;
     let st = admin(&s, "DELETE", "/admin/clients/rp", None).await;
     assert!(st.is_success(), "{st}");
     assert_refused(&s, &prefix, &tokens, id).await;
