@@ -69,14 +69,14 @@ async fn postgres_verify_full_with_the_right_ca() {
 }
 
 /// A certificate from another CA is refused under every mode that checks it (also
-/// `require` once a root certificate is named, as libpq does), and by the server's
+/// `require` and `prefer` once a root certificate is named, as libpq does), and by the server's
 /// start-up with the key named; a plain connection is refused by the server, also
 /// when it is the default for a loopback host.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_wrong_ca_and_plain_connections_are_refused() {
     let pki = Pki::new();
     let pg = TlsPostgres::start(&pki).await;
-    for mode in ["verify-full", "verify-ca", "require"] {
+    for mode in ["verify-full", "verify-ca", "require", "prefer"] {
         let url = pg
             .url(
                 "postgres",
@@ -94,12 +94,12 @@ async fn postgres_wrong_ca_and_plain_connections_are_refused() {
         .await
         .expect("the test CA is not a system CA");
     assert!(e.contains("UnknownIssuer"), "{e}");
-    // `require` without a root certificate encrypts without checking (libpq's
-    // meaning): it connects.
-    assert_eq!(
-        open_err(&pg.url("postgres", "127.0.0.1", "sslmode=require")).await,
-        None
-    );
+    // `require` and `prefer` without a root certificate encrypt without checking
+    // (libpq's meaning): they connect, over TLS since the server takes nothing else.
+    for mode in ["require", "prefer"] {
+        let url = pg.url("postgres", "127.0.0.1", &format!("sslmode={mode}"));
+        assert_eq!(open_err(&url).await, None, "{mode}");
+    }
     // Plain TCP: the server has no `host` line for it.
     for params in ["sslmode=disable", ""] {
         let e = open_err(&pg.url("postgres", "127.0.0.1", params))

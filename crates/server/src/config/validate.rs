@@ -125,13 +125,14 @@ pub(super) fn validate(
     };
     match &raw.storage.cache_url {
         Some(c) => {
-            if !(c.starts_with("redis://") || c.starts_with("rediss://")) {
-                let why = baton_store::redis::unsupported_url(c)
-                    .unwrap_or("expected redis:// or rediss://");
-                return Err(err("storage.cache_url", why.into()));
-            }
             if let Some(why) = baton_store::redis::unsupported_url(c) {
                 return Err(err("storage.cache_url", why.into()));
+            }
+            if !(c.starts_with("redis://") || c.starts_with("rediss://")) {
+                return Err(err(
+                    "storage.cache_url",
+                    "must start with redis:// or rediss://".into(),
+                ));
             }
             if c.starts_with("rediss://") {
                 cache_tls

@@ -2,8 +2,8 @@
 //! (*ring*):
 //!
 //! - `sslmode`: `disable` (plain TCP), `prefer` (TLS if the server offers it, else
-//!   plain; the certificate is not checked), `require` (TLS; the certificate is not
-//!   checked, unless `sslrootcert` is given: then its chain is, as libpq does),
+//!   plain), `require` (TLS); with these two the certificate is not checked unless
+//!   `sslrootcert` is given: then its chain is, as libpq does;
 //!   `verify-ca` (TLS; the chain must lead to a trusted CA, the host name is not
 //!   checked), `verify-full` (TLS; chain and host name checked).
 //! - `sslrootcert`: a PEM file of the CA certificates to trust, or `system` (the
@@ -84,9 +84,6 @@ pub struct PgUrl {
 #[derive(Clone, Debug)]
 pub struct PgTls {
     pub mode: Mode,
-    /// Whether the certificate chain is checked (`verify-*`, or a root certificate
-    /// given with `require` / `prefer`).
-    pub verifies_chain: bool,
     pub(crate) connector: Option<RustlsConnect>,
 }
 
@@ -207,7 +204,6 @@ impl PgUrl {
             }
             return Ok(PgTls {
                 mode,
-                verifies_chain: false,
                 connector: None,
             });
         }
@@ -226,7 +222,6 @@ impl PgUrl {
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| format!("TLS set-up failed: {e}"))?;
-        let verifies_chain = roots.is_some();
         let verifier: Arc<dyn rustls::client::danger::ServerCertVerifier> = match roots {
             None => Arc::new(Unverified(provider.clone())),
             Some(roots) => {
@@ -244,15 +239,17 @@ impl PgUrl {
         let builder = builder
             .dangerous()
             .with_custom_certificate_verifier(verifier);
-        let config = match client {
+        let mut config = match client {
             Some((chain, key)) => builder
                 .with_client_auth_cert(chain, key)
                 .map_err(|e| format!("`sslcert` / `sslkey`: {e}"))?,
             None => builder.with_no_client_auth(),
         };
+        // What libpq sends: PostgreSQL 17 requires it for direct TLS negotiation
+        // (`sslnegotiation=direct`); older servers ignore it.
+        config.alpn_protocols = vec![b"postgresql".to_vec()];
         Ok(PgTls {
             mode,
-            verifies_chain,
             connector: Some(RustlsConnect(Arc::new(config))),
         })
     }
