@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// `{"status":"unavailable","checks":{"storage":"ok","cache":"down: …"}}`. `checks`
+/// `{"status":"unavailable","checks":{"cache":"down: …","storage":"ok"}}`. `checks`
 /// has `storage` (the main store) always and `cache` when Redis is configured; each is
 /// `ok`, `down: <why>` or `misconfigured: <why>`. No URL or secret appears.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, Eq)]
