@@ -153,9 +153,14 @@ pub async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
 pub async fn open_cache(cfg: &Config) -> Result<baton_store::GrantCache, String> {
     let retain = cfg.cleanup.retain_revoked.millis();
     match &cfg.storage.cache_url {
-        Some(url) => baton_store::GrantCache::redis(url, &cfg.storage.cache_prefix, retain)
-            .await
-            .map_err(|e| format!("storage.cache_url: {e}")),
+        Some(url) => baton_store::GrantCache::redis(
+            url,
+            &cfg.storage.cache_tls,
+            &cfg.storage.cache_prefix,
+            retain,
+        )
+        .await
+        .map_err(|e| format!("storage.cache_url: {e}")),
         None => Ok(baton_store::GrantCache::memory(retain)),
     }
 }

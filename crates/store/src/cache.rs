@@ -20,10 +20,20 @@ impl GrantCache {
     }
 
     /// Connects to Redis (see [`RedisGrants::connect`]).
-    pub async fn redis(url: &str, prefix: &str, retain_revoked_ms: i64) -> StoreResult<Self> {
+    pub async fn redis(
+        url: &str,
+        tls: &crate::tls::RedisTlsFiles,
+        prefix: &str,
+        retain_revoked_ms: i64,
+    ) -> StoreResult<Self> {
         Ok(GrantCache::Redis(Arc::new(
-            RedisGrants::connect(url, prefix, retain_revoked_ms).await?,
+            RedisGrants::connect(url, tls, prefix, retain_revoked_ms).await?,
         )))
+    }
+
+    /// Whether this is Redis (which `/readyz` checks), not process memory.
+    pub fn is_redis(&self) -> bool {
+        matches!(self, GrantCache::Redis(_))
     }
 
     pub fn grants(&self) -> &dyn GrantStore {

@@ -8,6 +8,7 @@ pub mod memory;
 pub mod postgres;
 pub mod redis;
 pub mod sqlite;
+pub mod tls;
 
 use baton_core::error::StoreError;
 use baton_core::store::Store;

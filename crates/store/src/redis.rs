@@ -175,12 +175,35 @@ fn script(body: &str) -> Script {
 }
 
 impl RedisGrants {
-    /// Connects to `url` (`redis://[user:password@]host:port[/db]`) and checks that
-    /// Redis answers. The error names the URL without its password.
-    pub async fn connect(url: &str, prefix: &str, retain_revoked_ms: i64) -> StoreResult<Self> {
+    /// Connects to `url` (`redis://` or, over TLS, `rediss://[user:password@]host:port[/db]`)
+    /// and checks that Redis answers and is a standalone server (Sentinel and Cluster
+    /// are refused). `tls` names the CA and client certificate files of a `rediss://`
+    /// URL (the system's CAs when no CA file is named); the server's certificate and
+    /// host name are always checked. The error names the URL without its password.
+    pub async fn connect(
+        url: &str,
+        tls: &crate::tls::RedisTlsFiles,
+        prefix: &str,
+        retain_revoked_ms: i64,
+    ) -> StoreResult<Self> {
         let shown = crate::redact_url(url);
-        let client = redis::Client::open(url)
-            .map_err(|e| StoreError::Unavailable(format!("invalid redis url `{shown}`: {e}")))?;
+        if let Some(why) = unsupported_url(url) {
+            return Err(StoreError::Unavailable(format!("`{shown}`: {why}")));
+        }
+        let client = if url.starts_with("rediss://") {
+            crate::tls::install_default_provider();
+            let certs = tls
+                .load()
+                .map_err(|(key, m)| StoreError::Unavailable(format!("storage.{key}: {m}")))?;
+            redis::Client::build_with_tls(url, certs)
+        } else if !tls.is_empty() {
+            return Err(StoreError::Unavailable(format!(
+                "`{shown}`: TLS files are set but the URL is not rediss://"
+            )));
+        } else {
+            redis::Client::open(url)
+        }
+        .map_err(|e| StoreError::Unavailable(format!("invalid redis url `{shown}`: {e}")))?;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(TIMEOUT))
             .set_response_timeout(Some(TIMEOUT))
@@ -190,7 +213,10 @@ impl RedisGrants {
         let mut conn = ConnectionManager::new_with_config(client, config)
             .await
             .map_err(|e| {
-                StoreError::Unavailable(format!("cannot reach redis at `{shown}`: {e}"))
+                StoreError::Unavailable(format!(
+                    "cannot reach redis at `{shown}`: {e}{}",
+                    tls_hint(&e.to_string())
+                ))
             })?;
         redis::cmd("PING")
             .query_async::<String>(&mut conn)
@@ -198,6 +224,11 @@ impl RedisGrants {
             .map_err(|e| {
                 StoreError::Unavailable(format!("cannot reach redis at `{shown}`: {e}"))
             })?;
+        if cluster_enabled(&mut conn).await {
+            return Err(StoreError::Unavailable(format!(
+                "redis at `{shown}` runs in cluster mode (cluster_enabled:1): Redis Cluster is not supported (a grant's Lua scripts touch its index keys, which Cluster would spread across slots); use a standalone Redis"
+            )));
+        }
         let policy = eviction_policy(&mut conn).await?;
         if let Some(why) = policy_problem(&policy) {
             return Err(StoreError::Unavailable(format!(
@@ -419,6 +450,48 @@ async fn eviction_policy(c: &mut ConnectionManager) -> StoreResult<String> {
                     .into(),
             )
         })
+}
+
+/// Why a cache URL cannot be used, for the deployments Baton does not support: Redis
+/// Sentinel (`redis+sentinel://`: fail-over can lose acknowledged writes, and a
+/// compare-and-swap that was answered must stay done) and TLS with verification turned
+/// off (`#insecure`).
+pub fn unsupported_url(url: &str) -> Option<&'static str> {
+    let scheme = url.split("://").next().unwrap_or("").to_ascii_lowercase();
+    if scheme.contains("sentinel") {
+        return Some("Redis Sentinel is not supported (a fail-over can lose writes Redis already acknowledged, such as a rotation); use a standalone Redis");
+    }
+    if scheme != "redis" && scheme != "rediss" {
+        return Some("expected redis:// or rediss://");
+    }
+    if url.contains('#') {
+        return Some("a fragment (such as `#insecure`) is not allowed: certificate verification cannot be turned off");
+    }
+    None
+}
+
+/// What to do about a TLS failure, from the error's text.
+fn tls_hint(error: &str) -> &'static str {
+    if error.contains("invalid peer certificate") {
+        " (the Redis server's certificate does not verify against `storage.cache_ca_file`, or the system's CAs without it, or does not name the URL's host)"
+    } else if error.contains("CertificateRequired") {
+        " (Redis requires a client certificate: set `storage.cache_cert_file` and `storage.cache_key_file`)"
+    } else {
+        ""
+    }
+}
+
+/// Whether the server says it runs in cluster mode (`INFO cluster`). A server that
+/// will not answer INFO is taken as standalone: its eviction-policy check decides.
+async fn cluster_enabled(conn: &mut ConnectionManager) -> bool {
+    match redis::cmd("INFO")
+        .arg("cluster")
+        .query_async::<String>(conn)
+        .await
+    {
+        Ok(info) => info.lines().any(|l| l.trim() == "cluster_enabled:1"),
+        Err(_) => false,
+    }
 }
 
 /// Why an eviction policy is unfit, if it is: Redis must never evict a key on its

@@ -11,6 +11,7 @@ pub mod flow;
 pub mod conformance;
 
 pub mod pg;
+pub mod tls_servers;
 
 use baton_core::model::SigningKey;
 use baton_core::time::Dur;

@@ -22,6 +22,7 @@ mod refresh;
 mod registration;
 mod revocation;
 mod smoke;
+mod storage_tls;
 mod support;
 mod token;
 mod userinfo;

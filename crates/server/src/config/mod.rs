@@ -44,6 +44,9 @@ pub struct StorageConfig {
     /// `storage.url`; a relative SQLite path is resolved against the base directory.
     pub url: String,
     pub cache_url: Option<String>,
+    /// `storage.cache_ca_file`, `cache_cert_file`, `cache_key_file` (resolved against
+    /// the base directory): the TLS files of a `rediss://` cache.
+    pub cache_tls: baton_store::tls::RedisTlsFiles,
     /// Prefix of every Redis key (`storage.cache_prefix`, default `baton:`).
     pub cache_prefix: String,
     /// Connections to PostgreSQL per node (`storage.pool_size`, default 16); SQLite

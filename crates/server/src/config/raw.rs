@@ -43,6 +43,9 @@ pub(super) struct RawConfig {
 pub(super) struct RawStorage {
     pub(super) url: Option<String>,
     pub(super) cache_url: Option<String>,
+    pub(super) cache_ca_file: Option<String>,
+    pub(super) cache_cert_file: Option<String>,
+    pub(super) cache_key_file: Option<String>,
     pub(super) cache_prefix: Option<String>,
     pub(super) pool_size: Option<i64>,
 }

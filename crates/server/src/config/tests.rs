@@ -543,3 +543,91 @@ fn allowed_origins_are_checked_and_cors_from_redirect_uris_is_off_by_default() {
     let c = load_str("[http]\ncors_from_redirect_uris = true\n").unwrap();
     assert!(c.http.cors_from_redirect_uris);
 }
+
+#[test]
+fn postgres_tls_parameters_are_checked_at_load() {
+    let e = refused(
+        "[storage]\nurl = \"postgres://u:hunter2@db.example/baton?sslmode=verify-everything\"\n",
+        "storage.url",
+    );
+    assert!(
+        e.message.contains("`sslmode`") && e.message.contains("verify-everything"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("hunter2"), "{e}");
+    let e = refused(
+        "[storage]\nurl = \"postgres://u@db.example/baton?sslmode=verify-full&sslrootcert=/nonexistent/ca.pem\"\n",
+        "storage.url",
+    );
+    assert!(
+        e.message.contains("`sslrootcert`") && e.message.contains("/nonexistent/ca.pem"),
+        "{e}"
+    );
+    let e = refused(
+        "[storage]\nurl = \"postgres://u@db.example/baton?sslmode=require&sslkey=/k.pem\"\n",
+        "storage.url",
+    );
+    assert!(e.message.contains("`sslkey`"), "{e}");
+    // A URL with no TLS parameter on a loopback host loads (plain TCP there).
+    let c = load_str("[storage]\nurl = \"postgres://u@127.0.0.1/baton\"\n").unwrap();
+    assert!(c.storage.url.starts_with("postgres://"));
+}
+
+#[test]
+fn redis_tls_keys_are_checked_at_load() {
+    // The files resolve against the configuration's directory.
+    let e = refused(
+        "[storage]\ncache_url = \"rediss://r.example:6380\"\ncache_ca_file = \"ca.pem\"\n",
+        "storage.cache_ca_file",
+    );
+    assert!(e.message.contains("ca.pem"), "{e}");
+    refused(
+        "[storage]\ncache_url = \"rediss://r.example:6380\"\ncache_cert_file = \"c.pem\"\n",
+        "storage.cache_key_file",
+    );
+    refused(
+        "[storage]\ncache_url = \"redis://r.example:6379\"\ncache_ca_file = \"ca.pem\"\n",
+        "storage.cache_url",
+    );
+    refused(
+        "[storage]\ncache_ca_file = \"ca.pem\"\n",
+        "storage.cache_url",
+    );
+    let e = refused(
+        "[storage]\ncache_url = \"redis+sentinel://r.example:26379/mymaster\"\n",
+        "storage.cache_url",
+    );
+    assert!(e.message.contains("Sentinel is not supported"), "{e}");
+    let e = refused(
+        "[storage]\ncache_url = \"rediss://r.example:6380/#insecure\"\n",
+        "storage.cache_url",
+    );
+    assert!(
+        e.message.contains("verification cannot be turned off"),
+        "{e}"
+    );
+    refused(
+        "[storage]\ncache_url = \"unix:///run/redis.sock\"\n",
+        "storage.cache_url",
+    );
+    // rediss:// with the system's CAs, from the environment too.
+    let c = load_with(
+        "",
+        &[("BATON_STORAGE__CACHE_URL", "rediss://r.example:6380")],
+    )
+    .unwrap();
+    assert_eq!(
+        c.storage.cache_url.as_deref(),
+        Some("rediss://r.example:6380")
+    );
+    assert!(c.storage.cache_tls.is_empty());
+    let e = load_with(
+        "",
+        &[
+            ("BATON_STORAGE__CACHE_URL", "rediss://r.example:6380"),
+            ("BATON_STORAGE__CACHE_CA_FILE", "/nonexistent/ca.pem"),
+        ],
+    )
+    .unwrap_err();
+    assert_eq!(e.key, "storage.cache_ca_file", "{e}");
+}

@@ -114,10 +114,44 @@ pub(super) fn validate(
         }
         _ => storage_url,
     };
-    if let Some(c) = &raw.storage.cache_url {
-        if !c.starts_with("redis://") {
-            return Err(err("storage.cache_url", "must start with redis://".into()));
+    if !storage_url.starts_with("sqlite://") {
+        baton_store::postgres::tls::parse(&storage_url).map_err(|m| err("storage.url", m))?;
+    }
+    let file = |v: &Option<String>| v.as_ref().map(|p| src.base_dir.join(p));
+    let cache_tls = baton_store::tls::RedisTlsFiles {
+        ca_file: file(&raw.storage.cache_ca_file),
+        cert_file: file(&raw.storage.cache_cert_file),
+        key_file: file(&raw.storage.cache_key_file),
+    };
+    match &raw.storage.cache_url {
+        Some(c) => {
+            if let Some(why) = baton_store::redis::unsupported_url(c) {
+                return Err(err("storage.cache_url", why.into()));
+            }
+            if !(c.starts_with("redis://") || c.starts_with("rediss://")) {
+                return Err(err(
+                    "storage.cache_url",
+                    "must start with redis:// or rediss://".into(),
+                ));
+            }
+            if c.starts_with("rediss://") {
+                cache_tls
+                    .load()
+                    .map_err(|(k, m)| err(&format!("storage.{k}"), m))?;
+            } else if !cache_tls.is_empty() {
+                return Err(err(
+                    "storage.cache_url",
+                    "must start with rediss:// when `cache_ca_file`, `cache_cert_file` or `cache_key_file` is set".into(),
+                ));
+            }
         }
+        None if !cache_tls.is_empty() => {
+            return Err(err(
+                "storage.cache_url",
+                "is required with `cache_ca_file`, `cache_cert_file` or `cache_key_file`".into(),
+            ))
+        }
+        None => {}
     }
     let cache_prefix = raw
         .storage
@@ -338,6 +372,7 @@ pub(super) fn validate(
         storage: StorageConfig {
             url: storage_url,
             cache_url: raw.storage.cache_url,
+            cache_tls,
             cache_prefix,
             pool_size: storage_pool_size,
         },

@@ -309,13 +309,13 @@ impl From<StoreError> for PageError {
 
 pub type PageResult = Result<Response, PageError>;
 
-/// `/readyz` refusing: 503 with why, as plain text.
+/// `/readyz` refusing: 503 with each check's result, as JSON.
 #[derive(Debug)]
-pub struct NotReady(pub String);
+pub struct NotReady(pub baton_proto::health::Readiness);
 
 impl IntoResponse for NotReady {
     fn into_response(self) -> Response {
-        (StatusCode::SERVICE_UNAVAILABLE, self.0).into_response()
+        (StatusCode::SERVICE_UNAVAILABLE, axum::Json(self.0)).into_response()
     }
 }
 
@@ -422,7 +422,11 @@ mod tests {
             e(Refusal::UnsupportedMediaType),
             StatusCode::UNSUPPORTED_MEDIA_TYPE
         );
-        let r = NotReady("store unavailable".into()).into_response();
+        let r = NotReady(baton_proto::health::Readiness {
+            status: "unavailable".into(),
+            checks: [("storage".to_string(), "down: not answering".to_string())].into(),
+        })
+        .into_response();
         assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
         let r = ApiError::too_many_requests(OAuthError::invalid_grant("x"), 3).into_response();
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);

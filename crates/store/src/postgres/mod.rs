@@ -8,8 +8,9 @@
 //! comes back. Waiting for a free connection is bounded: past `ACQUIRE_TIMEOUT` the
 //! caller gets `StoreError::Unavailable` (503), never a hang.
 //!
-//! Connections are plain TCP (`NoTls`): TLS to the database is not supported yet, and a
-//! URL that requires it (`sslmode=require`) fails at start-up with that message.
+//! Connections use TLS as libpq's URL parameters say (`sslmode`, `sslrootcert`,
+//! `sslcert`, `sslkey`: see `tls.rs`, rustls with *ring*); without `sslmode`, a server
+//! on this machine is reached in plain TCP and any other with `verify-full`.
 //!
 //! Every driver error maps to a `StoreError`: a unique violation is `Conflict`,
 //! anything else `Unavailable`, and a value that cannot be decoded `Corrupt`. Nothing
@@ -33,6 +34,7 @@ mod migrate;
 mod reference_tokens;
 mod rows;
 mod sessions;
+pub mod tls;
 mod users;
 
 use crate::redact_url;
@@ -63,6 +65,7 @@ const MAX_CACHED_STATEMENTS: usize = 256;
 
 pub struct PgStore {
     config: tokio_postgres::Config,
+    tls: tls::PgTls,
     /// The URL without its password, for messages.
     target: String,
     idle: Mutex<Vec<PgConn>>,
@@ -173,7 +176,7 @@ impl PgStore {
     /// (tokio-postgres parameters, e.g. `options=-csearch_path%3Dbaton`).
     pub async fn open(url: &str, pool_size: usize) -> Result<PgStore, StoreError> {
         let target = redact_url(url);
-        let mut config: tokio_postgres::Config = url.parse().map_err(|e| {
+        let (mut config, tls) = tls::parse(url).map_err(|e| {
             StoreError::Unavailable(format!("invalid PostgreSQL url `{target}`: {e}"))
         })?;
         if config.get_connect_timeout().is_none() {
@@ -184,6 +187,7 @@ impl PgStore {
         }
         let store = PgStore {
             config,
+            tls,
             target,
             idle: Mutex::new(Vec::new()),
             permits: Arc::new(Semaphore::new(pool_size.max(1))),
@@ -207,25 +211,63 @@ impl PgStore {
         &self.target
     }
 
+    /// The TLS mode in effect (`sslmode`, or the default chosen for the host).
+    pub fn tls_mode(&self) -> tls::Mode {
+        self.tls.mode
+    }
+
     async fn connect(&self) -> Result<PgConn, StoreError> {
-        let (client, connection) = self.config.connect(NoTls).await.map_err(|e| {
+        let fail = |e: tokio_postgres::Error| {
             let m = format!(
-                "cannot connect to PostgreSQL at {}: {}",
+                "cannot connect to PostgreSQL at {} (sslmode={}): {}{}",
                 self.target,
-                describe(&e)
+                self.tls.mode.as_str(),
+                describe(&e),
+                self.hint(&e)
             );
             tracing::warn!("{m}");
             StoreError::Unavailable(m)
-        })?;
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::warn!(error = %describe(&e), "postgres connection closed");
+        };
+        let client = match &self.tls.connector {
+            None => {
+                let (client, connection) = self.config.connect(NoTls).await.map_err(&fail)?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::warn!(error = %describe(&e), "postgres connection closed");
+                    }
+                });
+                client
             }
-        });
+            Some(tls) => {
+                let (client, connection) = self.config.connect(tls.clone()).await.map_err(&fail)?;
+                tokio::spawn(async move {
+                    if let Err(e) = connection.await {
+                        tracing::warn!(error = %describe(&e), "postgres connection closed");
+                    }
+                });
+                client
+            }
+        };
         Ok(PgConn {
             client,
             stmts: HashMap::new(),
         })
+    }
+
+    /// What to do about a failed connection, when the cause is TLS.
+    fn hint(&self, e: &tokio_postgres::Error) -> &'static str {
+        let text = describe(e);
+        if text.contains("UnknownIssuer") || text.contains("BadSignature") {
+            " (the server's certificate is not signed by a CA in `sslrootcert`, or by a system CA without it)"
+        } else if text.contains("not valid for name") || text.contains("NotValidForName") {
+            " (the server's certificate does not name this host: connect by a name it lists, or use `sslmode=verify-ca` to check the chain only)"
+        } else if text.contains("server does not support TLS") {
+            " (set `sslmode=disable` only if the network to the database is trusted)"
+        } else if self.tls.mode == tls::Mode::Disable && text.contains("no encryption") {
+            " (the server requires TLS: set `sslmode=verify-full` and `sslrootcert`)"
+        } else {
+            ""
+        }
     }
 
     /// Takes a connection from the pool (opening one if none is idle), waiting at most

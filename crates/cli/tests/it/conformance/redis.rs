@@ -29,7 +29,7 @@ pub(crate) fn new_prefix() -> String {
 
 pub(crate) async fn open(prefix: &str) -> Arc<RedisGrants> {
     Arc::new(
-        RedisGrants::connect(&redis_url(), prefix, 7 * DAY_MS)
+        RedisGrants::connect(&redis_url(), &Default::default(), prefix, 7 * DAY_MS)
             .await
             .unwrap(),
     )
@@ -243,19 +243,19 @@ async fn redis_unreachable_at_start_up_is_a_clear_error() {
 }
 
 /// A Redis server of this test's own, on a free port.
-pub(super) struct OwnRedis {
-    pub(super) port: u16,
+pub(crate) struct OwnRedis {
+    pub(crate) port: u16,
     child: tokio::process::Child,
 }
 
 impl OwnRedis {
-    pub(super) async fn start(port: u16) -> Option<OwnRedis> {
+    pub(crate) async fn start(port: u16) -> Option<OwnRedis> {
         Self::start_with(port, &[]).await
     }
 
     /// [`OwnRedis::start`] with more `redis-server` arguments (they override the
     /// defaults: `--save ''`, no append-only file).
-    pub(super) async fn start_with(port: u16, extra: &[&str]) -> Option<OwnRedis> {
+    pub(crate) async fn start_with(port: u16, extra: &[&str]) -> Option<OwnRedis> {
         let child = tokio::process::Command::new("redis-server")
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--save", "", "--appendonly", "no"])
@@ -280,11 +280,11 @@ impl OwnRedis {
         panic!("redis-server on port {port} did not answer");
     }
 
-    pub(super) fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    pub(super) async fn kill(mut self) {
+    pub(crate) async fn kill(mut self) {
         self.child.kill().await.unwrap();
     }
 }

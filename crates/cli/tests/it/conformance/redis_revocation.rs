@@ -228,7 +228,8 @@ async fn reuse_of_a_persisted_grant_with_redis_down_answers_invalid_grant() {
 }
 
 /// Start-up refuses a Redis that may evict keys, also when CONFIG is disabled (the
-/// policy is read from INFO then); `/readyz` reports a policy changed later.
+/// policy is read from INFO then); `/readyz` reports a policy changed later, and a
+/// Redis that stopped answering.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_that_may_evict_keys_is_refused() {
     let port = free_port();
@@ -290,15 +291,37 @@ async fn redis_that_may_evict_keys_is_refused() {
     let (st, body) = ready().await;
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE);
     assert!(body.contains("volatile-lru"), "{body}");
-    // A Redis that does not answer leaves the node ready (only cached grants need it).
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["checks"]["storage"], "ok", "{v}");
+    assert!(
+        v["checks"]["cache"]
+            .as_str()
+            .unwrap()
+            .starts_with("misconfigured: maxmemory-policy is `volatile-lru`"),
+        "{v}"
+    );
+    // A Redis that does not answer makes the node not ready, naming the cache.
     redis.kill().await;
-    assert_eq!(ready().await.0, StatusCode::OK);
+    assert_cache_down(ready().await);
     s.stop().await;
 }
 
+/// `/readyz` with Redis down: 503, the body naming the cache as down and the main
+/// store as fine.
+fn assert_cache_down((st, body): (StatusCode, String)) {
+    assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["status"], "unavailable", "{v}");
+    assert_eq!(v["checks"]["storage"], "ok", "{v}");
+    assert!(
+        v["checks"]["cache"].as_str().unwrap().starts_with("down"),
+        "{v}"
+    );
+}
+
 /// A Redis that answers but will not tell its eviction policy (an ACL refusing both
-/// CONFIG and INFO) makes `/readyz` not ready, as it makes start-up fail; a Redis that
-/// does not answer at all leaves the node ready.
+/// CONFIG and INFO) makes `/readyz` not ready, as it makes start-up fail; so does a
+/// Redis that does not answer at all.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redis_whose_eviction_policy_cannot_be_read_is_not_ready() {
     let Some((redis, s)) = with_own_redis().await else {
@@ -331,6 +354,6 @@ async fn redis_whose_eviction_policy_cannot_be_read_is_not_ready() {
     assert_eq!(st, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert!(body.contains("maxmemory-policy"), "{body}");
     redis.kill().await;
-    assert_eq!(ready().await.0, StatusCode::OK);
+    assert_cache_down(ready().await);
     s.stop().await;
 }
