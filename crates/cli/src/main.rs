@@ -88,18 +88,42 @@ enum Cmd {
     },
 }
 
-fn load(file: Option<&Path>, create_secret: bool) -> Result<Config, String> {
+/// Where configuration comes from: `file`, the environment, and the directory relative
+/// paths resolve against.
+fn sources(file: Option<&Path>) -> Result<Sources<'_>, String> {
     let base_dir = match file.and_then(|f| f.parent()) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::env::current_dir()
             .map_err(|e| format!("cannot read the current directory: {e}"))?,
     };
-    let src = Sources {
+    Ok(Sources {
         file,
         env: std::env::vars().collect(),
         base_dir,
-    };
-    config::load(&src, create_secret).map_err(|e| e.to_string())
+    })
+}
+
+fn load(file: Option<&Path>, create_secret: bool) -> Result<Config, String> {
+    config::load(&sources(file)?, create_secret).map_err(|e| e.to_string())
+}
+
+/// `baton check-config`: validates without starting, and before the first `serve` too
+/// (a secret file that does not exist yet is a note); prints warnings and notes.
+fn check_config(file: Option<&Path>) -> Result<(), String> {
+    let cfg = config::check(&sources(file)?).map_err(|e| e.to_string())?;
+    for w in &cfg.warnings {
+        eprintln!("warning: {w}");
+    }
+    for n in &cfg.notes {
+        eprintln!("note: {n}");
+    }
+    println!(
+        "{}: configuration is valid ({} clients, {} users)",
+        cfg.source,
+        cfg.clients.len(),
+        cfg.users.len()
+    );
+    Ok(())
 }
 
 fn init_logging(default: &str) {
@@ -214,16 +238,7 @@ fn main() -> ExitCode {
                 println!("migrations applied; schema is current");
                 Ok(())
             }
-            Cmd::CheckConfig { config } => {
-                let cfg = load(config.as_deref(), false)?;
-                println!(
-                    "{}: configuration is valid ({} clients, {} users)",
-                    cfg.source,
-                    cfg.clients.len(),
-                    cfg.users.len()
-                );
-                Ok(())
-            }
+            Cmd::CheckConfig { config } => check_config(config.as_deref()),
             _ => Ok(()),
         }
     });

@@ -27,7 +27,8 @@ pub struct GrantView {
     pub revoked_reason: Option<String>,
 }
 
-/// An event of SPEC §5.
+/// A recorded event: what happened (`type`), when, to which client, subject and grant,
+/// from which address, and its details; never a token, secret or password.
 #[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
 pub struct EventView {
     pub id: String,

@@ -141,6 +141,38 @@ fn released(
     )
 }
 
+/// Seeds the store: configured clients and users, and a signing key for every
+/// algorithm that has none; answers the stored keys. Several nodes may start at once on
+/// one database: each seeds under the store's bootstrap lock, so the first creates
+/// what is missing (a user's random `sub`, the keys) and the others find and keep it:
+/// every node ends with the same users and publishes the same keys.
+async fn seed(
+    cfg: &Config,
+    store: &dyn Store,
+    now: Timestamp,
+) -> Result<Vec<baton_core::model::SigningKey>, String> {
+    let _seeding = store
+        .lock_bootstrap()
+        .await
+        .map_err(|e| format!("storage.url: {e}"))?;
+    for c in &cfg.clients {
+        let created = store
+            .get_client(&c.client_id)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_or(now, |e| e.created_at);
+        store
+            .upsert_client(&configured_client(c, created))
+            .await
+            .map_err(|e| format!("cannot store client {}: {e}", c.client_id))?;
+    }
+    for u in &cfg.users {
+        upsert_user(store, u, now).await?;
+    }
+    release_dropped(store, cfg, now).await?;
+    crate::keys::ensure(store, &cfg.secret.0, now).await
+}
+
 /// Opens the configured main store (and migrates it).
 pub async fn open_store(cfg: &Config) -> Result<Arc<dyn Store>, String> {
     baton_store::open(&cfg.storage.url, cfg.storage.pool_size)
@@ -168,26 +200,10 @@ pub async fn open_cache(cfg: &Config) -> Result<baton_store::GrantCache, String>
 /// Builds the shared state, seeding the store from configuration.
 pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     let store = open_store(&cfg).await?;
-    let now = clock.now();
-    for c in &cfg.clients {
-        let created = store
-            .get_client(&c.client_id)
-            .await
-            .map_err(|e| e.to_string())?
-            .map_or(now, |e| e.created_at);
-        store
-            .upsert_client(&configured_client(c, created))
-            .await
-            .map_err(|e| format!("cannot store client {}: {e}", c.client_id))?;
-    }
-    for u in &cfg.users {
-        upsert_user(store.as_ref(), u, now).await?;
-    }
-    release_dropped(store.as_ref(), &cfg, now).await?;
+    let stored_keys = seed(&cfg, store.as_ref(), clock.now()).await?;
     tokio::task::spawn_blocking(crate::users::warm_up)
         .await
         .map_err(|e| e.to_string())?;
-    let stored_keys = crate::keys::ensure(store.as_ref(), &cfg.secret.0, now).await?;
     let publish_for = Dur(cfg.access_tokens.lifetime.millis() * 2);
     let keyring = crate::keys::load(&cfg.secret.0, &stored_keys, &clock, publish_for)?;
     let rt_keys = TokenKeys::from_secret(&cfg.secret.0);

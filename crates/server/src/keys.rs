@@ -181,12 +181,17 @@ pub fn load(
 }
 
 /// Makes sure an active key exists for every algorithm; generates what is missing.
+/// Answers the stored keys as the store lists them, so that every node sharing the
+/// store publishes the same JWK Set, in the same order, whichever generated them.
+/// Run under the store's bootstrap lock (`bootstrap::build`): two nodes starting at
+/// once must not both generate.
 pub async fn ensure(
     store: &dyn Store,
     secret: &[u8],
     now: Timestamp,
 ) -> Result<Vec<SigningKey>, String> {
     let mut stored = store.list_keys().await.map_err(|e| e.to_string())?;
+    let mut generated = false;
     for alg in SigAlg::ALL {
         if !stored
             .iter()
@@ -200,7 +205,11 @@ pub async fn ensure(
             store.insert_key(&k).await.map_err(|e| e.to_string())?;
             tracing::info!(kid = %k.kid, alg = alg.as_str(), "generated signing key");
             stored.push(k);
+            generated = true;
         }
+    }
+    if generated {
+        stored = store.list_keys().await.map_err(|e| e.to_string())?;
     }
     Ok(stored)
 }

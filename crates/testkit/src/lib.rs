@@ -214,6 +214,15 @@ impl TestServer {
         Self::start_on_env(dir, storage_url, &format!("{BASE_CLIENTS}\n{extra}"), env).await
     }
 
+    /// [`TestServer::start_with_storage`] without pre-seeding the shared signing keys:
+    /// the server generates its own when the store has none, as a real first start
+    /// does (several of these started at once on one fresh schema race to seed it).
+    pub async fn start_unseeded_with_storage(storage_url: &str, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let extra = format!("{BASE_CLIENTS}\n{extra}");
+        Self::start_seeded(dir, storage_url, &extra, vec![], false).await
+    }
+
     async fn start_on(dir: tempfile::TempDir, storage_url: &str, extra: &str) -> TestServer {
         Self::start_on_env(dir, storage_url, extra, vec![]).await
     }
@@ -224,12 +233,24 @@ impl TestServer {
         extra: &str,
         env: Vec<(String, String)>,
     ) -> TestServer {
+        Self::start_seeded(dir, storage_url, extra, env, true).await
+    }
+
+    async fn start_seeded(
+        dir: tempfile::TempDir,
+        storage_url: &str,
+        extra: &str,
+        env: Vec<(String, String)>,
+        seed_keys: bool,
+    ) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let path = write_config_with_storage(dir.path(), port, storage_url, extra);
-        seed_keys_at(storage_url).await;
+        if seed_keys {
+            seed_keys_at(storage_url).await;
+        }
         let cfg = config::load(
             &Sources {
                 file: Some(&path),

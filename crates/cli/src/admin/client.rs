@@ -90,7 +90,7 @@ pub struct ClientOpts {
     /// Public JWK Set for private_key_jwt, as JSON: '{"keys": [...]}'.
     #[arg(long, value_name = "JSON")]
     jwks: Option<String>,
-    /// Per-client refresh-token settings (SPEC §2.9) as JSON, e.g. '{"usage": "one_time"}'.
+    /// Per-client refresh-token settings (the keys of [clients.refresh_tokens]) as JSON, e.g. '{"usage": "one_time"}'.
     #[arg(long, value_name = "JSON")]
     refresh_tokens: Option<String>,
 }

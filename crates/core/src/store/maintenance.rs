@@ -7,6 +7,25 @@ use super::{
 use crate::model::GrantId;
 use crate::time::Timestamp;
 
+/// Held while a node seeds the store ([`MaintenanceStore::lock_bootstrap`]); dropping
+/// it lets the next node in. What it holds is the backend's (e.g. the database session
+/// that owns a lock); `none` holds nothing.
+pub struct BootstrapLock {
+    _held: Option<Box<dyn std::any::Any + Send>>,
+}
+
+impl BootstrapLock {
+    /// A guard that holds nothing (a store no other node shares).
+    pub fn none() -> BootstrapLock {
+        BootstrapLock { _held: None }
+    }
+
+    /// A guard that holds `held` until it is dropped.
+    pub fn holding(held: Box<dyn std::any::Any + Send>) -> BootstrapLock {
+        BootstrapLock { _held: Some(held) }
+    }
+}
+
 /// What belongs to the store as a whole rather than to one kind of record: readiness
 /// and shutdown, the server-wide settings (one record of their own), the cleanup
 /// purges across roles, the active-grants count, and the revocation markers. The
@@ -18,6 +37,17 @@ pub trait MaintenanceStore: GrantStore {
 
     /// Stops accepting writes once those under way are done (shutdown).
     fn close(&self) {}
+
+    /// Waits until no other node is seeding this store at start-up (configured clients
+    /// and users, the first signing keys) and answers a guard that keeps the others
+    /// waiting until it is dropped. Seeding is read-then-write (a configured user
+    /// without a fixed `sub` gets a random one, a missing signing key is generated), so
+    /// nodes starting at once on one database must take turns: the first seeds, the
+    /// others find everything in place. The default (a store one node owns) waits for
+    /// nothing.
+    fn lock_bootstrap(&self) -> BoxFuture<'_, StoreResult<BootstrapLock>> {
+        Box::pin(std::future::ready(Ok(BootstrapLock::none())))
+    }
 
     /// The server-wide settings stored through the admin API (SPEC §2.9, §4): only the
     /// keys an operator set, laid over the configuration file's. `None` when never set.

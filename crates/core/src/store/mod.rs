@@ -28,7 +28,7 @@ pub use consents::ConsentStore;
 pub use events::EventStore;
 pub use grants::GrantStore;
 pub use keys::KeyStore;
-pub use maintenance::MaintenanceStore;
+pub use maintenance::{BootstrapLock, MaintenanceStore};
 pub use reference_tokens::ReferenceTokenStore;
 pub use sessions::SessionStore;
 pub use users::UserStore;

@@ -60,7 +60,11 @@ pub async fn get(
 }
 
 /// Changes a client. `refresh_tokens` merges into its overrides key by key: new grants
-/// follow the change, existing grants keep their settings (SPEC §2.9).
+/// follow the change; existing grants keep the settings fixed when they were created
+/// (`usage`, `grace_period`, lifetimes, `update_claims_on_refresh`, `persist`), and
+/// follow the change of those that apply at once (`reuse_reaction`,
+/// `require_offline_access`, `allow_public_clients`, `revoke_on_logout`,
+/// `check_user_active`).
 #[utoipa::path(patch, path = "/admin/clients/{client_id}", tag = "clients",
     params(("client_id" = String, Path)),
     request_body = ClientPatch,

@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 #[openapi(
     info(
         title = "Baton admin API",
-        description = "SPEC §4. Every call needs `Authorization: Bearer <admin_token>`."
+        description = "Manage clients, users, grants, events, server-wide settings and signing keys. Every call needs `Authorization: Bearer <admin_token>`."
     ),
     modifiers(&AdminToken),
     security(("admin_token" = [])),

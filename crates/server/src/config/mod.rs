@@ -197,8 +197,12 @@ pub struct Config {
     pub dpop: DpopConfig,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
-    /// Warnings to log at start-up (e.g. a generated secret).
+    /// Warnings to log at start-up (e.g. a generated secret, a secret file every user
+    /// may read); `baton check-config` prints them too.
     pub warnings: Vec<String>,
+    /// What `baton check-config` says besides (e.g. that the secret file does not exist
+    /// yet and the first `baton serve` creates it); empty for `load`.
+    pub notes: Vec<String>,
     /// `baton serve --demo` (not a file key).
     pub demo: bool,
 }
@@ -247,9 +251,38 @@ pub struct Sources<'a> {
 /// and as long as common relying-party libraries keep a JWK Set at most.
 pub const DEFAULT_KEY_PRE_PUBLICATION: Dur = Dur::secs(600);
 
+/// What to do when the secret file does not exist (and `BATON_SECRET` is not set).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MissingSecret {
+    /// Refuse the configuration (`secret_file` names the fault).
+    Refuse,
+    /// Create it (mode 0600, with a warning): `baton serve`.
+    Create,
+    /// Accept the configuration with a note and a throw-away secret that nothing
+    /// uses: `baton check-config` before the first `baton serve`.
+    Note,
+}
+
 /// Loads, overlays and validates configuration. Creates a missing secret file (mode
 /// 0600, with a warning) only when `create_secret` is true.
 pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigError> {
+    let missing = if create_secret {
+        MissingSecret::Create
+    } else {
+        MissingSecret::Refuse
+    };
+    load_as(src, missing)
+}
+
+/// Loads and validates configuration for `baton check-config`: as [`load`], but a
+/// secret file that does not exist yet is a note (`Config::notes`), not a fault, since
+/// the first `baton serve` creates it. The answer's `secret` is then a throw-away value:
+/// use it for nothing.
+pub fn check(src: &Sources<'_>) -> Result<Config, ConfigError> {
+    load_as(src, MissingSecret::Note)
+}
+
+fn load_as(src: &Sources<'_>, missing: MissingSecret) -> Result<Config, ConfigError> {
     let default_file = src.base_dir.join("baton.toml");
     let (path, source): (Option<PathBuf>, String) = match src.file {
         Some(p) => (Some(p.to_path_buf()), p.display().to_string()),
@@ -284,7 +317,7 @@ pub fn load(src: &Sources<'_>, create_secret: bool) -> Result<Config, ConfigErro
     };
     env::apply(&mut table, &src.env).map_err(|(k, m)| err(&k, m))?;
     let raw = raw::parse(table).map_err(|(k, m)| err(&k, m))?;
-    validate::validate(raw, &source, src, create_secret)
+    validate::validate(raw, &source, src, missing)
 }
 
 /// A parser message with long quoted values elided: the parser quotes what it read,

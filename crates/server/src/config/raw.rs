@@ -178,17 +178,33 @@ pub(super) struct RawUser {
 pub(super) fn parse(table: toml::Table) -> Result<RawConfig, (String, String)> {
     RawConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
         let key = locate(&toml::Value::Table(table)).unwrap_or_else(|| guess_key(e.message()));
-        // serde quotes the offending value; for a secret that would print it.
-        let secret = ["secret", "password", "token"]
-            .iter()
-            .any(|w| key.contains(w));
-        let message = if secret {
+        // serde quotes the offending value ("invalid type: integer `30`"); for a
+        // secret that would print it. An unknown key is named, never its value.
+        let message = if is_secret(&key) && !e.message().starts_with("unknown field") {
             "has the wrong type (the value is not shown: it is a secret)".to_string()
         } else {
             e.message().to_string()
         };
         (key, message)
     })
+}
+
+/// Whether the value at `key` (a dotted path such as `clients[0].client_secret`) is a
+/// secret: a client secret (or its digest), a password (or its hash), the admin token or the
+/// registration's initial access token. Only the key's own name counts, not its
+/// section's (`refresh_tokens.grace_period` is no secret).
+fn is_secret(key: &str) -> bool {
+    let last = key.rsplit('.').next().unwrap_or(key);
+    let name = last.split('[').next().unwrap_or(last);
+    matches!(
+        name,
+        "client_secret"
+            | "client_secret_sha256"
+            | "password"
+            | "password_hash"
+            | "admin_token"
+            | "initial_access_token"
+    )
 }
 
 /// A step on the way to a value in the TOML document.

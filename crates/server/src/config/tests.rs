@@ -340,6 +340,40 @@ fn a_missing_secret_file_is_created_0600_only_when_asked() {
     assert!(again.warnings.is_empty());
 }
 
+#[cfg(unix)]
+#[test]
+fn check_notes_a_missing_secret_file_and_both_warn_of_a_readable_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = Dir::new();
+    let src = Sources {
+        file: None,
+        env: vec![],
+        base_dir: dir.0.clone(),
+    };
+    let path = dir.0.join("baton.secret");
+    // check: a missing file is a note, and is not created.
+    let c = check(&src).unwrap();
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.notes.len(), 1, "{:?}", c.notes);
+    assert!(c.notes[0].contains("does not exist yet"), "{:?}", c.notes);
+    assert!(!path.exists());
+    // A world-readable file: a warning from check and from load alike.
+    std::fs::write(&path, SECRET).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    for c in [check(&src).unwrap(), load(&src, false).unwrap()] {
+        assert!(c.notes.is_empty(), "{:?}", c.notes);
+        assert_eq!(c.warnings.len(), 1, "{:?}", c.warnings);
+        assert!(c.warnings[0].contains("readable by every user"));
+        assert!(c.warnings[0].contains("644"), "{:?}", c.warnings);
+        assert!(!c.warnings[0].contains(SECRET));
+    }
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert!(load(&src, false).unwrap().warnings.is_empty());
+    // A broken file is a fault for check too.
+    std::fs::write(&path, "c2hvcnQ=").unwrap();
+    assert_eq!(check(&src).unwrap_err().key, "secret_file");
+}
+
 #[test]
 fn storage_pool_size_defaults_to_16_and_is_bounded() {
     assert_eq!(load_str("").unwrap().storage.pool_size, 16);
@@ -373,6 +407,55 @@ fn a_mistyped_secret_is_not_echoed_and_syntax_errors_give_the_line() {
     );
     let e = load_str("issuer = \"http://127.0.0.1:8080\"\n\nlisten = = 3\n").unwrap_err();
     assert!(e.to_string().contains("line 3"), "{e}");
+}
+
+#[test]
+fn a_typo_in_a_token_section_names_the_key_and_only_secrets_are_hidden() {
+    // Unknown keys in sections whose names say "token": named, not called secrets.
+    for (text, key, field) in [
+        ("[refresh_tokens]\ngrace_periode = \"30s\"\n", "refresh_tokens.grace_periode", "grace_periode"),
+        ("[access_tokens]\nlifetyme = \"5m\"\n", "access_tokens.lifetyme", "lifetyme"),
+        (
+            "[[clients]]\nclient_id = \"c\"\nredirect_uris = [\"https://a.example/cb\"]\n[clients.refresh_tokens]\ngrace_periode = \"1s\"\n",
+            "clients[0].refresh_tokens.grace_periode",
+            "grace_periode",
+        ),
+        // A misspelt secret key: named, its value (maybe a secret) not shown.
+        ("[[users]]\nusername = \"a\"\npasswd = \"hunter2-hunter2\"\n", "users[0].passwd", "passwd"),
+    ] {
+        let e = load_str(text).unwrap_err();
+        assert_eq!(e.key, key, "{e}");
+        assert!(e.message.contains(&format!("unknown field `{field}`")), "{e}");
+        assert!(!e.message.contains("secret"), "{e}");
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+    }
+    // A value of the wrong type under a token section is no secret: serde's message
+    // stays (it says what was expected).
+    let e = load_str("[refresh_tokens]\ngrace_period = 30\n").unwrap_err();
+    assert_eq!(e.key, "refresh_tokens.grace_period");
+    assert!(e.message.contains("invalid type"), "{e}");
+    assert!(!e.message.contains("secret"), "{e}");
+    // Real secrets of the wrong type: the key is named, the value is not shown.
+    for (text, key) in [
+        ("admin_token = 918273645546372819\n", "admin_token"),
+        (
+            "[registration]\ninitial_access_token = 918273645546372819\n",
+            "registration.initial_access_token",
+        ),
+        (
+            "[[users]]\nusername = \"a\"\npassword = 918273645546372819\n",
+            "users[0].password",
+        ),
+        (
+            "[[users]]\nusername = \"a\"\npassword_hash = 918273645546372819\n",
+            "users[0].password_hash",
+        ),
+    ] {
+        let e = load_str(text).unwrap_err();
+        assert_eq!(e.key, key, "{e}");
+        assert!(e.message.contains("the value is not shown"), "{e}");
+        assert!(!e.to_string().contains("918273645546372819"), "{e}");
+    }
 }
 
 #[test]

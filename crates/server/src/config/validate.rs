@@ -5,8 +5,8 @@
 use super::raw::{RawClient, RawConfig, RawDpop, RawLogin, RawUser};
 use super::{
     AccessTokenConfig, CleanupConfig, ClientConfig, Config, ConfigError, DpopConfig, HttpConfig,
-    LoginConfig, RegistrationConfig, SecretBytes, SessionConfig, SigningKeysConfig, Sources,
-    StorageConfig, UserConfig, DEFAULT_KEY_PRE_PUBLICATION, DEFAULT_SCOPES,
+    LoginConfig, MissingSecret, RegistrationConfig, SecretBytes, SessionConfig, SigningKeysConfig,
+    Sources, StorageConfig, UserConfig, DEFAULT_KEY_PRE_PUBLICATION, DEFAULT_SCOPES,
 };
 use base64::Engine;
 use baton_core::client_spec::ClientSpec;
@@ -45,7 +45,7 @@ pub(super) fn validate(
     raw: RawConfig,
     source: &str,
     src: &Sources<'_>,
-    create_secret: bool,
+    missing_secret: MissingSecret,
 ) -> Result<Config, ConfigError> {
     let err = |key: &str, message: String| ConfigError {
         source: source.to_string(),
@@ -53,6 +53,7 @@ pub(super) fn validate(
         message,
     };
     let mut warnings = Vec::new();
+    let mut notes = Vec::new();
     let issuer = raw.issuer.unwrap_or_else(|| "http://127.0.0.1:8080".into());
     let issuer_url = url::Url::parse(&issuer)
         .map_err(|e| err("issuer", format!("`{issuer}` is not a URL: {e}")))?;
@@ -83,8 +84,8 @@ pub(super) fn validate(
     let secret = resolve_secret(
         raw.secret_file.as_deref(),
         src,
-        create_secret,
-        &mut warnings,
+        missing_secret,
+        (&mut warnings, &mut notes),
     )
     .map_err(|(k, m)| err(&k, m))?;
 
@@ -403,6 +404,7 @@ pub(super) fn validate(
         clients,
         users,
         warnings,
+        notes,
         demo: false,
     })
 }
@@ -513,8 +515,8 @@ fn login(raw: &RawLogin, source: &str) -> Result<LoginConfig, ConfigError> {
 fn resolve_secret(
     secret_file: Option<&str>,
     src: &Sources<'_>,
-    create: bool,
-    warnings: &mut Vec<String>,
+    missing: MissingSecret,
+    (warnings, notes): (&mut Vec<String>, &mut Vec<String>),
 ) -> Result<SecretBytes, (String, String)> {
     let decode = |s: &str, key: &str| -> Result<SecretBytes, (String, String)> {
         let bytes = base64::engine::general_purpose::STANDARD
@@ -542,34 +544,66 @@ fn resolve_secret(
     }
     let path = src.base_dir.join(secret_file.unwrap_or("baton.secret"));
     match std::fs::read_to_string(&path) {
-        Ok(s) => decode(&s, "secret_file"),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && create => {
-            let bytes = baton_core::random_bytes::<32>();
-            let text = base64::engine::general_purpose::STANDARD.encode(bytes);
-            write_private(&path, &text).map_err(|e| {
-                (
-                    "secret_file".to_string(),
-                    format!("cannot create {}: {e}", path.display()),
-                )
-            })?;
-            warnings.push(format!(
-                "generated a new server secret in {} (mode 0600): keep it safe and back it up; losing it invalidates every refresh token",
-                path.display()
-            ));
-            Ok(SecretBytes(bytes.to_vec()))
+        Ok(s) => {
+            let secret = decode(&s, "secret_file")?;
+            if let Some(mode) = world_readable(&path) {
+                warnings.push(format!(
+                    "secret_file: {} is readable by every user of this machine (mode {mode:o}); \
+                     anyone who reads it can forge refresh tokens: chmod 600 it",
+                    path.display()
+                ));
+            }
+            Ok(secret)
         }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err((
-            "secret_file".to_string(),
-            format!(
-                "{} does not exist (baton serve creates it on first start)",
-                path.display()
-            ),
-        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match missing {
+            MissingSecret::Create => {
+                let bytes = baton_core::random_bytes::<32>();
+                let text = base64::engine::general_purpose::STANDARD.encode(bytes);
+                write_private(&path, &text).map_err(|e| {
+                    (
+                        "secret_file".to_string(),
+                        format!("cannot create {}: {e}", path.display()),
+                    )
+                })?;
+                warnings.push(format!(
+                    "generated a new server secret in {} (mode 0600): keep it safe and back it up; losing it invalidates every refresh token",
+                    path.display()
+                ));
+                Ok(SecretBytes(bytes.to_vec()))
+            }
+            MissingSecret::Note => {
+                notes.push(format!(
+                    "secret_file: {} does not exist yet; the first `baton serve` creates it (mode 0600)",
+                    path.display()
+                ));
+                Ok(SecretBytes(baton_core::random_bytes::<32>().to_vec()))
+            }
+            MissingSecret::Refuse => Err((
+                "secret_file".to_string(),
+                format!(
+                    "{} does not exist (baton serve creates it on first start)",
+                    path.display()
+                ),
+            )),
+        },
         Err(e) => Err((
             "secret_file".to_string(),
             format!("cannot read {}: {e}", path.display()),
         )),
     }
+}
+
+/// The permission bits of `path` when every user may read it (mode & 0o004).
+#[cfg(unix)]
+fn world_readable(path: &Path) -> Option<u32> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(path).ok()?.permissions().mode() & 0o777;
+    (mode & 0o004 != 0).then_some(mode)
+}
+
+#[cfg(not(unix))]
+fn world_readable(_path: &Path) -> Option<u32> {
+    None
 }
 
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {

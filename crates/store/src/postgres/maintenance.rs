@@ -8,14 +8,58 @@ use crate::codec;
 use baton_core::error::StoreError;
 use baton_core::model::GrantId;
 use baton_core::store::{
-    marker_scopes, BoxFuture, GrantFilter, MaintenanceStore, PurgedGrants, Revocation,
-    RevocationMarker, Settings, StoreResult,
+    marker_scopes, BootstrapLock, BoxFuture, GrantFilter, MaintenanceStore, PurgedGrants,
+    Revocation, RevocationMarker, Settings, StoreResult,
 };
 use baton_core::time::Timestamp;
+
+/// The bootstrap lock's key: fixed per schema (the first on the search path), like the
+/// migration lock's, so that nodes sharing a schema take turns and different schemas
+/// do not wait for each other.
+const BOOTSTRAP_LOCK_KEY: &str =
+    "SELECT hashtextextended('baton bootstrap ' || COALESCE(current_schema(), ''), 0)";
+
+/// How long a node waits for another to finish seeding before it gives up starting.
+/// Seeding hashes the configured users' passwords and may generate RSA keys: seconds,
+/// not minutes.
+const BOOTSTRAP_WAIT_SECS: u64 = 120;
 
 impl MaintenanceStore for PgStore {
     fn close(&self) {
         PgStore::close(self);
+    }
+
+    /// A session advisory lock on a connection of its own, outside the pool (the
+    /// seeding it guards runs on pooled connections): dropping the guard closes the
+    /// connection, which releases the lock, also when start-up fails half-way.
+    fn lock_bootstrap(&self) -> BoxFuture<'_, StoreResult<BootstrapLock>> {
+        Box::pin(async move {
+            let conn = self.connect().await?;
+            let failed = |step: &str, e: tokio_postgres::Error| {
+                if e.code() == Some(&tokio_postgres::error::SqlState::LOCK_NOT_AVAILABLE) {
+                    return StoreError::Unavailable(format!(
+                        "another node has been seeding the database for {BOOTSTRAP_WAIT_SECS} s; \
+                         gave up waiting for it"
+                    ));
+                }
+                StoreError::Unavailable(format!("{step}: {}", super::describe(&e)))
+            };
+            conn.client
+                .batch_execute(&format!("SET lock_timeout = '{BOOTSTRAP_WAIT_SECS}s'"))
+                .await
+                .map_err(|e| failed("cannot set the lock timeout", e))?;
+            let key: i64 = conn
+                .client
+                .query_one(BOOTSTRAP_LOCK_KEY, &[])
+                .await
+                .and_then(|r| r.try_get(0))
+                .map_err(|e| failed("cannot read the current schema", e))?;
+            conn.client
+                .execute("SELECT pg_advisory_lock($1)", &[&key])
+                .await
+                .map_err(|e| failed("cannot take the bootstrap lock", e))?;
+            Ok(BootstrapLock::holding(Box::new(conn)))
+        })
     }
 
     fn ping(&self) -> BoxFuture<'_, StoreResult<()>> {

@@ -65,6 +65,47 @@ async fn postgres_nodes_starting_at_once_migrate_once() {
     assert!(s.list_clients().await.unwrap().is_empty());
 }
 
+/// The bootstrap lock: a second store on the same schema waits until the first guard
+/// is dropped (also when the holder's pool has one connection, all in use), a store on
+/// another schema does not wait.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_bootstrap_lock_excludes_other_nodes_of_the_schema_only() {
+    use std::time::Duration;
+    let (schema, other) = (PgSchema::create().await, PgSchema::create().await);
+    let (a, b, c) = (
+        open(&schema, 1).await,
+        open(&schema, 1).await,
+        open(&other, 1).await,
+    );
+    let held = a.lock_bootstrap().await.unwrap();
+    // The holder can still use its one pooled connection: the lock has its own.
+    a.list_keys().await.unwrap();
+    let waiting = {
+        let b = b.clone();
+        tokio::spawn(async move { b.lock_bootstrap().await.map(|_guard| ()) })
+    };
+    tokio::time::timeout(Duration::from_secs(5), c.lock_bootstrap())
+        .await
+        .expect("another schema does not wait")
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(
+        !waiting.is_finished(),
+        "the same schema waits for the holder"
+    );
+    drop(held);
+    tokio::time::timeout(Duration::from_secs(10), waiting)
+        .await
+        .expect("released when the guard is dropped")
+        .unwrap()
+        .unwrap();
+    // Released again when the second guard was dropped.
+    tokio::time::timeout(Duration::from_secs(10), a.lock_bootstrap())
+        .await
+        .expect("free again")
+        .unwrap();
+}
+
 #[tokio::test]
 async fn postgres_refuses_a_schema_newer_than_the_binary() {
     let schema = PgSchema::create().await;

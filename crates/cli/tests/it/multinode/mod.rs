@@ -2,6 +2,7 @@
 //! killed under load (SQLite or PostgreSQL) or losing its database connections loses
 //! nothing acknowledged; the cleanup job, alone and on several nodes at once.
 
+mod bootstrap;
 mod cleanup;
 mod crash;
 mod fault;
