@@ -47,11 +47,14 @@ async fn resolve_client(State(st): State<Shared>, mut req: Request, next: Next) 
         let ip = if proxies.is_empty() {
             peer.to_canonical()
         } else {
+            // A line that is not visible ASCII stays in, as an entry that is not an
+            // address: dropping it could let the other header (or an entry left of it)
+            // be read instead.
             let lines = |name| {
                 req.headers()
                     .get_all(name)
                     .iter()
-                    .filter_map(|v| v.to_str().ok())
+                    .map(|v| v.to_str().unwrap_or("unreadable"))
                     .collect::<Vec<_>>()
             };
             let headers = Forwarding {
