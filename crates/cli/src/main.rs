@@ -143,7 +143,7 @@ async fn serve(file: Option<&Path>, demo: bool) -> Result<(), String> {
     let hup = catch_hangup();
     let state = baton_server::bootstrap::build(cfg, baton_server::clock::Clock::default()).await?;
     let running = baton_server::start(state, listener).map_err(|e| e.to_string())?;
-    tracing::info!(addr = %running.addr, issuer = %issuer, "baton is serving");
+    tracing::info!(addr = %running.addr, issuer = %issuer, tls = running.tls().is_some(), "baton is serving");
     if let Some(s) = secret {
         println!("{}", baton_server::demo::instructions(&issuer, &s));
     }

@@ -31,8 +31,8 @@ use error::{ApiError, Refusal};
 use std::net::{IpAddr, SocketAddr};
 
 /// The client address of a request: its peer's, or the one its trusted proxy forwarded
-/// for (`http.trusted_proxies`, [`crate::proxies`]). Resolved once, by
-/// [`resolve_client`], for everything that uses it (events, throttling, logs).
+/// for (`http.trusted_proxies`, [`crate::proxies`]). Resolved once per request by the
+/// `resolve_client` middleware, for everything that uses it (events, throttling, logs).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
 
