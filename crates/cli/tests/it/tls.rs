@@ -3,6 +3,7 @@
 //! ALPN and gets the configured certificate; rewriting the files changes the served
 //! certificate after the change check, after the reload SIGHUP triggers (in process,
 //! and SIGHUP itself on the `baton` binary), and a reload that fails keeps the old one.
+//! Plain HTTP answers HTTP/2 with prior knowledge too.
 
 use baton_testkit::{ChildServer, TestServer, ALICE, WEB};
 use bytes::Bytes;
@@ -528,4 +529,25 @@ async fn bad_tls_settings_are_refused_at_start_naming_the_key_not_the_content() 
     ))
     .await;
     assert_eq!(code, Some(0), "{err}");
+}
+
+#[tokio::test]
+async fn plain_http_also_answers_http2_with_prior_knowledge() {
+    let s = TestServer::start("").await;
+    let addr = addr_of(&s.url);
+    let tcp = TcpStream::connect(&addr).await.unwrap();
+    let (mut send, c) =
+        hyper::client::conn::http2::handshake(TokioExecutor::new(), TokioIo::new(tcp))
+            .await
+            .unwrap();
+    tokio::spawn(c);
+    let req = hyper::Request::get(format!("http://{addr}/healthz"))
+        .body(Full::<Bytes>::default())
+        .unwrap();
+    let resp = send.send_request(req).await.unwrap();
+    assert_eq!(
+        (resp.version(), resp.status().as_u16()),
+        (hyper::Version::HTTP_2, 200)
+    );
+    s.stop().await;
 }
