@@ -1,7 +1,8 @@
-//! The `baton` command: serve, migrate, check-config, and the operator subcommands
+//! The `baton` command: serve, migrate, check-config, health-check, and the operator subcommands
 //! (client, user, grants, revoke, events, keys) in `admin/`.
 
 mod admin;
+mod health;
 
 use admin::Common;
 use baton_server::config::{self, Config, Sources};
@@ -42,6 +43,12 @@ enum Cmd {
     CheckConfig {
         #[arg(long, short)]
         config: Option<PathBuf>,
+    },
+    /// Exit 0 if GET URL answers 200, else 1: a health check for containers (plain HTTP).
+    HealthCheck {
+        /// What to check.
+        #[arg(default_value = health::DEFAULT_URL)]
+        url: String,
     },
     /// Manage clients in the configured store.
     Client {
@@ -111,6 +118,9 @@ fn load(file: Option<&Path>, create_secret: bool) -> Result<Config, String> {
 /// (a secret file that does not exist yet is a note); prints warnings and notes.
 fn check_config(file: Option<&Path>) -> Result<(), String> {
     let cfg = config::check(&sources(file)?).map_err(|e| e.to_string())?;
+    if let Some(files) = &cfg.http.tls {
+        baton_server::tls::Certificates::load(files).map_err(|e| format!("{}: {e}", cfg.source))?;
+    }
     for w in &cfg.warnings {
         eprintln!("warning: {w}");
     }
@@ -156,16 +166,58 @@ async fn serve(file: Option<&Path>, demo: bool) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+    #[cfg(unix)]
+    let hup = catch_hangup();
     let state = baton_server::bootstrap::build(cfg, baton_server::clock::Clock::default()).await?;
     let running = baton_server::start(state, listener).map_err(|e| e.to_string())?;
-    tracing::info!(addr = %running.addr, issuer = %issuer, "baton is serving");
+    tracing::info!(addr = %running.addr, issuer = %issuer, tls = running.tls().is_some(), "baton is serving");
     if let Some(s) = secret {
         println!("{}", baton_server::demo::instructions(&issuer, &s));
     }
+    #[cfg(unix)]
+    let reloads = reload_on_hangup(hup, &running);
     shutdown_signal().await;
+    #[cfg(unix)]
+    if let Some(task) = reloads {
+        task.abort();
+    }
     tracing::info!("shutting down");
     running.stop().await;
     Ok(())
+}
+
+/// SIGHUP reloads the TLS certificate and key, like a change of their files does; when
+/// not serving TLS it is logged and otherwise ignored (it does not stop the server).
+/// The signal is caught from before the server starts serving.
+#[cfg(unix)]
+fn catch_hangup() -> Option<tokio::signal::unix::Signal> {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot catch SIGHUP: the TLS certificate reloads only when its files change");
+            None
+        }
+    }
+}
+
+#[cfg(unix)]
+fn reload_on_hangup(
+    hup: Option<tokio::signal::unix::Signal>,
+    running: &baton_server::Running,
+) -> Option<tokio::task::JoinHandle<()>> {
+    let mut hup = hup?;
+    let certs = running.tls().cloned();
+    Some(tokio::spawn(async move {
+        while hup.recv().await.is_some() {
+            match &certs {
+                Some(c) => {
+                    c.reload_and_log("SIGHUP");
+                }
+                None => tracing::info!("SIGHUP: not serving TLS, nothing to reload"),
+            }
+        }
+    }))
 }
 
 async fn shutdown_signal() {
@@ -192,6 +244,21 @@ async fn shutdown_signal() {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Cmd::HealthCheck { url } = &cli.cmd {
+        // One connection: a single-threaded runtime, no logging.
+        let checked = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| format!("cannot start the runtime: {e}"))
+            .and_then(|rt| rt.block_on(health::check(url)));
+        return match checked {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("baton: health check of {url} failed: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
     let operator = !matches!(
         cli.cmd,
         Cmd::Serve { .. } | Cmd::Migrate { .. } | Cmd::CheckConfig { .. }

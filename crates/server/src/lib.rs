@@ -19,14 +19,19 @@ pub mod keys;
 pub mod metrics;
 pub mod outbound;
 pub mod pages;
+pub mod proxies;
 pub mod sessions;
 pub mod state;
 pub mod throttle;
+pub mod tls;
 pub mod tokens;
 pub mod users;
 
+use axum::serve::ListenerExt;
 use state::Shared;
+use std::future::IntoFuture;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
@@ -34,6 +39,7 @@ use tokio::sync::oneshot;
 pub struct Running {
     pub addr: SocketAddr,
     pub state: Shared,
+    tls: Option<Arc<tls::Certificates>>,
     shutdown: Option<oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -46,28 +52,63 @@ impl Running {
         }
         let _ = (&mut self.task).await;
     }
+
+    /// The certificates served, when serving TLS.
+    pub fn tls(&self) -> Option<&Arc<tls::Certificates>> {
+        self.tls.as_ref()
+    }
+
+    /// Reloads the TLS certificate and key (what SIGHUP does), logging the outcome.
+    /// Answers whether it reloaded; `None` when not serving TLS.
+    pub fn reload_tls(&self, why: &str) -> Option<bool> {
+        self.tls.as_ref().map(|c| c.reload_and_log(why))
+    }
 }
 
-/// Starts serving `state` on `listener` in the background.
+/// Starts serving `state` on `listener` in the background: plain HTTP, or HTTPS when
+/// `http.tls_cert_file` is set (an error if its certificate or key cannot be loaded).
 pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
+    let certs = match &state.cfg.http.tls {
+        Some(files) => Some(tls::Certificates::load(files).map_err(std::io::Error::other)?),
+        None => None,
+    };
     let app = http::router(state.clone());
     let (tx, rx) = oneshot::channel::<()>();
+    let shutdown = async {
+        let _ = rx.await;
+    };
+    let task = match &certs {
+        None => tokio::spawn(
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .into_future(),
+        ),
+        Some(c) => {
+            let config = c.server_config().map_err(std::io::Error::other)?;
+            // `tap_io` does nothing to a connection; it is how axum hands a custom
+            // listener's peer address to `ConnectInfo<SocketAddr>`, as for plain TCP.
+            let listener = http::listener::TlsListener::new(listener, config)?.tap_io(|_| {});
+            tls::spawn_watch(c);
+            tokio::spawn(
+                axum::serve(
+                    listener,
+                    app.into_make_service_with_connect_info::<SocketAddr>(),
+                )
+                .with_graceful_shutdown(shutdown)
+                .into_future(),
+            )
+        }
+    };
     spawn_maintenance(state.clone());
     admin::settings::spawn_refresh(state.clone());
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            app.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = rx.await;
-        })
-        .await
-    });
     Ok(Running {
         addr,
         state,
+        tls: certs,
         shutdown: Some(tx),
         task,
     })

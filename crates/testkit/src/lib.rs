@@ -287,6 +287,11 @@ impl TestServer {
         self.dir
     }
 
+    /// Reloads the TLS certificate and key as SIGHUP does (`None`: not serving TLS).
+    pub fn reload_tls(&self) -> Option<bool> {
+        self.running.as_ref().expect("running").reload_tls("test")
+    }
+
     /// Moves this server's clock forward.
     pub fn advance(&self, d: Dur) {
         self.clock.advance(d);
@@ -442,6 +447,33 @@ impl ChildServer {
         storage_url: Option<&str>,
         extra: &str,
     ) -> ChildServer {
+        let http = client();
+        Self::spawn_probed(bin, dir, storage_url, extra, "http", |url| {
+            let http = http.clone();
+            async move {
+                http.get(format!("{url}/readyz"))
+                    .send()
+                    .await
+                    .is_ok_and(|r| r.status() == StatusCode::OK)
+            }
+        })
+        .await
+    }
+
+    /// As [`ChildServer::spawn_on`], its URL with `scheme` (`https` for a server that
+    /// serves TLS), ready once `ready(url)` answers true (tried every 50 ms, 10 s at most).
+    pub async fn spawn_probed<F, Fut>(
+        bin: &Path,
+        dir: &Path,
+        storage_url: Option<&str>,
+        extra: &str,
+        scheme: &str,
+        ready: F,
+    ) -> ChildServer
+    where
+        F: Fn(String) -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
             l.local_addr().expect("addr").port()
@@ -460,13 +492,10 @@ impl ChildServer {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("spawn baton");
-        let url = format!("http://127.0.0.1:{port}");
-        let http = client();
+        let url = format!("{scheme}://127.0.0.1:{port}");
         for _ in 0..200 {
-            if let Ok(r) = http.get(format!("{url}/readyz")).send().await {
-                if r.status() == StatusCode::OK {
-                    return ChildServer { url, child, config };
-                }
+            if ready(url.clone()).await {
+                return ChildServer { url, child, config };
             }
             tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         }

@@ -8,6 +8,7 @@ mod env;
 mod raw;
 mod validate;
 
+use crate::proxies::TrustedProxies;
 use baton_core::model::{GrantType, SigAlg, TokenFormat};
 use baton_core::policy::RefreshSettings;
 use baton_core::secret::Secret;
@@ -109,6 +110,24 @@ pub struct HttpConfig {
     /// URIs' https origins (and http loopback ones) count as allowed CORS origins too,
     /// besides its `allowed_origins`.
     pub cors_from_redirect_uris: bool,
+    /// `http.trusted_proxies` (default none): the peers whose `X-Forwarded-For` and
+    /// `Forwarded` headers are believed for the client address.
+    pub trusted_proxies: TrustedProxies,
+    /// `http.tls_cert_file` and `http.tls_key_file`: serve HTTPS with them (both or
+    /// neither); `None` serves plain HTTP.
+    pub tls: Option<TlsConfig>,
+}
+
+/// `http.tls_cert_file`, `http.tls_key_file` and `http.tls_check_interval`.
+#[derive(Clone, Debug)]
+pub struct TlsConfig {
+    /// PEM: the certificate, then any intermediates (resolved against the base directory).
+    pub cert_file: PathBuf,
+    /// PEM: the private key (PKCS#8, PKCS#1 or SEC1).
+    pub key_file: PathBuf,
+    /// How often the two files are checked for changes (default 5 s); `None` is `off`
+    /// (only SIGHUP reloads them).
+    pub check_interval: Option<Dur>,
 }
 
 /// `[signing_keys]`.

@@ -118,6 +118,11 @@ pub(super) struct RawHttp {
     pub(super) body_limit: Option<usize>,
     pub(super) allow_private_outbound: Option<bool>,
     pub(super) cors_from_redirect_uris: Option<bool>,
+    /// A TOML array, or (from the environment) one string, comma- or space-separated.
+    pub(super) trusted_proxies: Option<StringOrList>,
+    pub(super) tls_cert_file: Option<String>,
+    pub(super) tls_key_file: Option<String>,
+    pub(super) tls_check_interval: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]

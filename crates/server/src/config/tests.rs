@@ -714,3 +714,65 @@ fn redis_tls_keys_are_checked_at_load() {
     .unwrap_err();
     assert_eq!(e.key, "storage.cache_ca_file", "{e}");
 }
+
+#[test]
+fn trusted_proxies_are_addresses_or_ranges_and_none_by_default() {
+    let c = load_str("").unwrap();
+    assert!(c.http.trusted_proxies.is_empty());
+    let c =
+        load_str("[http]\ntrusted_proxies = [\"10.0.0.0/8\", \"192.0.2.7\", \"2001:db8::/32\"]\n")
+            .unwrap();
+    let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+    let p = &c.http.trusted_proxies;
+    assert!(p.trusts(ip("10.2.3.4")) && p.trusts(ip("192.0.2.7")) && p.trusts(ip("2001:db8::9")));
+    assert!(!p.trusts(ip("192.0.2.8")) && !p.trusts(ip("11.0.0.1")));
+    // From the environment: one string, comma- or space-separated.
+    let c = load_with("", &[("BATON_HTTP__TRUSTED_PROXIES", "10.0.0.1, 10.0.0.2")]).unwrap();
+    assert!(c.http.trusted_proxies.trusts(ip("10.0.0.2")));
+    let e = refused(
+        "[http]\ntrusted_proxies = [\"10.0.0.0/33\"]\n",
+        "http.trusted_proxies",
+    );
+    assert!(e.message.contains("10.0.0.0/33"), "{e}");
+    refused(
+        "[http]\ntrusted_proxies = [\"proxy.example\"]\n",
+        "http.trusted_proxies",
+    );
+    refused(
+        "[http]\ntrusted_proxies = [\"10.0.0.1/8\"]\n",
+        "http.trusted_proxies",
+    );
+}
+
+#[test]
+fn tls_files_come_in_pairs() {
+    let c = load_str("").unwrap();
+    assert!(c.http.tls.is_none());
+    let c = load_str("[http]\ntls_cert_file = \"c.pem\"\ntls_key_file = \"/etc/k.pem\"\n").unwrap();
+    let tls = c.http.tls.unwrap();
+    assert!(
+        tls.cert_file.is_absolute() && tls.cert_file.ends_with("c.pem"),
+        "resolved"
+    );
+    assert_eq!(tls.key_file, PathBuf::from("/etc/k.pem"));
+    assert_eq!(tls.check_interval, Some(Dur::secs(5)));
+    let c = load_str(
+        "[http]\ntls_cert_file = \"c.pem\"\ntls_key_file = \"k.pem\"\ntls_check_interval = \"off\"\n",
+    )
+    .unwrap();
+    assert_eq!(c.http.tls.unwrap().check_interval, None);
+    refused("[http]\ntls_cert_file = \"c.pem\"\n", "http.tls_key_file");
+    refused("[http]\ntls_key_file = \"k.pem\"\n", "http.tls_cert_file");
+    refused(
+        "[http]\ntls_cert_file = \"\"\ntls_key_file = \"k.pem\"\n",
+        "http.tls_cert_file",
+    );
+    refused(
+        "[http]\ntls_check_interval = \"5s\"\n",
+        "http.tls_check_interval",
+    );
+    refused(
+        "[http]\ntls_cert_file = \"c.pem\"\ntls_key_file = \"k.pem\"\ntls_check_interval = \"0s\"\n",
+        "http.tls_check_interval",
+    );
+}

@@ -2,12 +2,13 @@
 //! checked, each error naming its key. Clients go through the one client validator
 //! (`baton_core::client_spec`), their keys prefixed `clients[i].`.
 
-use super::raw::{RawClient, RawConfig, RawDpop, RawLogin, RawUser};
+use super::raw::{RawClient, RawConfig, RawDpop, RawHttp, RawLogin, RawUser};
 use super::{
     AccessTokenConfig, CleanupConfig, ClientConfig, Config, ConfigError, DpopConfig, HttpConfig,
     LoginConfig, MissingSecret, RegistrationConfig, SecretBytes, SessionConfig, SigningKeysConfig,
-    Sources, StorageConfig, UserConfig, DEFAULT_KEY_PRE_PUBLICATION, DEFAULT_SCOPES,
+    Sources, StorageConfig, TlsConfig, UserConfig, DEFAULT_KEY_PRE_PUBLICATION, DEFAULT_SCOPES,
 };
+use crate::proxies::{IpRange, TrustedProxies};
 use base64::Engine;
 use baton_core::client_spec::ClientSpec;
 use baton_core::model::{GrantType, SigAlg, TokenFormat};
@@ -323,7 +324,8 @@ pub(super) fn validate(
             out
         }
     };
-    let allow_private_outbound = raw.http.allow_private_outbound.unwrap_or(false);
+    let http = http(&raw.http, source, &src.base_dir)?;
+    let allow_private_outbound = http.allow_private_outbound;
     let mut clients = Vec::new();
     for (i, c) in raw.clients.into_iter().enumerate() {
         let cc = client_spec(c)
@@ -391,11 +393,7 @@ pub(super) fn validate(
             initial_access_token: registration_initial_access_token,
             allowed_scopes: registration_allowed_scopes,
         },
-        http: HttpConfig {
-            body_limit: raw.http.body_limit.unwrap_or(64 * 1024),
-            allow_private_outbound,
-            cors_from_redirect_uris: raw.http.cors_from_redirect_uris.unwrap_or(false),
-        },
+        http,
         login,
         signing_keys: SigningKeysConfig {
             pre_publication: key_pre_publication,
@@ -442,6 +440,76 @@ fn dpop(raw: &RawDpop, source: &str) -> Result<DpopConfig, ConfigError> {
             Dur::secs(10),
             Dur::secs(86_400),
         )?,
+    })
+}
+
+/// `[http]`: limits, CORS, the trusted proxies and TLS. A TLS file is only named here;
+/// `crate::tls` reads it (at start-up and on each reload).
+fn http(raw: &RawHttp, source: &str, base_dir: &Path) -> Result<HttpConfig, ConfigError> {
+    let err = |key: &str, message: String| ConfigError {
+        source: source.to_string(),
+        key: format!("http.{key}"),
+        message,
+    };
+    let mut trusted = Vec::new();
+    if let Some(list) = &raw.trusted_proxies {
+        for item in list.items() {
+            let range = IpRange::parse(item).map_err(|m| err("trusted_proxies", m))?;
+            if !trusted.contains(&range) {
+                trusted.push(range);
+            }
+        }
+    }
+    let file = |key: &str, v: &Option<String>| -> Result<Option<std::path::PathBuf>, ConfigError> {
+        match v.as_deref() {
+            None => Ok(None),
+            Some("") => Err(err(key, "must not be empty".into())),
+            Some(p) => Ok(Some(base_dir.join(p))),
+        }
+    };
+    let cert = file("tls_cert_file", &raw.tls_cert_file)?;
+    let key = file("tls_key_file", &raw.tls_key_file)?;
+    let check_interval = match raw.tls_check_interval.as_deref() {
+        Some("off") => None,
+        other => Some(dur(
+            source,
+            "http.tls_check_interval",
+            other.map(str::to_string).as_ref(),
+            Dur::secs(5),
+        )?),
+    };
+    let tls = match (cert, key) {
+        (Some(cert_file), Some(key_file)) => Some(TlsConfig {
+            cert_file,
+            key_file,
+            check_interval,
+        }),
+        (None, None) if raw.tls_check_interval.is_some() => {
+            return Err(err(
+                "tls_check_interval",
+                "is only meaningful with http.tls_cert_file and http.tls_key_file".into(),
+            ))
+        }
+        (None, None) => None,
+        (Some(_), None) => {
+            return Err(err(
+                "tls_key_file",
+                "is required with http.tls_cert_file (give both or neither)".into(),
+            ))
+        }
+        (None, Some(_)) => {
+            return Err(err(
+                "tls_cert_file",
+                "is required with http.tls_key_file (give both or neither)".into(),
+            ))
+        }
+    };
+    Ok(HttpConfig {
+        body_limit: raw.body_limit.unwrap_or(64 * 1024),
+        allow_private_outbound: raw.allow_private_outbound.unwrap_or(false),
+        cors_from_redirect_uris: raw.cors_from_redirect_uris.unwrap_or(false),
+        trusted_proxies: TrustedProxies(trusted),
+        tls,
     })
 }
 

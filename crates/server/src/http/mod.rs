@@ -9,6 +9,7 @@ pub mod error;
 pub mod form;
 pub mod health;
 pub mod introspect;
+pub mod listener;
 pub mod metrics;
 pub mod register;
 pub mod revoke;
@@ -16,26 +17,68 @@ pub mod token;
 pub mod userinfo;
 
 use crate::caller::Caller;
+use crate::proxies::Forwarding;
 use crate::state::Shared;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use axum::middleware::Next;
+use axum::response::Response;
 use axum::routing::{get, post, MethodRouter};
 use axum::Router;
 use baton_core::error::OAuthError;
 use cors::Who;
 use error::{ApiError, Refusal};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-/// The caller: the peer address and the `User-Agent` header (truncated to 256 chars).
+/// The client address of a request: its peer's, or the one its trusted proxy forwarded
+/// for (`http.trusted_proxies`, [`crate::proxies`]). Resolved once per request by the
+/// `resolve_client` middleware, for everything that uses it (events, throttling, logs).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub IpAddr);
+
+/// Middleware: resolves the [`ClientAddr`] of every request.
+async fn resolve_client(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
+    if let Some(peer) = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+    {
+        let proxies = &st.cfg.http.trusted_proxies;
+        let ip = if proxies.is_empty() {
+            peer.to_canonical()
+        } else {
+            // A line that is not visible ASCII stays in, as an entry that is not an
+            // address: dropping it could let the other header (or an entry left of it)
+            // be read instead.
+            let lines = |name| {
+                req.headers()
+                    .get_all(name)
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or("unreadable"))
+                    .collect::<Vec<_>>()
+            };
+            let headers = Forwarding {
+                x_forwarded_for: lines("x-forwarded-for"),
+                forwarded: lines(header::FORWARDED.as_str()),
+            };
+            proxies.client_addr(peer, &headers)
+        };
+        req.extensions_mut().insert(ClientAddr(ip));
+    }
+    next.run(req).await
+}
+
+/// The caller: the client address ([`ClientAddr`]) and the `User-Agent` header
+/// (truncated to 256 chars).
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
         let ip = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|c| c.0.ip().to_string());
+            .get::<ClientAddr>()
+            .map(|c| c.0.to_string());
         let user_agent = parts
             .headers
             .get(header::USER_AGENT)
@@ -113,6 +156,10 @@ pub fn router(st: Shared) -> Router {
     .route("/metrics", get(metrics::handler))
     .merge(crate::pages::router())
     .fallback(not_found)
+    .layer(axum::middleware::from_fn_with_state(
+        st.clone(),
+        resolve_client,
+    ))
     .layer(axum::middleware::from_fn(metrics::track_latency))
     .layer(DefaultBodyLimit::max(limit))
     .with_state(st)

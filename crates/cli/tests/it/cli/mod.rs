@@ -4,6 +4,7 @@
 mod args;
 mod clients;
 mod grants;
+mod health;
 mod users;
 
 use serde_json::Value;
