@@ -27,6 +27,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dynamic_clients",
         include_str!("migrations/0004_dynamic_clients.sql"),
     ),
+    (6, "outbox", include_str!("migrations/0006_outbox.sql")),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "dynamic_clients",
         include_str!("migrations/0004_dynamic_clients.sql"),
     ),
+    (6, "outbox", include_str!("migrations/0006_outbox.sql")),
 ];
 
 /// Applies every migration newer than the database's version, each in its own
