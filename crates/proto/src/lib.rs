@@ -4,3 +4,4 @@ pub mod admin;
 pub mod oauth;
 pub mod registration;
 pub mod settings;
+pub mod webhook;

@@ -72,6 +72,11 @@ pub async fn open_cache(cfg: &Config) -> Result<baton_store::GrantCache, String>
 pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     let store = open_store(&cfg).await?;
     let now = clock.now();
+    // From here on, recorded events of the kinds a webhook names are queued for it.
+    store
+        .set_webhook_subscriptions(crate::webhooks::subscriptions(&cfg))
+        .await
+        .map_err(|e| format!("cannot store the webhook subscriptions: {e}"))?;
     for c in &cfg.clients {
         let created = store
             .get_client(&c.client_id)
@@ -113,6 +118,7 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         settings,
         login_throttle,
         cors_origins: Default::default(),
+        outbox: Default::default(),
     });
     crate::cors::reload(&st)
         .await

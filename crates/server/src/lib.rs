@@ -17,12 +17,14 @@ pub mod jwt;
 pub mod keys;
 pub mod metrics;
 pub mod outbound;
+pub mod outbox;
 pub mod pages;
 pub mod sessions;
 pub mod state;
 pub mod throttle;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use state::Shared;
 use std::net::SocketAddr;
@@ -54,6 +56,7 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     let (tx, rx) = oneshot::channel::<()>();
     spawn_maintenance(state.clone());
     admin::settings::spawn_refresh(state.clone());
+    outbox::spawn(&state);
     let task = tokio::spawn(async move {
         axum::serve(
             listener,

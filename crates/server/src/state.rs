@@ -27,6 +27,8 @@ pub struct AppState {
     pub login_throttle: crate::throttle::LoginThrottle,
     /// The origins some active client allows for CORS (this node's copy, see `cors`).
     pub cors_origins: crate::cors::KnownOrigins,
+    /// This node's outbox worker: its claim owner and wake-up (see `outbox`).
+    pub outbox: crate::outbox::Outbox,
 }
 
 pub type Shared = Arc<AppState>;

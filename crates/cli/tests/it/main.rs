@@ -17,6 +17,7 @@ mod login_throttling;
 mod logout;
 mod metrics;
 mod multinode;
+mod outbox;
 mod refresh;
 mod registration;
 mod revocation;

@@ -12,6 +12,7 @@ const SECTIONS: &[&str] = &[
     "http",
     "login",
     "signing_keys",
+    "outbox",
 ];
 
 const TOP_KEYS: &[&str] = &["issuer", "listen", "secret_file", "admin_token"];

@@ -31,6 +31,10 @@ pub(super) struct RawConfig {
     #[serde(default)]
     pub(super) signing_keys: RawSigningKeys,
     #[serde(default)]
+    pub(super) outbox: RawOutbox,
+    #[serde(default)]
+    pub(super) webhooks: Vec<RawWebhook>,
+    #[serde(default)]
     pub(super) clients: Vec<RawClient>,
     #[serde(default)]
     pub(super) users: Vec<RawUser>,
@@ -104,6 +108,25 @@ pub(super) struct RawHttp {
     pub(super) body_limit: Option<usize>,
     pub(super) allow_private_outbound: Option<bool>,
     pub(super) cors_from_redirect_uris: Option<bool>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutbox {
+    pub(super) max_attempts: Option<i64>,
+    pub(super) first_retry: Option<String>,
+    pub(super) max_retry: Option<String>,
+    pub(super) retain: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    pub(super) name: String,
+    pub(super) url: String,
+    pub(super) events: Vec<String>,
+    pub(super) secret_file: Option<String>,
+    pub(super) secret_env: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]

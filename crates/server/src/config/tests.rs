@@ -448,6 +448,8 @@ fn the_configuration_reference_documents_every_key() {
         ("[http]", fields_of::<RawHttp>()),
         ("[login]", fields_of::<RawLogin>()),
         ("[signing_keys]", fields_of::<RawSigningKeys>()),
+        ("[outbox]", fields_of::<RawOutbox>()),
+        ("[[webhooks]]", fields_of::<super::raw::RawWebhook>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
     ];

@@ -329,6 +329,9 @@ pub(super) fn validate(
         users.push(uc);
     }
 
+    let outbox = super::webhooks::outbox(&raw.outbox, source)?;
+    let webhooks = super::webhooks::webhooks(raw.webhooks, source, src, allow_private_outbound)?;
+
     Ok(Config {
         source: source.to_string(),
         issuer,
@@ -364,6 +367,8 @@ pub(super) fn validate(
         signing_keys: SigningKeysConfig {
             pre_publication: key_pre_publication,
         },
+        outbox,
+        webhooks,
         clients,
         users,
         warnings,
