@@ -59,19 +59,34 @@ impl OutboxStore for SqliteStore {
     ) -> BoxFuture<'a, StoreResult<Vec<OutboxItem>>> {
         let owner = owner.to_string();
         let until = now.plus(lease).0;
-        Box::pin(self.write(move |c| {
-            c.prepare_cached(
-                "UPDATE outbox SET due_at = ?1, claimed_by = ?2, attempts = attempts + 1
-                 WHERE id IN (SELECT id FROM outbox WHERE done_at IS NULL AND due_at <= ?3
-                              ORDER BY due_at, id LIMIT ?4)
-                 RETURNING id, kind, target, payload, created_at, attempts, claimed_by",
-            )
-            .and_then(|mut s| {
-                s.query_map(params![until, owner, now.0, limit as i64], item_from_row)?
-                    .collect::<rusqlite::Result<Vec<_>>>()
+        Box::pin(async move {
+            // Every node polls each second: a reader answers "nothing due" without
+            // taking the writer.
+            let due = self.read(|c| {
+                c.prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM outbox WHERE done_at IS NULL AND due_at <= ?1)",
+                )
+                .and_then(|mut s| s.query_row(params![now.0], |r| r.get::<_, bool>(0)))
+                .map_err(unavailable)
+            })?;
+            if !due {
+                return Ok(Vec::new());
+            }
+            self.write(move |c| {
+                c.prepare_cached(
+                    "UPDATE outbox SET due_at = ?1, claimed_by = ?2, attempts = attempts + 1
+                     WHERE id IN (SELECT id FROM outbox WHERE done_at IS NULL AND due_at <= ?3
+                                  ORDER BY due_at, id LIMIT ?4)
+                     RETURNING id, kind, target, payload, created_at, attempts, claimed_by",
+                )
+                .and_then(|mut s| {
+                    s.query_map(params![until, owner, now.0, limit as i64], item_from_row)?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
+                .map_err(unavailable)
             })
-            .map_err(unavailable)
-        }))
+            .await
+        })
     }
 
     fn finish_outbox<'a>(
