@@ -7,7 +7,7 @@
 //! So delivery is at least once from the event's commit, and retried like any outbox
 //! delivery ([`crate::outbox`]). Every node must have the same `[[webhooks]]`: the
 //! last node started sets the subscriptions, and a node that does not know a webhook
-//! gives its deliveries up.
+//! counts a failed try for each of its deliveries it claims.
 //!
 //! A delivery is `POST url` with `content-type: application/json`, the body a
 //! [`WebhookMessage`] and the headers `webhook-id` (the event id, the same on every
@@ -79,8 +79,10 @@ fn hook<'a>(st: &'a AppState, name: &str) -> Option<&'a WebhookConfig> {
 
 /// One try of a webhook delivery the outbox worker claimed.
 pub async fn attempt(st: &AppState, item: &OutboxItem) -> Attempt {
+    // A node started with an older configuration (a rolling change) may not know the
+    // webhook yet: a failed try, so that a node that knows it delivers it.
     let Some(hook) = hook(st, &item.target) else {
-        return Attempt::Fail(
+        return Attempt::Retry(
             json!({"error": format!("no webhook `{}` is configured on this node", item.target)}),
         );
     };
