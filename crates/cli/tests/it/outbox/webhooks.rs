@@ -211,6 +211,17 @@ async fn events_are_delivered_signed_retried_filtered_and_without_tokens() {
     // Unsubscribed kinds happened, and were not sent.
     assert!(!s.events("consent.granted").await.is_empty());
     assert!(!s.events("grant.revoked").await.is_empty());
+
+    // The cleanup job keeps done deliveries for outbox.retain (7 d), then deletes them.
+    let st = s.state();
+    let r = baton_server::cleanup::run(st, s.clock.now()).await.unwrap();
+    assert_eq!(r.outbox, 0, "kept within retention");
+    s.advance(baton_core::time::Dur::secs(8 * 86_400));
+    let r = baton_server::cleanup::run(st, s.clock.now()).await.unwrap();
+    assert_eq!(
+        r.outbox, 3,
+        "one delivery per event sent, deleted past retention"
+    );
 }
 
 #[tokio::test]
