@@ -190,7 +190,13 @@ async fn logout_survives_a_killed_node(dir: &Path, storage: &str) {
         limit: 10,
         ..Default::default()
     };
-    let sent = store.list_events(&q).await.unwrap();
+    // The event follows the delivery's finish (a write of its own).
+    let sent = eventually(
+        WAIT,
+        || async { store.list_events(&q).await.unwrap() },
+        |e| !e.is_empty(),
+    )
+    .await;
     store.close();
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(
