@@ -8,8 +8,9 @@
 //! [`crate::outbound::ATTEMPT_TIMEOUT`]; a 5xx, 408 or 429 answer, or no connection,
 //! is tried again with exponential back-off (`[outbox]`), across restarts and nodes.
 //! The logout token is signed at each try (so that a try after a long outage still
-//! carries a valid one) and is never stored. Each delivery ends in one
-//! `backchannel_logout.sent` or `backchannel_logout.failed` event naming the client,
+//! carries a valid one) and is never stored. Each delivery ends in exactly one
+//! `backchannel_logout.sent` or `backchannel_logout.failed` event, committed with the
+//! delivery's end, naming the client,
 //! the subject, the session, the URI's host, the tries and the status or error, never
 //! the token.
 //!
@@ -171,9 +172,10 @@ pub async fn attempt(st: &AppState, item: &OutboxItem) -> Attempt {
     }
 }
 
-/// A delivery is done: records `backchannel_logout.sent` or `backchannel_logout.failed`
-/// with the last try's details, the number of tries and the session.
-pub async fn finished(st: &AppState, item: &OutboxItem, last: &Attempt) {
+/// A delivery is done: its `backchannel_logout.sent` or `backchannel_logout.failed`
+/// event, with the last try's details, the number of tries and the session (the
+/// worker records it in the transaction that marks the delivery done).
+pub fn outcome_event(item: &OutboxItem, last: &Attempt, now: Timestamp) -> Event {
     let (kind, details) = match last {
         Attempt::Delivered(d) => (EventKind::BackchannelLogoutSent, d),
         Attempt::Retry(d) | Attempt::Fail(d) => (EventKind::BackchannelLogoutFailed, d),
@@ -183,8 +185,7 @@ pub async fn finished(st: &AppState, item: &OutboxItem, last: &Attempt) {
         d.insert("attempts".into(), item.attempts.into());
         d.insert("session_id".into(), payload_str(item, "session_id").into());
     }
-    let now = st.clock.now();
-    let ev = Event {
+    Event {
         id: baton_core::event_id(now),
         kind: kind.as_str().into(),
         time: now,
@@ -194,6 +195,5 @@ pub async fn finished(st: &AppState, item: &OutboxItem, last: &Attempt) {
         ip: None,
         user_agent: None,
         details,
-    };
-    crate::best_effort::record_event(st, ev).await;
+    }
 }

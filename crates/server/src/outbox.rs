@@ -151,7 +151,17 @@ async fn one(st: &AppState, item: OutboxItem) -> Option<Timestamp> {
         },
         Attempt::Retry(d) | Attempt::Fail(d) => OutboxFinish::GiveUp { error: error(d) },
     };
-    match st.store.finish_outbox(&item, &finish, now).await {
+    let done = !matches!(finish, OutboxFinish::Retry { .. });
+    // The delivery's outcome event commits with its end: exactly one per delivery.
+    let event = match item.kind.as_str() {
+        BACKCHANNEL_LOGOUT if done => Some(crate::backchannel::outcome_event(&item, &attempt, now)),
+        _ => None,
+    };
+    match st
+        .store
+        .finish_outbox(&item, &finish, now, event.clone())
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
             // The lease ran out first and another claim holds the item: it reports.
@@ -164,10 +174,12 @@ async fn one(st: &AppState, item: OutboxItem) -> Option<Timestamp> {
             return None;
         }
     }
-    let done = !matches!(finish, OutboxFinish::Retry { .. });
+    if let Some(ev) = &event {
+        crate::grants::log_event(ev);
+    }
     if done {
         match item.kind.as_str() {
-            BACKCHANNEL_LOGOUT => crate::backchannel::finished(st, &item, &attempt).await,
+            BACKCHANNEL_LOGOUT => {}
             WEBHOOK => crate::webhooks::finished(&item, &attempt),
             _ => {
                 tracing::warn!(id = item.id, kind = %item.kind, "outbox: gave up an item of an unknown kind")

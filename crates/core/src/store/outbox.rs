@@ -2,6 +2,7 @@
 //! in the main store until they are done, so that a restart or a node's death loses none.
 
 use super::{BoxFuture, StoreResult};
+use crate::model::Event;
 use crate::time::{Dur, Timestamp};
 use serde_json::Value;
 
@@ -83,14 +84,16 @@ pub trait OutboxStore: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'a, StoreResult<Vec<OutboxItem>>>;
 
-    /// Ends a claimed item's try: delivered, due again at a later time, or given up.
-    /// Answers `false` (and changes nothing) when the claim is no longer the item's
+    /// Ends a claimed item's try: delivered, due again at a later time, or given up,
+    /// recording `event` (the delivery's outcome) in the same transaction. Answers
+    /// `false` (and changes and records nothing) when the claim is no longer the item's
     /// latest (its lease ran out and another claim took it over) or the item is done.
     fn finish_outbox<'a>(
         &'a self,
         item: &'a OutboxItem,
         finish: &'a OutboxFinish,
         now: Timestamp,
+        event: Option<Event>,
     ) -> BoxFuture<'a, StoreResult<bool>>;
 
     /// Cleanup: deletes at most `limit` items delivered or given up before `before`;

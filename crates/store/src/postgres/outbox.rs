@@ -1,9 +1,11 @@
 //! Deliveries kept until done: the `OutboxStore` role for PgStore. A claim takes due
 //! rows `FOR UPDATE SKIP LOCKED`, so nodes claiming at once never share an item.
 
+use super::events::insert_events_in;
 use super::rows::get;
 use super::PgStore;
 use baton_core::error::StoreError;
+use baton_core::model::Event;
 use baton_core::store::{
     BoxFuture, NewOutboxItem, OutboxFinish, OutboxItem, OutboxStore, StoreResult,
     WebhookSubscription,
@@ -79,6 +81,7 @@ impl OutboxStore for PgStore {
         item: &'a OutboxItem,
         finish: &'a OutboxFinish,
         now: Timestamp,
+        event: Option<Event>,
     ) -> BoxFuture<'a, StoreResult<bool>> {
         Box::pin(async move {
             let (due, error, done, outcome): (
@@ -93,15 +96,26 @@ impl OutboxStore for PgStore {
             };
             let attempts = i32::try_from(item.attempts).unwrap_or(i32::MAX);
             let mut c = self.conn().await?;
-            let n = c
-                .execute(
-                    "UPDATE outbox SET due_at = COALESCE($1, due_at), last_error = COALESCE($2, last_error),
-                            done_at = $3, outcome = $4
-                     WHERE id = $5 AND claimed_by = $6 AND attempts = $7 AND done_at IS NULL",
-                    &[&due, &error, &done, &outcome, &item.id, &item.claimed_by, &attempts],
-                )
-                .await?;
-            Ok(n == 1)
+            c.begin().await?;
+            let body = async {
+                let n = c
+                    .execute(
+                        "UPDATE outbox SET due_at = COALESCE($1, due_at), last_error = COALESCE($2, last_error),
+                                done_at = $3, outcome = $4
+                         WHERE id = $5 AND claimed_by = $6 AND attempts = $7 AND done_at IS NULL",
+                        &[&due, &error, &done, &outcome, &item.id, &item.claimed_by, &attempts],
+                    )
+                    .await?;
+                if n != 1 {
+                    return Ok(false);
+                }
+                if let Some(ev) = &event {
+                    insert_events_in(&mut c, std::slice::from_ref(ev)).await?;
+                }
+                Ok(true)
+            }
+            .await;
+            c.finish(body).await
         })
     }
 

@@ -1,7 +1,9 @@
 //! Deliveries kept until done: the `OutboxStore` role for SqliteStore. Claims run in
 //! the single writer, so two claims never see the same due item.
 
+use super::events::insert_event;
 use super::{unavailable, SqliteStore};
+use baton_core::model::Event;
 use baton_core::store::{
     BoxFuture, NewOutboxItem, OutboxFinish, OutboxItem, OutboxStore, StoreResult,
     WebhookSubscription,
@@ -94,6 +96,7 @@ impl OutboxStore for SqliteStore {
         item: &'a OutboxItem,
         finish: &'a OutboxFinish,
         now: Timestamp,
+        event: Option<Event>,
     ) -> BoxFuture<'a, StoreResult<bool>> {
         let (id, owner, attempts) = (item.id, item.claimed_by.clone(), i64::from(item.attempts));
         let finish = finish.clone();
@@ -104,14 +107,20 @@ impl OutboxStore for SqliteStore {
                     OutboxFinish::Retry { at, error } => (Some(at.0), Some(error), None, None),
                     OutboxFinish::GiveUp { error } => (None, Some(error), Some(now.0), Some("failed")),
                 };
-            c.prepare_cached(
+            let n = c.prepare_cached(
                 "UPDATE outbox SET due_at = COALESCE(?1, due_at), last_error = COALESCE(?2, last_error),
                         done_at = ?3, outcome = ?4
                  WHERE id = ?5 AND claimed_by = ?6 AND attempts = ?7 AND done_at IS NULL",
             )
             .and_then(|mut s| s.execute(params![due, error, done, outcome, id, owner, attempts]))
-            .map(|n| n == 1)
-            .map_err(unavailable)
+            .map_err(unavailable)?;
+            if n != 1 {
+                return Ok(false);
+            }
+            if let Some(ev) = &event {
+                insert_event(c, ev)?;
+            }
+            Ok(true)
         }))
     }
 

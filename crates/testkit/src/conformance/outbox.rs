@@ -3,8 +3,8 @@
 use super::{event, grant, why, T0};
 use baton_core::model::GrantId;
 use baton_core::store::{
-    GrantFilter, NewOutboxItem, OutboxFinish, Store, WebhookSubscription, BACKCHANNEL_LOGOUT,
-    WEBHOOK,
+    EventQuery, GrantFilter, NewOutboxItem, OutboxFinish, Store, WebhookSubscription,
+    BACKCHANNEL_LOGOUT, WEBHOOK,
 };
 use baton_core::time::{Dur, Timestamp};
 use serde_json::json;
@@ -21,6 +21,11 @@ fn item(target: &str, due: Timestamp) -> NewOutboxItem {
 }
 
 const LEASE: Dur = Dur::secs(30);
+
+/// An outcome event, named by its client id.
+fn sent(client: &str) -> baton_core::model::Event {
+    event("backchannel_logout.sent", T0, Some(client), Some("alice"))
+}
 
 /// Claims are leases; a retry waits for its time; a stale claim changes nothing; done
 /// items are never claimed again and are purged past retention, pending ones never.
@@ -56,7 +61,7 @@ pub(super) async fn outbox_lifecycle(s: Arc<dyn Store>) {
         at: T0.plus(Dur::secs(10)),
         error: "cannot connect".into(),
     };
-    assert!(s.finish_outbox(&a, &retry, T0).await.unwrap());
+    assert!(s.finish_outbox(&a, &retry, T0, None).await.unwrap());
     assert!(s
         .claim_outbox("n2", T0.plus(Dur::secs(9)), LEASE, 10)
         .await
@@ -70,7 +75,7 @@ pub(super) async fn outbox_lifecycle(s: Arc<dyn Store>) {
     assert_eq!((b[0].id, b[0].attempts), (a.id, 2));
     // The first claim is stale: finishing it changes nothing.
     assert!(!s
-        .finish_outbox(&a, &OutboxFinish::Delivered, T0)
+        .finish_outbox(&a, &OutboxFinish::Delivered, T0, Some(sent("stale-a")))
         .await
         .unwrap());
     // n2's lease runs out (n2 died): n3 takes the item over; n2's late finish is refused.
@@ -84,18 +89,32 @@ pub(super) async fn outbox_lifecycle(s: Arc<dyn Store>) {
         (a.id, 3, "n3")
     );
     assert!(!s
-        .finish_outbox(&b[0], &OutboxFinish::Delivered, T0)
+        .finish_outbox(&b[0], &OutboxFinish::Delivered, T0, Some(sent("stale-b")))
         .await
         .unwrap());
     let done_at = T0.plus(Dur::secs(42));
     assert!(s
-        .finish_outbox(&c[0], &OutboxFinish::Delivered, done_at)
+        .finish_outbox(&c[0], &OutboxFinish::Delivered, done_at, Some(sent("n3")))
         .await
         .unwrap());
     assert!(!s
-        .finish_outbox(&c[0], &OutboxFinish::Delivered, done_at)
+        .finish_outbox(
+            &c[0],
+            &OutboxFinish::Delivered,
+            done_at,
+            Some(sent("again"))
+        )
         .await
         .unwrap());
+    // Only the finish that ended the item recorded its event, in its transaction.
+    let q = EventQuery {
+        kind: Some("backchannel_logout.sent".into()),
+        limit: 10,
+        ..Default::default()
+    };
+    let evs = s.list_events(&q).await.unwrap();
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert_eq!(evs[0].client_id.as_deref(), Some("n3"));
     assert_eq!(s.count_pending_outbox().await.unwrap(), 1);
     // The other item: given up.
     let far = T0.plus(Dur::secs(3600));
@@ -105,7 +124,7 @@ pub(super) async fn outbox_lifecycle(s: Arc<dyn Store>) {
     let give_up = OutboxFinish::GiveUp {
         error: "status 500".into(),
     };
-    assert!(s.finish_outbox(&d[0], &give_up, far).await.unwrap());
+    assert!(s.finish_outbox(&d[0], &give_up, far, None).await.unwrap());
     assert_eq!(s.count_pending_outbox().await.unwrap(), 0);
     assert!(s
         .claim_outbox("n1", far.plus(Dur::secs(86_400)), LEASE, 10)
@@ -237,7 +256,7 @@ pub(super) async fn webhook_subscriptions(s: Arc<dyn Store>) {
     );
     for i in &got {
         assert!(s
-            .finish_outbox(i, &OutboxFinish::Delivered, T0.plus(Dur::secs(6)))
+            .finish_outbox(i, &OutboxFinish::Delivered, T0.plus(Dur::secs(6)), None)
             .await
             .unwrap());
     }
