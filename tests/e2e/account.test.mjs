@@ -160,9 +160,14 @@ describe('Baton account page and logout (openid-client + Chromium)', () => {
       ]);
       await page.locator('h1', { hasText: 'Your account' }).waitFor();
       t.diagnostic(`screenshot ${await screenshot(page, 'account-2-revoked')}`);
-      const after = await visibleText(page);
+      // The applications' sections; the activity list below them tells of the revocation.
+      const after = (await page.locator('section.grant').allInnerTexts()).join('\n');
       assert.ok(!after.includes(WEB_CLIENT.client_name), `the revoked application is still listed: ${after}`);
       assert.ok(after.includes(SPA_CLIENT.client_id), 'the other application is gone too');
+      const activity = await page.locator('section.activity').innerText();
+      assert.ok(activity.includes('Recent security activity'), `no activity list: ${activity}`);
+      assert.ok(activity.includes('Signed in'), `the sign-in is not in the activity list: ${activity}`);
+      assert.ok(activity.includes(`Access of ${WEB_CLIENT.client_name} was revoked by you.`), `the revocation is not in the activity list: ${activity}`);
 
       await assertRefreshFails(web, webTokens.refresh_token, 'the revoked web client');
       const refreshed = await client.refreshTokenGrant(spa, spaTokens.refresh_token);

@@ -5,3 +5,4 @@ pub mod health;
 pub mod oauth;
 pub mod registration;
 pub mod settings;
+pub mod webhook;

@@ -1,6 +1,7 @@
 //! Best-effort writes: steps after the request already did what it was for (a sign-in,
-//! a consent, a session's end, a throttled sign-in's refusal, a reuse reaction completed,
-//! a back-channel delivery), whose failure must not change the answer. A failure is
+//! a consent, a session's end, a throttled sign-in's refusal, a reuse reaction completed),
+//! whose failure must not change the answer. (A back-channel delivery's outcome event
+//! is not one: it commits with the delivery's end in the outbox.) A failure is
 //! logged here, never dropped silently (no `let _ =`), and never turned into a 503:
 //! a 503 means nothing was changed, and by now something was.
 

@@ -200,6 +200,11 @@ pub async fn open_cache(cfg: &Config) -> Result<baton_store::GrantCache, String>
 /// Builds the shared state, seeding the store from configuration.
 pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
     let store = open_store(&cfg).await?;
+    // From here on, recorded events of the kinds a webhook names are queued for it.
+    store
+        .set_webhook_subscriptions(crate::webhooks::subscriptions(&cfg))
+        .await
+        .map_err(|e| format!("cannot store the webhook subscriptions: {e}"))?;
     let stored_keys = seed(&cfg, store.as_ref(), clock.now()).await?;
     tokio::task::spawn_blocking(crate::users::warm_up)
         .await
@@ -229,6 +234,7 @@ pub async fn build(cfg: Config, clock: Clock) -> Result<Shared, String> {
         login_throttle,
         cors_origins: Default::default(),
         dpop_nonces,
+        outbox: Default::default(),
     });
     crate::cors::reload(&st)
         .await

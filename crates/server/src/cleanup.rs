@@ -2,8 +2,9 @@
 //! grants that expired or were revoked more than `cleanup.retain_revoked` ago (default
 //! 7 d; until then a replayed token of theirs is still recognised), recording
 //! `grant.expired` for the expired ones, and sessions that ended or expired that long ago
-//! with their `session_clients` rows, and revocation markers no cached grant can
-//! still be covered by ([`marker_horizon`]).
+//! with their `session_clients` rows, revocation markers no cached grant can
+//! still be covered by ([`marker_horizon`]), and outbox deliveries delivered or given
+//! up more than `outbox.retain` ago (default 7 d; pending ones are never deleted).
 //!
 //! It works in small batches (`BATCH` rows per statement, each its own transaction or
 //! writer closure) and yields between them, so the token endpoint never waits behind it.
@@ -32,6 +33,7 @@ pub struct Report {
     pub sessions: u64,
     pub events: u64,
     pub revocation_markers: u64,
+    pub outbox: u64,
 }
 
 /// One cleanup run at `now` with the configured retention. Stops at the first store
@@ -69,6 +71,15 @@ pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
             }
             tokio::time::sleep(PAUSE).await;
         }
+    }
+    let before = now.plus(Dur(-st.cfg.outbox.retain.0.max(0)));
+    for _ in 0..MAX_BATCHES {
+        let n = st.store.purge_outbox(before, BATCH).await?;
+        report.outbox += n;
+        if n < BATCH as u64 {
+            break;
+        }
+        tokio::time::sleep(PAUSE).await;
     }
     if let Some(keep) = st.cfg.cleanup.retain_events {
         let before = now.plus(Dur(-keep.0.max(0)));
@@ -127,12 +138,14 @@ pub async fn run_and_log(st: &AppState) {
             sessions = r.sessions,
             events = r.events,
             revocation_markers = r.revocation_markers,
-            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions, {} old events, {} revocation markers",
+            outbox = r.outbox,
+            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions, {} old events, {} revocation markers, {} finished deliveries",
             r.expired_grants,
             r.revoked_grants,
             r.sessions,
             r.events,
             r.revocation_markers,
+            r.outbox,
         ),
         Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry next interval"),
     }

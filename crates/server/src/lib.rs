@@ -18,6 +18,7 @@ pub mod jwt;
 pub mod keys;
 pub mod metrics;
 pub mod outbound;
+pub mod outbox;
 pub mod pages;
 pub mod proxies;
 pub mod sessions;
@@ -26,6 +27,7 @@ pub mod throttle;
 pub mod tls;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use axum::serve::ListenerExt;
 use state::Shared;
@@ -105,6 +107,7 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     };
     spawn_maintenance(state.clone());
     admin::settings::spawn_refresh(state.clone());
+    outbox::spawn(&state);
     Ok(Running {
         addr,
         state,

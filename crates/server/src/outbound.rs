@@ -1,5 +1,5 @@
-//! Connections the server opens itself to addresses that clients chose (today:
-//! back-channel logout). A client that can name a URI must not make the server reach
+//! Connections the server opens itself to addresses that clients or operators chose
+//! (back-channel logout, webhooks). A client that can name a URI must not make the server reach
 //! what only the server can reach (SSRF): loopback, private networks, link-local
 //! (cloud metadata at 169.254.169.254), and other addresses that are not public.
 //!
@@ -11,7 +11,9 @@
 //! `localhost` name that the rule would refuse at send time.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::sync::{Arc, OnceLock};
 use tokio::net::TcpStream;
+use tokio_rustls::rustls;
 
 /// Why an address is not public, or `None` if it is.
 pub fn non_public(ip: IpAddr) -> Option<&'static str> {
@@ -194,6 +196,155 @@ pub async fn connect(
     Err(ConnectError::Failed(last))
 }
 
+/// The limit on one POST (connect, TLS, request and response head).
+pub const ATTEMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// POSTs `body` (of `content_type`, with `headers` besides) to `uri`, within
+/// [`ATTEMPT_TIMEOUT`]; answers the response status. HTTP/1.1 over plain TCP for
+/// `http://` URIs and over TLS (rustls with the *ring* provider, the system's trusted
+/// CA certificates) for `https://` ones. The connection goes only to addresses
+/// [`connect`] checked; redirects are not followed (a 3xx is just a status).
+pub async fn post(
+    uri: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: String,
+    allow_private: bool,
+) -> Result<u16, ConnectError> {
+    let sent = post_inner(uri, content_type, headers, body, allow_private);
+    match tokio::time::timeout(ATTEMPT_TIMEOUT, sent).await {
+        Ok(r) => r,
+        Err(_) => Err(ConnectError::Failed(format!(
+            "no answer within {} s",
+            ATTEMPT_TIMEOUT.as_secs()
+        ))),
+    }
+}
+
+async fn post_inner(
+    uri: &str,
+    content_type: &str,
+    headers: &[(&str, String)],
+    body: String,
+    allow_private: bool,
+) -> Result<u16, ConnectError> {
+    use axum::http::{header, Request};
+    use hyper_util::rt::TokioIo;
+    let url = url::Url::parse(uri).map_err(|e| format!("the URI is invalid: {e}"))?;
+    let https = match url.scheme() {
+        "http" => false,
+        "https" => true,
+        s => return Err(format!("the URI scheme `{s}` is not supported").into()),
+    };
+    let host = match url.host() {
+        Some(url::Host::Domain(d)) => d.to_string(),
+        Some(url::Host::Ipv4(a)) => a.to_string(),
+        Some(url::Host::Ipv6(a)) => a.to_string(),
+        None => return Err(ConnectError::Failed("the URI has no host".into())),
+    };
+    let port = url
+        .port_or_known_default()
+        .ok_or_else(|| "the URI has no port".to_string())?;
+    let authority = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        (None, _) => return Err(ConnectError::Failed("the URI has no host".into())),
+    };
+    let target = &url[url::Position::BeforePath..url::Position::AfterQuery];
+    let mut req = Request::post(target)
+        .header(header::HOST, authority)
+        .header(header::CONTENT_TYPE, content_type)
+        .header(header::CONTENT_LENGTH, body.len())
+        .header(header::CONNECTION, "close")
+        .header(
+            header::USER_AGENT,
+            concat!("baton/", env!("CARGO_PKG_VERSION")),
+        );
+    for (name, value) in headers {
+        req = req.header(*name, value.as_str());
+    }
+    let req = req
+        .body(axum::body::Body::from(body))
+        .map_err(|e| format!("cannot build the request: {e}"))?;
+    let tcp = connect(&host, port, allow_private).await?;
+    if !https {
+        return Ok(send(TokioIo::new(tcp), req).await?);
+    }
+    let config = tokio::task::spawn_blocking(tls_config)
+        .await
+        .map_err(|_| "the TLS set-up task failed".to_string())??;
+    let name = rustls::pki_types::ServerName::try_from(host)
+        .map_err(|_| "the host is not a valid TLS server name".to_string())?;
+    let tls = tokio_rustls::TlsConnector::from(config)
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("TLS handshake failed: {e}"))?;
+    Ok(send(TokioIo::new(tls), req).await?)
+}
+
+/// Aborts the connection task when the attempt ends (or times out).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+async fn send<I>(io: I, req: axum::http::Request<axum::body::Body>) -> Result<u16, String>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(io)
+        .await
+        .map_err(|e| format!("HTTP handshake failed: {e}"))?;
+    let _conn = AbortOnDrop(tokio::spawn(async move {
+        let _ = conn.await;
+    }));
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| format!("the request failed: {e}"))?;
+    Ok(resp.status().as_u16())
+}
+
+/// The TLS client configuration: ring, TLS 1.2 and 1.3, the system's CA certificates.
+/// Built once.
+fn tls_config() -> Result<Arc<rustls::ClientConfig>, String> {
+    static CONFIG: OnceLock<Result<Arc<rustls::ClientConfig>, String>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let found = rustls_native_certs::load_native_certs();
+            let mut roots = rustls::RootCertStore::empty();
+            let (added, _) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                return Err("no trusted CA certificates found on this system (install ca-certificates, or set SSL_CERT_FILE)".into());
+            }
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map_err(|e| format!("TLS set-up failed: {e}"))?
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            config.alpn_protocols = vec![b"http/1.1".to_vec()];
+            Ok(Arc::new(config))
+        })
+        .clone()
+}
+
+/// Whether another attempt may succeed after this status.
+pub fn retryable(status: u16) -> bool {
+    status >= 500 || status == 408 || status == 429
+}
+
+/// The host of a URI, for records ("" if it has none).
+pub fn host_of(uri: &str) -> String {
+    url::Url::parse(uri)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -285,6 +436,27 @@ mod tests {
             Err(ConnectError::Refused(_))
         ));
         assert!(check_addrs(&[public, private], true).is_ok());
+    }
+
+    #[test]
+    fn retry_rules() {
+        assert!(retryable(500) && retryable(503) && retryable(429) && retryable(408));
+        assert!(!retryable(400) && !retryable(401) && !retryable(404));
+    }
+
+    #[test]
+    fn host_is_extracted_without_path_or_query() {
+        assert_eq!(host_of("https://rp.example:8443/bc?x=1"), "rp.example");
+        assert_eq!(host_of("not a uri"), "");
+    }
+
+    #[test]
+    fn tls_config_uses_system_roots() {
+        // The machine has ca-certificates; the config is built once and shared.
+        if let Ok(a) = tls_config() {
+            let b = tls_config().unwrap();
+            assert!(Arc::ptr_eq(&a, &b));
+        }
     }
 
     #[tokio::test]

@@ -7,21 +7,28 @@ use crate::state::AppState;
 use baton_core::error::StoreError;
 use baton_core::events::EventKind;
 use baton_core::model::{Event, Session};
-use baton_core::store::{GrantFilter, Revocation};
+use baton_core::store::{BoxFuture, GrantFilter, Revocation};
 use baton_core::time::Timestamp;
 use std::collections::BTreeSet;
 
 /// Told when a session ends, with the clients that held grants in it. Back-channel
-/// logout (OIDC Back-Channel Logout 1.0) plugs in here.
+/// logout (OIDC Back-Channel Logout 1.0) plugs in here: it queues its deliveries
+/// (durably) before the end is answered, and makes them later.
 pub trait LogoutNotifier: Send + Sync {
-    fn session_ended(&self, session: &Session, client_ids: &[String]);
+    fn session_ended<'a>(
+        &'a self,
+        session: &'a Session,
+        client_ids: &'a [String],
+    ) -> BoxFuture<'a, ()>;
 }
 
 /// Notifies nobody: used until back-channel logout is configured.
 pub struct NoNotifier;
 
 impl LogoutNotifier for NoNotifier {
-    fn session_ended(&self, _: &Session, _: &[String]) {}
+    fn session_ended<'a>(&'a self, _: &'a Session, _: &'a [String]) -> BoxFuture<'a, ()> {
+        Box::pin(std::future::ready(()))
+    }
 }
 
 pub const COOKIE: &str = "baton_session";
@@ -104,7 +111,7 @@ pub async fn end(
     };
     crate::best_effort::record_event(st, ev).await;
     let clients: Vec<String> = clients.into_iter().collect();
-    st.logout.session_ended(&session, &clients);
+    st.logout.session_ended(&session, &clients).await;
     Ok(true)
 }
 

@@ -29,6 +29,8 @@ pub struct AppState {
     pub cors_origins: crate::cors::KnownOrigins,
     /// The DPoP nonces this server gives and accepts.
     pub dpop_nonces: crate::dpop::Nonces,
+    /// This node's outbox worker: its claim owner and wake-up (see `outbox`).
+    pub outbox: crate::outbox::Outbox,
 }
 
 pub type Shared = Arc<AppState>;

@@ -18,6 +18,7 @@ mod login_throttling;
 mod logout;
 mod metrics;
 mod multinode;
+mod outbox;
 mod proxies;
 mod refresh;
 mod registration;

@@ -8,7 +8,10 @@ use baton_testkit::TestServer;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
 use std::future::Future;
+use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// What a request must not change: the number of events and of grants stored.
 pub async fn snapshot(s: &TestServer) -> (usize, usize) {
@@ -149,4 +152,173 @@ where
         }
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
+}
+
+/// One request a [`Listener`] received.
+#[derive(Clone, Debug)]
+pub struct Hit {
+    pub request_line: String,
+    pub headers: Vec<(String, String)>,
+    pub body: String,
+}
+
+impl Hit {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A form field of the body.
+    pub fn field(&self, name: &str) -> Option<String> {
+        self.body.split('&').find_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            (k == name).then(|| v.replace('+', " "))
+        })
+    }
+}
+
+/// A receiver (a relying party's back-channel logout endpoint, a webhook): a tiny HTTP/1.1 server on
+/// 127.0.0.1:0 that records each request and answers `status` (or, when `status` is 0,
+/// closes every connection at once without answering).
+pub struct Listener {
+    pub port: u16,
+    hits: Arc<Mutex<Vec<Hit>>>,
+    connections: Arc<AtomicUsize>,
+    status: Arc<AtomicU16>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Listener {
+    pub async fn start(status: u16) -> Listener {
+        Self::bind(
+            tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap(),
+            status,
+        )
+    }
+
+    fn bind(l: tokio::net::TcpListener, status: u16) -> Listener {
+        let port = l.local_addr().unwrap().port();
+        let hits = Arc::new(Mutex::new(Vec::new()));
+        let connections = Arc::new(AtomicUsize::new(0));
+        let status = Arc::new(AtomicU16::new(status));
+        let s2 = status.clone();
+        let (h, c) = (hits.clone(), connections.clone());
+        let task = tokio::spawn(async move {
+            while let Ok((mut sock, _)) = l.accept().await {
+                c.fetch_add(1, Ordering::SeqCst);
+                let status = s2.load(Ordering::SeqCst);
+                if status == 0 {
+                    drop(sock);
+                    continue;
+                }
+                let h = h.clone();
+                tokio::spawn(async move {
+                    if let Some(hit) = read_request(&mut sock).await {
+                        h.lock().unwrap().push(hit);
+                    }
+                    let resp = format!(
+                        "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+                    );
+                    let _ = sock.write_all(resp.as_bytes()).await;
+                    let _ = sock.shutdown().await;
+                });
+            }
+        });
+        Listener {
+            port,
+            hits,
+            connections,
+            status,
+            task,
+        }
+    }
+
+    /// Answers `status` from now on.
+    pub fn set_status(&self, status: u16) {
+        self.status.store(status, Ordering::SeqCst);
+    }
+
+    /// Starts on a given port (a receiver that was down comes back where it was).
+    pub async fn start_on(port: u16, status: u16) -> Listener {
+        Self::bind(
+            tokio::net::TcpListener::bind(("127.0.0.1", port))
+                .await
+                .unwrap(),
+            status,
+        )
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    pub fn hits(&self) -> Vec<Hit> {
+        self.hits.lock().unwrap().clone()
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+
+    /// Waits (at most `max`) until `n` requests arrived; answers those that did.
+    pub async fn wait_hits(&self, n: usize, max: Duration) -> Vec<Hit> {
+        eventually(max, || async { self.hits() }, |hits| hits.len() >= n).await
+    }
+}
+
+async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Hit> {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let head_end = loop {
+        let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            break i;
+        }
+        if buf.len() > 64 * 1024 {
+            return None;
+        }
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next()?.to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let mut body = buf[head_end + 4..].to_vec();
+    while body.len() < len {
+        let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk))
+            .await
+            .ok()?
+            .ok()?;
+        if n == 0 {
+            break;
+        }
+        body.extend_from_slice(&chunk[..n]);
+    }
+    Some(Hit {
+        request_line,
+        headers,
+        body: String::from_utf8_lossy(&body).to_string(),
+    })
 }

@@ -4,7 +4,8 @@
 //! One trait per role, one file each: [`GrantStore`] (also what the grant cache
 //! implements), [`ClientStore`], [`UserStore`], [`SessionStore`], [`CodeStore`],
 //! [`ConsentStore`], [`EventStore`], [`KeyStore`], [`ReferenceTokenStore`] and
-//! [`MaintenanceStore`] (readiness, settings, cleanup, revocation markers). [`Store`]
+//! [`MaintenanceStore`] (readiness, settings, cleanup, revocation markers) and
+//! [`OutboxStore`] (deliveries to other servers, kept until done). [`Store`]
 //! is all of them together, implemented for every type that implements each role.
 //!
 //! Futures are boxed so that the server can hold `Arc<dyn Store>` and choose the
@@ -18,6 +19,7 @@ mod events;
 mod grants;
 mod keys;
 mod maintenance;
+mod outbox;
 mod reference_tokens;
 mod sessions;
 mod users;
@@ -29,6 +31,10 @@ pub use events::EventStore;
 pub use grants::GrantStore;
 pub use keys::KeyStore;
 pub use maintenance::{BootstrapLock, MaintenanceStore};
+pub use outbox::{
+    NewOutboxItem, OutboxFinish, OutboxItem, OutboxStore, WebhookSubscription, BACKCHANNEL_LOGOUT,
+    WEBHOOK,
+};
 pub use reference_tokens::ReferenceTokenStore;
 pub use sessions::SessionStore;
 pub use users::UserStore;
@@ -88,6 +94,7 @@ pub trait Store:
     + KeyStore
     + ReferenceTokenStore
     + MaintenanceStore
+    + OutboxStore
 {
 }
 
@@ -102,6 +109,7 @@ impl<T> Store for T where
         + KeyStore
         + ReferenceTokenStore
         + MaintenanceStore
+        + OutboxStore
         + ?Sized
 {
 }
@@ -111,7 +119,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         ClientStore, CodeStore, ConsentStore, EventStore, GrantStore, KeyStore, MaintenanceStore,
-        ReferenceTokenStore, SessionStore, Store, UserStore,
+        OutboxStore, ReferenceTokenStore, SessionStore, Store, UserStore,
     };
 }
 

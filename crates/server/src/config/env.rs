@@ -13,6 +13,7 @@ const SECTIONS: &[&str] = &[
     "login",
     "signing_keys",
     "dpop",
+    "outbox",
 ];
 
 const TOP_KEYS: &[&str] = &["issuer", "listen", "secret_file", "admin_token"];

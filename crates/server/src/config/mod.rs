@@ -7,6 +7,7 @@
 mod env;
 mod raw;
 mod validate;
+mod webhooks;
 
 use crate::proxies::TrustedProxies;
 use baton_core::model::{GrantType, SigAlg, TokenFormat};
@@ -25,8 +26,8 @@ pub use validate::check_user;
 use baton_proto::settings::{AccessTokenSettings, RefreshTokenSettings};
 #[cfg(test)]
 use raw::{
-    RawCleanup, RawClient, RawConfig, RawDpop, RawHttp, RawLogin, RawRegistration, RawSessions,
-    RawSigningKeys, RawStorage, RawUser,
+    RawCleanup, RawClient, RawConfig, RawDpop, RawHttp, RawLogin, RawOutbox, RawRegistration,
+    RawSessions, RawSigningKeys, RawStorage, RawUser,
 };
 
 #[derive(Clone, Debug)]
@@ -195,6 +196,45 @@ impl Default for LoginConfig {
     }
 }
 
+/// `[outbox]`: how deliveries to other servers (back-channel logout, webhooks) are
+/// retried (see `crate::outbox`).
+#[derive(Clone, Debug)]
+pub struct OutboxConfig {
+    /// Tries per delivery, the first included (default 12).
+    pub max_attempts: u32,
+    /// The wait before the second try (default 1 s); doubled before each further one.
+    pub first_retry: Dur,
+    /// The longest wait between two tries (default 1 h).
+    pub max_retry: Dur,
+    /// How long a delivered or abandoned item is kept before the cleanup job deletes
+    /// it (default 7 d).
+    pub retain: Dur,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            max_attempts: 12,
+            first_retry: Dur::secs(1),
+            max_retry: Dur::secs(3600),
+            retain: Dur::secs(7 * 86_400),
+        }
+    }
+}
+
+/// One `[[webhooks]]` entry: events of the listed kinds are POSTed to `url`, signed
+/// with `secret` (Standard Webhooks).
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    /// Unique among the webhooks; names the deliveries in the outbox.
+    pub name: String,
+    pub url: String,
+    /// Event kind names (`baton_core::events::EventKind::as_str`), or `*` alone: all.
+    pub events: Vec<String>,
+    /// The signing key: the bytes of the `whsec_<base64>` secret.
+    pub secret: SecretBytes,
+}
+
 /// The validated configuration, one field per top-level key and one per section.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -214,6 +254,8 @@ pub struct Config {
     pub login: LoginConfig,
     pub signing_keys: SigningKeysConfig,
     pub dpop: DpopConfig,
+    pub outbox: OutboxConfig,
+    pub webhooks: Vec<WebhookConfig>,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
     /// Warnings to log at start-up (e.g. a generated secret, a secret file every user

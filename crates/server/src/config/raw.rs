@@ -32,6 +32,9 @@ pub(super) struct RawConfig {
     pub(super) signing_keys: RawSigningKeys,
     #[serde(default)]
     pub(super) dpop: RawDpop,
+    pub(super) outbox: RawOutbox,
+    #[serde(default)]
+    pub(super) webhooks: Vec<RawWebhook>,
     #[serde(default)]
     pub(super) clients: Vec<RawClient>,
     #[serde(default)]
@@ -123,6 +126,25 @@ pub(super) struct RawHttp {
     pub(super) tls_cert_file: Option<String>,
     pub(super) tls_key_file: Option<String>,
     pub(super) tls_check_interval: Option<String>,
+}
+
+#[derive(Deserialize, Default, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawOutbox {
+    pub(super) max_attempts: Option<i64>,
+    pub(super) first_retry: Option<String>,
+    pub(super) max_retry: Option<String>,
+    pub(super) retain: Option<String>,
+}
+
+#[derive(Deserialize, Debug)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawWebhook {
+    pub(super) name: String,
+    pub(super) url: String,
+    pub(super) events: Vec<String>,
+    pub(super) secret_file: Option<String>,
+    pub(super) secret_env: Option<String>,
 }
 
 #[derive(Deserialize, Default, Debug)]

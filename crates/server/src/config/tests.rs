@@ -532,6 +532,8 @@ fn the_configuration_reference_documents_every_key() {
         ("[login]", fields_of::<RawLogin>()),
         ("[signing_keys]", fields_of::<RawSigningKeys>()),
         ("[dpop]", fields_of::<RawDpop>()),
+        ("[outbox]", fields_of::<RawOutbox>()),
+        ("[[webhooks]]", fields_of::<super::raw::RawWebhook>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
     ];

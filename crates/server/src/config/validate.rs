@@ -366,6 +366,9 @@ pub(super) fn validate(
         users.push(uc);
     }
 
+    let outbox = super::webhooks::outbox(&raw.outbox, source)?;
+    let webhooks = super::webhooks::webhooks(raw.webhooks, source, src, allow_private_outbound)?;
+
     Ok(Config {
         source: source.to_string(),
         issuer,
@@ -399,6 +402,8 @@ pub(super) fn validate(
             pre_publication: key_pre_publication,
         },
         dpop: dpop(&raw.dpop, source)?,
+        outbox,
+        webhooks,
         clients,
         users,
         warnings,

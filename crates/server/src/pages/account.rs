@@ -3,9 +3,10 @@
 //! allowed and last used, and one `<form method="post">` with a submit button
 //! `name="revoke"` (value: the grant id) and a CSRF token bound to the browser and the
 //! session. Revoking withdraws the user's consent to that application too, so that it
-//! has to ask again (`prompt=none` gets `consent_required`). Not signed in: the login
-//! page, then back here.
+//! has to ask again (`prompt=none` gets `consent_required`). Below, the account's recent
+//! security activity (`activity.rs`). Not signed in: the login page, then back here.
 
+use super::activity::readable;
 use super::authorize::{current_session, redirect};
 use super::consent::scope_items;
 use super::handle::{self, AuthRequest};
@@ -49,15 +50,6 @@ fn to_sign_in(st: &AppState) -> Response {
 /// What the CSRF token of the account forms is bound to, beside the browser's cookie.
 fn csrf_binding(session: &Session) -> String {
     format!("account:{}", session.id)
-}
-
-/// `2026-11-23 10:00 UTC`.
-fn readable(t: Timestamp) -> String {
-    let s = t.rfc3339();
-    match (s.get(0..10), s.get(11..16)) {
-        (Some(d), Some(hm)) => format!("{d} {hm} UTC"),
-        _ => s,
-    }
 }
 
 /// The user's live grants, newest first, from the main store and the cache.
@@ -142,9 +134,10 @@ pub async fn get(State(st): State<Shared>, headers: HeaderMap) -> PageResult {
             })
             .collect()
     };
+    let activity = super::activity::section(&st, &session.subject).await?;
     let body = format!(
         "<h1>Your account</h1>{who}<p>These applications can keep using your account. \
-         Revoking one signs it out: it must ask you again.</p>{list}\
+         Revoking one signs it out: it must ask you again.</p>{list}{activity}\
          <p><a href=\"/logout\">Sign out</a></p>"
     );
     let mut resp = page(StatusCode::OK, "Your account", &body);

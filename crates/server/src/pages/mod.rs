@@ -4,6 +4,7 @@
 //! state is stored until a user signs in.
 
 pub mod account;
+pub mod activity;
 pub mod authorize;
 pub mod consent;
 pub mod handle;

@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "managed_by",
         include_str!("migrations/0006_managed_by.sql"),
     ),
+    (7, "outbox", include_str!("migrations/0007_outbox.sql")),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

@@ -31,6 +31,7 @@ mod grants;
 mod keys;
 mod maintenance;
 mod migrate;
+mod outbox;
 mod reference_tokens;
 mod rows;
 mod sessions;

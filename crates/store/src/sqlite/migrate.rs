@@ -28,6 +28,7 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "managed_by",
         include_str!("migrations/0006_managed_by.sql"),
     ),
+    (7, "outbox", include_str!("migrations/0007_outbox.sql")),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

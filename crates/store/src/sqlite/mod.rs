@@ -15,6 +15,7 @@ mod grants;
 mod keys;
 mod maintenance;
 mod migrate;
+mod outbox;
 mod reference_tokens;
 mod sessions;
 mod users;

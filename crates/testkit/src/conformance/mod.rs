@@ -16,6 +16,7 @@ mod events;
 mod grants;
 mod keys;
 mod maintenance;
+mod outbox;
 mod reference_tokens;
 mod sessions;
 mod users;
@@ -85,6 +86,9 @@ checks! {
     maintenance::revocation_markers(store),
     maintenance::cleanup(store),
     maintenance::cleanup_race(store),
+    outbox::outbox_lifecycle(store),
+    outbox::outbox_claim_race(store),
+    outbox::webhook_subscriptions(store),
 }
 
 /// The checks to run: all, or those whose name contains `BATON_CONFORMANCE`.

@@ -117,7 +117,13 @@ async fn the_page_lists_each_grant_and_revoking_one_stops_only_it() {
     let forms = revoke_forms(&page);
     assert_eq!(forms.len(), 1, "{page}");
     assert_eq!(forms[0].1, keeper_grant);
-    assert!(!page.contains("Relying Party"), "{page}");
+    // Gone from the applications (the activity list below them tells of the revocation).
+    let apps = &page[..page.find("<section class=\"activity\">").unwrap()];
+    assert!(!apps.contains("Relying Party"), "{page}");
+    assert!(
+        page.contains("Access of Relying Party was revoked by you."),
+        "{page}"
+    );
     // Revoking it again (an old form) changes nothing and comes back.
     let r = b
         .post(
@@ -260,4 +266,43 @@ async fn revoking_an_application_withdraws_its_consent() {
     assert!(cb.get("code").is_some(), "{}", cb.url);
     let (st, v) = refresh_as(&s, KEEPER, str_of(&keeper.tokens, "refresh_token")).await;
     assert_eq!(st, StatusCode::OK, "{v}");
+}
+
+#[tokio::test]
+async fn the_page_shows_recent_security_activity() {
+    let s = TestServer::start(&clients(None, "usage = \"one_time\"\n")).await;
+    let f = flow(&s, RP, "openid offline_access").await;
+    let t1 = str_of(&f.tokens, "refresh_token").to_string();
+    let (st, v) = refresh_as(&s, RP, &t1).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    s.advance(baton_core::time::Dur::secs(31)); // past the grace period
+    assert_invalid_grant(refresh_as(&s, RP, &t1).await);
+    assert_eq!(s.events("token.reuse_detected").await.len(), 1);
+    // Bob's doings are not on Alice's page.
+    password_grant(&s, "bob", "bob-password").await;
+
+    let page = account_page(&Browser::shared(&s)).await;
+    let at = page
+        .find("<section class=\"activity\">")
+        .unwrap_or_else(|| panic!("an activity section: {page}"));
+    let act = &page[at..];
+    assert!(act.contains("<h2>Recent security activity</h2>"), "{act}");
+    let line = |needle: &str| {
+        act.find(needle)
+            .unwrap_or_else(|| panic!("`{needle}` in {act}"))
+    };
+    let replay = line("A replayed token of Relying Party was blocked");
+    let revoked = line("Access of Relying Party was revoked after a replayed token was blocked.");
+    let allowed = line("You allowed Relying Party.");
+    let signed_in = line("Signed in to Relying Party");
+    assert!(
+        replay < allowed && revoked < allowed && allowed < signed_in,
+        "newest first: {act}"
+    );
+    assert!(act.contains("<time datetime=\""), "{act}");
+    let items = act.matches("<li>").count();
+    assert!((4..=20).contains(&items), "{items} lines: {act}");
+    // Bob signed in with the password grant: a line of his would say so without an IP
+    // the page shows once per sign-in; Alice signed in once.
+    assert_eq!(act.matches("Signed in").count(), 1, "{act}");
 }

@@ -10,16 +10,13 @@ mod backchannel;
 mod expiry;
 mod rp_initiated;
 
-pub use crate::support::{eventually, get_json, grant_of};
+pub use crate::support::{eventually, get_json, grant_of, Hit, Listener};
 use baton_core::model::Session;
 use baton_testkit::flow::{code_flow_full, Browser, Flow};
 use baton_testkit::TestServer;
 use reqwest::{Response, StatusCode};
 use serde_json::Value;
-use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 pub const RP_SECRET: &str = "rp-secret-0123456789abcdef0123456789ab";
 pub const RP: (&str, &str) = ("rp", RP_SECRET);
@@ -30,10 +27,11 @@ pub const APP_BYE: &str = "https://app.example/bye?x=1";
 /// `rp`: registered post-logout URIs, back-channel logout to `bc` (if given), and
 /// `[clients.refresh_tokens]` lines `rt`. `keeper`: `revoke_on_logout = false`.
 /// With `bc`, `[http] allow_private_outbound = true`: the test receivers listen on
-/// 127.0.0.1, which the server refuses to call otherwise.
+/// 127.0.0.1, which the server refuses to call otherwise. Deliveries are tried three
+/// times, 0.5 s then 1 s apart.
 pub fn clients(bc: Option<&str>, rt: &str) -> String {
     let allow = if bc.is_some() {
-        "\n[http]\nallow_private_outbound = true\n"
+        "\n[http]\nallow_private_outbound = true\n\n[outbox]\nmax_attempts = 3\nfirst_retry = \"500ms\"\n"
     } else {
         ""
     };
@@ -159,149 +157,4 @@ pub async fn wait_events(
     max: Duration,
 ) -> Vec<baton_core::model::Event> {
     eventually(max, || s.events(kind), |evs| evs.len() >= n).await
-}
-
-/// One request a [`Listener`] received.
-#[derive(Clone, Debug)]
-pub struct Hit {
-    pub request_line: String,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
-}
-
-impl Hit {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// A form field of the body.
-    pub fn field(&self, name: &str) -> Option<String> {
-        self.body.split('&').find_map(|kv| {
-            let (k, v) = kv.split_once('=')?;
-            (k == name).then(|| v.replace('+', " "))
-        })
-    }
-}
-
-/// A relying party's back-channel logout endpoint: a tiny HTTP/1.1 server on
-/// 127.0.0.1:0 that records each request and answers `status` (or, when `status` is 0,
-/// closes every connection at once without answering).
-pub struct Listener {
-    pub port: u16,
-    hits: Arc<Mutex<Vec<Hit>>>,
-    connections: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl Drop for Listener {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Listener {
-    pub async fn start(status: u16) -> Listener {
-        let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let port = l.local_addr().unwrap().port();
-        let hits = Arc::new(Mutex::new(Vec::new()));
-        let connections = Arc::new(AtomicUsize::new(0));
-        let s2 = Arc::new(AtomicU16::new(status));
-        let (h, c) = (hits.clone(), connections.clone());
-        let task = tokio::spawn(async move {
-            while let Ok((mut sock, _)) = l.accept().await {
-                c.fetch_add(1, Ordering::SeqCst);
-                let status = s2.load(Ordering::SeqCst);
-                if status == 0 {
-                    drop(sock);
-                    continue;
-                }
-                let h = h.clone();
-                tokio::spawn(async move {
-                    if let Some(hit) = read_request(&mut sock).await {
-                        h.lock().unwrap().push(hit);
-                    }
-                    let resp = format!(
-                        "HTTP/1.1 {status} X\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
-                    );
-                    let _ = sock.write_all(resp.as_bytes()).await;
-                    let _ = sock.shutdown().await;
-                });
-            }
-        });
-        Listener {
-            port,
-            hits,
-            connections,
-            task,
-        }
-    }
-
-    pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{path}", self.port)
-    }
-
-    pub fn hits(&self) -> Vec<Hit> {
-        self.hits.lock().unwrap().clone()
-    }
-
-    pub fn connections(&self) -> usize {
-        self.connections.load(Ordering::SeqCst)
-    }
-
-    /// Waits (at most `max`) until `n` requests arrived; answers those that did.
-    pub async fn wait_hits(&self, n: usize, max: Duration) -> Vec<Hit> {
-        eventually(max, || async { self.hits() }, |hits| hits.len() >= n).await
-    }
-}
-
-async fn read_request(sock: &mut tokio::net::TcpStream) -> Option<Hit> {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let head_end = loop {
-        let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if let Some(i) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            break i;
-        }
-        if buf.len() > 64 * 1024 {
-            return None;
-        }
-    };
-    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-    let mut lines = head.split("\r\n");
-    let request_line = lines.next()?.to_string();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-        .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse().ok())
-        .unwrap_or(0);
-    let mut body = buf[head_end + 4..].to_vec();
-    while body.len() < len {
-        let n = tokio::time::timeout(Duration::from_secs(5), sock.read(&mut chunk))
-            .await
-            .ok()?
-            .ok()?;
-        if n == 0 {
-            break;
-        }
-        body.extend_from_slice(&chunk[..n]);
-    }
-    Some(Hit {
-        request_line,
-        headers,
-        body: String::from_utf8_lossy(&body).to_string(),
-    })
 }
