@@ -32,6 +32,7 @@ pub(super) struct RawConfig {
     pub(super) signing_keys: RawSigningKeys,
     #[serde(default)]
     pub(super) dpop: RawDpop,
+    #[serde(default)]
     pub(super) outbox: RawOutbox,
     #[serde(default)]
     pub(super) webhooks: Vec<RawWebhook>,
