@@ -149,7 +149,9 @@ fn spawn_maintenance(state: Shared) {
             tick.tick().await;
             let Some(st) = weak.upgrade() else { break };
             let now = st.clock.now();
-            st.cache.sweep(now);
+            // Grants of the in-process cache dead past `cleanup.retain_revoked` (Redis
+            // expires its own keys, and counts nothing here).
+            crate::metrics::record_cleanup("cache", st.cache.sweep(now) as u64);
             end_expired_sessions(&st, now).await;
             // Expired codes, revoked JWT ids and reference tokens, in bounded batches.
             match st.store.purge_expired(now, 1000).await {

@@ -184,3 +184,63 @@ async fn metrics_count_a_scripted_sequence() {
     }
     c.terminate().await;
 }
+
+/// `baton_cleanup_removed_total{kind="cache"}` counts the in-process cache's grants
+/// dropped past `cleanup.retain_revoked` (it used to stay at 0 whatever happened).
+#[tokio::test]
+async fn the_cache_sweep_is_counted() {
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_baton"));
+    let dir = tempfile::tempdir().unwrap();
+    let extra = r#"
+[sessions]
+expiry_check_interval = "200ms"
+[cleanup]
+retain_revoked = "1s"
+[[clients]]
+client_id = "volatile"
+token_endpoint_auth_method = "none"
+redirect_uris = ["http://127.0.0.1:9/cb"]
+grant_types = ["password", "refresh_token"]
+scopes = ["openid", "offline_access"]
+[clients.refresh_tokens]
+persist = false
+"#;
+    let c = ChildServer::spawn(bin, dir.path(), extra).await;
+    let http = baton_testkit::client();
+    let url = c.url.clone();
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", "volatile"),
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+        ("scope", "openid offline_access"),
+    ];
+    let (s, v) = token(&http, &url, None, &form).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let r = http
+        .post(format!("{url}/revoke"))
+        .form(&[("client_id", "volatile"), ("token", rt(&v).as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let key = "baton_cleanup_removed_total{kind=\"cache\"}";
+    let removed = crate::support::eventually(
+        std::time::Duration::from_secs(10),
+        || async {
+            let text = http
+                .get(format!("{url}/metrics"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            parse(&text).get(key).copied().unwrap_or(0.0)
+        },
+        |n| *n >= 1.0,
+    )
+    .await;
+    assert_eq!(removed, 1.0);
+    c.kill().await;
+}
