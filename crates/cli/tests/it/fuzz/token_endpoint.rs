@@ -316,3 +316,109 @@ fn junk_client_assertions_never_authenticate() {
     );
     rt.block_on(s.stop());
 }
+
+/// A `DPoP` header: junk text, a real proof mutated (a byte changed, cut, parts swapped,
+/// re-encoded), or a proof whose header and claims are random JSON signed with a real
+/// key.
+fn dpop_header(
+    real: String,
+    key: std::sync::Arc<baton_testkit::dpop::ProofKey>,
+) -> impl Strategy<Value = String> {
+    let json_value = prop_oneof![
+        Just(json!(null)),
+        Just(json!(true)),
+        any::<i64>().prop_map(|n| json!(n)),
+        any::<f64>().prop_map(|f| json!(f)),
+        "\\PC{0,12}".prop_map(|s| json!(s)),
+        Just(json!([1, "a", {}])),
+        Just(json!({"kty": "EC", "crv": "P-256", "x": "AA", "y": "AA"})),
+    ];
+    let members = prop::collection::vec(
+        (
+            prop_oneof![
+                Just("typ".to_string()),
+                Just("alg".to_string()),
+                Just("jwk".to_string()),
+                Just("jti".to_string()),
+                Just("htm".to_string()),
+                Just("htu".to_string()),
+                Just("iat".to_string()),
+                Just("nonce".to_string()),
+                "[a-z]{1,4}",
+            ],
+            json_value,
+        ),
+        0..6,
+    );
+    let len = real.len();
+    let r1 = real.clone();
+    let r2 = real.clone();
+    prop_oneof![
+        2 => "\\PC{0,40}",
+        1 => "[A-Za-z0-9_.-]{0,300}",
+        2 => (0..len, any::<u8>()).prop_map(move |(i, b)| {
+            let mut bytes = r1.clone().into_bytes();
+            bytes[i] = b'A' + b % 26;
+            String::from_utf8_lossy(&bytes).into_owned()
+        }),
+        1 => (0..len).prop_map(move |i| r2[..i].to_string()),
+        2 => (members.clone(), members).prop_map(move |(h, c)| {
+            let h: serde_json::Map<String, serde_json::Value> = h.into_iter().collect();
+            let c: serde_json::Map<String, serde_json::Value> = c.into_iter().collect();
+            key.sign(&serde_json::Value::Object(h), &serde_json::Value::Object(c))
+        }),
+    ]
+}
+
+#[test]
+fn junk_dpop_proofs_never_5xx_never_bind_and_store_nothing() {
+    let rt = runtime();
+    let s = rt.block_on(TestServer::start(""));
+    let key = std::sync::Arc::new(baton_testkit::dpop::ProofKey::es256());
+    let real = key.proof("POST", &format!("{}/token", s.url));
+    // The real proof is spent first: a mutation that leaves it as it was (or decodes to
+    // the same) is then a replay, and only a new valid proof could be accepted.
+    let first = rt.block_on(async {
+        s.http
+            .post(format!("{}/token", s.url))
+            .basic_auth(baton_testkit::WEB.0, Some(baton_testkit::WEB.1))
+            .header("dpop", real.as_str())
+            .form(&[("grant_type", "client_credentials")])
+            .send()
+            .await
+            .unwrap()
+            .status()
+    });
+    assert_eq!(first, 200);
+    let (_, grants_before) = rt.block_on(snapshot(&s));
+    run(
+        "http /token(dpop junk)",
+        512,
+        64,
+        43,
+        dpop_header(real, key),
+        |p| {
+            let r = rt.block_on(async {
+                s.http
+                    .post(format!("{}/token", s.url))
+                    .basic_auth(baton_testkit::WEB.0, Some(baton_testkit::WEB.1))
+                    .header("dpop", p.as_str())
+                    .form(&[("grant_type", "client_credentials")])
+                    .send()
+                    .await
+            });
+            let Ok(r) = r else {
+                // A header value reqwest itself refuses to send is not a server answer.
+                return Ok(());
+            };
+            let st = r.status().as_u16();
+            let body = rt.block_on(r.text()).unwrap_or_default();
+            prop_assert!(st < 500, "{}: {}", st, body);
+            prop_assert!(st != 200, "junk proof accepted: {} (proof {})", body, p);
+            Ok(())
+        },
+    );
+    let (_, grants_after) = rt.block_on(snapshot(&s));
+    assert_eq!(grants_before, grants_after);
+    rt.block_on(s.stop());
+}
