@@ -41,6 +41,15 @@ impl IpRange {
                 _ => return Err(format!("`{s}`: the prefix length must be 0 to {max}")),
             },
         };
+        // An IPv4-mapped IPv6 range (`::ffff:10.0.0.0/104`, as dual-stack logs show
+        // peers) is its IPv4 range: peers are compared in their IPv4 form.
+        let (addr, prefix) = match addr {
+            IpAddr::V6(v6) if prefix >= 96 => match v6.to_ipv4_mapped() {
+                Some(v4) => (IpAddr::V4(v4), prefix - 96),
+                None => (addr, prefix),
+            },
+            _ => (addr, prefix),
+        };
         let range = IpRange { addr, prefix };
         if range.network() != addr {
             return Err(format!(
@@ -153,13 +162,13 @@ fn x_forwarded_for(lines: &[&str]) -> Vec<Option<IpAddr>> {
 fn forwarded(lines: &[&str]) -> Vec<Option<IpAddr>> {
     let mut out = Vec::new();
     for line in lines {
-        for element in split_unquoted(line, ',') {
+        for element in split_unquoted_from_right(line, ',') {
             if element.trim().is_empty() {
                 continue;
             }
             let mut addr = None;
             let mut fors = 0;
-            for pair in split_unquoted(element, ';') {
+            for pair in split_unquoted_from_right(element, ';') {
                 let Some((name, value)) = pair.split_once('=') else {
                     fors = 2; // a pair that is not `name=value`: the element is garbage
                     break;
@@ -175,23 +184,27 @@ fn forwarded(lines: &[&str]) -> Vec<Option<IpAddr>> {
     out
 }
 
-/// `s` split at `sep` outside double quotes (a `\` escapes inside quotes).
-fn split_unquoted(s: &str, sep: char) -> Vec<&str> {
+/// `s` split at `sep` outside double quotes, left to right, quotes paired from the right
+/// (a `"` after an odd run of `\` is escaped): the elements a proxy appended at the
+/// right end are read as written even when a client's part to their left holds an
+/// unclosed quote, which then spoils only the client's own element.
+fn split_unquoted_from_right(s: &str, sep: char) -> Vec<&str> {
+    let bytes = s.as_bytes();
     let mut parts = Vec::new();
-    let (mut quoted, mut escaped, mut start) = (false, false, 0);
-    for (i, c) in s.char_indices() {
-        if escaped {
-            escaped = false;
-        } else if quoted && c == '\\' {
-            escaped = true;
-        } else if c == '"' {
-            quoted = !quoted;
+    let (mut quoted, mut end) = (false, s.len());
+    for (i, c) in s.char_indices().rev() {
+        if c == '"' {
+            let backslashes = bytes[..i].iter().rev().take_while(|b| **b == b'\\').count();
+            if backslashes % 2 == 0 {
+                quoted = !quoted;
+            }
         } else if c == sep && !quoted {
-            parts.push(&s[start..i]);
-            start = i + c.len_utf8();
+            parts.push(&s[i + c.len_utf8()..end]);
+            end = i;
         }
     }
-    parts.push(&s[start..]);
+    parts.push(&s[..end]);
+    parts.reverse();
     parts
 }
 
@@ -264,6 +277,48 @@ mod tests {
             x_forwarded_for: vec![],
             forwarded: lines.to_vec(),
         }
+    }
+
+    /// A client's junk to the left of what the proxy appended spoils only its own entry:
+    /// an unclosed quote (Forwarded) or a bad byte (X-Forwarded-For, made U+FFFD by the
+    /// HTTP layer) never hands the decision back to the peer.
+    #[test]
+    fn a_clients_junk_left_of_the_proxys_entry_spoils_only_its_own() {
+        let p = proxies(&["127.0.0.2"]);
+        let peer = ip("127.0.0.2");
+        for lines in [
+            vec!["for=\", for=203.0.113.9"],
+            vec!["for=\"\\\", for=203.0.113.9"],
+            vec!["x;y, for=203.0.113.9"],
+        ] {
+            assert_eq!(
+                p.client_addr(peer, &fwd(&lines)),
+                ip("203.0.113.9"),
+                "{lines:?}"
+            );
+        }
+        assert_eq!(
+            p.client_addr(peer, &xff(&["\u{fffd}203.0.113.7, 203.0.113.9"])),
+            ip("203.0.113.9")
+        );
+        // A quoted comma stays inside its element.
+        assert_eq!(
+            p.client_addr(peer, &fwd(&["for=\"[2001:db8::1]:80\";by=\"a,b\""])),
+            ip("2001:db8::1")
+        );
+    }
+
+    #[test]
+    fn ipv4_mapped_entries_match_ipv4_peers() {
+        let p = proxies(&["::ffff:127.0.0.2", "::ffff:10.0.0.0/104"]);
+        assert_eq!(
+            p.client_addr(ip("127.0.0.2"), &xff(&["203.0.113.9"])),
+            ip("203.0.113.9")
+        );
+        assert_eq!(
+            p.client_addr(ip("::ffff:10.1.2.3"), &xff(&["203.0.113.9"])),
+            ip("203.0.113.9")
+        );
     }
 
     #[test]

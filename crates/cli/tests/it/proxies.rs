@@ -134,12 +134,19 @@ async fn unreadable_forwarding_headers_are_ignored_never_an_error() {
             "{name}: {value:?} is ignored"
         );
     }
-    // An unreadable X-Forwarded-For does not hand the decision to a Forwarded header
-    // its proxy may not have removed.
+    // A client's bad bytes left of what the proxy appended spoil only their own entry:
+    // the proxy's entry is read, and a Forwarded header its proxy may not have removed
+    // is not.
     let h: &[(&str, &[u8])] = &[
         ("x-forwarded-for", b"\xff203.0.113.7, 203.0.113.9"),
         ("forwarded", b"for=203.0.113.8"),
     ];
+    assert_eq!(recorded_ip(&s, PROXY, h).await, "203.0.113.9");
+    // An unclosed quote of the client's own does not swallow the proxy's element.
+    let h: &[(&str, &[u8])] = &[("forwarded", b"for=\", for=203.0.113.9")];
+    assert_eq!(recorded_ip(&s, PROXY, h).await, "203.0.113.9");
+    // The client's junk alone: the proxy is all we know.
+    let h: &[(&str, &[u8])] = &[("x-forwarded-for", b"\xff203.0.113.7")];
     assert_eq!(recorded_ip(&s, PROXY, h).await, "127.0.0.2");
     // A long chain is read, not refused: the right-most entry is the client.
     let (st, _) = password_with(

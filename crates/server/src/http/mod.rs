@@ -48,19 +48,20 @@ async fn resolve_client(State(st): State<Shared>, mut req: Request, next: Next) 
         let ip = if proxies.is_empty() {
             peer.to_canonical()
         } else {
-            // A line that is not visible ASCII stays in, as an entry that is not an
-            // address: dropping it could let the other header (or an entry left of it)
-            // be read instead.
+            // Bytes that are not UTF-8 become U+FFFD inside their own entry, which is
+            // then not an address: the entries a proxy appended to the right of a
+            // client's junk stay readable, and the junk stops the walk only where it is.
             let lines = |name| {
                 req.headers()
                     .get_all(name)
                     .iter()
-                    .map(|v| v.to_str().unwrap_or("unreadable"))
+                    .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
                     .collect::<Vec<_>>()
             };
+            let (xff, fwd) = (lines("x-forwarded-for"), lines(header::FORWARDED.as_str()));
             let headers = Forwarding {
-                x_forwarded_for: lines("x-forwarded-for"),
-                forwarded: lines(header::FORWARDED.as_str()),
+                x_forwarded_for: xff.iter().map(String::as_str).collect(),
+                forwarded: fwd.iter().map(String::as_str).collect(),
             };
             proxies.client_addr(peer, &headers)
         };
