@@ -254,6 +254,11 @@ pub fn check(
     if header["typ"] != "dpop+jwt" {
         return Err(Refusal::Typ);
     }
+    // RFC 7515 §4.1.11: no critical extension is understood here, so any makes the
+    // proof invalid.
+    if header.get("crit").is_some() {
+        return Err(Refusal::Malformed);
+    }
     let alg = header["alg"]
         .as_str()
         .filter(|a| ALGS.contains(a))

@@ -4,7 +4,7 @@ use super::{build, insert, issue_user_tokens, permitted, refresh_due, NewGrant, 
 use super::{Answer, GrantResult};
 use crate::caller::Caller;
 use crate::state::AppState;
-use baton_core::code::{check, Exchange};
+use baton_core::code::{check, CodeRejection, Exchange};
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, CodeUse, GrantId, GrantType};
 use baton_core::store::{GrantFilter, Revocation};
@@ -53,13 +53,19 @@ async fn exchange(
     // RFC 6749 §4.1.2: a code used twice fails, and what the first use issued is
     // revoked.
     if let Some(first) = &stored.used {
+        // A code bound to a key (dpop_jkt) was first redeemed with that key: a replay
+        // without it is not the client's, and revoking on its word would let whoever
+        // intercepted the code sign the user out (RFC 9449 §10).
+        if stored.dpop_jkt.is_some() && stored.dpop_jkt.as_deref() != req.dpop_jkt {
+            return Err(bad_code().into());
+        }
         revoke_first_use(st, first, caller, now).await?;
         return Err(OAuthError::invalid_grant(
             "the authorization code was already used; the tokens it issued are revoked",
         )
         .into());
     }
-    check(
+    let checked = check(
         &stored,
         now,
         &Exchange {
@@ -69,8 +75,20 @@ async fn exchange(
             code_verifier: req.code_verifier,
             proof_jkt: req.dpop_jkt,
         },
-    )
-    .map_err(|r| r.error())?;
+    );
+    if checked == Err(CodeRejection::KeyMismatch) {
+        // The code of a key-bound authorization (dpop_jkt), without a proof of that key.
+        let why = if req.dpop_jkt.is_some() {
+            crate::dpop::Refusal::KeyMismatch
+        } else {
+            crate::dpop::Refusal::Missing
+        };
+        crate::dpop::count(why);
+        let ev =
+            crate::dpop::refusal_event(why, "/token", now, caller, Some(&client.client_id), None);
+        crate::best_effort::record_event(st, ev).await;
+    }
+    checked.map_err(|r| r.error())?;
     let user = st
         .store
         .get_user_by_sub(&stored.subject)

@@ -33,8 +33,10 @@ fn required(st: &AppState, client: &Client) -> bool {
 }
 
 /// The proof of a token request by the authenticated `client`: `None` if it carried
-/// none and needs none. A refusal is counted, recorded as `dpop.proof_refused` (except
-/// a missing nonce, a routine step of the protocol), and answered.
+/// none and needs none. A refusal is counted, and answered; it is recorded as
+/// `dpop.proof_refused` only for a client that authenticated with a credential (a
+/// public client is only named, so anyone could flood the event log in its name) and
+/// never for a missing nonce (a routine step of the protocol).
 pub async fn token_proof(
     st: &AppState,
     headers: &HeaderMap,
@@ -55,7 +57,7 @@ pub async fn token_proof(
         Err(VerifyError::Refused(r)) => r,
         Err(VerifyError::Store(e)) => return Err(e.into()),
     };
-    if refusal != dpop::Refusal::Nonce {
+    if refusal != dpop::Refusal::Nonce && !client.is_public() {
         let ev = dpop::refusal_event(
             refusal,
             "/token",
@@ -90,6 +92,33 @@ pub fn challenge(code: ErrorCode, description: &str) -> ApiError {
     ApiError::refused(OAuthError::new(code, description), Refusal::DpopChallenge)
 }
 
+/// Checks the request's proof for `method` on `url` (with the `ath` of `access_token`
+/// when given) and that it is of the key `jkt`; the refusal otherwise, counted.
+pub async fn proof_of_key(
+    st: &AppState,
+    headers: &HeaderMap,
+    method: &str,
+    url: &str,
+    access_token: Option<&str>,
+    jkt: &str,
+) -> ApiResult<Result<(), dpop::Refusal>> {
+    let expect = Expect {
+        method,
+        url,
+        access_token,
+        nonce: false,
+    };
+    Ok(Err(
+        match dpop::verify(st, header(headers), &expect).await {
+            Ok(Some(p)) if p.jkt == jkt => return Ok(Ok(())),
+            Ok(Some(_)) => dpop::count(dpop::Refusal::KeyMismatch),
+            Ok(None) => dpop::count(dpop::Refusal::Missing),
+            Err(VerifyError::Refused(r)) => r,
+            Err(VerifyError::Store(e)) => return Err(e.into()),
+        },
+    ))
+}
+
 /// Checks the proof of a request to a resource of ours (`url`, with `method`) that
 /// presented the DPoP-bound `access_token`, bound to `jkt`.
 pub async fn resource_proof(
@@ -100,21 +129,7 @@ pub async fn resource_proof(
     access_token: &str,
     jkt: &str,
 ) -> ApiResult<()> {
-    let expect = Expect {
-        method,
-        url,
-        access_token: Some(access_token),
-        nonce: false,
-    };
-    let refusal = match dpop::verify(st, header(headers), &expect).await {
-        Ok(Some(p)) if p.jkt == jkt => return Ok(()),
-        Ok(Some(_)) => dpop::count(dpop::Refusal::KeyMismatch),
-        Ok(None) => dpop::count(dpop::Refusal::Missing),
-        Err(VerifyError::Refused(r)) => r,
-        Err(VerifyError::Store(e)) => return Err(e.into()),
-    };
-    Err(challenge(
-        ErrorCode::InvalidDpopProof,
-        refusal.description(),
-    ))
+    proof_of_key(st, headers, method, url, Some(access_token), jkt)
+        .await?
+        .map_err(|r| challenge(ErrorCode::InvalidDpopProof, r.description()))
 }

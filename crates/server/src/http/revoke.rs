@@ -59,7 +59,10 @@ async fn handle(
         Err(e) => return (Err(e), None),
     };
     let readers = super::cors::readers(st, headers, &client);
-    (revoke_token(st, caller, &client, &f).await, readers)
+    (
+        revoke_token(st, caller, headers, &client, &f).await,
+        readers,
+    )
 }
 
 async fn authenticate(
@@ -76,6 +79,7 @@ async fn authenticate(
 async fn revoke_token(
     st: &AppState,
     caller: &Caller,
+    headers: &HeaderMap,
     client: &Client,
     f: &form::Form,
 ) -> ApiResult<()> {
@@ -83,10 +87,21 @@ async fn revoke_token(
     let now = st.clock.now();
     // `token_type_hint` is only a lookup hint, and one we do not know is ignored
     // (RFC 7009 §2.1): every kind of token is tried whatever it says.
-    if revoke_refresh(st, client, token, caller, now).await? {
+    if revoke_refresh(st, client, token, caller, headers, now).await? {
         return Ok(());
     }
-    revoke_access(st, client, token, now).await
+    revoke_access(st, client, token, headers, now).await
+}
+
+/// A token bound to a DPoP key (a public client's grant, a DPoP-bound access token) is
+/// revoked only by the holder of its key: without a proof of it, whoever stole the
+/// token could sign the user out with it. Refused as `invalid_dpop_proof`, nothing
+/// changed.
+async fn key_holder(st: &AppState, headers: &HeaderMap, jkt: &str) -> ApiResult<()> {
+    let url = format!("{}/revoke", st.cfg.issuer);
+    super::dpop::proof_of_key(st, headers, "POST", &url, None, jkt)
+        .await?
+        .map_err(|r| OAuthError::new(ErrorCode::InvalidDpopProof, r.description()).into())
 }
 
 /// Answers whether `token` was a refresh token of ours (revoked, or refused).
@@ -95,6 +110,7 @@ async fn revoke_refresh(
     client: &Client,
     token: &str,
     caller: &Caller,
+    headers: &HeaderMap,
     now: Timestamp,
 ) -> ApiResult<bool> {
     let Some(claims) = st.rt_keys.open(token) else {
@@ -109,6 +125,9 @@ async fn revoke_refresh(
     };
     if grant.client_id != client.client_id {
         return Err(not_yours());
+    }
+    if let Some(jkt) = &grant.dpop_jkt {
+        key_holder(st, headers, jkt).await?;
     }
     let why = Revocation {
         reason: "revoked_by_client".into(),
@@ -127,6 +146,7 @@ async fn revoke_access(
     st: &AppState,
     client: &Client,
     token: &str,
+    headers: &HeaderMap,
     now: Timestamp,
 ) -> ApiResult<()> {
     let Some(at) = tokens::read_access_token(st, token, now).await? else {
@@ -134,6 +154,9 @@ async fn revoke_access(
     };
     if at.claims["client_id"].as_str() != Some(client.client_id.as_str()) {
         return Err(not_yours());
+    }
+    if let Some(jkt) = at.dpop_jkt() {
+        key_holder(st, headers, jkt).await?;
     }
     match at.reference {
         Some(digest) => {

@@ -4,6 +4,7 @@
 
 use super::*;
 use baton_testkit::flow::{AuthParams, Browser};
+use serde_json::Value;
 
 /// Whether nothing of the grant changed: same generation, still active.
 async fn unchanged(s: &TestServer, token: &str, generation: u64) {
@@ -218,4 +219,83 @@ async fn dpop_jkt_binds_the_code_to_its_key() {
     // A malformed dpop_jkt is refused at /authorize, back to the client.
     let (cb, _) = authorize(Some("not-a-thumbprint".into())).await;
     assert_eq!(cb.error(), Some("invalid_request"));
+}
+
+/// A thief holding a bound refresh token (or access token) but not the key cannot
+/// revoke it: `/revoke` asks the key holder's proof.
+#[tokio::test]
+async fn revoking_a_bound_token_needs_a_proof_of_its_key() {
+    let s = TestServer::start("").await;
+    let key = ProofKey::es256();
+    let a = public_login_at(&s.url, Some(&key)).await;
+    let (t1, access) = (rt(&a), at(&a));
+    let t2 = rt(&public_refresh_at(&s.url, &t1, Some(&key)).await);
+    let revoke = |token: String, proofs: Vec<String>| {
+        let url = s.url.clone();
+        async move {
+            let mut req = baton_testkit::client()
+                .post(format!("{url}/revoke"))
+                .form(&[("client_id", SPA), ("token", token.as_str())]);
+            for p in &proofs {
+                req = req.header("dpop", p.as_str());
+            }
+            let r = req.send().await.unwrap();
+            (
+                r.status().as_u16(),
+                r.json::<Value>().await.unwrap_or(Value::Null),
+            )
+        }
+    };
+    let revoke_url = format!("{}/revoke", s.url);
+    let other = ProofKey::es256();
+    for (token, proofs) in [
+        (t1.clone(), vec![]),
+        (t2.clone(), vec![]),
+        (t2.clone(), vec![other.proof("POST", &revoke_url)]),
+        (access.clone(), vec![]),
+    ] {
+        let (st, v) = revoke(token, proofs).await;
+        assert_eq!(st, 400, "{v}");
+        assert_eq!(v["error"], "invalid_dpop_proof", "{v}");
+    }
+    unchanged(&s, &t2, 2).await;
+    // The key's holder revokes.
+    let (st, v) = revoke(t2.clone(), vec![key.proof("POST", &revoke_url)]).await;
+    assert_eq!(st, 200, "{v}");
+    assert!(!crate::support::grant_of(&s, &t2).await.is_active());
+}
+
+/// A used code bound by `dpop_jkt`, replayed without its key (by whoever intercepted
+/// it), revokes nothing: only the key's holder could have redeemed it first.
+#[tokio::test]
+async fn replaying_a_bound_code_without_its_key_revokes_nothing() {
+    let s = TestServer::start("").await;
+    let key = ProofKey::es256();
+    let mut p = AuthParams::new(SPA, "openid offline_access");
+    p.extra.push(("dpop_jkt".into(), key.jkt()));
+    let pkce = p.pkce.clone().expect("PKCE");
+    let b = Browser::fresh(&s);
+    let resp = b.authorize(&p).await;
+    let code = b.drive(resp, "allow").await.code().to_string();
+    let f = [
+        ("grant_type", "authorization_code"),
+        ("client_id", SPA),
+        ("code", code.as_str()),
+        ("redirect_uri", "http://127.0.0.1:9/cb"),
+        ("code_verifier", pkce.verifier.as_str()),
+    ];
+    let a = token_at(&s.url, None, &f, &[&proof(&key, &s.url)]).await;
+    let t = rt(&a);
+    for proofs in [vec![], vec![proof(&ProofKey::es256(), &s.url)]] {
+        let ps: Vec<&str> = proofs.iter().map(String::as_str).collect();
+        token_at(&s.url, None, &f, &ps)
+            .await
+            .refused(400, "invalid_grant");
+        unchanged(&s, &t, 1).await;
+    }
+    // The key's holder replaying it: the code reuse rule applies.
+    token_at(&s.url, None, &f, &[&proof(&key, &s.url)])
+        .await
+        .refused(400, "invalid_grant");
+    assert!(!crate::support::grant_of(&s, &t).await.is_active());
 }

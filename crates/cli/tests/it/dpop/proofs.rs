@@ -70,6 +70,14 @@ async fn each_rule_broken_in_turn_is_refused_and_says_which() {
         ),
         ("typ JWT", with_header(&|h| h["typ"] = "JWT".into()), "typ"),
         (
+            "crit extension",
+            with_header(&|h| {
+                h["crit"] = json!(["x-ext"]);
+                h["x-ext"] = true.into();
+            }),
+            "well-formed",
+        ),
+        (
             "typ missing",
             with_header(&|h| {
                 h.as_object_mut().unwrap().remove("typ");
@@ -325,6 +333,22 @@ async fn a_refused_proof_is_an_event_and_a_metric_naming_the_rule_never_the_proo
     assert_eq!(evs[0].details["endpoint"], "/token");
     let all = serde_json::to_string(&evs[0].details).unwrap();
     assert!(!all.contains(&bad[..40]), "no part of the proof");
+    // A public client is only named, not authenticated: its refusals are counted, not
+    // recorded (anyone could flood the event log in its name).
+    let mut c = ProofKey::claims("POST", &token_url(&s));
+    c["htm"] = "PUT".into();
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", SPA),
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+    ];
+    for _ in 0..3 {
+        token_at(&s.url, None, &form, &[&key.sign(&key.header(), &c)])
+            .await
+            .bad_proof("htm");
+    }
+    assert_eq!(s.events("dpop.proof_refused").await.len(), 1);
     let m = s
         .http
         .get(format!("{}/metrics", s.url))
