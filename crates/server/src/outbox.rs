@@ -129,11 +129,20 @@ pub async fn run_once(st: &Shared) -> Duration {
 /// Tries one claimed item and records the outcome; answers when it is due again, if
 /// it is.
 async fn one(st: &AppState, item: OutboxItem) -> Option<Timestamp> {
-    let attempt = match item.kind.as_str() {
-        BACKCHANNEL_LOGOUT => crate::backchannel::attempt(st, &item).await,
-        WEBHOOK => crate::webhooks::attempt(st, &item).await,
-        other => {
-            Attempt::Fail(serde_json::json!({"error": format!("unknown delivery kind `{other}`")}))
+    // Each claim counts a try. More claims than tries allowed means tries that never
+    // recorded an end (a node that died or a try that panicked mid-way): give up
+    // rather than claim the item every lease forever.
+    let attempt = if item.attempts > st.cfg.outbox.max_attempts {
+        Attempt::Fail(
+            serde_json::json!({"error": "no try recorded an end within outbox.max_attempts"}),
+        )
+    } else {
+        match item.kind.as_str() {
+            BACKCHANNEL_LOGOUT => crate::backchannel::attempt(st, &item).await,
+            WEBHOOK => crate::webhooks::attempt(st, &item).await,
+            other => Attempt::Fail(
+                serde_json::json!({"error": format!("unknown delivery kind `{other}`")}),
+            ),
         }
     };
     let cfg = &st.cfg.outbox;

@@ -71,7 +71,12 @@ impl GrantCache {
             GrantCache::Memory(_) => None,
             GrantCache::Redis(r) => match r.eviction_policy().await {
                 Ok(p) => crate::redis::policy_problem(&p),
-                Err(e) => r.ping().await.ok().map(|()| e.to_string()),
+                // Redis answers but will not tell: the error (which can name the Redis
+                // user) goes to the log, the answer (shown by /readyz) is fixed text.
+                Err(e) => r.ping().await.ok().map(|()| {
+                    tracing::warn!(error = %e, "redis: cannot read maxmemory-policy");
+                    "cannot read maxmemory-policy (CONFIG GET and INFO memory both refused; the server log says why)".to_string()
+                }),
             },
         }
     }

@@ -146,27 +146,29 @@ pub fn split_url(url: &str) -> Result<PgUrl, String> {
 }
 
 /// Whether every host is on this machine (a Unix socket, `localhost`, a loopback
-/// address); no host at all means the default Unix socket / localhost.
-pub fn all_local(hosts: &[Host]) -> bool {
-    hosts.iter().all(|h| match h {
-        Host::Tcp(name) => {
-            let n = name.trim_start_matches('[').trim_end_matches(']');
-            n.eq_ignore_ascii_case("localhost")
-                || n.parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        #[cfg(unix)]
-        Host::Unix(_) => true,
-    })
+/// address), and every `hostaddr` (which is what is connected to when given) a loopback
+/// address; no host at all means the default Unix socket / localhost.
+pub fn all_local(hosts: &[Host], hostaddrs: &[std::net::IpAddr]) -> bool {
+    hostaddrs.iter().all(|a| a.is_loopback())
+        && hosts.iter().all(|h| match h {
+            Host::Tcp(name) => {
+                let n = name.trim_start_matches('[').trim_end_matches(']');
+                n.eq_ignore_ascii_case("localhost")
+                    || n.parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            #[cfg(unix)]
+            Host::Unix(_) => true,
+        })
 }
 
 impl PgUrl {
     /// The mode in effect: as given, else `disable` for a server on this machine with
     /// no TLS file named, else `verify-full`.
-    pub fn effective_mode(&self, hosts: &[Host]) -> Mode {
+    pub fn effective_mode(&self, hosts: &[Host], hostaddrs: &[std::net::IpAddr]) -> Mode {
         match self.mode {
             Some(m) => m,
-            None if all_local(hosts)
+            None if all_local(hosts, hostaddrs)
                 && self.root_cert.is_none()
                 && self.cert.is_none()
                 && self.key.is_none() =>
@@ -178,8 +180,8 @@ impl PgUrl {
     }
 
     /// Builds the TLS set-up, reading every file named (errors name the parameter).
-    pub fn tls(&self, hosts: &[Host]) -> Result<PgTls, String> {
-        let mode = self.effective_mode(hosts);
+    pub fn tls(&self, hosts: &[Host], hostaddrs: &[std::net::IpAddr]) -> Result<PgTls, String> {
+        let mode = self.effective_mode(hosts, hostaddrs);
         let system = self.root_cert.as_deref() == Some("system");
         if system && mode != Mode::VerifyFull {
             return Err(format!(
@@ -373,7 +375,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> TlsStream for PgTlsStream<S> {
 pub fn parse(url: &str) -> Result<(tokio_postgres::Config, PgTls), String> {
     let split = split_url(url)?;
     let mut config: tokio_postgres::Config = split.rest.parse().map_err(|e| format!("{e}"))?;
-    let tls = split.tls(config.get_hosts())?;
+    let tls = split.tls(config.get_hosts(), config.get_hostaddrs())?;
     config.ssl_mode(tls.driver_mode());
     Ok((config, tls))
 }
@@ -403,8 +405,18 @@ mod tests {
         let mode = |url: &str| {
             let u = split_url(url).unwrap();
             let c: tokio_postgres::Config = u.rest.parse().unwrap();
-            u.effective_mode(c.get_hosts())
+            u.effective_mode(c.get_hosts(), c.get_hostaddrs())
         };
+        // A hostaddr is where the connection goes: a remote one needs TLS by default,
+        // whatever the host name says.
+        assert_eq!(
+            mode("postgres://u@localhost/x?hostaddr=198.51.100.7"),
+            Mode::VerifyFull
+        );
+        assert_eq!(
+            mode("postgres://u@localhost/x?hostaddr=127.0.0.1"),
+            Mode::Disable
+        );
         assert_eq!(mode("postgres://u@127.0.0.1/x"), Mode::Disable);
         assert_eq!(mode("postgres://u@localhost:5432/x"), Mode::Disable);
         assert_eq!(mode("postgres://u@[::1]/x"), Mode::Disable);
