@@ -108,6 +108,18 @@ impl GrantStore for MemoryGrants {
         })
     }
 
+    fn bind_key<'a>(&'a self, id: GrantId, jkt: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            Ok(match self.map()?.get_mut(&id) {
+                Some(g) if g.dpop_jkt.is_none() => {
+                    g.dpop_jkt = Some(jkt.to_string());
+                    true
+                }
+                _ => false,
+            })
+        })
+    }
+
     fn revoke<'a>(
         &'a self,
         filter: &'a GrantFilter,

@@ -540,7 +540,6 @@ fn encode(g: &Grant, idx: &[String]) -> Vec<(&'static str, String)> {
         "grace": g.grace.0,
         "update_claims": g.update_claims,
         "claims_snapshot": g.claims_snapshot,
-        "dpop_jkt": g.dpop_jkt,
         // The field keeps its first name: `cached`, the inverse of `persist`.
         "cached": !g.persist,
     });
@@ -553,6 +552,10 @@ fn encode(g: &Grant, idx: &[String]) -> Vec<(&'static str, String)> {
         ("sl", opt_ms(g.sliding.map(|d| d.0))),
         ("idx", idx.join(" ")),
     ];
+    // A field of its own, so that binding an unbound grant is one HSETNX.
+    if let Some(jkt) = &g.dpop_jkt {
+        f.push(("jkt", jkt.clone()));
+    }
     match &g.status {
         GrantStatus::Active => f.push(("st", "a".into())),
         GrantStatus::Revoked { at, reason } => {
@@ -608,7 +611,7 @@ fn decode(id: GrantId, m: &HashMap<String, String>) -> StoreResult<Grant> {
         grace: Dur(i("grace")?),
         update_claims: b("update_claims")?,
         claims_snapshot: d["claims_snapshot"].as_str().map(str::to_string),
-        dpop_jkt: d["dpop_jkt"].as_str().map(str::to_string),
+        dpop_jkt: m.get("jkt").cloned(),
         persist: !b("cached")?,
         status,
     })
@@ -688,6 +691,21 @@ impl GrantStore for RedisGrants {
                 .await
                 .map_err(unavailable)?;
             Ok(())
+        })
+    }
+
+    fn bind_key<'a>(&'a self, id: GrantId, jkt: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let bound: i64 = Script::new(
+                "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end \
+                 return redis.call('HSETNX', KEYS[1], 'jkt', ARGV[1])",
+            )
+            .key(self.grant_key(id))
+            .arg(jkt)
+            .invoke_async(&mut self.conn.clone())
+            .await
+            .map_err(unavailable)?;
+            Ok(bound == 1)
         })
     }
 
@@ -783,26 +801,4 @@ impl GrantStore for RedisGrants {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::glob_escape;
-
-    #[test]
-    fn only_noeviction_is_accepted() {
-        assert_eq!(super::policy_problem("noeviction"), None);
-        for p in [
-            "allkeys-lru",
-            "volatile-ttl",
-            "volatile-lru",
-            "allkeys-random",
-        ] {
-            let e = super::policy_problem(p).unwrap();
-            assert!(e.contains(p) && e.contains("noeviction"), "{e}");
-        }
-    }
-
-    #[test]
-    fn glob_escape_escapes_pattern_characters() {
-        assert_eq!(glob_escape("baton:"), "baton:");
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
-    }
-}
+mod tests;

@@ -27,6 +27,11 @@ pub trait GrantStore: Send + Sync {
     /// Records use of a `reuse` grant (sliding lifetime).
     fn touch(&self, id: GrantId, now: Timestamp) -> BoxFuture<'_, StoreResult<()>>;
 
+    /// Binds an unbound grant to the DPoP key `jkt` (RFC 9449 §5: a public client's
+    /// first refresh with a proof). Answers whether this call bound it: `false` when
+    /// the grant is gone or already bound (to any key), which it then stays.
+    fn bind_key<'a>(&'a self, id: GrantId, jkt: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+
     /// Revokes every active grant matching `filter`; answers the ids revoked. The
     /// revocation and its events commit together, or not at all.
     fn revoke<'a>(

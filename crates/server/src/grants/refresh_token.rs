@@ -166,6 +166,19 @@ async fn run(
             Decision::Reuse { .. } => claims.generation,
             Decision::GraceReplay { current } => current,
         };
+        // RFC 9449 §5: a public client's grant refreshed with a proof is bound to that
+        // key from then on (one created with a proof already is). Bound before anything
+        // is minted: if another request bound it first, decide again on what is stored.
+        if let (true, None, Some(jkt)) = (client.is_public(), &grant.dpop_jkt, req.dpop_jkt) {
+            if !store.bind_key(grant.id, jkt).await? {
+                grant = store
+                    .get_grant(claims.grant_id)
+                    .await?
+                    .ok_or_else(invalid)?;
+                continue;
+            }
+            grant.dpop_jkt = Some(jkt.to_string());
+        }
         let outcome = match decision {
             Decision::Rotate { .. } => Outcome::Rotated,
             Decision::GraceReplay { .. } => Outcome::GraceReplay,

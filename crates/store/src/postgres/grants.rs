@@ -217,6 +217,18 @@ impl GrantStore for PgStore {
         })
     }
 
+    fn bind_key<'a>(&'a self, id: GrantId, jkt: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            c.execute(
+                "UPDATE grants SET dpop_jkt = $2 WHERE id = $1 AND dpop_jkt IS NULL",
+                &[&&id.0[..], &jkt],
+            )
+            .await
+            .map(|n| n == 1)
+        })
+    }
+
     fn revoke<'a>(
         &'a self,
         filter: &'a GrantFilter,

@@ -194,6 +194,16 @@ impl GrantStore for SqliteStore {
         }))
     }
 
+    fn bind_key<'a>(&'a self, id: GrantId, jkt: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
+        let jkt = jkt.to_string();
+        Box::pin(self.write(move |c| {
+            c.prepare_cached("UPDATE grants SET dpop_jkt = ?2 WHERE id = ?1 AND dpop_jkt IS NULL")
+                .and_then(|mut s| s.execute(params![&id.0[..], jkt]))
+                .map(|n| n == 1)
+                .map_err(unavailable)
+        }))
+    }
+
     fn revoke<'a>(
         &'a self,
         filter: &'a GrantFilter,

@@ -225,3 +225,51 @@ pub(super) async fn revocation_events(s: Arc<dyn Store>) {
     );
     assert_eq!(s.list_events(&q("grant.created")).await.unwrap().len(), 1);
 }
+
+/// Grants: `bind_key` binds an unbound grant once (RFC 9449 §5), never rebinds a
+/// bound one, never creates a grant; of concurrent binds with different keys, one wins.
+pub(super) async fn key_binding(s: Arc<dyn GrantStore>) {
+    let bound = grant("c1", "s1", None, T0);
+    let mut unbound = grant("c1", "s1", None, T0);
+    unbound.dpop_jkt = None;
+    for g in [&bound, &unbound] {
+        s.insert_grant(g, event("grant.created", T0, Some("c1"), Some("s1")))
+            .await
+            .unwrap();
+    }
+    assert!(
+        !s.bind_key(bound.id, "other-key").await.unwrap(),
+        "already bound"
+    );
+    assert_eq!(
+        s.get_grant(bound.id).await.unwrap().unwrap().dpop_jkt,
+        bound.dpop_jkt,
+        "a bound grant keeps its key"
+    );
+    assert!(
+        !s.bind_key(GrantId([7; 16]), "k").await.unwrap(),
+        "unknown grant"
+    );
+    assert_eq!(
+        s.get_grant(GrantId([7; 16])).await.unwrap(),
+        None,
+        "nothing created"
+    );
+    let mut tasks = Vec::new();
+    for i in 0..10 {
+        let (s, id) = (s.clone(), unbound.id);
+        tasks.push(tokio::spawn(async move {
+            let k = format!("key-{i}");
+            s.bind_key(id, &k).await.unwrap().then_some(k)
+        }));
+    }
+    let mut winners = Vec::new();
+    for t in tasks {
+        winners.extend(t.await.unwrap());
+    }
+    assert_eq!(winners.len(), 1, "{winners:?}");
+    assert_eq!(
+        s.get_grant(unbound.id).await.unwrap().unwrap().dpop_jkt,
+        Some(winners[0].clone())
+    );
+}

@@ -63,6 +63,7 @@ checks! {
     grants::advance_race(grants),
     grants::revoke_filters(grants),
     grants::list_grants(grants),
+    grants::key_binding(grants),
     grants::revocation_events(store),
     clients::client_records(store),
     clients::client_update(store),

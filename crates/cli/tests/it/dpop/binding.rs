@@ -72,16 +72,35 @@ async fn a_public_clients_grant_answers_only_its_key_through_rotation_and_grace(
 }
 
 #[tokio::test]
-async fn an_unbound_public_grant_stays_unbound_and_a_confidential_one_is_never_bound() {
+async fn an_unbound_public_grant_is_bound_by_its_first_refresh_with_a_proof() {
     let s = TestServer::start("").await;
     let key = ProofKey::es256();
-    // Created without a proof: refreshes with or without one; a proof binds only the
-    // access token it comes with.
+    // Created without a proof: refreshes without one stay bearer refreshes.
     let t1 = rt(&public_login_at(&s.url, None).await);
-    let a = public_refresh_at(&s.url, &t1, Some(&key)).await;
+    let t2 = rt(&public_refresh_at(&s.url, &t1, None).await);
+    assert_eq!(crate::support::grant_of(&s, &t2).await.dpop_jkt, None);
+    // RFC 9449 §5: the first refresh with a proof binds the grant to its key for life.
+    let a = public_refresh_at(&s.url, &t2, Some(&key)).await;
     assert_eq!(a.ok()["token_type"], "DPoP");
-    let a = public_refresh_at(&s.url, &rt(&a), None).await;
-    assert_eq!(a.ok()["token_type"], "Bearer");
+    let t3 = rt(&a);
+    assert_eq!(
+        crate::support::grant_of(&s, &t3).await.dpop_jkt.as_deref(),
+        Some(key.jkt().as_str())
+    );
+    public_refresh_at(&s.url, &t3, None)
+        .await
+        .refused(400, "invalid_grant");
+    public_refresh_at(&s.url, &t3, Some(&ProofKey::es256()))
+        .await
+        .refused(400, "invalid_grant");
+    unchanged(&s, &t3, 3).await;
+    public_refresh_at(&s.url, &t3, Some(&key)).await.ok();
+}
+
+#[tokio::test]
+async fn a_confidential_grant_is_never_bound() {
+    let s = TestServer::start("").await;
+    let key = ProofKey::es256();
     // A confidential client's grant made with a proof: its refresh tokens are bound by
     // its authentication, not the key (RFC 9449 §5).
     let form = [
