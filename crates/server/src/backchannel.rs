@@ -67,31 +67,49 @@ impl LogoutNotifier for Backchannel {
 }
 
 /// Puts one delivery per client with a `backchannel_logout_uri` in the outbox, and
-/// wakes this node's worker. A failure is logged: the session has ended already.
+/// wakes this node's worker. A client that cannot be read now is queued anyway (its
+/// try reads it again), and a store that refuses the write is asked again, for about
+/// 6 s, before the failure is logged: the session has ended already, and its
+/// deliveries must not be dropped on a passing store error.
 async fn enqueue(st: &AppState, session: &Session, client_ids: &[String]) {
     let now = st.clock.now();
     let mut items = Vec::new();
     for id in client_ids {
-        match st.store.get_client(id).await {
-            Ok(Some(c)) if c.backchannel_logout_uri.is_some() => items.push(NewOutboxItem {
+        let due = match st.store.get_client(id).await {
+            Ok(Some(c)) => c.backchannel_logout_uri.is_some(),
+            Ok(None) => false,
+            Err(e) => {
+                tracing::warn!(client_id = %id, session_id = %session.id, error = %e, "back-channel logout: cannot read the client now; queued, its try reads it again");
+                true
+            }
+        };
+        if due {
+            items.push(NewOutboxItem {
                 kind: BACKCHANNEL_LOGOUT.into(),
-                target: c.client_id,
+                target: id.clone(),
                 payload: json!({"session_id": session.id, "subject": session.subject}),
                 due_at: now,
-            }),
-            Ok(_) => {}
-            Err(e) => {
-                tracing::warn!(client_id = %id, session_id = %session.id, error = %e, "back-channel logout: cannot read the client; not sent");
-            }
+            });
         }
     }
     if items.is_empty() {
         return;
     }
-    match st.store.enqueue_outbox(items, now).await {
-        Ok(()) => st.outbox.wake(),
-        Err(e) => {
-            tracing::warn!(session_id = %session.id, error = %e, "back-channel logout: cannot queue the deliveries; not sent")
+    let mut wait = std::time::Duration::from_millis(100);
+    for tries_left in (0..7).rev() {
+        match st.store.enqueue_outbox(items.clone(), now).await {
+            Ok(()) => {
+                st.outbox.wake();
+                return;
+            }
+            Err(e) if tries_left == 0 => {
+                tracing::error!(session_id = %session.id, error = %e, "back-channel logout: cannot queue the deliveries; not sent")
+            }
+            Err(e) => {
+                tracing::warn!(session_id = %session.id, error = %e, "back-channel logout: cannot queue the deliveries yet; trying again");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+            }
         }
     }
 }
