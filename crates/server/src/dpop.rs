@@ -267,13 +267,7 @@ pub fn check(
     let jkt = thumbprint(jwk).ok_or(Refusal::Jwk)?;
     if !crate::jwt::verify_signature(alg, jwk, input.as_bytes(), &sig) {
         // A key that cannot be of `alg` fails here too: say which.
-        let fits = match alg {
-            "ES256" => jwk["kty"] == "EC" && jwk["crv"] == "P-256",
-            "ES384" => jwk["kty"] == "EC" && jwk["crv"] == "P-384",
-            "EdDSA" | "Ed25519" => jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519",
-            _ => jwk["kty"] == "RSA",
-        };
-        return Err(if fits {
+        return Err(if crate::jwt::key_fits(alg, jwk) {
             Refusal::Signature
         } else {
             Refusal::Jwk
@@ -370,6 +364,26 @@ pub fn refusal_event(
         grant_id,
         serde_json::json!({ "reason": r.as_str(), "endpoint": endpoint }),
     )
+}
+
+/// A token request for a key-bound grant or code (at `/token`) without a proof of its
+/// key: counted as `key_mismatch` (another key was proved) or `missing`, and recorded,
+/// best effort (nothing changed), as `dpop.proof_refused`.
+pub async fn key_refused(
+    st: &AppState,
+    proved: bool,
+    now: Timestamp,
+    caller: &crate::caller::Caller,
+    client_id: &str,
+    grant_id: Option<baton_core::model::GrantId>,
+) {
+    let why = count(if proved {
+        Refusal::KeyMismatch
+    } else {
+        Refusal::Missing
+    });
+    let ev = refusal_event(why, "/token", now, caller, Some(client_id), grant_id);
+    crate::best_effort::record_event(st, ev).await;
 }
 
 /// Counts a refusal made outside [`verify`] (a proof missing where required, a proof

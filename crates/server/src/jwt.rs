@@ -152,15 +152,28 @@ fn verify_with_jwk(alg: SigAlg, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
     verify_signature(alg.as_str(), jwk, msg, sig)
 }
 
+/// Whether `jwk` is a key of the type the JOSE algorithm `alg` signs with (ES256: EC
+/// P-256, ES384: EC P-384, EdDSA/Ed25519: OKP Ed25519, RS256/PS256: RSA); false for any
+/// algorithm [`verify_signature`] does not know.
+pub fn key_fits(alg: &str, jwk: &Value) -> bool {
+    match alg {
+        "ES256" => jwk["kty"] == "EC" && jwk["crv"] == "P-256",
+        "ES384" => jwk["kty"] == "EC" && jwk["crv"] == "P-384",
+        "EdDSA" | "Ed25519" => jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519",
+        "RS256" | "PS256" => jwk["kty"] == "RSA",
+        _ => false,
+    }
+}
+
 /// Whether `sig` is a valid JWS signature of `msg` under the public `jwk` with the
 /// JOSE algorithm `alg`: ES256, ES384, EdDSA or Ed25519 (an Ed25519 key), RS256 and PS256 (RSA keys of
 /// 2048 to 8192 bits). Any other algorithm, or a key that does not fit it, is false.
 pub fn verify_signature(alg: &str, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool {
+    if !key_fits(alg, jwk) {
+        return false;
+    }
     let b = |k: &str| jwk[k].as_str().and_then(|s| URL_SAFE_NO_PAD.decode(s).ok());
-    let ec = |crv: &str, len: usize, algorithm: &'static signature::EcdsaVerificationAlgorithm| {
-        if jwk["kty"] != "EC" || jwk["crv"] != crv {
-            return false;
-        }
+    let ec = |len: usize, algorithm: &'static signature::EcdsaVerificationAlgorithm| {
         let (Some(x), Some(y)) = (b("x"), b("y")) else {
             return false;
         };
@@ -176,9 +189,6 @@ pub fn verify_signature(alg: &str, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool 
             .is_ok()
     };
     let rsa = |params: &'static signature::RsaParameters| {
-        if jwk["kty"] != "RSA" {
-            return false;
-        }
         let (Some(n), Some(e)) = (b("n"), b("e")) else {
             return false;
         };
@@ -187,11 +197,11 @@ pub fn verify_signature(alg: &str, jwk: &Value, msg: &[u8], sig: &[u8]) -> bool 
             .is_ok()
     };
     match alg {
-        "ES256" => ec("P-256", 32, &signature::ECDSA_P256_SHA256_FIXED),
-        "ES384" => ec("P-384", 48, &signature::ECDSA_P384_SHA384_FIXED),
+        "ES256" => ec(32, &signature::ECDSA_P256_SHA256_FIXED),
+        "ES384" => ec(48, &signature::ECDSA_P384_SHA384_FIXED),
         "RS256" => rsa(&signature::RSA_PKCS1_2048_8192_SHA256),
         "PS256" => rsa(&signature::RSA_PSS_2048_8192_SHA256),
-        "EdDSA" | "Ed25519" if jwk["kty"] == "OKP" && jwk["crv"] == "Ed25519" => {
+        "EdDSA" | "Ed25519" => {
             let Some(x) = b("x") else { return false };
             signature::UnparsedPublicKey::new(&signature::ED25519, x)
                 .verify(msg, sig)

@@ -78,15 +78,8 @@ async fn exchange(
     );
     if checked == Err(CodeRejection::KeyMismatch) {
         // The code of a key-bound authorization (dpop_jkt), without a proof of that key.
-        let why = if req.dpop_jkt.is_some() {
-            crate::dpop::Refusal::KeyMismatch
-        } else {
-            crate::dpop::Refusal::Missing
-        };
-        crate::dpop::count(why);
-        let ev =
-            crate::dpop::refusal_event(why, "/token", now, caller, Some(&client.client_id), None);
-        crate::best_effort::record_event(st, ev).await;
+        let proved = req.dpop_jkt.is_some();
+        crate::dpop::key_refused(st, proved, now, caller, &client.client_id, None).await;
     }
     checked.map_err(|r| r.error())?;
     let user = st

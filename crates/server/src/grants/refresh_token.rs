@@ -427,22 +427,7 @@ async fn reject(
             }
         }
         Rejection::KeyMismatch => {
-            // Nothing changed, so the event is best effort.
-            let why = if proved {
-                dpop::Refusal::KeyMismatch
-            } else {
-                dpop::Refusal::Missing
-            };
-            crate::metrics::dpop_proof(Some(why));
-            let ev = dpop::refusal_event(
-                why,
-                "/token",
-                now,
-                caller,
-                Some(&client.client_id),
-                Some(grant.id),
-            );
-            crate::best_effort::record_event(st, ev).await;
+            dpop::key_refused(st, proved, now, caller, &client.client_id, Some(grant.id)).await;
             Ok(())
         }
         _ => Ok(()),

@@ -43,6 +43,11 @@ pub async fn token_proof(
     client: &Client,
     caller: &Caller,
 ) -> ApiResult<Option<Proof>> {
+    let header = header(headers);
+    // The common case on the hot path: no proof, none needed.
+    if matches!(header, Header::Absent) && !required(st, client) {
+        return Ok(None);
+    }
     let url = format!("{}/token", st.cfg.issuer);
     let expect = Expect {
         method: "POST",
@@ -50,9 +55,8 @@ pub async fn token_proof(
         access_token: None,
         nonce: st.cfg.dpop.require_nonce,
     };
-    let refusal = match dpop::verify(st, header(headers), &expect).await {
+    let refusal = match dpop::verify(st, header, &expect).await {
         Ok(Some(p)) => return Ok(Some(p)),
-        Ok(None) if !required(st, client) => return Ok(None),
         Ok(None) => dpop::count(dpop::Refusal::Missing),
         Err(VerifyError::Refused(r)) => r,
         Err(VerifyError::Store(e)) => return Err(e.into()),

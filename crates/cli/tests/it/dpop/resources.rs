@@ -86,9 +86,12 @@ async fn userinfo_takes_a_bound_token_only_with_a_proof_of_its_key() {
     assert_eq!(userinfo(&s, &format!("Bearer {plain}"), &[]).await.0, 200);
 }
 
+/// A resource server: a confidential client that may introspect every token.
+const RS: (&str, &str) = ("rs", "rs-secret-0123456789abcdef0123456789");
+
 async fn introspect(s: &TestServer, token: &str) -> Value {
     let (st, v) = s
-        .post_form("/introspect", Some(WEB), &[("token", token)])
+        .post_form("/introspect", Some(RS), &[("token", token)])
         .await;
     assert_eq!(st, 200, "{v}");
     v
@@ -99,6 +102,13 @@ async fn introspection_says_which_key_jwt_and_reference_tokens_are_bound_to() {
     let s = TestServer::start(
         r#"
 [[clients]]
+client_id = "rs"
+client_secret = "rs-secret-0123456789abcdef0123456789"
+grant_types = ["client_credentials"]
+scopes = ["api"]
+introspect_any = true
+
+[[clients]]
 client_id = "opaque"
 token_endpoint_auth_method = "none"
 redirect_uris = ["http://127.0.0.1:9/cb"]
@@ -108,27 +118,6 @@ access_token_format = "reference"
 "#,
     )
     .await;
-    // The introspecting client sees every token.
-    let s = {
-        let dir = s.stop().await;
-        let extra = format!(
-            "{}\n{}",
-            baton_testkit::BASE_CLIENTS.replace(
-                "scopes = [\"openid\", \"profile\", \"email\", \"offline_access\", \"online_access\", \"api\"]",
-                "scopes = [\"openid\", \"profile\", \"email\", \"offline_access\", \"online_access\", \"api\"]\nintrospect_any = true"
-            ),
-            r#"
-[[clients]]
-client_id = "opaque"
-token_endpoint_auth_method = "none"
-redirect_uris = ["http://127.0.0.1:9/cb"]
-grant_types = ["password", "refresh_token"]
-scopes = ["openid", "offline_access"]
-access_token_format = "reference"
-"#
-        );
-        TestServer::start_in(dir, &extra).await
-    };
     let key = ProofKey::es256();
     let jwt = public_login_at(&s.url, Some(&key)).await;
     let v = introspect(&s, &at(&jwt)).await;
