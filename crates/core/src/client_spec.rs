@@ -7,7 +7,7 @@
 //! Restrictions only one caller has (what a dynamically registered client may ask for)
 //! are that caller's checks, layered on top.
 
-use crate::model::{AuthMethod, Client, GrantType, SigAlg, TokenFormat};
+use crate::model::{AuthMethod, Client, ClientApis, GrantType, SigAlg, TokenFormat};
 use crate::policy::{FieldError, RefreshOverrides, RefreshSettings};
 use crate::time::Timestamp;
 use baton_proto::admin::ClientCreate;
@@ -48,6 +48,15 @@ pub struct ClientSpec {
     pub dpop_bound_access_tokens: bool,
     /// A JWK Set, or a string holding one as JSON.
     pub jwks: Option<Value>,
+    /// Resources it may request, its default one, the resources it may introspect,
+    /// and its claim mapping. Whether the resources exist is the caller's check
+    /// (it knows them).
+    pub resources: Vec<String>,
+    pub default_resource: Option<String>,
+    pub introspect_resources: Vec<String>,
+    pub id_token_claims: Vec<String>,
+    pub userinfo_claims: Vec<String>,
+    pub access_token_claims: Vec<String>,
     /// Default: `true`.
     pub active: Option<bool>,
     pub refresh_tokens: RefreshTokenSettings,
@@ -74,6 +83,12 @@ impl From<ClientCreate> for ClientSpec {
             introspect_any: c.introspect_any,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             jwks: c.jwks,
+            resources: c.resources,
+            default_resource: c.default_resource,
+            introspect_resources: c.introspect_resources,
+            id_token_claims: c.id_token_claims,
+            userinfo_claims: c.userinfo_claims,
+            access_token_claims: c.access_token_claims,
             active: c.active,
             refresh_tokens: c.refresh_tokens,
         }
@@ -99,6 +114,7 @@ pub struct ValidClient {
     pub introspect_any: bool,
     pub dpop_bound_access_tokens: bool,
     pub jwks: Option<Value>,
+    pub apis: ClientApis,
     pub active: bool,
     pub refresh: RefreshOverrides,
 }
@@ -122,6 +138,7 @@ impl ValidClient {
             introspect_any: self.introspect_any,
             dpop_bound_access_tokens: self.dpop_bound_access_tokens,
             jwks: self.jwks.clone(),
+            apis: self.apis.clone(),
             refresh: self.refresh.clone(),
             active: self.active,
             created_at,
@@ -287,6 +304,18 @@ impl ClientSpec {
                 )
             })?,
         };
+        let apis = check_apis(
+            c.resources,
+            c.default_resource,
+            c.introspect_resources,
+            [c.id_token_claims, c.userinfo_claims, c.access_token_claims],
+        )?;
+        if !apis.introspect_resources.is_empty() && auth_method == AuthMethod::None {
+            return Err(bad(
+                "introspect_resources",
+                "a public client cannot introspect: it has no credentials",
+            ));
+        }
         Ok(ValidClient {
             client_id: c.client_id,
             client_name: c.client_name,
@@ -303,10 +332,58 @@ impl ClientSpec {
             introspect_any: c.introspect_any,
             dpop_bound_access_tokens: c.dpop_bound_access_tokens,
             jwks,
+            apis,
             active: c.active.unwrap_or(true),
             refresh,
         })
     }
+}
+
+/// A list of resource identifiers: each well-formed, repeats dropped, order kept.
+fn identifiers(key: &str, ids: Vec<String>) -> Result<Vec<String>, FieldError> {
+    if ids.len() > crate::claims::MAX_ENTRIES {
+        return Err(bad(
+            key,
+            format!("at most {} resources", crate::claims::MAX_ENTRIES),
+        ));
+    }
+    let mut out: Vec<String> = Vec::with_capacity(ids.len());
+    for (i, id) in ids.into_iter().enumerate() {
+        crate::resource_spec::check_identifier(&id).map_err(|m| bad(&format!("{key}[{i}]"), m))?;
+        if !out.contains(&id) {
+            out.push(id);
+        }
+    }
+    Ok(out)
+}
+
+fn check_apis(
+    resources: Vec<String>,
+    default_resource: Option<String>,
+    introspect_resources: Vec<String>,
+    [id_token, userinfo, access_token]: [Vec<String>; 3],
+) -> Result<ClientApis, FieldError> {
+    let resources = identifiers("resources", resources)?;
+    if let Some(d) = &default_resource {
+        if !resources.contains(d) {
+            return Err(bad(
+                "default_resource",
+                format!("`{d}` is not one of the client's resources"),
+            ));
+        }
+    }
+    let introspect_resources = identifiers("introspect_resources", introspect_resources)?;
+    let mapping = |key: &str, names: Vec<String>| {
+        crate::claims::check_claim_names(names).map_err(|(i, m)| bad(&format!("{key}[{i}]"), m))
+    };
+    Ok(ClientApis {
+        resources,
+        default_resource,
+        introspect_resources,
+        id_token_claims: mapping("id_token_claims", id_token)?,
+        userinfo_claims: mapping("userinfo_claims", userinfo)?,
+        access_token_claims: mapping("access_token_claims", access_token)?,
+    })
 }
 
 /// A redirect URI must be absolute, without fragment (RFC 6749 §3.1.2), and http only

@@ -28,6 +28,9 @@ pub enum ErrorCode {
     InvalidDpopProof,
     /// RFC 9449 §8: the DPoP proof must carry a nonce the server gave.
     UseDpopNonce,
+    /// RFC 8707 §2: a `resource` that is unknown, not the client's to ask for, or not
+    /// held by the grant.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -51,6 +54,7 @@ impl ErrorCode {
             ErrorCode::RequestNotSupported => "request_not_supported",
             ErrorCode::InvalidDpopProof => "invalid_dpop_proof",
             ErrorCode::UseDpopNonce => "use_dpop_nonce",
+            ErrorCode::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -80,6 +84,9 @@ impl OAuthError {
     }
     pub fn invalid_scope(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::InvalidScope, d)
+    }
+    pub fn invalid_target(d: impl Into<String>) -> Self {
+        Self::new(ErrorCode::InvalidTarget, d)
     }
     pub fn unauthorized_client(d: impl Into<String>) -> Self {
         Self::new(ErrorCode::UnauthorizedClient, d)

@@ -2,6 +2,7 @@
 //! storage traits the domain needs. This crate performs no I/O and never reads the
 //! clock: every function that needs the time takes `now` as a parameter.
 
+pub mod claims;
 pub mod client_spec;
 pub mod code;
 pub mod error;
@@ -11,6 +12,7 @@ pub mod pkce;
 pub mod policy;
 pub mod redirect;
 pub mod refresh;
+pub mod resource_spec;
 pub mod scope;
 pub mod secret;
 pub mod store;

@@ -72,6 +72,9 @@ pub struct Grant {
     /// (RFC 9449 §5: public clients that sent a proof when the grant was created);
     /// every refresh must prove possession of that key.
     pub dpop_jkt: Option<String>,
+    /// The resources (RFC 8707) the grant was given for, in the order asked; a token
+    /// request may name one of them.
+    pub resources: Vec<String>,
 }
 
 impl Grant {
@@ -227,6 +230,8 @@ pub struct Client {
     pub dpop_bound_access_tokens: bool,
     /// Public JWKS for `private_key_jwt`.
     pub jwks: Option<serde_json::Value>,
+    /// What the client may ask for, and which user claims its tokens carry.
+    pub apis: ClientApis,
     pub refresh: RefreshOverrides,
     pub active: bool,
     pub created_at: Timestamp,
@@ -267,6 +272,23 @@ impl ManagedBy {
     }
 }
 
+/// A client's resources (APIs) and claim mapping.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientApis {
+    /// Identifiers of the resources the client may request (RFC 8707 `resource`).
+    pub resources: Vec<String>,
+    /// The resource a request that names none is for, when the grant holds it; one of
+    /// `resources`.
+    pub default_resource: Option<String>,
+    /// Resources whose access tokens this client (a resource server) may introspect.
+    pub introspect_resources: Vec<String>,
+    /// User claims (names; `roles` and `groups` are the user's attributes) released in
+    /// ID tokens, userinfo answers and access tokens, beyond what the scope releases.
+    pub id_token_claims: Vec<String>,
+    pub userinfo_claims: Vec<String>,
+    pub access_token_claims: Vec<String>,
+}
+
 impl Client {
     pub fn is_public(&self) -> bool {
         self.auth_method == AuthMethod::None
@@ -288,9 +310,44 @@ pub struct User {
     pub password_hash: String,
     pub active: bool,
     pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Released as the `roles` claim where claim mapping names it.
+    pub roles: Vec<String>,
+    /// Released as the `groups` claim where claim mapping names it.
+    pub groups: Vec<String>,
     pub created_at: Timestamp,
     /// Who manages it (see [`ManagedBy`]).
     pub managed_by: ManagedBy,
+}
+
+/// A resource (an API, RFC 8707): its identifier is the audience of the access tokens
+/// issued for it, which carry only its scopes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Resource {
+    /// An absolute URI without fragment.
+    pub identifier: String,
+    /// Shown on the consent page; the identifier when absent.
+    pub name: Option<String>,
+    /// The scopes it defines, in the order configured.
+    pub scopes: Vec<String>,
+    /// Plain words for some of its scopes, for the consent page.
+    pub scope_descriptions: std::collections::BTreeMap<String, String>,
+    /// Its access tokens' format, lifetime and signing algorithm; the server's (or the
+    /// client's format) when absent.
+    pub access_token_format: Option<TokenFormat>,
+    pub access_token_lifetime: Option<Dur>,
+    pub signing_alg: Option<SigAlg>,
+    /// User claims its access tokens carry (`roles` and `groups` included).
+    pub claims: Vec<String>,
+    /// An inactive resource cannot be requested.
+    pub active: bool,
+    pub created_at: Timestamp,
+    pub managed_by: ManagedBy,
+}
+
+impl Resource {
+    pub fn display_name(&self) -> &str {
+        self.name.as_deref().unwrap_or(&self.identifier)
+    }
 }
 
 /// A browser session.
@@ -324,6 +381,8 @@ pub struct AuthCode {
     pub code_challenge: Option<String>,
     /// RFC 9449 §10: the thumbprint of the DPoP key the exchange must prove.
     pub dpop_jkt: Option<String>,
+    /// The resources (RFC 8707) the user authorised; the grant holds them.
+    pub resources: Vec<String>,
     pub auth_time: Timestamp,
     pub expires_at: Timestamp,
     /// Set when the code is exchanged: what the first use issued, so that a replay can
@@ -381,4 +440,6 @@ pub struct ReferenceToken {
     pub revoked: bool,
     /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`).
     pub dpop_jkt: Option<String>,
+    /// The resource the token is for (its `aud`); `None`: the client itself.
+    pub audience: Option<String>,
 }

@@ -65,6 +65,24 @@ pub struct ClientView {
     /// Every token request must carry a DPoP proof (RFC 9449 §5.2).
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    /// Resources (API identifiers) the client may request with `resource`.
+    #[serde(default)]
+    pub resources: Vec<String>,
+    /// The resource a request naming none is for, when the grant holds it.
+    #[serde(default)]
+    pub default_resource: Option<String>,
+    /// Resources whose access tokens this client may introspect (a resource server).
+    #[serde(default)]
+    pub introspect_resources: Vec<String>,
+    /// User claims released in ID tokens beyond the scope's (`roles`, `groups` included).
+    #[serde(default)]
+    pub id_token_claims: Vec<String>,
+    /// User claims released at userinfo beyond the scope's.
+    #[serde(default)]
+    pub userinfo_claims: Vec<String>,
+    /// User claims the client's access tokens carry beyond the scope's.
+    #[serde(default)]
+    pub access_token_claims: Vec<String>,
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
     pub active: bool,
@@ -120,6 +138,18 @@ pub struct ClientCreate {
     pub introspect_any: bool,
     #[serde(default)]
     pub dpop_bound_access_tokens: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_resource: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub introspect_resources: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub id_token_claims: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub userinfo_claims: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_token_claims: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<serde_json::Value>,
@@ -210,6 +240,43 @@ pub struct ClientPatch {
     )]
     #[schema(nullable = false)]
     pub dpop_bound_access_tokens: Option<bool>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub resources: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub default_resource: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub introspect_resources: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub id_token_claims: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub userinfo_claims: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub access_token_claims: Option<Vec<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
     #[schema(value_type = Option<Object>)]
     pub jwks: Option<Option<serde_json::Value>>,
@@ -271,6 +338,12 @@ pub struct UserView {
     pub active: bool,
     #[schema(value_type = Object)]
     pub claims: serde_json::Map<String, serde_json::Value>,
+    /// Released as the `roles` claim where claim mapping says so.
+    #[serde(default)]
+    pub roles: Vec<String>,
+    /// Released as the `groups` claim where claim mapping says so.
+    #[serde(default)]
+    pub groups: Vec<String>,
     pub created_at: String,
     /// Who manages it: `config` (a `[[users]]` entry of the configuration file:
     /// read-only here, change it in the file) or `api` (the admin API and the CLI).
@@ -289,6 +362,10 @@ pub struct UserCreate {
     #[serde(default)]
     #[schema(value_type = Object)]
     pub claims: serde_json::Map<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<String>,
 }
 
 /// `PATCH /admin/users/{username}`: `username` renames (the `sub` stays); `claims`
@@ -325,6 +402,109 @@ pub struct UserPatch {
     )]
     #[schema(value_type = Object, nullable = false)]
     pub claims: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub roles: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub groups: Option<Vec<String>>,
+}
+
+/// A resource (an API) as the admin API shows it.
+#[derive(Serialize, Deserialize, Clone, Debug, PartialEq, ToSchema)]
+pub struct ResourceView {
+    /// The absolute URI that is its access tokens' `aud`.
+    pub identifier: String,
+    pub name: Option<String>,
+    pub scopes: Vec<String>,
+    /// Plain words for its scopes, shown on the consent page.
+    pub scope_descriptions: std::collections::BTreeMap<String, String>,
+    pub access_token_format: Option<String>,
+    pub access_token_lifetime: Option<String>,
+    pub signing_alg: Option<String>,
+    /// User claims its access tokens carry.
+    pub claims: Vec<String>,
+    pub active: bool,
+    /// The clients that list it in `resources` (may request it).
+    pub clients: Vec<String>,
+    pub created_at: String,
+    /// `config` (read-only here) or `api`.
+    #[serde(default = "api")]
+    pub managed_by: String,
+}
+
+/// `POST /admin/resources`: the keys of a `[[resources]]` entry.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceCreate {
+    pub identifier: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub scope_descriptions: std::collections::BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signing_alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub claims: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}
+
+/// `PATCH /admin/resources/{identifier}`: any subset of its keys but `identifier`;
+/// `null` clears `name`, `access_token_format`, `access_token_lifetime`, `signing_alg`.
+#[derive(Serialize, Deserialize, Clone, Debug, Default, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResourcePatch {
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub name: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub scopes: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub scope_descriptions: Option<std::collections::BTreeMap<String, String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub access_token_format: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub access_token_lifetime: Option<Option<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "nullable")]
+    pub signing_alg: Option<Option<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub claims: Option<Vec<String>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub active: Option<bool>,
 }
 
 /// `POST /admin/revocations`: `client_id`, `subject`, both, or `grant_id` alone.

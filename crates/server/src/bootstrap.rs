@@ -7,7 +7,7 @@ use crate::clock::Clock;
 use crate::config::{ClientConfig, Config, UserConfig};
 use crate::state::{AppState, Shared};
 use baton_core::events::EventKind;
-use baton_core::model::{Client, ManagedBy, User};
+use baton_core::model::{Client, ManagedBy, Resource, User};
 use baton_core::store::Store;
 use baton_core::time::{Dur, Timestamp};
 use baton_core::token::TokenKeys;
@@ -51,6 +51,8 @@ async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Resul
         .or_else(|| existing.as_ref().map(|e| e.sub.clone()))
         .unwrap_or_else(|| baton_core::random_id("u_"));
     let user = User {
+        roles: u.roles.clone(),
+        groups: u.groups.clone(),
         sub,
         username: u.username.clone(),
         password_hash,
@@ -116,6 +118,37 @@ async fn release_dropped(store: &dyn Store, cfg: &Config, now: Timestamp) -> Res
     Ok(())
 }
 
+/// Resources the configuration file managed but no longer lists: kept (grants may
+/// hold them) and managed through the admin API from now on.
+async fn release_dropped_resources(store: &dyn Store, cfg: &Config) -> Result<(), String> {
+    let mut after: Option<String> = None;
+    loop {
+        let page = store
+            .list_resources_page(after.as_deref(), 500)
+            .await
+            .map_err(|e| e.to_string())?;
+        for r in &page {
+            let listed = cfg.resources.iter().any(|k| k.identifier == r.identifier);
+            if r.managed_by != ManagedBy::Config || listed {
+                continue;
+            }
+            tracing::warn!(
+                identifier = %r.identifier,
+                "resource no longer in the configuration file: kept, now managed through the admin API"
+            );
+            let r = Resource {
+                managed_by: ManagedBy::Api,
+                ..r.clone()
+            };
+            store.upsert_resource(&r).await.map_err(|e| e.to_string())?;
+        }
+        match page.last() {
+            Some(last) if page.len() == 500 => after = Some(last.identifier.clone()),
+            _ => return Ok(()),
+        }
+    }
+}
+
 fn released(
     kind: EventKind,
     now: Timestamp,
@@ -169,7 +202,23 @@ async fn seed(
     for u in &cfg.users {
         upsert_user(store, u, now).await?;
     }
+    for r in &cfg.resources {
+        let created = store
+            .get_resource(&r.identifier)
+            .await
+            .map_err(|e| e.to_string())?
+            .map_or(now, |e| e.created_at);
+        let r = Resource {
+            created_at: created,
+            ..r.clone()
+        };
+        store
+            .upsert_resource(&r)
+            .await
+            .map_err(|e| format!("cannot store resource {}: {e}", r.identifier))?;
+    }
     release_dropped(store, cfg, now).await?;
+    release_dropped_resources(store, cfg).await?;
     crate::keys::ensure(store, &cfg.secret.0, now).await
 }
 

@@ -47,6 +47,7 @@ pub fn seed(cfg: &mut Config) -> String {
         introspect_any: false,
         dpop_bound_access_tokens: false,
         jwks: None,
+        apis: Default::default(),
         active: true,
         refresh: RefreshOverrides::default(),
     };
@@ -73,6 +74,8 @@ pub fn seed(cfg: &mut Config) -> String {
         sub: None,
         active: true,
         claims,
+        roles: Vec::new(),
+        groups: Vec::new(),
     });
     secret
 }

@@ -21,6 +21,7 @@ pub mod outbound;
 pub mod outbox;
 pub mod pages;
 pub mod proxies;
+pub mod resources;
 pub mod sessions;
 pub mod state;
 pub mod throttle;

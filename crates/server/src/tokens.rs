@@ -5,7 +5,7 @@ use crate::state::AppState;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use baton_core::error::OAuthError;
-use baton_core::model::{Client, GrantId, ReferenceToken, SigAlg, TokenFormat, User};
+use baton_core::model::{Client, GrantId, ReferenceToken, Resource, SigAlg, TokenFormat, User};
 use baton_core::scope::Scope;
 use baton_core::time::Timestamp;
 use serde_json::{Map, Value};
@@ -64,6 +64,9 @@ pub struct AccessSubject<'a> {
     pub claims: Option<&'a Map<String, Value>>,
     /// The thumbprint of the DPoP key the token is bound to (RFC 9449 §6: `cnf.jkt`).
     pub dpop_jkt: Option<&'a str>,
+    /// The resource (RFC 8707) the token is for: its `aud`, and its format, lifetime
+    /// and signing algorithm where it sets them; `None`: the client itself.
+    pub resource: Option<&'a Resource>,
 }
 
 /// The `token_type` of an access token: `DPoP` when bound to a key, else `Bearer`.
@@ -88,10 +91,17 @@ pub async fn access_token(
     s: &AccessSubject<'_>,
 ) -> Result<IssuedAccess, OAuthError> {
     let at = st.access_tokens();
-    let lifetime = at.lifetime;
+    let r = s.resource;
+    let lifetime = r
+        .and_then(|r| r.access_token_lifetime)
+        .unwrap_or(at.lifetime);
     let exp = now.plus(lifetime);
     let jti = baton_core::random_id("");
-    let format = s.client.access_token_format.unwrap_or(at.format);
+    let format = r
+        .and_then(|r| r.access_token_format)
+        .or(s.client.access_token_format)
+        .unwrap_or(at.format);
+    let audience = r.map(|r| r.identifier.as_str());
     if format == TokenFormat::Reference {
         // An opaque token: only its digest is stored, with what introspection answers.
         let token = format!(
@@ -111,6 +121,7 @@ pub async fn access_token(
             expires_at: exp,
             revoked: false,
             dpop_jkt: s.dpop_jkt.map(str::to_string),
+            audience: audience.map(str::to_string),
         };
         st.store.insert_reference_token(&rec).await?;
         return Ok(IssuedAccess {
@@ -131,12 +142,15 @@ pub async fn access_token(
         "sub".into(),
         s.subject.unwrap_or(&s.client.client_id).into(),
     );
-    c.insert("aud".into(), s.client.client_id.clone().into());
+    c.insert("aud".into(), audience.unwrap_or(&s.client.client_id).into());
     c.insert("client_id".into(), s.client.client_id.clone().into());
     c.insert("iat".into(), now.unix_secs().into());
     c.insert("exp".into(), exp.unix_secs().into());
     c.insert("jti".into(), jti.clone().into());
-    c.insert("scope".into(), s.scope.as_str().into());
+    // A token for a resource whose scopes the grant holds none of has no scope.
+    if !s.scope.is_empty() {
+        c.insert("scope".into(), s.scope.as_str().into());
+    }
     if let Some(t) = s.auth_time {
         c.insert("auth_time".into(), t.unix_secs().into());
     }
@@ -150,9 +164,10 @@ pub async fn access_token(
     if let Some(jkt) = s.dpop_jkt {
         c.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
     }
+    let alg = r.and_then(|r| r.signing_alg).unwrap_or(at.signing_alg);
     let token = st
         .keyring()
-        .sign(at.signing_alg, "at+jwt", &Value::Object(c))
+        .sign(alg, "at+jwt", &Value::Object(c))
         .map_err(|e| {
             tracing::error!(error = %e, "access token signing failed");
             OAuthError::server_error()
@@ -391,9 +406,14 @@ async fn read_reference(
             .unwrap_or_else(|| t.client_id.clone())
             .into(),
     );
-    c.insert("aud".into(), t.client_id.clone().into());
+    c.insert(
+        "aud".into(),
+        t.audience.as_ref().unwrap_or(&t.client_id).clone().into(),
+    );
     c.insert("client_id".into(), t.client_id.clone().into());
-    c.insert("scope".into(), t.scope.clone().into());
+    if !t.scope.is_empty() {
+        c.insert("scope".into(), t.scope.clone().into());
+    }
     c.insert("iat".into(), t.issued_at.unix_secs().into());
     c.insert("exp".into(), t.expires_at.unix_secs().into());
     c.insert("jti".into(), t.jti.clone().into());

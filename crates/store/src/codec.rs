@@ -4,12 +4,13 @@
 use baton_core::error::StoreError;
 use baton_core::events::EventKind;
 use baton_core::model::{
-    AuthCode, AuthMethod, Client, CodeUse, GrantId, GrantType, ReferenceToken, SigAlg, TokenFormat,
+    AuthCode, AuthMethod, Client, ClientApis, CodeUse, GrantId, GrantType, ManagedBy,
+    ReferenceToken, Resource, SigAlg, TokenFormat,
 };
 use baton_core::policy::RefreshOverrides;
 use baton_core::scope::Scope;
 use baton_core::secret::{hex, unhex};
-use baton_core::time::Timestamp;
+use baton_core::time::{Dur, Timestamp};
 use serde_json::{json, Value};
 
 fn corrupt(what: &str) -> StoreError {
@@ -32,6 +33,12 @@ pub fn client_to_json(c: &Client) -> String {
         "introspect_any": c.introspect_any,
         "dpop_bound_access_tokens": c.dpop_bound_access_tokens,
         "jwks": c.jwks,
+        "resources": c.apis.resources,
+        "default_resource": c.apis.default_resource,
+        "introspect_resources": c.apis.introspect_resources,
+        "id_token_claims": c.apis.id_token_claims,
+        "userinfo_claims": c.apis.userinfo_claims,
+        "access_token_claims": c.apis.access_token_claims,
         "refresh_tokens": serde_json::to_value(c.refresh.to_dto()).unwrap_or(Value::Null),
         "active": c.active,
         "dynamically_registered": c.dynamically_registered,
@@ -97,6 +104,15 @@ pub fn client_from_json(
             Value::Null => None,
             j => Some(j.clone()),
         },
+        // Absent in rows written before resources existed: none.
+        apis: ClientApis {
+            resources: strings(&v["resources"]),
+            default_resource: v["default_resource"].as_str().map(str::to_string),
+            introspect_resources: strings(&v["introspect_resources"]),
+            id_token_claims: strings(&v["id_token_claims"]),
+            userinfo_claims: strings(&v["userinfo_claims"]),
+            access_token_claims: strings(&v["access_token_claims"]),
+        },
         refresh,
         active: v["active"].as_bool().unwrap_or(true),
         created_at: Timestamp(created_at),
@@ -116,6 +132,7 @@ pub fn code_to_json(c: &AuthCode) -> String {
         "nonce": c.nonce,
         "code_challenge": c.code_challenge,
         "dpop_jkt": c.dpop_jkt,
+        "resources": c.resources,
         "auth_time": c.auth_time.0,
     })
     .to_string()
@@ -139,6 +156,7 @@ pub fn code_from_json(
         nonce: s("nonce"),
         code_challenge: s("code_challenge"),
         dpop_jkt: s("dpop_jkt"),
+        resources: strings(&v["resources"]),
         auth_time: Timestamp(v["auth_time"].as_i64().unwrap_or(0)),
         expires_at: Timestamp(expires_at),
         used: used.map(code_use_from_json).transpose()?,
@@ -176,6 +194,7 @@ pub fn reference_to_json(t: &ReferenceToken) -> String {
         "auth_time": t.auth_time.map(|a| a.0),
         "issued_at": t.issued_at.0,
         "dpop_jkt": t.dpop_jkt,
+        "audience": t.audience,
     })
     .to_string()
 }
@@ -201,6 +220,70 @@ pub fn reference_from_json(
         expires_at: Timestamp(expires_at),
         revoked,
         dpop_jkt: s("dpop_jkt"),
+        audience: s("audience"),
+    })
+}
+
+/// A grant's resources as SQLite stores them: space-separated (an identifier holds no
+/// space), `NULL` for none.
+pub fn resources_to_column(r: &[String]) -> Option<String> {
+    (!r.is_empty()).then(|| r.join(" "))
+}
+
+pub fn resources_from_column(c: Option<String>) -> Vec<String> {
+    c.map(|s| {
+        s.split(' ')
+            .filter(|x| !x.is_empty())
+            .map(str::to_string)
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// A resource's JSON document: everything but its identifier, creation time and
+/// `managed_by` (columns of their own).
+pub fn resource_to_json(r: &Resource) -> String {
+    json!({
+        "name": r.name,
+        "scopes": r.scopes,
+        "scope_descriptions": r.scope_descriptions,
+        "access_token_format": r.access_token_format.map(|f| f.as_str()),
+        "access_token_lifetime_ms": r.access_token_lifetime.map(|d| d.0),
+        "signing_alg": r.signing_alg.map(|a| a.as_str()),
+        "claims": r.claims,
+        "active": r.active,
+    })
+    .to_string()
+}
+
+pub fn resource_from_json(
+    identifier: String,
+    created_at: i64,
+    managed_by: &str,
+    data: &str,
+) -> Result<Resource, StoreError> {
+    let v: Value = serde_json::from_str(data).map_err(|_| corrupt("resource"))?;
+    let opt = |k: &str, parse: fn(&str) -> bool| match v[k].as_str() {
+        None => Ok(None),
+        Some(x) if parse(x) => Ok(Some(x.to_string())),
+        Some(_) => Err(corrupt("resource")),
+    };
+    Ok(Resource {
+        identifier,
+        name: v["name"].as_str().map(str::to_string),
+        scopes: strings(&v["scopes"]),
+        scope_descriptions: serde_json::from_value(v["scope_descriptions"].clone())
+            .unwrap_or_default(),
+        access_token_format: opt("access_token_format", |f| TokenFormat::parse(f).is_some())?
+            .and_then(|f| TokenFormat::parse(&f)),
+        access_token_lifetime: v["access_token_lifetime_ms"].as_i64().map(Dur),
+        signing_alg: opt("signing_alg", |a| SigAlg::parse(a).is_some())?
+            .and_then(|a| SigAlg::parse(&a)),
+        claims: strings(&v["claims"]),
+        active: v["active"].as_bool().unwrap_or(true),
+        created_at: Timestamp(created_at),
+        managed_by: ManagedBy::parse(managed_by)
+            .ok_or_else(|| StoreError::Corrupt(format!("resource managed_by `{managed_by}`")))?,
     })
 }
 

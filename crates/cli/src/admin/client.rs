@@ -195,6 +195,7 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 jwks: opts.jwks()?,
                 active: Some(!inactive),
                 refresh_tokens: opts.refresh()?.unwrap_or_default(),
+                ..Default::default()
             };
             show(&ops::create_client(st, req, &caller()).await?, c.json)
         }
@@ -221,6 +222,7 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 jwks: opts.jwks()?.map(Some),
                 active,
                 refresh_tokens: opts.refresh()?,
+                ..Default::default()
             };
             if p == ClientPatch::default() {
                 return Err(Failure::Usage(

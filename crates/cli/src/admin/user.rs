@@ -133,6 +133,7 @@ async fn exec(
                     .map(|j| json_object("--claims", j))
                     .transpose()?
                     .unwrap_or_default(),
+                ..Default::default()
             };
             show(&ops::create_user(st, req, &caller()).await?, c.json)
         }
@@ -151,6 +152,7 @@ async fn exec(
                     .as_deref()
                     .map(|j| json_object("--claims", j))
                     .transpose()?,
+                ..Default::default()
             };
             if p == UserPatch::default() {
                 return Err(Failure::Usage(

@@ -33,6 +33,7 @@ fn registered() -> Vec<String> {
 /// after `NOW`.
 fn code(redirect_uri: &str, challenge: Option<&str>, expires_in: i64) -> AuthCode {
     AuthCode {
+        resources: Default::default(),
         digest: sha256(b"code-value-3b9e"),
         client_id: CLIENT.to_string(),
         redirect_uri: redirect_uri.to_string(),

@@ -178,6 +178,7 @@ fn every_accepted_pair_parses_to_the_same_place_but_for_the_port() {
 
 fn client(auth_method: AuthMethod, redirect_uris: &[&str]) -> Client {
     Client {
+        apis: Default::default(),
         client_id: "client-5d1e".into(),
         client_name: None,
         secret_sha256: None,

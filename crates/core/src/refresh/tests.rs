@@ -47,6 +47,7 @@ fn at(offset_ms: i64) -> Timestamp {
 /// whose current generation began 10 s ago.
 fn grant() -> Grant {
     Grant {
+        resources: Default::default(),
         id: GrantId([0xb7; 16]),
         client_id: CLIENT.to_string(),
         subject: SUBJECT.to_string(),

@@ -2,18 +2,28 @@
 
 use super::{BoxFuture, StoreResult};
 
-/// The scopes each user consented to, per client.
+/// What a user consented to for a client: scopes and resources (APIs), each in the
+/// order first consented to.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Consent {
+    pub scopes: Vec<String>,
+    pub resources: Vec<String>,
+}
+
+/// The scopes and resources each user consented to, per client.
 pub trait ConsentStore: Send + Sync {
+    /// Nothing consented is the empty [`Consent`].
     fn get_consent<'a>(
         &'a self,
         subject: &'a str,
         client_id: &'a str,
-    ) -> BoxFuture<'a, StoreResult<Vec<String>>>;
+    ) -> BoxFuture<'a, StoreResult<Consent>>;
+    /// Adds to what the user consented to (never removes).
     fn add_consent<'a>(
         &'a self,
         subject: &'a str,
         client_id: &'a str,
-        scopes: &'a [String],
+        add: &'a Consent,
     ) -> BoxFuture<'a, StoreResult<()>>;
 
     /// Withdraws consent: one user's for a client (`Some(subject)`: the user revoked

@@ -3,7 +3,7 @@
 //!
 //! One trait per role, one file each: [`GrantStore`] (also what the grant cache
 //! implements), [`ClientStore`], [`UserStore`], [`SessionStore`], [`CodeStore`],
-//! [`ConsentStore`], [`EventStore`], [`KeyStore`], [`ReferenceTokenStore`] and
+//! [`ConsentStore`], [`EventStore`], [`KeyStore`], [`ReferenceTokenStore`], [`ResourceStore`] and
 //! [`MaintenanceStore`] (readiness, settings, cleanup, revocation markers) and
 //! [`OutboxStore`] (deliveries to other servers, kept until done). [`Store`]
 //! is all of them together, implemented for every type that implements each role.
@@ -21,12 +21,13 @@ mod keys;
 mod maintenance;
 mod outbox;
 mod reference_tokens;
+mod resources;
 mod sessions;
 mod users;
 
 pub use clients::ClientStore;
 pub use codes::CodeStore;
-pub use consents::ConsentStore;
+pub use consents::{Consent, ConsentStore};
 pub use events::EventStore;
 pub use grants::GrantStore;
 pub use keys::KeyStore;
@@ -36,6 +37,7 @@ pub use outbox::{
     WEBHOOK,
 };
 pub use reference_tokens::ReferenceTokenStore;
+pub use resources::ResourceStore;
 pub use sessions::SessionStore;
 pub use users::UserStore;
 
@@ -93,6 +95,7 @@ pub trait Store:
     + EventStore
     + KeyStore
     + ReferenceTokenStore
+    + ResourceStore
     + MaintenanceStore
     + OutboxStore
 {
@@ -108,6 +111,7 @@ impl<T> Store for T where
         + EventStore
         + KeyStore
         + ReferenceTokenStore
+        + ResourceStore
         + MaintenanceStore
         + OutboxStore
         + ?Sized
@@ -119,7 +123,7 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         ClientStore, CodeStore, ConsentStore, EventStore, GrantStore, KeyStore, MaintenanceStore,
-        OutboxStore, ReferenceTokenStore, SessionStore, Store, UserStore,
+        OutboxStore, ReferenceTokenStore, ResourceStore, SessionStore, Store, UserStore,
     };
 }
 
@@ -208,6 +212,7 @@ mod tests {
 
     fn grant(client: &str, subject: &str, session: Option<&str>, online: bool) -> Grant {
         Grant {
+            resources: Default::default(),
             id: GrantId([1; 16]),
             client_id: client.into(),
             subject: subject.into(),

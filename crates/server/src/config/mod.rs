@@ -6,6 +6,8 @@
 
 mod env;
 mod raw;
+mod resources;
+mod users;
 mod validate;
 mod webhooks;
 
@@ -20,7 +22,7 @@ use std::path::{Path, PathBuf};
 /// A client as configured (validated; its secret already reduced to its SHA-256).
 pub use baton_core::client_spec::ValidClient as ClientConfig;
 pub use baton_core::client_spec::{check_redirect_uri, DEFAULT_SCOPES};
-pub use validate::check_user;
+pub use users::check_user;
 
 #[cfg(test)]
 use baton_proto::settings::{AccessTokenSettings, RefreshTokenSettings};
@@ -38,6 +40,8 @@ pub struct UserConfig {
     pub sub: Option<String>,
     pub active: bool,
     pub claims: serde_json::Map<String, serde_json::Value>,
+    pub roles: Vec<String>,
+    pub groups: Vec<String>,
 }
 
 /// `[storage]`.
@@ -258,6 +262,8 @@ pub struct Config {
     pub webhooks: Vec<WebhookConfig>,
     pub clients: Vec<ClientConfig>,
     pub users: Vec<UserConfig>,
+    /// `[[resources]]` (their `created_at` is set when start-up stores them).
+    pub resources: Vec<baton_core::model::Resource>,
     /// Warnings to log at start-up (e.g. a generated secret, a secret file every user
     /// may read); `baton check-config` prints them too.
     pub warnings: Vec<String>,

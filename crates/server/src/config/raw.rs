@@ -40,6 +40,8 @@ pub(super) struct RawConfig {
     pub(super) clients: Vec<RawClient>,
     #[serde(default)]
     pub(super) users: Vec<RawUser>,
+    #[serde(default)]
+    pub(super) resources: Vec<RawResource>,
 }
 
 #[derive(Deserialize, Default, Debug)]
@@ -184,6 +186,17 @@ pub(super) struct RawClient {
     #[serde(default)]
     pub(super) dpop_bound_access_tokens: bool,
     pub(super) jwks: Option<toml::Value>,
+    #[serde(default)]
+    pub(super) resources: Vec<String>,
+    pub(super) default_resource: Option<String>,
+    #[serde(default)]
+    pub(super) introspect_resources: Vec<String>,
+    #[serde(default)]
+    pub(super) id_token_claims: Vec<String>,
+    #[serde(default)]
+    pub(super) userinfo_claims: Vec<String>,
+    #[serde(default)]
+    pub(super) access_token_claims: Vec<String>,
     pub(super) active: Option<bool>,
     #[serde(default)]
     pub(super) refresh_tokens: RefreshTokenSettings,
@@ -199,6 +212,27 @@ pub(super) struct RawUser {
     pub(super) active: Option<bool>,
     #[serde(default)]
     pub(super) claims: toml::Table,
+    #[serde(default)]
+    pub(super) roles: Vec<String>,
+    #[serde(default)]
+    pub(super) groups: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawResource {
+    pub(super) identifier: String,
+    pub(super) name: Option<String>,
+    #[serde(default)]
+    pub(super) scopes: Vec<String>,
+    #[serde(default)]
+    pub(super) scope_descriptions: std::collections::BTreeMap<String, String>,
+    pub(super) access_token_format: Option<String>,
+    pub(super) access_token_lifetime: Option<String>,
+    pub(super) signing_alg: Option<String>,
+    #[serde(default)]
+    pub(super) claims: Vec<String>,
+    pub(super) active: Option<bool>,
 }
 
 /// Deserializes the document (file and environment overlaid). A refusal names the key

@@ -2,7 +2,7 @@
 //! checked, each error naming its key. Clients go through the one client validator
 //! (`baton_core::client_spec`), their keys prefixed `clients[i].`.
 
-use super::raw::{RawClient, RawConfig, RawDpop, RawHttp, RawLogin, RawUser};
+use super::raw::{RawClient, RawConfig, RawDpop, RawHttp, RawLogin};
 use super::{
     AccessTokenConfig, CleanupConfig, ClientConfig, Config, ConfigError, DpopConfig, HttpConfig,
     LoginConfig, MissingSecret, RegistrationConfig, SecretBytes, SessionConfig, SigningKeysConfig,
@@ -356,7 +356,7 @@ pub(super) fn validate(
     }
     let mut users = Vec::new();
     for (i, u) in raw.users.into_iter().enumerate() {
-        let uc = user(u, i).map_err(|(k, m)| err(&k, m))?;
+        let uc = super::users::user(u, i).map_err(|(k, m)| err(&k, m))?;
         if users.iter().any(|o: &UserConfig| o.username == uc.username) {
             return Err(err(
                 &format!("users[{i}].username"),
@@ -365,6 +365,8 @@ pub(super) fn validate(
         }
         users.push(uc);
     }
+
+    let resources = super::resources::resources(raw.resources, &clients, source)?;
 
     let outbox = super::webhooks::outbox(&raw.outbox, source)?;
     let webhooks = super::webhooks::webhooks(raw.webhooks, source, src, allow_private_outbound)?;
@@ -406,6 +408,7 @@ pub(super) fn validate(
         webhooks,
         clients,
         users,
+        resources,
         warnings,
         notes,
         demo: false,
@@ -719,80 +722,13 @@ fn client_spec(c: RawClient) -> Result<ClientSpec, baton_core::policy::FieldErro
         introspect_any: c.introspect_any,
         dpop_bound_access_tokens: c.dpop_bound_access_tokens,
         jwks,
+        resources: c.resources,
+        default_resource: c.default_resource,
+        introspect_resources: c.introspect_resources,
+        id_token_claims: c.id_token_claims,
+        userinfo_claims: c.userinfo_claims,
+        access_token_claims: c.access_token_claims,
         active: c.active,
         refresh_tokens: c.refresh_tokens,
     })
-}
-
-/// A `[[users]]` entry: its claims as JSON, then the rules every user obeys.
-fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)> {
-    let at = |(k, m): (String, String)| (format!("users[{i}].{k}"), m);
-    let claims = match serde_json::to_value(&u.claims) {
-        Ok(serde_json::Value::Object(m)) => m,
-        _ => return Err(at(("claims".into(), "must be a table".into()))),
-    };
-    check_user(UserConfig {
-        username: u.username,
-        password: u.password.map(Secret::new),
-        password_hash: u.password_hash,
-        sub: u.sub,
-        active: u.active.unwrap_or(true),
-        claims,
-    })
-    .map_err(at)
-}
-
-/// The rules every user obeys, whether from the configuration file or the admin API.
-/// A refusal names the field relative to the user (`username`, `claims.sub`) and never
-/// repeats a password.
-pub fn check_user(u: UserConfig) -> Result<UserConfig, (String, String)> {
-    let k = |f: &str| f.to_string();
-    if u.username.is_empty() || u.username.len() > 128 || u.username.chars().any(char::is_control) {
-        return Err((
-            k("username"),
-            "must be 1 to 128 characters without control characters".into(),
-        ));
-    }
-    match (&u.password, &u.password_hash) {
-        (Some(_), Some(_)) => {
-            return Err((
-                k("password"),
-                "give password or password_hash, not both".into(),
-            ))
-        }
-        (None, None) => {
-            return Err((
-                k("password"),
-                "password or password_hash is required".into(),
-            ))
-        }
-        (None, Some(h)) if !h.starts_with("$argon2id$") => {
-            return Err((
-                k("password_hash"),
-                "must be an Argon2id PHC string ($argon2id$...)".into(),
-            ));
-        }
-        (Some(p), None) if p.expose().is_empty() => {
-            return Err((k("password"), "must not be empty".into()))
-        }
-        _ => {}
-    }
-    for reserved in [
-        "sub",
-        "iss",
-        "aud",
-        "exp",
-        "iat",
-        "auth_time",
-        "nonce",
-        "sid",
-    ] {
-        if u.claims.contains_key(reserved) {
-            return Err((
-                k(&format!("claims.{reserved}")),
-                "is set by the server and cannot be configured".into(),
-            ));
-        }
-    }
-    Ok(u)
 }

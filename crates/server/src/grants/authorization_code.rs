@@ -4,6 +4,7 @@ use super::{build, insert, issue_user_tokens, permitted, refresh_due, NewGrant, 
 use super::{Answer, GrantResult};
 use crate::caller::Caller;
 use crate::state::AppState;
+use baton_core::claims::ClaimSource;
 use baton_core::code::{check, CodeRejection, Exchange};
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, CodeUse, GrantId, GrantType};
@@ -23,6 +24,8 @@ pub struct CodeRequest<'a> {
     pub code_verifier: Option<&'a str>,
     /// The thumbprint of the DPoP key the request proved, if it carried a proof.
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 8707 `resource` values (at most one is allowed).
+    pub resources: &'a [&'a str],
 }
 
 // Deliberately no `Debug`: the request holds a code and a PKCE verifier.
@@ -93,6 +96,10 @@ async fn exchange(
     if !session_live_now(st, &stored.session_id, now).await? {
         return Err(session_ended().into());
     }
+    // RFC 8707 §2.2: the access token is for one of the authorised resources. Refused
+    // before the code is consumed: the client may exchange it again correctly.
+    let resource =
+        crate::resources::target(st, client, req.resources, Some(&stored.resources)).await?;
     let settings = st.refresh_settings(client);
     let due = refresh_due(
         client,
@@ -114,6 +121,7 @@ async fn exchange(
                 auth_time: stored.auth_time,
                 id,
                 dpop_jkt: req.dpop_jkt,
+                resources: stored.resources.clone(),
             },
             now,
         );
@@ -136,8 +144,9 @@ async fn exchange(
             session_id: Some(&stored.session_id),
             auth_time: stored.auth_time,
             nonce: stored.nonce.as_deref(),
-            claims: &user.claims,
+            claims: ClaimSource::of(&user),
             dpop_jkt: req.dpop_jkt,
+            resource: resource.as_ref(),
         },
     )
     .await?;

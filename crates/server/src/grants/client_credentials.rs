@@ -6,6 +6,7 @@ use crate::state::AppState;
 use crate::tokens;
 use baton_core::error::OAuthError;
 use baton_core::model::{Client, GrantType};
+use baton_core::scope::Scope;
 use baton_proto::oauth::TokenResponse;
 
 /// A client credentials request (RFC 6749 §4.4.2).
@@ -14,6 +15,8 @@ pub struct ClientCredentialsRequest<'a> {
     pub scope: Option<&'a str>,
     /// The thumbprint of the DPoP key the request proved, if it carried a proof.
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 8707 `resource` values (at most one is allowed).
+    pub resources: &'a [&'a str],
 }
 
 /// `client` is the authenticated client.
@@ -27,7 +30,14 @@ async fn issue(
     req: &ClientCredentialsRequest<'_>,
 ) -> GrantResult<TokenResponse> {
     permitted(client, GrantType::ClientCredentials)?;
-    let scope = requested_scope(client, req.scope)?;
+    let resource = crate::resources::target(st, client, req.resources, None).await?;
+    let scope = match (req.scope, &resource) {
+        // A resource asked for without a scope: every scope of it the client may have.
+        (None, Some(r)) => Scope::from_tokens(r.scopes.iter().map(String::as_str))
+            .intersection(client.scopes.iter().map(String::as_str)),
+        _ => requested_scope(client, req.scope)?,
+    };
+    let scope = crate::resources::access_scope(&scope, resource.as_ref());
     if scope
         .iter()
         .any(|s| matches!(s, "openid" | "offline_access" | "online_access"))
@@ -50,6 +60,7 @@ async fn issue(
             auth_time: None,
             claims: None,
             dpop_jkt: req.dpop_jkt,
+            resource: resource.as_ref(),
         },
     )
     .await?;
@@ -59,6 +70,6 @@ async fn issue(
         expires_in: access.expires_in,
         refresh_token: None,
         id_token: None,
-        scope: Some(scope.into_string()),
+        scope: (!scope.is_empty()).then(|| scope.into_string()),
     })
 }

@@ -16,9 +16,10 @@ use crate::caller::Caller;
 use crate::metrics::Outcome;
 use crate::state::AppState;
 use crate::tokens;
+use baton_core::claims::ClaimSource;
 use baton_core::error::{OAuthError, StoreError};
 use baton_core::events::EventKind;
-use baton_core::model::{Client, Event, Grant, GrantId, GrantStatus, GrantType, User};
+use baton_core::model::{Client, Event, Grant, GrantId, GrantStatus, GrantType, Resource, User};
 use baton_core::policy::RefreshSettings;
 use baton_core::scope::Scope;
 use baton_core::store::{GrantFilter, Revocation};
@@ -98,6 +99,8 @@ pub struct NewGrant<'a> {
     /// client's grant is bound to it for life (RFC 9449 §5); a confidential client's
     /// refresh tokens are bound by its authentication instead.
     pub dpop_jkt: Option<&'a str>,
+    /// The resources the grant is for (RFC 8707), in the order asked.
+    pub resources: Vec<String>,
 }
 
 /// Builds a grant whose effective settings are fixed now (SPEC §2.9).
@@ -105,6 +108,7 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
     let s = st.refresh_settings(n.client);
     let online = n.scope.contains("online_access") && n.session_id.is_some();
     Grant {
+        resources: n.resources.clone(),
         id: n.id,
         client_id: n.client.client_id.clone(),
         subject: n.user.sub.clone(),
@@ -124,7 +128,7 @@ pub fn build(st: &AppState, n: &NewGrant<'_>, now: Timestamp) -> Grant {
         claims_snapshot: if s.update_claims_on_refresh {
             None
         } else {
-            Some(serde_json::Value::Object(n.user.claims.clone()).to_string())
+            Some(baton_core::claims::snapshot(n.user))
         },
         persist: s.persist,
         status: GrantStatus::Active,
@@ -173,7 +177,7 @@ pub async fn insert(
         Some(&g.client_id),
         Some(&g.subject),
         Some(g.id),
-        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": g.persist, "online": g.online}),
+        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": g.persist, "online": g.online, "resources": g.resources}),
     );
     log_event(&ev);
     if g.persist {
@@ -381,10 +385,13 @@ pub struct UserTokens<'a> {
     pub session_id: Option<&'a str>,
     pub auth_time: Timestamp,
     pub nonce: Option<&'a str>,
-    /// Claims to use (current user claims, or the grant's snapshot).
-    pub claims: &'a serde_json::Map<String, serde_json::Value>,
+    /// Claims to use (the user's current claims, roles and groups, or the grant's
+    /// snapshot of them).
+    pub claims: ClaimSource<'a>,
     /// The DPoP key the access token is bound to (`cnf.jkt`), if the request proved one.
     pub dpop_jkt: Option<&'a str>,
+    /// The resource the access token is for (RFC 8707); `None`: the client itself.
+    pub resource: Option<&'a Resource>,
 }
 
 pub struct Issued {
@@ -398,23 +405,35 @@ pub async fn issue_user_tokens(
     now: Timestamp,
     t: &UserTokens<'_>,
 ) -> Result<Issued, OAuthError> {
-    let released = tokens::scoped_claims(t.claims, t.scope);
+    // The access token: the claims its own scope releases, then those the resource's
+    // and the client's mappings name.
+    let access_scope = crate::resources::access_scope(t.scope, t.resource);
+    let mut access_claims = tokens::scoped_claims(t.claims.claims, &access_scope);
+    if let Some(r) = t.resource {
+        t.claims.release(&r.claims, &mut access_claims);
+    }
+    t.claims
+        .release(&t.client.apis.access_token_claims, &mut access_claims);
     let access = tokens::access_token(
         st,
         now,
         &tokens::AccessSubject {
             client: t.client,
             subject: Some(&t.user.sub),
-            scope: t.scope,
+            scope: &access_scope,
             grant_id: t.grant_id,
             session_id: t.session_id,
             auth_time: Some(t.auth_time),
-            claims: Some(&released),
+            claims: Some(&access_claims),
             dpop_jkt: t.dpop_jkt,
+            resource: t.resource,
         },
     )
     .await?;
     let id_token = if t.scope.contains("openid") {
+        let mut released = tokens::scoped_claims(t.claims.claims, t.scope);
+        t.claims
+            .release(&t.client.apis.id_token_claims, &mut released);
         Some(
             tokens::id_token(
                 st,
@@ -441,7 +460,8 @@ pub async fn issue_user_tokens(
             expires_in: access.expires_in,
             refresh_token: t.refresh_token.clone(),
             id_token,
-            scope: Some(t.scope.to_string()),
+            // RFC 6749 §5.1: the access token's scope.
+            scope: (!access_scope.is_empty()).then(|| access_scope.to_string()),
         },
         access_jti: access.jti,
         access_exp: access.expires_at,

@@ -8,6 +8,7 @@ use super::{Answer, GrantError, GrantResult};
 use crate::caller::Caller;
 use crate::state::AppState;
 use crate::throttle::{sign_in, Attempt, SignIn};
+use baton_core::claims::ClaimSource;
 use baton_core::error::{ErrorCode, OAuthError};
 use baton_core::events::EventKind;
 use baton_core::model::{Client, GrantId, GrantType};
@@ -22,6 +23,8 @@ pub struct PasswordRequest<'a> {
     pub scope: Option<&'a str>,
     /// The thumbprint of the DPoP key the request proved, if it carried a proof.
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 8707 `resource` values (at most one is allowed).
+    pub resources: &'a [&'a str],
 }
 
 // Deliberately no `Debug`: the request holds a password.
@@ -53,6 +56,8 @@ async fn sign_in_and_issue(
         )
         .into());
     }
+    // Checked before the password, which this refusal then does not spend.
+    let resource = crate::resources::target(st, client, req.resources, None).await?;
     let attempt = Attempt {
         caller,
         client_id: Some(&client.client_id),
@@ -103,6 +108,8 @@ async fn sign_in_and_issue(
                 auth_time: now,
                 id: GrantId(baton_core::random_bytes()),
                 dpop_jkt: req.dpop_jkt,
+                // The grant holds the resource its first token is for.
+                resources: resource.iter().map(|r| r.identifier.clone()).collect(),
             },
             now,
         );
@@ -126,8 +133,9 @@ async fn sign_in_and_issue(
             session_id: None,
             auth_time: now,
             nonce: None,
-            claims: &user.claims,
+            claims: ClaimSource::of(&user),
             dpop_jkt: req.dpop_jkt,
+            resource: resource.as_ref(),
         },
     )
     .await?;

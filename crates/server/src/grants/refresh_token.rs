@@ -15,9 +15,10 @@ use crate::caller::Caller;
 use crate::dpop;
 use crate::metrics::Outcome;
 use crate::state::AppState;
+use baton_core::claims::ClaimSource;
 use baton_core::error::{OAuthError, StoreError};
 use baton_core::events::EventKind;
-use baton_core::model::{Client, Grant, GrantStatus, GrantType, User};
+use baton_core::model::{Client, Grant, GrantStatus, GrantType, Resource, User};
 use baton_core::policy::{RefreshSettings, ReuseReaction};
 use baton_core::refresh::{decide, Decision, LivePolicy, Presented, Rejection};
 use baton_core::scope::Scope;
@@ -36,6 +37,8 @@ pub struct RefreshRequest<'a> {
     pub scope: Option<&'a str>,
     /// The thumbprint of the DPoP key the request proved, if it carried a proof.
     pub dpop_jkt: Option<&'a str>,
+    /// RFC 8707 `resource` values: at most one, one of the grant's resources.
+    pub resources: &'a [&'a str],
 }
 
 // Deliberately no `Debug`: the request holds a refresh token.
@@ -166,6 +169,13 @@ async fn run(
             Decision::Reuse { .. } => claims.generation,
             Decision::GraceReplay { current } => current,
         };
+        // The request's own asks, checked like scope narrowing: after the decision, so
+        // they never mask reuse detection, and before anything is written (the key
+        // binding below included), so that a refusal leaves the grant untouched and the
+        // presented token usable (RFC 8707 `invalid_target` burns nothing).
+        let scope = narrowed_scope(&grant, requested)?;
+        let resource =
+            crate::resources::target(st, client, req.resources, Some(&grant.resources)).await?;
         // RFC 9449 §5: a public client's grant refreshed with a proof is bound to that
         // key from then on (one created with a proof already is). Bound before anything
         // is minted: if another request bound it first, decide again on what is stored.
@@ -184,7 +194,6 @@ async fn run(
             Decision::GraceReplay { .. } => Outcome::GraceReplay,
             _ => Outcome::Issued,
         };
-        let scope = narrowed_scope(&grant, requested)?;
         // A deleted user has no claims to issue, whatever check_user_active says.
         let Some(user) = user.as_ref() else {
             return Err(OAuthError::invalid_grant(Rejection::UserInactive.description()).into());
@@ -194,15 +203,18 @@ async fn run(
         // the successor, and its retry would later count as reuse).
         let response = respond(
             st,
-            client,
-            &grant,
-            user,
-            &scope,
+            &Minted {
+                client,
+                grant: &grant,
+                user,
+                scope: &scope,
+                resource: resource.as_ref(),
+                dpop_jkt: req.dpop_jkt,
+            },
             claims,
             token_gen,
             now,
             raw,
-            req.dpop_jkt,
         )
         .await?;
         let won = match decision {
@@ -304,18 +316,24 @@ fn narrowed_scope(grant: &Grant, requested: Option<&str>) -> Result<Scope, OAuth
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What a successful refresh issues tokens for.
+struct Minted<'a> {
+    client: &'a Client,
+    grant: &'a Grant,
+    user: &'a User,
+    /// The access token's scope before a resource narrows it.
+    scope: &'a Scope,
+    resource: Option<&'a Resource>,
+    dpop_jkt: Option<&'a str>,
+}
+
 async fn respond(
     st: &AppState,
-    client: &Client,
-    grant: &Grant,
-    user: &User,
-    scope: &Scope,
+    m: &Minted<'_>,
     claims: RefreshClaims,
     generation: u64,
     now: Timestamp,
     presented: &str,
-    dpop_jkt: Option<&str>,
 ) -> GrantResult<TokenResponse> {
     let refresh_token = if generation == claims.generation {
         presented.to_string()
@@ -325,30 +343,37 @@ async fn respond(
             ..claims
         })
     };
+    let grant = m.grant;
+    // update_claims_on_refresh: the user's claims (roles and groups included) as they
+    // are now, or as the grant's snapshot kept them.
     let snapshot;
-    let user_claims = match (&grant.claims_snapshot, grant.update_claims) {
+    let source = match (&grant.claims_snapshot, grant.update_claims) {
         (Some(s), false) => {
-            snapshot = serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(s)
-                .unwrap_or_default();
-            &snapshot
+            snapshot = baton_core::claims::read_snapshot(s);
+            ClaimSource {
+                claims: &snapshot.0,
+                roles: &snapshot.1,
+                groups: &snapshot.2,
+            }
         }
-        _ => &user.claims,
+        _ => ClaimSource::of(m.user),
     };
     let issued = issue_user_tokens(
         st,
         now,
         &UserTokens {
-            client,
-            user,
-            scope,
+            client: m.client,
+            user: m.user,
+            scope: m.scope,
             grant_id: Some(grant.id),
             refresh_token: Some(refresh_token),
             session_id: grant.session_id.as_deref(),
             // OIDC Core §12.2: auth_time is that of the original authentication.
             auth_time: grant.auth_time,
             nonce: None,
-            claims: user_claims,
-            dpop_jkt,
+            claims: source,
+            dpop_jkt: m.dpop_jkt,
+            resource: m.resource,
         },
     )
     .await?;

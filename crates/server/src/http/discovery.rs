@@ -8,10 +8,31 @@ use axum::response::{IntoResponse, Response};
 use baton_core::model::{AuthMethod, GrantType, SigAlg};
 use serde_json::{json, Value};
 
-fn metadata(st: &Shared) -> Value {
+/// At most this many resources' scopes are listed in `scopes_supported`.
+const LISTED_RESOURCES: usize = 1000;
+
+async fn metadata(st: &Shared) -> Value {
     let mut m = base_metadata(st);
     if st.cfg.registration.enabled {
         m["registration_endpoint"] = Value::String(format!("{}/register", st.cfg.issuer));
+    }
+    // The scopes of the active resources (APIs) too. The document stays served when the
+    // store cannot be read: the server's own scopes are still true.
+    match st.store.list_resources_page(None, LISTED_RESOURCES).await {
+        Ok(resources) => {
+            if let Some(list) = m["scopes_supported"].as_array_mut() {
+                for s in resources
+                    .iter()
+                    .filter(|r| r.active)
+                    .flat_map(|r| &r.scopes)
+                {
+                    if !list.iter().any(|v| v == s.as_str()) {
+                        list.push(s.clone().into());
+                    }
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "discovery: resources could not be read"),
     }
     m
 }
@@ -47,7 +68,8 @@ fn base_metadata(st: &Shared) -> Value {
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "sid", "at_hash", "azp",
             "name", "family_name", "given_name", "middle_name", "nickname", "preferred_username",
             "profile", "picture", "website", "gender", "birthdate", "zoneinfo", "locale", "updated_at",
-            "email", "email_verified", "address", "phone_number", "phone_number_verified"
+            "email", "email_verified", "address", "phone_number", "phone_number_verified",
+            "roles", "groups"
         ],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
@@ -66,11 +88,11 @@ fn json_response(body: String) -> Response {
 }
 
 pub async fn openid_configuration(State(st): State<Shared>) -> Response {
-    json_response(metadata(&st).to_string())
+    json_response(metadata(&st).await.to_string())
 }
 
 pub async fn oauth_metadata(State(st): State<Shared>) -> Response {
-    json_response(metadata(&st).to_string())
+    json_response(metadata(&st).await.to_string())
 }
 
 pub async fn jwks(State(st): State<Shared>) -> Response {

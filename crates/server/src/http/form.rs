@@ -39,7 +39,20 @@ impl Form {
     pub fn has(&self, k: &str) -> bool {
         self.get(k).is_some()
     }
+
+    /// Every non-empty value of a parameter that may repeat ([`REPEATABLE`]), in order.
+    pub fn all(&self, k: &str) -> Vec<&str> {
+        self.pairs
+            .iter()
+            .filter(|(n, v)| n == k && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
 }
+
+/// Parameters that may be given more than once: RFC 8707 §2 `resource`. Every other
+/// parameter given twice is refused.
+pub const REPEATABLE: &[&str] = &["resource"];
 
 /// Checks the request's content type is a form.
 pub fn require_form_content_type(headers: &HeaderMap) -> ApiResult<()> {
@@ -79,7 +92,7 @@ pub fn parse(input: &[u8]) -> Result<Form, OAuthError> {
         if k.is_empty() {
             return Err(OAuthError::invalid_request("a parameter has an empty name"));
         }
-        if pairs.iter().any(|(n, _)| *n == k) {
+        if !REPEATABLE.contains(&k.as_str()) && pairs.iter().any(|(n, _)| *n == k) {
             return Err(OAuthError::invalid_request(format!(
                 "the `{}` parameter is given more than once",
                 printable(&k)
@@ -156,5 +169,7 @@ mod tests {
         assert!(parse(b"a=%00").is_err());
         assert!(parse(b"=x").is_err());
         assert_eq!(parse(b"a=%C3%A9").unwrap().get("a"), Some("é"));
+        let f = parse(b"resource=https%3A%2F%2Fa&resource=&resource=urn%3Ab").unwrap();
+        assert_eq!(f.all("resource"), vec!["https://a", "urn:b"]);
     }
 }

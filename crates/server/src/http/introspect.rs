@@ -1,5 +1,6 @@
 //! `POST /introspect` (RFC 7662), for authenticated (confidential) clients. A client
-//! sees its own tokens; a client with `introspect_any` sees every token. Anything
+//! sees its own tokens; a client with `introspect_any` sees every token; a resource
+//! server (`introspect_resources`) sees the access tokens issued for its resources. Anything
 //! inactive, or not the caller's to see, is exactly `{"active": false}`. Introspection
 //! never writes: it does not extend a sliding lifetime.
 
@@ -57,7 +58,11 @@ async fn handle(st: &AppState, headers: &HeaderMap, body: &[u8]) -> ApiResult<Va
         return Ok(inactive());
     };
     let owner = at.claims["client_id"].as_str().unwrap_or("");
-    if owner != client.client_id && !client.introspect_any {
+    // A resource server sees the access tokens whose audience is one of its resources.
+    let for_its_resource = at.claims["aud"]
+        .as_str()
+        .is_some_and(|aud| client.apis.introspect_resources.iter().any(|r| r == aud));
+    if owner != client.client_id && !client.introspect_any && !for_its_resource {
         return Ok(inactive());
     }
     let mut out = Map::new();

@@ -351,6 +351,9 @@ fn validate(obj: &Map<String, Value>, cfg: &Config) -> ApiResult<Registration> {
         jwks,
         active: Some(true),
         refresh_tokens: Default::default(),
+        // Resources, introspection rights and claim mapping are an operator's choice:
+        // RFC 7591 registration never grants them.
+        ..Default::default()
     };
     let client = spec.validate(&cfg.refresh_tokens).map_err(spec_error)?;
     if let Some(u) = &client.backchannel_logout_uri {

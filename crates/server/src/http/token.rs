@@ -182,12 +182,15 @@ async fn dispatch(
     arrival: Instant,
     dpop_jkt: Option<&str>,
 ) -> ApiResult<Answer> {
+    // RFC 8707 §2: `resource` may repeat on the wire; each grant allows at most one.
+    let resources = f.all("resource");
     Ok(match grant_type {
         "refresh_token" => {
             let req = RefreshRequest {
                 refresh_token: f.required("refresh_token")?,
                 scope: f.get("scope"),
                 dpop_jkt,
+                resources: &resources,
             };
             grants::refresh_token::grant(st, client, &req, caller, arrival).await
         }
@@ -198,6 +201,7 @@ async fn dispatch(
                 redirect_uri: f.get("redirect_uri"),
                 code_verifier: f.get("code_verifier"),
                 dpop_jkt,
+                resources: &resources,
             };
             grants::authorization_code::grant(st, client, &req, caller).await
         }
@@ -208,6 +212,7 @@ async fn dispatch(
                 password: f.required("password")?,
                 scope: f.get("scope"),
                 dpop_jkt,
+                resources: &resources,
             };
             grants::password::grant(st, client, &req, caller).await
         }
@@ -215,6 +220,7 @@ async fn dispatch(
             let req = ClientCredentialsRequest {
                 scope: f.get("scope"),
                 dpop_jkt,
+                resources: &resources,
             };
             grants::client_credentials::grant(st, client, &req).await
         }

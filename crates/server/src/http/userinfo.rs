@@ -119,7 +119,8 @@ async fn check_binding(
     }
 }
 
-/// The claims the token's scope releases, for its user as stored now.
+/// The claims the token's scope releases, and those the client's `userinfo_claims`
+/// names, for its user as stored now.
 async fn claims(st: &AppState, at: &tokens::AccessClaims) -> ApiResult<Json<Value>> {
     // Signed by this server from a parsed scope.
     let scope = Scope::from_stored(at.claims["scope"].as_str().unwrap_or("").to_string());
@@ -139,6 +140,8 @@ async fn claims(st: &AppState, at: &tokens::AccessClaims) -> ApiResult<Json<Valu
         .filter(|u| u.active)
         .ok_or_else(|| invalid_token("the user is inactive"))?;
     let mut out = tokens::scoped_claims(&user.claims, &scope);
+    // And those the client's claim mapping names (`userinfo_claims`).
+    baton_core::claims::ClaimSource::of(&user).release(&at.client.apis.userinfo_claims, &mut out);
     out.insert("sub".into(), user.sub.into());
     Ok(Json(Value::Object(out)))
 }

@@ -39,6 +39,7 @@ fn to_sign_in(st: &AppState) -> Response {
         nonce: None,
         code_challenge: None,
         dpop_jkt: None,
+        resources: Vec::new(),
         prompt: Vec::new(),
         max_age: None,
         issued_at: st.clock.now().0,

@@ -220,6 +220,16 @@ pub async fn get(
             "dpop_jkt must be a JWK SHA-256 thumbprint (43 base64url characters)",
         );
     }
+    // RFC 8707 §2: `resource` may repeat; each must be one this client may request.
+    let resources = match crate::resources::authorized(&st, &client, &f.all("resource")).await {
+        Ok(r) => r.into_iter().map(|r| r.identifier).collect(),
+        Err(e) if e.code == ErrorCode::TemporarilyUnavailable => {
+            return Err(PageError::Unavailable(
+                "the server is temporarily unavailable; try again",
+            ))
+        }
+        Err(e) => return fail(e.code, &e.description),
+    };
     let req = AuthRequest {
         client_id: client.client_id.clone(),
         redirect_uri,
@@ -229,6 +239,7 @@ pub async fn get(
         nonce,
         code_challenge,
         dpop_jkt,
+        resources,
         prompt,
         max_age,
         issued_at: st.clock.now().0,
@@ -338,7 +349,13 @@ async fn next_step(
             )
         }
     };
-    let all_consented = req.scope.is_subset(consented.iter().map(String::as_str));
+    let all_consented = req
+        .scope
+        .is_subset(consented.scopes.iter().map(String::as_str))
+        && req
+            .resources
+            .iter()
+            .all(|r| consented.resources.contains(r));
     if !all_consented || req.prompts("consent") {
         if req.prompts("none") {
             return fail(
@@ -376,6 +393,15 @@ pub async fn client_still_allows(st: &AppState, req: &AuthRequest) -> Result<Cli
             "This application may no longer ask for the access it requested; start again from the application.",
         );
     }
+    if !req
+        .resources
+        .iter()
+        .all(|r| client.apis.resources.contains(r))
+    {
+        return refuse(
+            "This application may no longer ask for access to a service it requested; start again from the application.",
+        );
+    }
     Ok(client)
 }
 
@@ -406,6 +432,7 @@ pub async fn issue_code(
         nonce: req.nonce.clone(),
         code_challenge: req.code_challenge.clone(),
         dpop_jkt: req.dpop_jkt.clone(),
+        resources: req.resources.clone(),
         auth_time: session.auth_time,
         expires_at: now.plus(CODE_LIFETIME),
         used: None,

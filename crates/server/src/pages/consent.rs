@@ -17,7 +17,9 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use baton_core::error::{ErrorCode, OAuthError};
 use baton_core::events::EventKind;
+use baton_core::model::Resource;
 use baton_core::scope::Scope;
+use baton_core::store::Consent;
 
 /// Plain words for a scope; unknown scopes are shown by name.
 pub fn describe(scope: &str) -> &'static str {
@@ -47,6 +49,41 @@ pub fn scope_items(scope: &Scope) -> String {
         .collect()
 }
 
+/// The `<li>` items naming what each requested resource (API) will be allowed to do:
+/// its name, then each requested scope of it in the resource's own words. The scopes of
+/// a resource are left out of `other`, which lists the rest as before.
+fn resource_items(scope: &Scope, resources: &[Resource]) -> String {
+    resources
+        .iter()
+        .map(|r| {
+            let asked: Vec<&str> = scope
+                .iter()
+                .filter(|s| r.scopes.iter().any(|x| x == s))
+                .collect();
+            let what = if asked.is_empty() {
+                "<li>act for you, with no specific permission</li>".to_string()
+            } else {
+                asked
+                    .iter()
+                    .map(|s| {
+                        let words = r
+                            .scope_descriptions
+                            .get(*s)
+                            .map(String::as_str)
+                            .unwrap_or("a permission defined by this service");
+                        format!("<li><strong>{}</strong>: {}</li>", escape(s), escape(words))
+                    })
+                    .collect()
+            };
+            format!(
+                "<li>Use <strong>{}</strong> (<code>{}</code>) on your behalf, to:<ul>{what}</ul></li>",
+                escape(r.display_name()),
+                escape(&r.identifier)
+            )
+        })
+        .collect()
+}
+
 /// The note under a dynamically registered client's name: unverified, and where it
 /// sends the user (the redirect URI's host).
 fn unverified_note(redirect_uri: &str) -> String {
@@ -69,10 +106,17 @@ fn render(
     headers: &HeaderMap,
     client_name: &str,
     dynamically_registered: bool,
+    resources: &[Resource],
 ) -> Response {
     let (csrf_c, new) = csrf_cookie(st, headers);
     let csrf = handle::csrf_token(st, &csrf_c, h);
-    let items = scope_items(&r.scope);
+    // Scopes of a requested resource are described under it; the rest as before.
+    let other = Scope::from_tokens(r.scope.iter().filter(|s| {
+        !resources
+            .iter()
+            .any(|res| res.scopes.iter().any(|x| x == s))
+    }));
+    let items = scope_items(&other) + &resource_items(&r.scope, resources);
     let note = if dynamically_registered {
         unverified_note(&r.redirect_uri)
     } else {
@@ -122,7 +166,28 @@ pub async fn get(
         // Unknown here: the POST refuses it; say nothing trusting meanwhile.
         _ => (r.client_id.clone(), true),
     };
-    Ok(render(&st, &r, &h, &headers, &name, dynamic))
+    let mut resources = Vec::with_capacity(r.resources.len());
+    for id in &r.resources {
+        // One deleted since /authorize is refused when the code is issued; shown by
+        // its identifier meanwhile.
+        resources.push(match st.store.get_resource(id).await? {
+            Some(res) => res,
+            None => Resource {
+                identifier: id.clone(),
+                name: None,
+                scopes: vec![],
+                scope_descriptions: Default::default(),
+                access_token_format: None,
+                access_token_lifetime: None,
+                signing_alg: None,
+                claims: vec![],
+                active: false,
+                created_at: st.clock.now(),
+                managed_by: Default::default(),
+            },
+        });
+    }
+    Ok(render(&st, &r, &h, &headers, &name, dynamic, &resources))
 }
 
 pub async fn post(
@@ -153,11 +218,14 @@ pub async fn post(
     };
     // Checked before anything is recorded or sent (issue_code checks again).
     super::authorize::client_still_allows(&st, &r).await?;
-    let scopes: Vec<String> = r.scope.iter().map(str::to_string).collect();
+    let consent = Consent {
+        scopes: r.scope.iter().map(str::to_string).collect(),
+        resources: r.resources.clone(),
+    };
     match f.get("decision") {
         Some("allow") => {
             st.store
-                .add_consent(&session.subject, &r.client_id, &scopes)
+                .add_consent(&session.subject, &r.client_id, &consent)
                 .await?;
             let ev = event(
                 EventKind::ConsentGranted,
@@ -166,7 +234,7 @@ pub async fn post(
                 Some(&r.client_id),
                 Some(&session.subject),
                 None,
-                serde_json::json!({"scope": r.scope}),
+                serde_json::json!({"scope": r.scope, "resources": r.resources}),
             );
             crate::best_effort::record_event(&st, ev).await;
             issue_code(&st, &r, &session, &caller).await

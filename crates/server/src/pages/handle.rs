@@ -47,6 +47,9 @@ pub struct AuthRequest {
     /// RFC 9449 §10: the thumbprint of the DPoP key the code is bound to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dpop_jkt: Option<String>,
+    /// RFC 8707: the resources (APIs) asked for, or the client's default one.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub resources: Vec<String>,
     #[serde(default)]
     pub prompt: Vec<String>,
     #[serde(default)]

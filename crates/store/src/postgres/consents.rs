@@ -2,52 +2,63 @@
 
 use super::rows::get;
 use super::PgStore;
-use baton_core::store::{BoxFuture, ConsentStore, StoreResult};
+use baton_core::store::{BoxFuture, Consent, ConsentStore, StoreResult};
 
 impl ConsentStore for PgStore {
     fn get_consent<'a>(
         &'a self,
         subject: &'a str,
         client_id: &'a str,
-    ) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+    ) -> BoxFuture<'a, StoreResult<Consent>> {
         Box::pin(async move {
             let mut c = self.conn().await?;
             let row = c
                 .query_opt(
-                    "SELECT scopes FROM consents WHERE subject = $1 AND client_id = $2",
+                    "SELECT scopes, resources FROM consents WHERE subject = $1 AND client_id = $2",
                     &[&subject, &client_id],
                 )
                 .await?;
             match row {
-                Some(r) => get(&r, 0, "consent"),
-                None => Ok(Vec::new()),
+                Some(r) => Ok(Consent {
+                    scopes: get(&r, 0, "consent")?,
+                    resources: get(&r, 1, "consent")?,
+                }),
+                None => Ok(Consent::default()),
             }
         })
     }
 
-    /// One statement: the row is created, or its scopes extended with those not yet
-    /// there (in the order given), under the row lock of `ON CONFLICT DO UPDATE`, so
-    /// concurrent additions all land.
+    /// One statement: the row is created, or its scopes and resources extended with
+    /// those not yet there (in the order given), under the row lock of `ON CONFLICT DO
+    /// UPDATE`, so concurrent additions all land.
     fn add_consent<'a>(
         &'a self,
         subject: &'a str,
         client_id: &'a str,
-        scopes: &'a [String],
+        add: &'a Consent,
     ) -> BoxFuture<'a, StoreResult<()>> {
         Box::pin(async move {
-            let mut add: Vec<&str> = Vec::with_capacity(scopes.len());
-            for s in scopes {
-                if !add.contains(&s.as_str()) {
-                    add.push(s);
+            let distinct = |l: &'a [String]| {
+                let mut out: Vec<&str> = Vec::with_capacity(l.len());
+                for s in l {
+                    if !out.contains(&s.as_str()) {
+                        out.push(s);
+                    }
                 }
-            }
+                out
+            };
+            let (scopes, resources) = (distinct(&add.scopes), distinct(&add.resources));
             let mut c = self.conn().await?;
             c.execute(
-                "INSERT INTO consents (subject, client_id, scopes) VALUES ($1, $2, $3::text[])
+                "INSERT INTO consents (subject, client_id, scopes, resources)
+                 VALUES ($1, $2, $3::text[], $4::text[])
                  ON CONFLICT (subject, client_id) DO UPDATE SET scopes = consents.scopes || ARRAY(
                      SELECT s FROM unnest(EXCLUDED.scopes) WITH ORDINALITY AS t(s, i)
-                     WHERE s <> ALL(consents.scopes) ORDER BY i)",
-                &[&subject, &client_id, &add],
+                     WHERE s <> ALL(consents.scopes) ORDER BY i),
+                   resources = consents.resources || ARRAY(
+                     SELECT s FROM unnest(EXCLUDED.resources) WITH ORDINALITY AS t(s, i)
+                     WHERE s <> ALL(consents.resources) ORDER BY i)",
+                &[&subject, &client_id, &scopes, &resources],
             )
             .await
             .map(|_| ())

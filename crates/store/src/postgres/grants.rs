@@ -15,7 +15,7 @@ use tokio_postgres::Row;
 const GRANT_COLS: &str =
     "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
-     update_claims, revoked_at, revoked_reason, claims, dpop_jkt";
+     update_claims, revoked_at, revoked_reason, claims, dpop_jkt, resources";
 
 fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
     let w = "grant";
@@ -39,6 +39,7 @@ fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
         update_claims: get(r, 15, w)?,
         claims_snapshot: get(r, 18, w)?,
         dpop_jkt: get(r, 19, w)?,
+        resources: get::<Option<Vec<String>>>(r, 20, w)?.unwrap_or_default(),
         persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
@@ -124,15 +125,16 @@ impl GrantStore for PgStore {
             let generation = g.generation as i64;
             let ev_grant = event.grant_id.map(|x| x.to_hex());
             let details = event.details.to_string();
+            let resources = (!g.resources.is_empty()).then_some(&g.resources);
             let sql = format!(
                 "WITH g AS (
                     INSERT INTO grants ({GRANT_COLS})
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
                     RETURNING id
                  )
                  INSERT INTO events (id, \"type\", \"time\", client_id, subject, grant_id, ip, user_agent, details)
-                 SELECT $21::text, $22::text, $23::bigint, $24::text, $25::text, $26::text, $27::text,
-                        $28::text, $29::text::jsonb FROM g"
+                 SELECT $22::text, $23::text, $24::bigint, $25::text, $26::text, $27::text, $28::text,
+                        $29::text, $30::text::jsonb FROM g"
             );
             let mut c = self.conn().await?;
             c.execute(
@@ -158,6 +160,7 @@ impl GrantStore for PgStore {
                     &reason,
                     &g.claims_snapshot,
                     &g.dpop_jkt,
+                    &resources,
                     &event.id,
                     &event.kind,
                     &event.time.0,

@@ -33,6 +33,7 @@ mod maintenance;
 mod migrate;
 mod outbox;
 mod reference_tokens;
+mod resources;
 mod rows;
 mod sessions;
 pub mod tls;

@@ -9,7 +9,8 @@ use baton_core::time::Timestamp;
 use tokio_postgres::Row;
 
 const USER_COLS: &str =
-    "sub, username, password_hash, active, claims::text, created_at, managed_by";
+    "sub, username, password_hash, active, claims::text, created_at, managed_by, user_roles, \
+     user_groups";
 
 fn user_from_row(r: &Row) -> Result<User, StoreError> {
     let w = "user";
@@ -22,6 +23,8 @@ fn user_from_row(r: &Row) -> Result<User, StoreError> {
         active: get(r, 3, w)?,
         claims: serde_json::from_str(&claims)
             .map_err(|_| StoreError::Corrupt("stored user claims could not be decoded".into()))?,
+        roles: get(r, 7, w)?,
+        groups: get(r, 8, w)?,
         created_at: Timestamp(get(r, 5, w)?),
         managed_by: ManagedBy::parse(&managed_by)
             .ok_or_else(|| StoreError::Corrupt(format!("user managed_by `{managed_by}`")))?,
@@ -53,11 +56,12 @@ impl UserStore for PgStore {
             let mut c = self.conn().await?;
             c.execute(
                 "INSERT INTO users (sub, username, password_hash, active, claims, created_at,
-                   managed_by)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7)
+                   managed_by, user_roles, user_groups)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9)
                  ON CONFLICT (sub) DO UPDATE SET username = EXCLUDED.username,
                    password_hash = EXCLUDED.password_hash, active = EXCLUDED.active,
-                   claims = EXCLUDED.claims, managed_by = EXCLUDED.managed_by",
+                   claims = EXCLUDED.claims, managed_by = EXCLUDED.managed_by,
+                   user_roles = EXCLUDED.user_roles, user_groups = EXCLUDED.user_groups",
                 &[
                     &u.sub,
                     &u.username,
@@ -66,6 +70,8 @@ impl UserStore for PgStore {
                     &claims,
                     &u.created_at.0,
                     &u.managed_by.as_str(),
+                    &u.roles,
+                    &u.groups,
                 ],
             )
             .await

@@ -41,6 +41,9 @@ pub(super) fn encode(g: &Grant, idx: &[String]) -> Vec<(&'static str, String)> {
         ("idx", idx.join(" ")),
     ];
     // A field of its own, so that binding an unbound grant is one HSETNX.
+    if let Some(res) = crate::codec::resources_to_column(&g.resources) {
+        f.push(("res", res));
+    }
     if let Some(jkt) = &g.dpop_jkt {
         f.push(("jkt", jkt.clone()));
     }
@@ -100,6 +103,7 @@ pub(super) fn decode(id: GrantId, m: &HashMap<String, String>) -> StoreResult<Gr
         update_claims: b("update_claims")?,
         claims_snapshot: d["claims_snapshot"].as_str().map(str::to_string),
         dpop_jkt: m.get("jkt").cloned(),
+        resources: crate::codec::resources_from_column(m.get("res").cloned()),
         persist: !b("cached")?,
         status,
     })

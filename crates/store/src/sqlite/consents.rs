@@ -2,25 +2,46 @@
 
 use super::{unavailable, SqliteStore};
 use baton_core::scope::Scope;
-use baton_core::store::{BoxFuture, ConsentStore, StoreResult};
+use baton_core::store::{BoxFuture, Consent, ConsentStore, StoreResult};
 use rusqlite::{params, OptionalExtension};
 use std::future::ready;
+
+/// Reads a space-joined list (scopes, or resource identifiers, which hold no spaces).
+fn split(s: String) -> Vec<String> {
+    Scope::from_stored(s).iter().map(str::to_string).collect()
+}
+
+/// `existing` with `add` appended, repeats dropped, space-joined.
+fn union(existing: String, add: &[String]) -> String {
+    Scope::from_tokens(
+        Scope::from_stored(existing)
+            .iter()
+            .chain(add.iter().map(String::as_str)),
+    )
+    .into_string()
+}
 
 impl ConsentStore for SqliteStore {
     fn get_consent<'a>(
         &'a self,
         subject: &'a str,
         client_id: &'a str,
-    ) -> BoxFuture<'a, StoreResult<Vec<String>>> {
+    ) -> BoxFuture<'a, StoreResult<Consent>> {
         Box::pin(ready(self.read(|c| {
-            let s: Option<String> = c
-                .prepare_cached("SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2")
-                .and_then(|mut s| s.query_row([subject, client_id], |r| r.get(0)).optional())
+            let s: Option<(String, String)> = c
+                .prepare_cached(
+                    "SELECT scopes, resources FROM consents WHERE subject = ?1 AND client_id = ?2",
+                )
+                .and_then(|mut s| {
+                    s.query_row([subject, client_id], |r| Ok((r.get(0)?, r.get(1)?)))
+                        .optional()
+                })
                 .map_err(unavailable)?;
-            Ok(
-                s.map(|s| Scope::from_stored(s).iter().map(str::to_string).collect())
-                    .unwrap_or_default(),
-            )
+            Ok(s.map(|(scopes, resources)| Consent {
+                scopes: split(scopes),
+                resources: split(resources),
+            })
+            .unwrap_or_default())
         })))
     }
 
@@ -28,25 +49,25 @@ impl ConsentStore for SqliteStore {
         &'a self,
         subject: &'a str,
         client_id: &'a str,
-        scopes: &'a [String],
+        add: &'a Consent,
     ) -> BoxFuture<'a, StoreResult<()>> {
-        let (sub, cid, add) = (subject.to_string(), client_id.to_string(), scopes.to_vec());
+        let (sub, cid, add) = (subject.to_string(), client_id.to_string(), add.clone());
         Box::pin(self.write(move |c| {
-            let existing: Option<String> = c
+            let (scopes, resources): (String, String) = c
                 .query_row(
-                    "SELECT scopes FROM consents WHERE subject = ?1 AND client_id = ?2",
+                    "SELECT scopes, resources FROM consents WHERE subject = ?1 AND client_id = ?2",
                     [&sub, &cid],
-                    |r| r.get(0),
+                    |r| Ok((r.get(0)?, r.get(1)?)),
                 )
                 .optional()
-                .map_err(unavailable)?;
+                .map_err(unavailable)?
+                .unwrap_or_default();
             // Stored space-joined, in the order first consented to.
-            let existing = Scope::from_stored(existing.unwrap_or_default());
-            let all = Scope::from_tokens(existing.iter().chain(add.iter().map(String::as_str)));
             c.execute(
-                "INSERT INTO consents (subject, client_id, scopes) VALUES (?1, ?2, ?3)
-                 ON CONFLICT(subject, client_id) DO UPDATE SET scopes = excluded.scopes",
-                params![sub, cid, all.as_str()],
+                "INSERT INTO consents (subject, client_id, scopes, resources) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT(subject, client_id) DO UPDATE SET scopes = excluded.scopes,
+                   resources = excluded.resources",
+                params![sub, cid, union(scopes, &add.scopes), union(resources, &add.resources)],
             )
             .map(|_| ())
             .map_err(unavailable)

@@ -15,7 +15,7 @@ use std::future::ready;
 const GRANT_COLS: &str =
     "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
-     update_claims, revoked_at, revoked_reason, claims, dpop_jkt";
+     update_claims, revoked_at, revoked_reason, claims, dpop_jkt, resources";
 
 fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
     let revoked_at: Option<i64> = r.get(16)?;
@@ -38,6 +38,7 @@ fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
         update_claims: r.get(15)?,
         claims_snapshot: r.get(18)?,
         dpop_jkt: r.get(19)?,
+        resources: crate::codec::resources_from_column(r.get(20)?),
         persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
@@ -129,7 +130,7 @@ impl GrantStore for SqliteStore {
                 GrantStatus::Revoked { at, reason } => (Some(at.0), Some(reason.clone())),
             };
             c.prepare_cached(&format!(
-                "INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)"
+                "INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
             ))
             .and_then(|mut s| {
                 s.execute(params![
@@ -152,7 +153,8 @@ impl GrantStore for SqliteStore {
                     revoked_at,
                     reason,
                     g.claims_snapshot,
-                    g.dpop_jkt
+                    g.dpop_jkt,
+                    crate::codec::resources_to_column(&g.resources)
                 ])
             })
             .map_err(unavailable)?;

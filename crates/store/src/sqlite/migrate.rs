@@ -29,6 +29,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         include_str!("migrations/0006_managed_by.sql"),
     ),
     (7, "outbox", include_str!("migrations/0007_outbox.sql")),
+    (
+        8,
+        "resources",
+        include_str!("migrations/0008_resources.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

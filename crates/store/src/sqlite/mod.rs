@@ -17,6 +17,7 @@ mod maintenance;
 mod migrate;
 mod outbox;
 mod reference_tokens;
+mod resources;
 mod sessions;
 mod users;
 

@@ -16,13 +16,16 @@ fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
         password_hash: r.get(2)?,
         active: r.get(3)?,
         claims: serde_json::from_str(&claims).unwrap_or_default(),
+        roles: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
+        groups: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
         created_at: Timestamp(r.get(5)?),
         // Only 'config' and 'api' are ever written.
         managed_by: ManagedBy::parse(&managed_by).unwrap_or_default(),
     })
 }
 
-const USER_COLS: &str = "sub, username, password_hash, active, claims, created_at, managed_by";
+const USER_COLS: &str =
+    "sub, username, password_hash, active, claims, created_at, managed_by, user_roles, user_groups";
 
 impl UserStore for SqliteStore {
     fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
@@ -48,12 +51,13 @@ impl UserStore for SqliteStore {
         Box::pin(self.write(move |c| {
             c.execute(
                 &format!(
-                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
+                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
                      ON CONFLICT(sub) DO UPDATE SET username = excluded.username,
                        password_hash = excluded.password_hash, active = excluded.active, claims = excluded.claims,
-                       managed_by = excluded.managed_by"
+                       managed_by = excluded.managed_by, user_roles = excluded.user_roles,
+                       user_groups = excluded.user_groups"
                 ),
-                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0, u.managed_by.as_str()],
+                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0, u.managed_by.as_str(), serde_json::json!(u.roles).to_string(), serde_json::json!(u.groups).to_string()],
             )
             .map(|_| ())
             .map_err(unavailable)

@@ -10,6 +10,7 @@ use std::sync::Arc;
 /// purged ten minutes after their expiry.
 pub(super) async fn code_records(s: Arc<dyn Store>) {
     let code = AuthCode {
+        resources: Default::default(),
         digest: [3; 32],
         client_id: "web".into(),
         redirect_uri: "https://a.example/cb".into(),
@@ -76,6 +77,7 @@ pub(super) async fn code_records(s: Arc<dyn Store>) {
 /// other sees what that one recorded.
 pub(super) async fn code_race(s: Arc<dyn Store>) {
     let code = AuthCode {
+        resources: Default::default(),
         digest: [8; 32],
         client_id: "web".into(),
         redirect_uri: "https://a.example/cb".into(),

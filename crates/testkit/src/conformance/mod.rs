@@ -167,6 +167,7 @@ fn outcome(
 
 pub fn grant(client: &str, subject: &str, session: Option<&str>, created: Timestamp) -> Grant {
     Grant {
+        resources: Default::default(),
         id: GrantId(baton_core::random_bytes()),
         client_id: client.into(),
         subject: subject.into(),
@@ -220,6 +221,7 @@ pub(crate) fn why(reason: &str) -> Revocation {
 
 pub(crate) fn client(id: &str) -> Client {
     Client {
+        apis: Default::default(),
         client_id: id.into(),
         client_name: Some("Name".into()),
         secret_sha256: Some([7; 32]),

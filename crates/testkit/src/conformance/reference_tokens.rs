@@ -19,6 +19,7 @@ pub(super) async fn token_records(s: Arc<dyn Store>) {
     assert!(s.is_jti_revoked("jti-1").await.unwrap());
     assert!(!s.is_jti_revoked("jti-2").await.unwrap());
     let rt = ReferenceToken {
+        audience: Default::default(),
         digest: [5; 32],
         jti: "r1".into(),
         client_id: "web".into(),

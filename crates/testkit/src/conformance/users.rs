@@ -8,6 +8,8 @@ use std::sync::Arc;
 /// Users: by name and by sub; a rename keeps the sub; usernames are unique.
 pub(super) async fn user_records(s: Arc<dyn Store>) {
     let mut u = User {
+        groups: Default::default(),
+        roles: Default::default(),
         sub: "u_1".into(),
         username: "alice".into(),
         password_hash: "$argon2id$x".into(),
@@ -46,6 +48,8 @@ pub(super) async fn user_pages(s: Arc<dyn Store>) {
     let names = ["Zed", "amy", "amy.b", "bob", "carol", "dave", "\u{e9}lise"];
     for (i, name) in names.iter().enumerate() {
         let u = User {
+            groups: Default::default(),
+            roles: Default::default(),
             sub: format!("u_{i}"),
             username: (*name).into(),
             password_hash: "$argon2id$x".into(),

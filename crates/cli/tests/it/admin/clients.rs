@@ -255,6 +255,7 @@ async fn deleting_a_client_revokes_its_grants_and_forgets_its_consents() {
         .get_consent(&alice, "web")
         .await
         .unwrap()
+        .scopes
         .is_empty());
 
     s.api_managed_client("web").await;
@@ -276,6 +277,7 @@ async fn deleting_a_client_revokes_its_grants_and_forgets_its_consents() {
             .get_consent(&alice, "web")
             .await
             .unwrap()
+            .scopes
             .is_empty(),
         "consents deleted"
     );

@@ -77,7 +77,7 @@ async fn consent_without_csrf_grants_nothing() {
         .clone()
         .unwrap();
     let consented = s.state().store.get_consent(sub, "web").await.unwrap();
-    assert!(consented.is_empty(), "{consented:?}");
+    assert!(consented.scopes.is_empty(), "{consented:?}");
     // The genuine form still works afterwards.
     let ok = b
         .post("/consent", &form(&fields, &[("decision", "allow")]))

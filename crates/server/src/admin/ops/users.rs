@@ -61,6 +61,8 @@ async fn hash(password: String) -> AdminResult<String> {
 
 pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> AdminResult<UserView> {
     let uc = crate::config::check_user(UserConfig {
+        groups: Default::default(),
+        roles: Default::default(),
         username: req.username,
         password: Some(Secret::new(req.password.clone())),
         password_hash: None,
@@ -76,6 +78,8 @@ pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> Adm
     }
     let password_hash = hash(req.password).await?;
     let user = User {
+        groups: Default::default(),
+        roles: Default::default(),
         sub: baton_core::random_id("u_"),
         username: uc.username,
         password_hash,
@@ -114,6 +118,8 @@ pub async fn patch_user(
     editable(&existing)?;
     let mut keys: Vec<&str> = Vec::new();
     let uc = crate::config::check_user(UserConfig {
+        groups: Default::default(),
+        roles: Default::default(),
         username: p
             .username
             .clone()
@@ -150,6 +156,8 @@ pub async fn patch_user(
         keys.push("claims");
     }
     let user = User {
+        groups: Default::default(),
+        roles: Default::default(),
         sub: existing.sub.clone(),
         username: uc.username,
         password_hash,
