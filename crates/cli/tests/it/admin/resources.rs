@@ -9,7 +9,7 @@ use serde_json::json;
 const INVOICES: &str = "https://api.example.com/invoices";
 
 /// Percent-encodes everything but unreserved characters (RFC 3986 §2.3).
-pub fn encode(s: &str) -> String {
+fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
@@ -21,7 +21,7 @@ pub fn encode(s: &str) -> String {
 }
 
 /// `/admin/resources/{identifier}` with the identifier percent-encoded as one segment.
-pub fn path(identifier: &str) -> String {
+fn path(identifier: &str) -> String {
     format!("/admin/resources/{}", encode(identifier))
 }
 
