@@ -110,8 +110,7 @@ pub async fn create_resource(
         other => other?,
     }
     log_change("created", &r.identifier, caller, &[]);
-    // A new resource: no client can list it yet.
-    Ok(resource_view(&r, Vec::new()))
+    view(st, &r).await
 }
 
 /// Changes a resource: the keys given replace their values (`null` clears `name`,
