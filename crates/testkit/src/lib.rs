@@ -156,6 +156,13 @@ impl TestServer {
         Self::start_on(dir, storage_url, &format!("{BASE_CLIENTS}\n{extra}")).await
     }
 
+    /// Starts a server with exactly `extra` as its clients/users/sections on the store
+    /// at `storage_url`.
+    pub async fn start_raw_with_storage(storage_url: &str, extra: &str) -> TestServer {
+        let dir = tempfile::tempdir().expect("temp dir");
+        Self::start_on(dir, storage_url, extra).await
+    }
+
     /// Starts a server on an existing directory (to restart on the same database).
     pub async fn start_in(dir: tempfile::TempDir, extra: &str) -> TestServer {
         let url = sqlite_url(dir.path());

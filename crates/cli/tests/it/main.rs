@@ -22,6 +22,7 @@ mod outbox;
 mod proxies;
 mod refresh;
 mod registration;
+mod resources;
 mod revocation;
 mod smoke;
 mod storage_tls;

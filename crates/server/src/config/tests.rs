@@ -1,5 +1,7 @@
 use super::*;
 
+mod resources;
+
 /// 32 bytes, base64.
 const SECRET: &str = "dGVzdGtpdC1zZXJ2ZXItc2VjcmV0LTAxMjM0NTY3ODk=";
 const CLIENT_SECRET: &str = "a-client-secret-of-at-least-32-chars!";
@@ -536,6 +538,7 @@ fn the_configuration_reference_documents_every_key() {
         ("[[webhooks]]", fields_of::<super::raw::RawWebhook>()),
         ("[[clients]]", fields_of::<RawClient>()),
         ("[[users]]", fields_of::<RawUser>()),
+        ("[[resources]]", fields_of::<super::raw::RawResource>()),
     ];
     let mut missing = Vec::new();
     for (section, keys) in &sections {

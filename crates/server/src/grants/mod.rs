@@ -177,7 +177,7 @@ pub async fn insert(
         Some(&g.client_id),
         Some(&g.subject),
         Some(g.id),
-        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": g.persist, "online": g.online}),
+        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": g.persist, "online": g.online, "resources": g.resources}),
     );
     log_event(&ev);
     if g.persist {
