@@ -123,6 +123,7 @@ pub fn grant_view(g: &Grant, now: Timestamp) -> GrantView {
         generation: g.generation,
         status: status.into(),
         revoked_reason,
+        resources: g.resources.clone(),
     }
 }
 

@@ -130,6 +130,20 @@ async fn create_read_change_and_delete() {
     // The identifier must be encoded: unencoded, it is some other path.
     let (st, _) = call(&s, "GET", "/admin/resources/urn:example:none", None).await;
     assert_eq!(st, 404);
+    // Each change is recorded, with what changed; refusals record nothing.
+    let evs = s.events("resource.changed").await;
+    let actions: Vec<&str> = evs
+        .iter()
+        .map(|e| e.details["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["deleted", "updated", "created"], "newest first");
+    assert!(evs.iter().all(|e| e.details["identifier"] == INVOICES));
+    assert_eq!(
+        evs[1].details["changed"].as_array().unwrap().len(),
+        6,
+        "{:?}",
+        evs[1].details
+    );
 }
 
 /// Pages in bytewise identifier order; each item shows the clients listing it.

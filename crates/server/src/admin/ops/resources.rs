@@ -9,6 +9,7 @@ use crate::admin::views::resource_view;
 use crate::caller::Caller;
 use crate::state::AppState;
 use baton_core::error::StoreError;
+use baton_core::events::EventKind;
 use baton_core::model::{Client, ManagedBy, Resource};
 use baton_core::resource_spec::ResourceSpec;
 use baton_proto::admin::{ListQuery, Page, ResourceCreate, ResourcePatch, ResourceView};
@@ -83,16 +84,21 @@ fn validate(spec: ResourceSpec, created: &Resource) -> AdminResult<Resource> {
         .map_err(|e| AdminError::invalid(&e.field, e.message))
 }
 
-/// Writes the audit line of a change (who, from where, what).
-fn log_change(action: &str, identifier: &str, caller: &Caller, changed: &[&str]) {
-    tracing::info!(
-        action,
-        identifier,
-        changed = ?changed,
-        ip = caller.ip.as_deref().unwrap_or("-"),
-        user_agent = caller.user_agent.as_deref().unwrap_or("-"),
-        "admin: resource changed"
-    );
+/// Records the change as a `resource.changed` event (who, from where, what), as
+/// clients' and users' changes are.
+async fn record_change(
+    st: &AppState,
+    action: &str,
+    identifier: &str,
+    caller: &Caller,
+    changed: &[&str],
+) -> AdminResult<()> {
+    let mut details = serde_json::json!({"action": action, "identifier": identifier});
+    if !changed.is_empty() {
+        details["changed"] = changed.into();
+    }
+    let ev = super::changed(EventKind::ResourceChanged, st, caller, None, None, details);
+    super::record(st, ev).await
 }
 
 /// Creates a resource (managed through the admin API from now on).
@@ -109,7 +115,7 @@ pub async fn create_resource(
         Err(StoreError::Conflict(_)) => return Err(taken(&r.identifier)),
         other => other?,
     }
-    log_change("created", &r.identifier, caller, &[]);
+    record_change(st, "created", &r.identifier, caller, &[]).await?;
     view(st, &r).await
 }
 
@@ -158,7 +164,7 @@ pub async fn patch_resource(
         // Deleted since it was read: a PATCH never brings a resource back.
         return Err(no_resource(identifier));
     }
-    log_change("updated", identifier, caller, &keys);
+    record_change(st, "updated", identifier, caller, &keys).await?;
     view(st, &r).await
 }
 
@@ -195,7 +201,7 @@ pub async fn delete_resource(st: &AppState, identifier: &str, caller: &Caller) -
         // Deleted meanwhile by a concurrent call.
         return Err(no_resource(identifier));
     }
-    log_change("deleted", identifier, caller, &[]);
+    record_change(st, "deleted", identifier, caller, &[]).await?;
     Ok(())
 }
 
