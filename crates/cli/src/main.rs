@@ -1,5 +1,5 @@
 //! The `baton` command: serve, migrate, check-config, health-check, and the operator subcommands
-//! (client, user, grants, revoke, events, keys) in `admin/`.
+//! (client, user, resource, grants, revoke, events, keys) in `admin/`.
 
 mod admin;
 mod health;
@@ -62,6 +62,13 @@ enum Cmd {
     User {
         #[command(subcommand)]
         cmd: admin::user::UserCmd,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Manage resources (APIs that access tokens are issued for) in the configured store.
+    Resource {
+        #[command(subcommand)]
+        cmd: admin::resource::ResourceCmd,
         #[command(flatten)]
         common: Common,
     },
@@ -280,6 +287,7 @@ fn main() -> ExitCode {
             match cli.cmd {
                 Cmd::Client { cmd, common } => admin::client::run(*cmd, &common).await,
                 Cmd::User { cmd, common } => admin::user::run(cmd, &common).await,
+                Cmd::Resource { cmd, common } => admin::resource::run(cmd, &common).await,
                 Cmd::Grants { cmd, common } => admin::grants::list(cmd, &common).await,
                 Cmd::Revoke { args, common } => admin::grants::revoke(args, &common).await,
                 Cmd::Events { args, common } => admin::events::run(args, &common).await,

@@ -27,6 +27,8 @@ pub enum EventKind {
     BackchannelLogoutFailed,
     ClientChanged,
     UserChanged,
+    /// A resource (API) was created, changed or deleted through the admin API or CLI.
+    ResourceChanged,
     SettingsChanged,
     KeysRotated,
     /// A DPoP proof was refused (missing where required, invalid, replayed, or of
@@ -35,7 +37,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 18] = [
+    pub const ALL: [EventKind; 19] = [
         EventKind::TokenReuseDetected,
         EventKind::TokenClientMismatch,
         EventKind::GrantCreated,
@@ -51,6 +53,7 @@ impl EventKind {
         EventKind::BackchannelLogoutFailed,
         EventKind::ClientChanged,
         EventKind::UserChanged,
+        EventKind::ResourceChanged,
         EventKind::SettingsChanged,
         EventKind::KeysRotated,
         EventKind::DpopProofRefused,
@@ -74,6 +77,7 @@ impl EventKind {
             EventKind::BackchannelLogoutFailed => "backchannel_logout.failed",
             EventKind::ClientChanged => "client.changed",
             EventKind::UserChanged => "user.changed",
+            EventKind::ResourceChanged => "resource.changed",
             EventKind::SettingsChanged => "settings.changed",
             EventKind::KeysRotated => "keys.rotated",
             EventKind::DpopProofRefused => "dpop.proof_refused",

@@ -25,6 +25,9 @@ pub struct GrantView {
     pub generation: u64,
     pub status: String,
     pub revoked_reason: Option<String>,
+    /// The resources (APIs) the grant was given for; its tokens may be for any of them.
+    #[serde(default)]
+    pub resources: Vec<String>,
 }
 
 /// A recorded event: what happened (`type`), when, to which client, subject and grant,

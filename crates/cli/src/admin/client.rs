@@ -90,9 +90,37 @@ pub struct ClientOpts {
     /// Public JWK Set for private_key_jwt, as JSON: '{"keys": [...]}'.
     #[arg(long, value_name = "JSON")]
     jwks: Option<String>,
+    /// A resource (API identifier) the client may request with `resource` (repeat; on
+    /// update, replaces the list). Each must exist (`baton resource create`).
+    #[arg(long = "resource", value_name = "URI")]
+    resources: Vec<String>,
+    /// The resource a request naming none is for; one of its resources.
+    #[arg(long, value_name = "URI")]
+    default_resource: Option<String>,
+    /// A resource whose access tokens this client (a resource server) may introspect
+    /// (repeat; on update, replaces the list).
+    #[arg(long = "introspect-resource", value_name = "URI")]
+    introspect_resources: Vec<String>,
+    /// A user claim released in ID tokens beyond the scope's, e.g. roles (repeat; on
+    /// update, replaces the list).
+    #[arg(long = "id-token-claim", value_name = "CLAIM")]
+    id_token_claims: Vec<String>,
+    /// A user claim released at userinfo beyond the scope's (repeat; on update,
+    /// replaces the list).
+    #[arg(long = "userinfo-claim", value_name = "CLAIM")]
+    userinfo_claims: Vec<String>,
+    /// A user claim the client's access tokens carry beyond the scope's (repeat; on
+    /// update, replaces the list).
+    #[arg(long = "access-token-claim", value_name = "CLAIM")]
+    access_token_claims: Vec<String>,
     /// Per-client refresh-token settings (the keys of [clients.refresh_tokens]) as JSON, e.g. '{"usage": "one_time"}'.
     #[arg(long, value_name = "JSON")]
     refresh_tokens: Option<String>,
+}
+
+/// A repeated option as a PATCH value: given, it replaces the list; absent, it is left.
+fn given(v: &[String]) -> Option<Vec<String>> {
+    (!v.is_empty()).then(|| v.to_vec())
 }
 
 impl ClientOpts {
@@ -194,8 +222,13 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 dpop_bound_access_tokens: opts.dpop_bound_access_tokens.unwrap_or(false),
                 jwks: opts.jwks()?,
                 active: Some(!inactive),
+                resources: opts.resources.clone(),
+                default_resource: opts.default_resource.clone(),
+                introspect_resources: opts.introspect_resources.clone(),
+                id_token_claims: opts.id_token_claims.clone(),
+                userinfo_claims: opts.userinfo_claims.clone(),
+                access_token_claims: opts.access_token_claims.clone(),
                 refresh_tokens: opts.refresh()?.unwrap_or_default(),
-                ..Default::default()
             };
             show(&ops::create_client(st, req, &caller()).await?, c.json)
         }
@@ -221,8 +254,13 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 dpop_bound_access_tokens: opts.dpop_bound_access_tokens,
                 jwks: opts.jwks()?.map(Some),
                 active,
+                resources: given(&opts.resources),
+                default_resource: opts.default_resource.clone().map(Some),
+                introspect_resources: given(&opts.introspect_resources),
+                id_token_claims: given(&opts.id_token_claims),
+                userinfo_claims: given(&opts.userinfo_claims),
+                access_token_claims: given(&opts.access_token_claims),
                 refresh_tokens: opts.refresh()?,
-                ..Default::default()
             };
             if p == ClientPatch::default() {
                 return Err(Failure::Usage(
@@ -275,6 +313,15 @@ fn show(v: &ClientView, json: bool) -> Outcome {
         ("id_token_alg", v.id_token_signed_response_alg.clone()),
         ("introspect_any", yn(v.introspect_any).into()),
         ("dpop_bound", yn(v.dpop_bound_access_tokens).into()),
+        ("resources", v.resources.join(" ")),
+        (
+            "default_resource",
+            v.default_resource.clone().unwrap_or_default(),
+        ),
+        ("introspect_resources", v.introspect_resources.join(" ")),
+        ("id_token_claims", v.id_token_claims.join(" ")),
+        ("userinfo_claims", v.userinfo_claims.join(" ")),
+        ("access_token_claims", v.access_token_claims.join(" ")),
         ("active", yn(v.active).into()),
         ("refresh_tokens", rt),
         ("created_at", v.created_at.clone()),

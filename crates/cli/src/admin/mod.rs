@@ -1,6 +1,6 @@
-//! The operator subcommands (`client`, `user`, `grants`, `revoke`, `events`, `keys`):
-//! each opens the configured store directly (no HTTP, no running server needed) and
-//! calls the same operations as the admin API (`baton_server::admin::ops`).
+//! The operator subcommands (`client`, `user`, `resource`, `grants`, `revoke`, `events`,
+//! `keys`): each opens the configured store directly (no HTTP, no running server
+//! needed) and calls the same operations as the admin API (`baton_server::admin::ops`).
 //!
 //! Exit codes scripts can rely on (docs/operations.md):
 //! 0 done; 1 not found; 2 bad arguments or configuration (also: the id is taken);
@@ -10,6 +10,7 @@ pub mod client;
 pub mod events;
 pub mod grants;
 pub mod keys;
+pub mod resource;
 pub mod table;
 pub mod user;
 

@@ -7,7 +7,7 @@ use super::{
 };
 use baton_proto::admin::{ListQuery, UserCreate, UserPatch, UserView};
 use baton_server::admin::ops;
-use clap::Subcommand;
+use clap::{Args, Subcommand};
 
 #[derive(Subcommand, Debug)]
 pub enum UserCmd {
@@ -32,6 +32,8 @@ pub enum UserCmd {
         /// Create the user disabled.
         #[arg(long)]
         inactive: bool,
+        #[command(flatten)]
+        labels: Labels,
     },
     /// Change a user: only the options given change (the `sub` never changes). A user
     /// of the configuration file is read-only here: change them in the file.
@@ -50,6 +52,8 @@ pub enum UserCmd {
         /// Replace the claims with this JSON object.
         #[arg(long, value_name = "JSON")]
         claims: Option<String>,
+        #[command(flatten)]
+        labels: Labels,
     },
     /// Delete a user and revoke their grants (not one of the configuration file:
     /// remove that from the file).
@@ -57,6 +61,17 @@ pub enum UserCmd {
         /// The user's username.
         username: String,
     },
+}
+
+/// A user's roles and groups, released where claim mapping names them.
+#[derive(Args, Debug, Default)]
+pub struct Labels {
+    /// A role of the user (repeat; on update, replaces the roles).
+    #[arg(long = "role", value_name = "ROLE")]
+    roles: Vec<String>,
+    /// A group of the user (repeat; on update, replaces the groups).
+    #[arg(long = "group", value_name = "GROUP")]
+    groups: Vec<String>,
 }
 
 pub async fn run(cmd: UserCmd, c: &Common) -> Outcome {
@@ -122,6 +137,7 @@ async fn exec(
             username,
             claims,
             inactive,
+            labels,
             ..
         } => {
             let req = UserCreate {
@@ -133,7 +149,8 @@ async fn exec(
                     .map(|j| json_object("--claims", j))
                     .transpose()?
                     .unwrap_or_default(),
-                ..Default::default()
+                roles: labels.roles,
+                groups: labels.groups,
             };
             show(&ops::create_user(st, req, &caller()).await?, c.json)
         }
@@ -142,6 +159,7 @@ async fn exec(
             rename,
             active,
             claims,
+            labels,
             ..
         } => {
             let p = UserPatch {
@@ -152,7 +170,8 @@ async fn exec(
                     .as_deref()
                     .map(|j| json_object("--claims", j))
                     .transpose()?,
-                ..Default::default()
+                roles: (!labels.roles.is_empty()).then_some(labels.roles),
+                groups: (!labels.groups.is_empty()).then_some(labels.groups),
             };
             if p == UserPatch::default() {
                 return Err(Failure::Usage(
@@ -188,6 +207,9 @@ fn show(u: &UserView, json: bool) -> Outcome {
                 "claims",
                 serde_json::Value::Object(u.claims.clone()).to_string()
             ),
+            // JSON: a role or group may hold spaces.
+            ("roles", serde_json::json!(u.roles).to_string()),
+            ("groups", serde_json::json!(u.groups).to_string()),
             ("created_at", u.created_at.clone()),
             ("managed_by", u.managed_by.clone()),
         ])

@@ -9,6 +9,7 @@ pub mod events;
 pub mod grants;
 pub mod keys;
 pub mod ops;
+pub mod resources;
 pub mod settings;
 pub mod users;
 pub mod views;
@@ -34,13 +35,13 @@ use utoipa_axum::routes;
 #[openapi(
     info(
         title = "Baton admin API",
-        description = "Manage clients, users, grants, events, server-wide settings and signing keys. Every call needs `Authorization: Bearer <admin_token>`."
+        description = "Manage clients, users, resources (APIs), grants, events, server-wide settings and signing keys. Every call needs `Authorization: Bearer <admin_token>`."
     ),
     modifiers(&AdminToken),
     security(("admin_token" = [])),
     tags(
-        (name = "clients"), (name = "users"), (name = "grants"), (name = "events"),
-        (name = "settings"), (name = "keys"), (name = "openapi")
+        (name = "clients"), (name = "users"), (name = "resources"), (name = "grants"),
+        (name = "events"), (name = "settings"), (name = "keys"), (name = "openapi")
     )
 )]
 struct AdminDoc;
@@ -64,6 +65,8 @@ fn parts() -> (Router<Shared>, utoipa::openapi::OpenApi) {
         .routes(routes!(clients::get, clients::patch, clients::delete))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::patch, users::delete))
+        .routes(routes!(resources::list, resources::create))
+        .routes(routes!(resources::get, resources::patch, resources::delete))
         .routes(routes!(grants::list))
         .routes(routes!(grants::revoke))
         .routes(routes!(events::list))

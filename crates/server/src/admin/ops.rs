@@ -1,12 +1,16 @@
 //! The admin operations (SPEC §4) as plain functions over `&AppState` and proto types:
 //! the HTTP handlers and the CLI both call these. Nothing here knows about HTTP.
-//! Clients (`ops/clients.rs`) and users (`ops/users.rs`) have a file each; a client or user
-//! managed by the configuration file is read-only here (409).
+//! Clients (`ops/clients.rs`), users (`ops/users.rs`) and resources (`ops/resources.rs`)
+//! have a file each; one managed by the configuration file is read-only here (409).
 
 mod clients;
+mod resources;
 mod users;
 
 pub use clients::{create_client, delete_client, get_client, list_clients, patch_client};
+pub use resources::{
+    create_resource, delete_resource, get_resource, list_resources, patch_resource,
+};
 pub use users::{create_user, delete_user, get_user, list_users, patch_user};
 
 use super::settings::{AccessOverrides, StoredSettings};

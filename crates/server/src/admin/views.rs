@@ -1,9 +1,11 @@
 //! Domain records as the admin API shows them (proto types): never a token value, a
 //! password hash or a stored secret digest.
 
-use baton_core::model::{Client, Event, Grant, GrantStatus, ManagedBy, SigningKey, User};
-use baton_core::time::Timestamp;
-use baton_proto::admin::{ClientCreate, ClientView, EventView, GrantView, KeyView, UserView};
+use baton_core::model::{Client, Event, Grant, GrantStatus, ManagedBy, Resource, SigningKey, User};
+use baton_core::time::{format_duration, Timestamp};
+use baton_proto::admin::{
+    ClientCreate, ClientView, EventView, GrantView, KeyView, ResourceView, UserView,
+};
 
 pub fn client_view(c: &Client, client_secret: Option<String>) -> ClientView {
     ClientView {
@@ -82,6 +84,24 @@ pub fn user_view(u: &User) -> UserView {
     }
 }
 
+/// A resource with the clients that list it in `resources` (may request it).
+pub fn resource_view(r: &Resource, clients: Vec<String>) -> ResourceView {
+    ResourceView {
+        identifier: r.identifier.clone(),
+        name: r.name.clone(),
+        scopes: r.scopes.clone(),
+        scope_descriptions: r.scope_descriptions.clone(),
+        access_token_format: r.access_token_format.map(|f| f.as_str().into()),
+        access_token_lifetime: r.access_token_lifetime.map(format_duration),
+        signing_alg: r.signing_alg.map(|a| a.as_str().into()),
+        claims: r.claims.clone(),
+        active: r.active,
+        clients,
+        created_at: r.created_at.rfc3339(),
+        managed_by: r.managed_by.as_str().into(),
+    }
+}
+
 /// `status` is `active`, `expired` (past its absolute or sliding expiry, not yet
 /// cleaned up) or `revoked`.
 pub fn grant_view(g: &Grant, now: Timestamp) -> GrantView {
@@ -103,6 +123,7 @@ pub fn grant_view(g: &Grant, now: Timestamp) -> GrantView {
         generation: g.generation,
         status: status.into(),
         revoked_reason,
+        resources: g.resources.clone(),
     }
 }
 

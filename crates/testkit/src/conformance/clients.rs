@@ -138,3 +138,30 @@ pub(super) async fn client_pages(s: Arc<dyn Store>) {
         assert!(s.delete_client(id).await.unwrap());
     }
 }
+
+/// A client's resources and claim mapping round-trip in order (insert, update, page);
+/// an update replaces them, emptying them too.
+pub(super) async fn client_apis(s: Arc<dyn Store>) {
+    let mut c = client("rs");
+    c.apis = baton_core::model::ClientApis {
+        resources: vec![
+            "urn:example:orders".into(),
+            "https://api.example.com/invoices".into(),
+        ],
+        default_resource: Some("https://api.example.com/invoices".into()),
+        introspect_resources: vec!["urn:example:orders".into()],
+        id_token_claims: vec!["roles".into(), "department".into()],
+        userinfo_claims: vec!["groups".into()],
+        access_token_claims: vec!["roles".into()],
+    };
+    s.insert_client(&c).await.unwrap();
+    assert_eq!(s.get_client("rs").await.unwrap().as_ref(), Some(&c));
+    assert_eq!(s.list_clients_page(None, 5).await.unwrap(), vec![c.clone()]);
+    c.apis.default_resource = None;
+    c.apis.resources = vec![];
+    c.apis.userinfo_claims = vec![];
+    assert!(s.update_client(&c).await.unwrap());
+    let back = s.get_client("rs").await.unwrap().unwrap();
+    assert_eq!(back.apis, c.apis);
+    assert!(s.delete_client("rs").await.unwrap());
+}

@@ -273,3 +273,43 @@ pub(super) async fn key_binding(s: Arc<dyn GrantStore>) {
         Some(winners[0].clone())
     );
 }
+
+/// A grant's resources (RFC 8707) round-trip in order, with a claims snapshot that
+/// holds the user's roles and groups; rotation and revocation keep them, lists carry
+/// them, and a grant without any reads back with none.
+pub(super) async fn grant_resources(s: Arc<dyn GrantStore>) {
+    let mut g = grant("c1", "s1", None, T0);
+    g.resources = vec![
+        "urn:example:orders".into(),
+        "https://api.example.com/invoices".into(),
+    ];
+    g.update_claims = false;
+    g.claims_snapshot = Some(
+        serde_json::json!({"email": "a@example.com", "roles": ["admin"], "groups": ["finance"]})
+            .to_string(),
+    );
+    let plain = grant("c1", "s1", None, T0.plus(Dur(1)));
+    for x in [&g, &plain] {
+        s.insert_grant(x, event("grant.created", T0, Some("c1"), Some("s1")))
+            .await
+            .unwrap();
+    }
+    assert_eq!(s.get_grant(g.id).await.unwrap().as_ref(), Some(&g));
+    let back = s.get_grant(plain.id).await.unwrap().unwrap();
+    assert!(back.resources.is_empty(), "{:?}", back.resources);
+    assert!(s.advance(g.id, 1, T0.plus(Dur(5))).await.unwrap());
+    let after = s.get_grant(g.id).await.unwrap().unwrap();
+    assert_eq!(
+        (&after.resources, &after.claims_snapshot),
+        (&g.resources, &g.claims_snapshot),
+        "rotation keeps them"
+    );
+    let listed = s.list_grants(None, None, 10).await.unwrap();
+    let mine = listed.iter().find(|x| x.id == g.id).unwrap();
+    assert_eq!(mine.resources, g.resources);
+    s.revoke(&GrantFilter::Grant(g.id), &why("test"))
+        .await
+        .unwrap();
+    let revoked = s.get_grant(g.id).await.unwrap().unwrap();
+    assert_eq!(revoked.resources, g.resources, "revocation keeps them");
+}

@@ -18,6 +18,7 @@ mod keys;
 mod maintenance;
 mod outbox;
 mod reference_tokens;
+mod resources;
 mod sessions;
 mod users;
 
@@ -64,14 +65,20 @@ checks! {
     grants::revoke_filters(grants),
     grants::list_grants(grants),
     grants::key_binding(grants),
+    grants::grant_resources(grants),
     grants::revocation_events(store),
     clients::client_records(store),
     clients::client_update(store),
     clients::client_origins(store),
     clients::client_managed_by(store),
     clients::client_pages(store),
+    clients::client_apis(store),
     users::user_records(store),
     users::user_pages(store),
+    users::user_roles_groups(store),
+    resources::resource_records(store),
+    resources::resource_upsert_update(store),
+    resources::resource_pages(store),
     sessions::session_records(store),
     sessions::session_clients(store),
     codes::code_records(store),

@@ -43,6 +43,44 @@ pub(super) async fn user_records(s: Arc<dyn Store>) {
     assert_eq!(s.get_user_by_sub("u_1").await.unwrap().as_ref(), Some(&u));
 }
 
+/// A user's roles and groups round-trip in order (repeats are the validator's to
+/// drop, not the store's); an upsert replaces them, emptying them too; a page of users
+/// carries them.
+pub(super) async fn user_roles_groups(s: Arc<dyn Store>) {
+    let mut u = User {
+        roles: vec!["admin".into(), "accountant".into(), "Read Only".into()],
+        groups: vec!["finance".into(), "\u{e9}quipe-2".into()],
+        sub: "u_1".into(),
+        username: "alice".into(),
+        password_hash: "$argon2id$x".into(),
+        active: true,
+        claims: serde_json::Map::new(),
+        created_at: T0,
+        managed_by: ManagedBy::Api,
+    };
+    s.upsert_user(&u).await.unwrap();
+    assert_eq!(s.get_user("alice").await.unwrap().as_ref(), Some(&u));
+    assert_eq!(s.get_user_by_sub("u_1").await.unwrap().as_ref(), Some(&u));
+    assert_eq!(s.list_users_page(None, 10).await.unwrap(), vec![u.clone()]);
+    u.roles = vec!["accountant".into()];
+    u.groups = vec![];
+    s.upsert_user(&u).await.unwrap();
+    let back = s.get_user("alice").await.unwrap().unwrap();
+    assert_eq!((back.roles, back.groups), (u.roles.clone(), vec![]));
+    let none = User {
+        sub: "u_2".into(),
+        username: "bob".into(),
+        roles: vec![],
+        ..u.clone()
+    };
+    s.upsert_user(&none).await.unwrap();
+    let back = s.get_user("bob").await.unwrap().unwrap();
+    assert!(back.roles.is_empty() && back.groups.is_empty(), "{back:?}");
+    assert_eq!(s.list_users().await.unwrap().len(), 2);
+    assert!(s.delete_user("alice").await.unwrap());
+    assert!(s.delete_user("bob").await.unwrap());
+}
+
 /// Pages of users: bytewise username order, `after` excluded, at most `limit`.
 pub(super) async fn user_pages(s: Arc<dyn Store>) {
     let names = ["Zed", "amy", "amy.b", "bob", "carol", "dave", "\u{e9}lise"];

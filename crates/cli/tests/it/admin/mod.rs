@@ -7,6 +7,7 @@ mod keys;
 mod managed;
 mod multinode;
 mod openapi;
+mod resources;
 mod settings;
 mod users;
 

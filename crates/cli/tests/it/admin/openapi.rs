@@ -12,6 +12,11 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/users/{username}"),
     ("patch", "/admin/users/{username}"),
     ("delete", "/admin/users/{username}"),
+    ("get", "/admin/resources"),
+    ("post", "/admin/resources"),
+    ("get", "/admin/resources/{identifier}"),
+    ("patch", "/admin/resources/{identifier}"),
+    ("delete", "/admin/resources/{identifier}"),
     ("get", "/admin/grants"),
     ("post", "/admin/revocations"),
     ("get", "/admin/events"),
@@ -51,7 +56,8 @@ async fn every_route_is_documented_served_and_guarded() {
     for (m, p) in &routes {
         let path = p
             .replace("{client_id}", "web")
-            .replace("{username}", "alice");
+            .replace("{username}", "alice")
+            .replace("{identifier}", "https%3A%2F%2Fapi.example.com%2Finvoices");
         let body = (m != "get" && m != "delete").then_some("{}");
         for token in [None, Some("wrong-token-0123456789")] {
             let (st, v) = call_as(&s, token, &m.to_uppercase(), &path, body).await;

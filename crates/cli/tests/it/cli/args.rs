@@ -8,6 +8,7 @@ async fn help_lists_the_operator_commands_and_exit_codes() {
     for c in [
         "client",
         "user",
+        "resource",
         "grants",
         "revoke",
         "events",
@@ -20,6 +21,38 @@ async fn help_lists_the_operator_commands_and_exit_codes() {
     for c in [
         "list", "show", "create", "update", "delete", "--json", "--config",
     ] {
+        assert!(r.stdout.contains(c), "{c}: {}", r.stdout);
+    }
+    let r = baton_raw(&["resource", "--help"]).await.ok();
+    for c in ["list", "show", "create", "update", "delete", "--json"] {
+        assert!(r.stdout.contains(c), "{c}: {}", r.stdout);
+    }
+    let r = baton_raw(&["resource", "update", "--help"]).await.ok();
+    for c in [
+        "--name",
+        "--scope",
+        "--scope-description",
+        "--claim",
+        "--access-token-format",
+        "--access-token-lifetime",
+        "--signing-alg",
+        "--active",
+    ] {
+        assert!(r.stdout.contains(c), "{c}: {}", r.stdout);
+    }
+    let r = baton_raw(&["client", "create", "--help"]).await.ok();
+    for c in [
+        "--resource",
+        "--default-resource",
+        "--introspect-resource",
+        "--id-token-claim",
+        "--userinfo-claim",
+        "--access-token-claim",
+    ] {
+        assert!(r.stdout.contains(c), "{c}: {}", r.stdout);
+    }
+    let r = baton_raw(&["user", "update", "--help"]).await.ok();
+    for c in ["--role", "--group"] {
         assert!(r.stdout.contains(c), "{c}: {}", r.stdout);
     }
     let r = baton_raw(&["user", "create", "--help"]).await.ok();
@@ -57,6 +90,56 @@ async fn bad_arguments_exit_2_with_a_message() {
         (&["user", "create", "bob"], "--password-stdin"),
         (&["user", "update", "bob"], "nothing to change"),
         (&["client", "update", "web"], "nothing to change"),
+        (&["resource", "update", "urn:x:a"], "nothing to change"),
+        (&["resource"], "Usage"),
+        (
+            &[
+                "resource",
+                "create",
+                "urn:x:a",
+                "--scope-description",
+                "nope",
+            ],
+            "SCOPE=WORDS",
+        ),
+        (
+            &["resource", "create", "urn:x:a", "--signing-alg", "HS256"],
+            "signing_alg",
+        ),
+        (
+            &[
+                "resource",
+                "create",
+                "urn:x:a",
+                "--access-token-lifetime",
+                "soon",
+            ],
+            "access_token_lifetime",
+        ),
+        (
+            &[
+                "client",
+                "create",
+                "x",
+                "--grant-type",
+                "client_credentials",
+                "--resource",
+                "urn:x:none",
+            ],
+            "resources[0]",
+        ),
+        (
+            &[
+                "client",
+                "create",
+                "x",
+                "--grant-type",
+                "client_credentials",
+                "--id-token-claim",
+                "nonce",
+            ],
+            "id_token_claims[0]",
+        ),
         (
             &["client", "create", "x", "--grant-type", "magic"],
             "grant_types",

@@ -1,10 +1,11 @@
-//! The operator CLI (`baton client|user|grants|revoke|events|keys`): the real
+//! The operator CLI (`baton client|user|resource|grants|revoke|events|keys`): the real
 //! binary against a configuration in a temporary directory; output and exit codes.
 
 mod args;
 mod clients;
 mod grants;
 mod health;
+mod resources;
 mod users;
 
 use serde_json::Value;

@@ -215,6 +215,15 @@ async fn a_default_resource_applies_when_none_is_named() {
     assert_eq!(v["scope"], "invoices.read");
     let t = rt(&v);
     assert_eq!(grant_of(&s, &t).await.resources, vec![INVOICES.to_string()]);
+    // The admin API shows what the grant is for.
+    let q = baton_proto::admin::GrantListQuery {
+        client_id: Some("app-default".into()),
+        ..Default::default()
+    };
+    let listed = baton_server::admin::ops::list_grants(s.state(), q)
+        .await
+        .unwrap();
+    assert_eq!(listed.items[0].resources, vec![INVOICES.to_string()]);
     let (st, v) = refresh(&s, client, &t, None).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     assert_eq!(claims_of(at(&v))["aud"], INVOICES);

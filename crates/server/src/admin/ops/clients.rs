@@ -1,6 +1,7 @@
 //! Clients: list (by page), read, create, change, delete. A client managed by the
 //! configuration file is read-only here: changing or deleting it answers 409.
 
+use super::resources::check_known;
 use super::{
     changed, internal, name_cursor, next_page, page_size, record, revoke_matching, AdminError,
     AdminResult,
@@ -80,6 +81,14 @@ fn validate_client(
         .map_err(|e| AdminError::invalid(&e.field, e.message))
 }
 
+/// The resources a client names must exist (`default_resource` is one of its
+/// `resources`, which the validator checked); the error names the key as the request
+/// gave it (`resources[1]`).
+async fn resources_exist(st: &AppState, body: &ClientCreate) -> AdminResult<()> {
+    check_known(st, "resources", &body.resources).await?;
+    check_known(st, "introspect_resources", &body.introspect_resources).await
+}
+
 enum SecretSource {
     New(String),
     Stored([u8; 32]),
@@ -107,6 +116,7 @@ pub async fn create_client(
         &req,
         secret.clone().map_or(SecretSource::None, SecretSource::New),
     )?;
+    resources_exist(st, &req).await?;
     if st.store.get_client(&cc.client_id).await?.is_some() {
         return Err(AdminError::Conflict(format!(
             "a client `{}` exists already",
@@ -183,6 +193,12 @@ pub async fn patch_client(
     set!(introspect_any);
     set!(dpop_bound_access_tokens);
     set!(jwks);
+    set!(resources);
+    set!(default_resource);
+    set!(introspect_resources);
+    set!(id_token_claims);
+    set!(userinfo_claims);
+    set!(access_token_claims);
     set!(opt active);
     if let Some(rt) = &p.refresh_tokens {
         let patch = RefreshOverrides::from_dto(rt, "refresh_tokens")
@@ -204,6 +220,7 @@ pub async fn patch_client(
         (false, _) => SecretSource::None,
     };
     let cc = validate_client(st, &body, source)?;
+    resources_exist(st, &body).await?;
     let mut client = crate::bootstrap::client_from_config(&cc, existing.created_at);
     // Where the client came from, and who manages it, do not change with its settings.
     client.dynamically_registered = existing.dynamically_registered;

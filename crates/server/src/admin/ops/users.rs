@@ -61,8 +61,8 @@ async fn hash(password: String) -> AdminResult<String> {
 
 pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> AdminResult<UserView> {
     let uc = crate::config::check_user(UserConfig {
-        groups: Default::default(),
-        roles: Default::default(),
+        groups: req.groups,
+        roles: req.roles,
         username: req.username,
         password: Some(Secret::new(req.password.clone())),
         password_hash: None,
@@ -78,8 +78,8 @@ pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> Adm
     }
     let password_hash = hash(req.password).await?;
     let user = User {
-        groups: Default::default(),
-        roles: Default::default(),
+        groups: uc.groups,
+        roles: uc.roles,
         sub: baton_core::random_id("u_"),
         username: uc.username,
         password_hash,
@@ -101,7 +101,8 @@ pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> Adm
     Ok(user_view(&user))
 }
 
-/// Changes a user: rename (the `sub` stays), password, `active`, claims. A disabled
+/// Changes a user: rename (the `sub` stays), password, `active`, claims, roles, groups
+/// (each list replaced whole). A disabled
 /// user's next refresh fails where `check_user_active` is on, and their browser
 /// sessions end.
 pub async fn patch_user(
@@ -118,8 +119,8 @@ pub async fn patch_user(
     editable(&existing)?;
     let mut keys: Vec<&str> = Vec::new();
     let uc = crate::config::check_user(UserConfig {
-        groups: Default::default(),
-        roles: Default::default(),
+        groups: p.groups.clone().unwrap_or_else(|| existing.groups.clone()),
+        roles: p.roles.clone().unwrap_or_else(|| existing.roles.clone()),
         username: p
             .username
             .clone()
@@ -155,9 +156,15 @@ pub async fn patch_user(
     if p.claims.is_some() {
         keys.push("claims");
     }
+    if p.roles.is_some() {
+        keys.push("roles");
+    }
+    if p.groups.is_some() {
+        keys.push("groups");
+    }
     let user = User {
-        groups: Default::default(),
-        roles: Default::default(),
+        groups: uc.groups,
+        roles: uc.roles,
         sub: existing.sub.clone(),
         username: uc.username,
         password_hash,
