@@ -427,6 +427,15 @@ describe('Resource indicators (RFC 8707) with openid-client and a JWT-validating
         client.refreshTokenGrant(config, after1.refresh_token, { resource: INVOICES.identifier }),
       );
       await assertTokenFor('the next refresh', after2, invoicesApi, reportsApi);
+
+      // And that check can fail: the first refresh token, rotated since, is now a replay
+      // (no grace window), whatever resource it names.
+      await assert.rejects(client.refreshTokenGrant(config, rt, { resource: INVOICES.identifier }), (err) => {
+        const e = oauthError(err);
+        assert.equal(e.status, 400, `replay of a rotated token: ${explainError(err)}`);
+        assert.equal(e.error, 'invalid_grant', `replay of a rotated token: ${explainError(err)}`);
+        return true;
+      });
     },
   );
 
