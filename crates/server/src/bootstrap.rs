@@ -119,8 +119,13 @@ async fn release_dropped(store: &dyn Store, cfg: &Config, now: Timestamp) -> Res
 }
 
 /// Resources the configuration file managed but no longer lists: kept (grants may
-/// hold them) and managed through the admin API from now on.
-async fn release_dropped_resources(store: &dyn Store, cfg: &Config) -> Result<(), String> {
+/// hold them) and managed through the admin API from now on, each with a
+/// `resource.changed` event (`action: released`) and a warning.
+async fn release_dropped_resources(
+    store: &dyn Store,
+    cfg: &Config,
+    now: Timestamp,
+) -> Result<(), String> {
     let mut after: Option<String> = None;
     loop {
         let page = store
@@ -141,6 +146,13 @@ async fn release_dropped_resources(store: &dyn Store, cfg: &Config) -> Result<()
                 ..r.clone()
             };
             store.upsert_resource(&r).await.map_err(|e| e.to_string())?;
+            let mut ev = released(EventKind::ResourceChanged, now, None, None, None);
+            ev.details["identifier"] = r.identifier.clone().into();
+            crate::grants::log_event(&ev);
+            store
+                .insert_events(vec![ev])
+                .await
+                .map_err(|e| e.to_string())?;
         }
         match page.last() {
             Some(last) if page.len() == 500 => after = Some(last.identifier.clone()),
@@ -218,7 +230,7 @@ async fn seed(
             .map_err(|e| format!("cannot store resource {}: {e}", r.identifier))?;
     }
     release_dropped(store, cfg, now).await?;
-    release_dropped_resources(store, cfg).await?;
+    release_dropped_resources(store, cfg, now).await?;
     crate::keys::ensure(store, &cfg.secret.0, now).await
 }
 

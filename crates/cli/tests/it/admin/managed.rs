@@ -112,6 +112,10 @@ scopes = ["api"]
 [[users]]
 username = "greta"
 password = "greta-password"
+
+[[resources]]
+identifier = "urn:legacy:api"
+scopes = ["legacy.read"]
 "#;
 
 /// A restart writes the configuration file's entries again, and nothing else: an
@@ -172,6 +176,11 @@ async fn a_restart_keeps_admin_changes_and_releases_dropped_entries() {
     let evs = released(&s, "user.changed").await;
     assert_eq!(evs.len(), 1, "{evs:?}");
     assert_eq!(evs[0].details["username"], "greta");
+    let (_, v) = call(&s, "GET", "/admin/resources/urn%3Alegacy%3Aapi", None).await;
+    assert_eq!(v["managed_by"], "api", "{v}");
+    let evs = released(&s, "resource.changed").await;
+    assert_eq!(evs.len(), 1, "{evs:?}");
+    assert_eq!(evs[0].details["identifier"], "urn:legacy:api");
     let (st, v) = call(
         &s,
         "PATCH",
@@ -197,6 +206,7 @@ async fn a_restart_keeps_admin_changes_and_releases_dropped_entries() {
     let evs = released(&s, "client.changed").await;
     assert_eq!(evs.len(), 1, "released once, at the second start: {evs:?}");
     assert_eq!(released(&s, "user.changed").await.len(), 1);
+    assert_eq!(released(&s, "resource.changed").await.len(), 1);
 }
 
 /// PATCH `null` clears an optional key; on a key that cannot be empty it is a 400
