@@ -51,6 +51,7 @@ const HTTP_MODULES: &[&str] = &[
     "admin/mod.rs",
     "admin/clients.rs",
     "admin/users.rs",
+    "admin/resources.rs",
     "admin/grants.rs",
     "admin/keys.rs",
     "admin/events.rs",
