@@ -224,6 +224,14 @@ pub fn reference_from_json(
     })
 }
 
+/// `cols` (a `,`-separated column list) each prefixed with `alias.`, for a join.
+pub(crate) fn qualified(alias: &str, cols: &str) -> String {
+    cols.split(',')
+        .map(|c| format!("{alias}.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// A grant's resources as SQLite stores them: space-separated (an identifier holds no
 /// space), `NULL` for none.
 pub fn resources_to_column(r: &[String]) -> Option<String> {

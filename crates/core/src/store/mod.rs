@@ -3,7 +3,7 @@
 //!
 //! One trait per role, one file each: [`GrantStore`] (also what the grant cache
 //! implements), [`ClientStore`], [`UserStore`], [`SessionStore`], [`CodeStore`],
-//! [`ConsentStore`], [`EventStore`], [`KeyStore`], [`ReferenceTokenStore`], [`ResourceStore`] and
+//! [`ConsentStore`], [`EventStore`], [`KeyStore`], [`ReferenceTokenStore`], [`ResourceStore`], [`RecordsStore`] (a refresh's reads at once) and
 //! [`MaintenanceStore`] (readiness, settings, cleanup, revocation markers) and
 //! [`OutboxStore`] (deliveries to other servers, kept until done). [`Store`]
 //! is all of them together, implemented for every type that implements each role.
@@ -20,6 +20,7 @@ mod grants;
 mod keys;
 mod maintenance;
 mod outbox;
+mod records;
 mod reference_tokens;
 mod resources;
 mod sessions;
@@ -36,6 +37,7 @@ pub use outbox::{
     NewOutboxItem, OutboxFinish, OutboxItem, OutboxStore, WebhookSubscription, BACKCHANNEL_LOGOUT,
     WEBHOOK,
 };
+pub use records::{RecordsStore, RequestRecords};
 pub use reference_tokens::ReferenceTokenStore;
 pub use resources::ResourceStore;
 pub use sessions::SessionStore;
@@ -96,6 +98,7 @@ pub trait Store:
     + KeyStore
     + ReferenceTokenStore
     + ResourceStore
+    + RecordsStore
     + MaintenanceStore
     + OutboxStore
 {
@@ -112,6 +115,7 @@ impl<T> Store for T where
         + KeyStore
         + ReferenceTokenStore
         + ResourceStore
+        + RecordsStore
         + MaintenanceStore
         + OutboxStore
         + ?Sized
@@ -123,7 +127,8 @@ impl<T> Store for T where
 pub mod prelude {
     pub use super::{
         ClientStore, CodeStore, ConsentStore, EventStore, GrantStore, KeyStore, MaintenanceStore,
-        OutboxStore, ReferenceTokenStore, ResourceStore, SessionStore, Store, UserStore,
+        OutboxStore, RecordsStore, ReferenceTokenStore, ResourceStore, SessionStore, Store,
+        UserStore,
     };
 }
 

@@ -39,6 +39,15 @@ pub struct RefreshRequest<'a> {
     pub dpop_jkt: Option<&'a str>,
     /// RFC 8707 `resource` values: at most one, one of the grant's resources.
     pub resources: &'a [&'a str],
+    /// The grant and its user as read with the client, if they were.
+    pub prefetched: Option<&'a Prefetched>,
+}
+
+/// A grant of the main store and its user, read together with the client that
+/// presented the refresh token ([`baton_core::store::RecordsStore`]).
+pub struct Prefetched {
+    pub grant: Grant,
+    pub user: Option<User>,
 }
 
 // Deliberately no `Debug`: the request holds a refresh token.
@@ -121,13 +130,22 @@ async fn run(
     let requested = req.scope;
     let now = st.clock.now();
     let store = st.grants(claims.persist());
-    let mut grant = store
-        .get_grant(claims.grant_id)
-        .await?
-        .ok_or_else(invalid)?;
+    let pre = req
+        .prefetched
+        .filter(|p| claims.persist() && p.grant.id == claims.grant_id);
+    let (mut grant, known_user) = match pre {
+        Some(p) => (p.grant.clone(), Some(p.user.clone())),
+        None => (
+            store
+                .get_grant(claims.grant_id)
+                .await?
+                .ok_or_else(invalid)?,
+            None,
+        ),
+    };
 
     // Facts about the world the decision needs; read once.
-    let facts = Facts::read(st, &mut grant, now).await?;
+    let facts = Facts::read_with(st, &mut grant, now, known_user).await?;
     let user = facts.user;
     let session_live = facts.session_live;
     let live = live_policy(&st.refresh_settings(client));
@@ -262,8 +280,22 @@ impl Facts {
         grant: &mut Grant,
         now: Timestamp,
     ) -> Result<Facts, StoreError> {
+        Self::read_with(st, grant, now, None).await
+    }
+
+    /// [`Facts::read`] with the grant's user as already read (`Some(None)`: no such
+    /// user), if it was.
+    pub async fn read_with(
+        st: &AppState,
+        grant: &mut Grant,
+        now: Timestamp,
+        known_user: Option<Option<User>>,
+    ) -> Result<Facts, StoreError> {
         super::apply_revocation_markers(st, grant, now).await?;
-        let user = st.store.get_user_by_sub(&grant.subject).await?;
+        let user = match known_user {
+            Some(u) => u,
+            None => st.store.get_user_by_sub(&grant.subject).await?,
+        };
         let session_live = match (&grant.session_id, grant.online) {
             (Some(sid), true) => st
                 .store

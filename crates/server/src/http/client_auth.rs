@@ -107,6 +107,36 @@ pub async fn authenticate(
     form: &Form,
     endpoint: &str,
 ) -> ApiResult<Client> {
+    authenticate_with(st, headers, form, endpoint, None).await
+}
+
+/// The client id a request presents (Basic, `client_id` in the form, or a client
+/// assertion's form `client_id`), if it presents one well-formed: to read the client
+/// together with the request's other records ([`authenticate_with`]).
+pub fn presented_id(headers: &HeaderMap, form: &Form) -> Option<String> {
+    match presented(headers, form).ok()? {
+        Presented::Basic { id, .. } => Some(id),
+        Presented::Post { id, .. } | Presented::None { id } => Some(id.to_string()),
+        Presented::Assertion { id, .. } => id.map(str::to_string),
+    }
+}
+
+/// A client already read (`Some(client)` or `None`: no such client) for the id in
+/// `client_id`, with the request's other records.
+pub struct KnownClient {
+    pub client_id: String,
+    pub client: Option<Client>,
+}
+
+/// [`authenticate`], with the client as already read when `known` is for the id the
+/// request presents (else it is read here).
+pub async fn authenticate_with(
+    st: &AppState,
+    headers: &HeaderMap,
+    form: &Form,
+    endpoint: &str,
+    known: Option<KnownClient>,
+) -> ApiResult<Client> {
     let p = presented(headers, form)?;
     let id = match &p {
         Presented::Basic { id, .. } => id.as_str(),
@@ -121,12 +151,11 @@ pub async fn authenticate(
     if id.len() > 256 {
         return Err(failed());
     }
-    let client = st
-        .store
-        .get_client(id)
-        .await?
-        .filter(|c| c.active)
-        .ok_or_else(failed)?;
+    let client = match known {
+        Some(k) if k.client_id == id => k.client,
+        _ => st.store.get_client(id).await?,
+    };
+    let client = client.filter(|c| c.active).ok_or_else(failed)?;
     match (&p, client.auth_method) {
         (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic) => {
             check_secret(&client, secret).map(|_| client)

@@ -7,7 +7,7 @@ use crate::caller::Caller;
 use crate::grants::authorization_code::CodeRequest;
 use crate::grants::client_credentials::ClientCredentialsRequest;
 use crate::grants::password::PasswordRequest;
-use crate::grants::refresh_token::RefreshRequest;
+use crate::grants::refresh_token::{Prefetched, RefreshRequest};
 use crate::grants::{self, permitted, Answer};
 use crate::metrics::{self, Outcome};
 use crate::state::{AppState, Shared};
@@ -136,7 +136,13 @@ async fn handle(
         Err(e) => return Counted::refused(metrics::GrantTypeLabel::Other, e),
     };
     let grant = metrics::GrantTypeLabel::parse(grant_type);
-    let client = match client_auth::authenticate(st, headers, &f, "/token").await {
+    // A refresh reads its client, grant and user in one go (one statement).
+    let (known, prefetched) = if grant_type == "refresh_token" {
+        prefetch(st, headers, &f).await
+    } else {
+        (None, None)
+    };
+    let client = match client_auth::authenticate_with(st, headers, &f, "/token", known).await {
         Ok(c) => c,
         Err(e) => return Counted::refused(grant, e),
     };
@@ -151,7 +157,8 @@ async fn handle(
         }
     };
     let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    match dispatch(st, caller, &client, &f, grant_type, arrival, jkt).await {
+    let pre = prefetched.as_ref();
+    match dispatch(st, caller, &client, &f, grant_type, arrival, jkt, pre).await {
         Ok(a) => Counted {
             grant,
             outcome: a.outcome,
@@ -162,6 +169,36 @@ async fn handle(
             readers,
             ..Counted::refused(grant, e)
         },
+    }
+}
+
+/// A refresh's records, read together before its client authenticates: the client
+/// it presents, and the grant its refresh token names (one of the main store: a cached
+/// grant is read from the cache as before) with that grant's user. A token that fails
+/// its MAC names no grant. A store failure here reads nothing: each record is then
+/// read (and the failure answered) where it is needed.
+async fn prefetch(
+    st: &AppState,
+    headers: &HeaderMap,
+    f: &Form,
+) -> (Option<client_auth::KnownClient>, Option<Prefetched>) {
+    let Some(id) = client_auth::presented_id(headers, f).filter(|id| id.len() <= 256) else {
+        return (None, None);
+    };
+    let grant_id = f
+        .get("refresh_token")
+        .and_then(|t| st.rt_keys.open(t))
+        .filter(|c| c.persist())
+        .map(|c| c.grant_id);
+    match st.store.request_records(&id, grant_id).await {
+        Ok(r) => (
+            Some(client_auth::KnownClient {
+                client_id: id,
+                client: r.client,
+            }),
+            r.grant.map(|grant| Prefetched { grant, user: r.user }),
+        ),
+        Err(_) => (None, None),
     }
 }
 
@@ -181,6 +218,7 @@ async fn dispatch(
     grant_type: &str,
     arrival: Instant,
     dpop_jkt: Option<&str>,
+    prefetched: Option<&Prefetched>,
 ) -> ApiResult<Answer> {
     // RFC 8707 §2: `resource` may repeat on the wire; each grant allows at most one.
     let resources = f.all("resource");
@@ -191,6 +229,7 @@ async fn dispatch(
                 scope: f.get("scope"),
                 dpop_jkt,
                 resources: &resources,
+                prefetched,
             };
             grants::refresh_token::grant(st, client, &req, caller, arrival).await
         }

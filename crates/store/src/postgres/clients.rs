@@ -8,12 +8,17 @@ use baton_core::model::{Client, ManagedBy};
 use baton_core::store::{BoxFuture, ClientStore, StoreResult};
 use tokio_postgres::Row;
 
-const CLIENT_COLS: &str = "client_id, data::text, created_at, managed_by";
+pub(super) const CLIENT_COLS: &str = "client_id, data::text, created_at, managed_by";
 
 fn client_from_row(r: &Row) -> StoreResult<Client> {
-    let data: String = get(r, 1, "client")?;
-    let mut c = codec::client_from_json(get(r, 0, "client")?, get(r, 2, "client")?, &data)?;
-    let managed_by: String = get(r, 3, "client")?;
+    client_at(r, 0)
+}
+
+/// A client from the [`CLIENT_COLS`] of a row, starting at column `o`.
+pub(super) fn client_at(r: &Row, o: usize) -> StoreResult<Client> {
+    let data: String = get(r, o + 1, "client")?;
+    let mut c = codec::client_from_json(get(r, o, "client")?, get(r, o + 2, "client")?, &data)?;
+    let managed_by: String = get(r, o + 3, "client")?;
     c.managed_by = ManagedBy::parse(&managed_by)
         .ok_or_else(|| StoreError::Corrupt(format!("client managed_by `{managed_by}`")))?;
     Ok(c)

@@ -12,40 +12,45 @@ use baton_core::time::{Dur, Timestamp};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-const GRANT_COLS: &str =
+pub(super) const GRANT_COLS: &str =
     "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
      update_claims, revoked_at, revoked_reason, claims, dpop_jkt, resources";
 
-fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
+pub(super) fn grant_from_row(r: &Row) -> Result<Grant, StoreError> {
+    grant_at(r, 0)
+}
+
+/// A grant from the [`GRANT_COLS`] of a row, starting at column `o`.
+pub(super) fn grant_at(r: &Row, o: usize) -> Result<Grant, StoreError> {
     let w = "grant";
-    let revoked_at: Option<i64> = get(r, 16, w)?;
+    let revoked_at: Option<i64> = get(r, o + 16, w)?;
     Ok(Grant {
-        id: grant_id(get(r, 0, w)?)?,
-        client_id: get(r, 1, w)?,
-        subject: get(r, 2, w)?,
-        scope: Scope::from_stored(get(r, 3, w)?),
-        session_id: get(r, 4, w)?,
-        online: get(r, 5, w)?,
-        auth_time: Timestamp(get(r, 6, w)?),
-        created_at: Timestamp(get(r, 7, w)?),
-        expires_at: get::<Option<i64>>(r, 8, w)?.map(Timestamp),
-        sliding: get::<Option<i64>>(r, 9, w)?.map(Dur),
-        last_used_at: Timestamp(get(r, 10, w)?),
-        generation: get::<i64>(r, 11, w)? as u64,
-        generation_started_at: Timestamp(get(r, 12, w)?),
-        rotate: get(r, 13, w)?,
-        grace: Dur(get(r, 14, w)?),
-        update_claims: get(r, 15, w)?,
-        claims_snapshot: get(r, 18, w)?,
-        dpop_jkt: get(r, 19, w)?,
-        resources: get::<Option<Vec<String>>>(r, 20, w)?.unwrap_or_default(),
+        id: grant_id(get(r, o, w)?)?,
+        client_id: get(r, o + 1, w)?,
+        subject: get(r, o + 2, w)?,
+        scope: Scope::from_stored(get(r, o + 3, w)?),
+        session_id: get(r, o + 4, w)?,
+        online: get(r, o + 5, w)?,
+        auth_time: Timestamp(get(r, o + 6, w)?),
+        created_at: Timestamp(get(r, o + 7, w)?),
+        expires_at: get::<Option<i64>>(r, o + 8, w)?.map(Timestamp),
+        sliding: get::<Option<i64>>(r, o + 9, w)?.map(Dur),
+        last_used_at: Timestamp(get(r, o + 10, w)?),
+        generation: get::<i64>(r, o + 11, w)? as u64,
+        generation_started_at: Timestamp(get(r, o + 12, w)?),
+        rotate: get(r, o + 13, w)?,
+        grace: Dur(get(r, o + 14, w)?),
+        update_claims: get(r, o + 15, w)?,
+        claims_snapshot: get(r, o + 18, w)?,
+        dpop_jkt: get(r, o + 19, w)?,
+        resources: get::<Option<Vec<String>>>(r, o + 20, w)?.unwrap_or_default(),
         persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
             Some(at) => GrantStatus::Revoked {
                 at: Timestamp(at),
-                reason: get::<Option<String>>(r, 17, w)?.unwrap_or_default(),
+                reason: get::<Option<String>>(r, o + 17, w)?.unwrap_or_default(),
             },
         },
     })

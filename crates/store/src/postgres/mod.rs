@@ -32,6 +32,7 @@ mod keys;
 mod maintenance;
 mod migrate;
 mod outbox;
+mod records;
 mod reference_tokens;
 mod resources;
 mod rows;

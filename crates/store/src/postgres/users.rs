@@ -8,24 +8,29 @@ use baton_core::store::{BoxFuture, StoreResult, UserStore};
 use baton_core::time::Timestamp;
 use tokio_postgres::Row;
 
-const USER_COLS: &str =
+pub(super) const USER_COLS: &str =
     "sub, username, password_hash, active, claims::text, created_at, managed_by, user_roles, \
      user_groups";
 
 fn user_from_row(r: &Row) -> Result<User, StoreError> {
+    user_at(r, 0)
+}
+
+/// A user from the [`USER_COLS`] of a row, starting at column `o`.
+pub(super) fn user_at(r: &Row, o: usize) -> Result<User, StoreError> {
     let w = "user";
-    let claims: String = get(r, 4, w)?;
-    let managed_by: String = get(r, 6, w)?;
+    let claims: String = get(r, o + 4, w)?;
+    let managed_by: String = get(r, o + 6, w)?;
     Ok(User {
-        sub: get(r, 0, w)?,
-        username: get(r, 1, w)?,
-        password_hash: get(r, 2, w)?,
-        active: get(r, 3, w)?,
+        sub: get(r, o, w)?,
+        username: get(r, o + 1, w)?,
+        password_hash: get(r, o + 2, w)?,
+        active: get(r, o + 3, w)?,
         claims: serde_json::from_str(&claims)
             .map_err(|_| StoreError::Corrupt("stored user claims could not be decoded".into()))?,
-        roles: get(r, 7, w)?,
-        groups: get(r, 8, w)?,
-        created_at: Timestamp(get(r, 5, w)?),
+        roles: get(r, o + 7, w)?,
+        groups: get(r, o + 8, w)?,
+        created_at: Timestamp(get(r, o + 5, w)?),
         managed_by: ManagedBy::parse(&managed_by)
             .ok_or_else(|| StoreError::Corrupt(format!("user managed_by `{managed_by}`")))?,
     })

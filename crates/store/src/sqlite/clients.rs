@@ -8,15 +8,15 @@ use baton_core::store::{BoxFuture, ClientStore, StoreResult};
 use rusqlite::{params, OptionalExtension, Row};
 use std::future::ready;
 
-const CLIENT_COLS: &str = "client_id, data, created_at, managed_by";
+pub(super) const CLIENT_COLS: &str = "client_id, data, created_at, managed_by";
 
-type ClientRow = (String, String, i64, String);
+pub(super) type ClientRow = (String, String, i64, String);
 
 fn row(r: &Row<'_>) -> rusqlite::Result<ClientRow> {
     Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
 }
 
-fn decode((id, data, t, managed_by): ClientRow) -> StoreResult<Client> {
+pub(super) fn decode((id, data, t, managed_by): ClientRow) -> StoreResult<Client> {
     let mut c = codec::client_from_json(id, t, &data)?;
     c.managed_by = ManagedBy::parse(&managed_by)
         .ok_or_else(|| StoreError::Corrupt(format!("client managed_by `{managed_by}`")))?;

@@ -12,39 +12,44 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use std::future::ready;
 
-const GRANT_COLS: &str =
+pub(super) const GRANT_COLS: &str =
     "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
      update_claims, revoked_at, revoked_reason, claims, dpop_jkt, resources";
 
-fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
-    let revoked_at: Option<i64> = r.get(16)?;
+pub(super) fn grant_from_row(r: &Row<'_>) -> rusqlite::Result<Grant> {
+    grant_at(r, 0)
+}
+
+/// A grant from the [`GRANT_COLS`] of a row, starting at column `o`.
+pub(super) fn grant_at(r: &Row<'_>, o: usize) -> rusqlite::Result<Grant> {
+    let revoked_at: Option<i64> = r.get(o + 16)?;
     Ok(Grant {
-        id: GrantId(r.get::<_, [u8; 16]>(0)?),
-        client_id: r.get(1)?,
-        subject: r.get(2)?,
-        scope: Scope::from_stored(r.get(3)?),
-        session_id: r.get(4)?,
-        online: r.get(5)?,
-        auth_time: Timestamp(r.get(6)?),
-        created_at: Timestamp(r.get(7)?),
-        expires_at: r.get::<_, Option<i64>>(8)?.map(Timestamp),
-        sliding: r.get::<_, Option<i64>>(9)?.map(Dur),
-        last_used_at: Timestamp(r.get(10)?),
-        generation: r.get::<_, i64>(11)? as u64,
-        generation_started_at: Timestamp(r.get(12)?),
-        rotate: r.get(13)?,
-        grace: Dur(r.get(14)?),
-        update_claims: r.get(15)?,
-        claims_snapshot: r.get(18)?,
-        dpop_jkt: r.get(19)?,
-        resources: crate::codec::resources_from_column(r.get(20)?),
+        id: GrantId(r.get::<_, [u8; 16]>(o)?),
+        client_id: r.get(o + 1)?,
+        subject: r.get(o + 2)?,
+        scope: Scope::from_stored(r.get(o + 3)?),
+        session_id: r.get(o + 4)?,
+        online: r.get(o + 5)?,
+        auth_time: Timestamp(r.get(o + 6)?),
+        created_at: Timestamp(r.get(o + 7)?),
+        expires_at: r.get::<_, Option<i64>>(o + 8)?.map(Timestamp),
+        sliding: r.get::<_, Option<i64>>(o + 9)?.map(Dur),
+        last_used_at: Timestamp(r.get(o + 10)?),
+        generation: r.get::<_, i64>(o + 11)? as u64,
+        generation_started_at: Timestamp(r.get(o + 12)?),
+        rotate: r.get(o + 13)?,
+        grace: Dur(r.get(o + 14)?),
+        update_claims: r.get(o + 15)?,
+        claims_snapshot: r.get(o + 18)?,
+        dpop_jkt: r.get(o + 19)?,
+        resources: crate::codec::resources_from_column(r.get(o + 20)?),
         persist: true,
         status: match revoked_at {
             None => GrantStatus::Active,
             Some(at) => GrantStatus::Revoked {
                 at: Timestamp(at),
-                reason: r.get::<_, Option<String>>(17)?.unwrap_or_default(),
+                reason: r.get::<_, Option<String>>(o + 17)?.unwrap_or_default(),
             },
         },
     })

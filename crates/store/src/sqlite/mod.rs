@@ -16,6 +16,7 @@ mod keys;
 mod maintenance;
 mod migrate;
 mod outbox;
+mod records;
 mod reference_tokens;
 mod resources;
 mod sessions;

@@ -8,23 +8,28 @@ use rusqlite::{params, OptionalExtension, Row};
 use std::future::ready;
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
-    let claims: String = r.get(4)?;
-    let managed_by: String = r.get(6)?;
+    user_at(r, 0)
+}
+
+/// A user from the [`USER_COLS`] of a row, starting at column `o`.
+pub(super) fn user_at(r: &Row<'_>, o: usize) -> rusqlite::Result<User> {
+    let claims: String = r.get(o + 4)?;
+    let managed_by: String = r.get(o + 6)?;
     Ok(User {
-        sub: r.get(0)?,
-        username: r.get(1)?,
-        password_hash: r.get(2)?,
-        active: r.get(3)?,
+        sub: r.get(o)?,
+        username: r.get(o + 1)?,
+        password_hash: r.get(o + 2)?,
+        active: r.get(o + 3)?,
         claims: serde_json::from_str(&claims).unwrap_or_default(),
-        roles: serde_json::from_str(&r.get::<_, String>(7)?).unwrap_or_default(),
-        groups: serde_json::from_str(&r.get::<_, String>(8)?).unwrap_or_default(),
-        created_at: Timestamp(r.get(5)?),
+        roles: serde_json::from_str(&r.get::<_, String>(o + 7)?).unwrap_or_default(),
+        groups: serde_json::from_str(&r.get::<_, String>(o + 8)?).unwrap_or_default(),
+        created_at: Timestamp(r.get(o + 5)?),
         // Only 'config' and 'api' are ever written.
         managed_by: ManagedBy::parse(&managed_by).unwrap_or_default(),
     })
 }
 
-const USER_COLS: &str =
+pub(super) const USER_COLS: &str =
     "sub, username, password_hash, active, claims, created_at, managed_by, user_roles, user_groups";
 
 impl UserStore for SqliteStore {

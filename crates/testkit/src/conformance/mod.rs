@@ -17,6 +17,7 @@ mod grants;
 mod keys;
 mod maintenance;
 mod outbox;
+mod records;
 mod reference_tokens;
 mod resources;
 mod sessions;
@@ -90,6 +91,7 @@ checks! {
     events::event_retention(store),
     keys::retire_keeps_the_earlier_time(store),
     reference_tokens::token_records(store),
+    records::request_records(store),
     maintenance::ping(store),
     maintenance::revocation_markers(store),
     maintenance::cleanup(store),
