@@ -156,9 +156,12 @@ async fn handle(
             }
         }
     };
-    let jkt = proof.as_ref().map(|p| p.jkt.as_str());
-    let pre = prefetched.as_ref();
-    match dispatch(st, caller, &client, &f, grant_type, arrival, jkt, pre).await {
+    let seen = Seen {
+        arrival,
+        dpop_jkt: proof.as_ref().map(|p| p.jkt.as_str()),
+        prefetched: prefetched.as_ref(),
+    };
+    match dispatch(st, caller, &client, &f, grant_type, &seen).await {
         Ok(a) => Counted {
             grant,
             outcome: a.outcome,
@@ -196,7 +199,10 @@ async fn prefetch(
                 client_id: id,
                 client: r.client,
             }),
-            r.grant.map(|grant| Prefetched { grant, user: r.user }),
+            r.grant.map(|grant| Prefetched {
+                grant,
+                user: r.user,
+            }),
         ),
         Err(_) => (None, None),
     }
@@ -207,18 +213,24 @@ fn read_form(headers: &HeaderMap, body: &[u8]) -> ApiResult<Form> {
     Ok(form::parse(body)?)
 }
 
+/// What a token request brought besides its form: when it arrived, the key its DPoP
+/// proof proved (if it carried one), and a refresh's records read with its client.
+struct Seen<'a> {
+    arrival: Instant,
+    dpop_jkt: Option<&'a str>,
+    prefetched: Option<&'a Prefetched>,
+}
+
 /// Parses the grant's request and runs the grant for the authenticated `client`. A
 /// client that may not use the grant type hears so before the grant's parameters are
-/// read. `dpop_jkt` is the key the request's DPoP proof proved, if it carried one.
+/// read.
 async fn dispatch(
     st: &AppState,
     caller: &Caller,
     client: &Client,
     f: &Form,
     grant_type: &str,
-    arrival: Instant,
-    dpop_jkt: Option<&str>,
-    prefetched: Option<&Prefetched>,
+    seen: &Seen<'_>,
 ) -> ApiResult<Answer> {
     // RFC 8707 §2: `resource` may repeat on the wire; each grant allows at most one.
     let resources = f.all("resource");
@@ -227,11 +239,11 @@ async fn dispatch(
             let req = RefreshRequest {
                 refresh_token: f.required("refresh_token")?,
                 scope: f.get("scope"),
-                dpop_jkt,
+                dpop_jkt: seen.dpop_jkt,
                 resources: &resources,
-                prefetched,
+                prefetched: seen.prefetched,
             };
-            grants::refresh_token::grant(st, client, &req, caller, arrival).await
+            grants::refresh_token::grant(st, client, &req, caller, seen.arrival).await
         }
         "authorization_code" => {
             permitted(client, GrantType::AuthorizationCode)?;
@@ -239,7 +251,7 @@ async fn dispatch(
                 code: f.required("code")?,
                 redirect_uri: f.get("redirect_uri"),
                 code_verifier: f.get("code_verifier"),
-                dpop_jkt,
+                dpop_jkt: seen.dpop_jkt,
                 resources: &resources,
             };
             grants::authorization_code::grant(st, client, &req, caller).await
@@ -250,7 +262,7 @@ async fn dispatch(
                 username: f.required("username")?,
                 password: f.required("password")?,
                 scope: f.get("scope"),
-                dpop_jkt,
+                dpop_jkt: seen.dpop_jkt,
                 resources: &resources,
             };
             grants::password::grant(st, client, &req, caller).await
@@ -258,7 +270,7 @@ async fn dispatch(
         "client_credentials" => {
             let req = ClientCredentialsRequest {
                 scope: f.get("scope"),
-                dpop_jkt,
+                dpop_jkt: seen.dpop_jkt,
                 resources: &resources,
             };
             grants::client_credentials::grant(st, client, &req).await

@@ -39,7 +39,11 @@ impl RecordsStore for PgStore {
         Box::pin(async move {
             let gid = grant_id.map(|g| g.0.to_vec());
             let mut c = self.conn().await?;
-            let r = c.query_one(sql(), &[&client_id, &gid]).await?;
+            // One row always (the key row); none only when a value cannot be stored
+            // (a NUL byte): then nothing matches.
+            let Some(r) = c.query_opt(sql(), &[&client_id, &gid]).await? else {
+                return Ok(RequestRecords::default());
+            };
             let w = "request records";
             let client = match get::<Option<String>>(&r, 0, w)? {
                 None => None,

@@ -42,9 +42,12 @@ pub(super) async fn request_records(s: Arc<dyn Store>) {
     assert!(r.client.is_none() && r.grant.is_some() && r.user.is_some());
     // A grant whose user is gone.
     let orphan = grant("web", "u_gone", None, T0);
-    s.insert_grant(&orphan, event("grant.created", T0, Some("web"), Some("u_gone")))
-        .await
-        .unwrap();
+    s.insert_grant(
+        &orphan,
+        event("grant.created", T0, Some("web"), Some("u_gone")),
+    )
+    .await
+    .unwrap();
     let r = s.request_records("web", Some(orphan.id)).await.unwrap();
     assert_eq!(r.grant.map(|g| g.id), Some(orphan.id));
     assert!(r.user.is_none() && r.client.is_some());
