@@ -296,9 +296,13 @@ pub fn resource_from_json(
 }
 
 /// Which grants cleanup deletes (`$1` = the cutoff): revoked at or before it, or never
-/// revoked and expired at or before it (absolute expiry, or sliding idle time).
+/// revoked and expired at or before it (absolute expiry, or sliding idle time). Three
+/// terms, each the condition of one partial index (migration 9), so that both SQLite
+/// and PostgreSQL find the rows through indexes (a union of three index ranges), never
+/// by scanning the table.
 pub(crate) const PURGE_GRANTS_WHERE: &str = "(revoked_at IS NOT NULL AND revoked_at <= $1) \
-     OR (revoked_at IS NULL AND (expires_at <= $1 OR last_used_at + sliding_ms <= $1))";
+     OR (revoked_at IS NULL AND expires_at <= $1) \
+     OR (revoked_at IS NULL AND last_used_at + sliding_ms <= $1)";
 
 /// A grant row deleted by cleanup: what its event needs.
 pub(crate) struct PurgedGrant {

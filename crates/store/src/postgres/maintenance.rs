@@ -24,6 +24,45 @@ const BOOTSTRAP_LOCK_KEY: &str =
 /// not minutes.
 const BOOTSTRAP_WAIT_SECS: u64 = 120;
 
+/// The cleanup job's statements, named so that the query-plan test checks these very
+/// ones (`plans.rs`): each finds its rows through an index. Rows another node is
+/// deleting are skipped (`SKIP LOCKED`).
+pub(super) const PURGE_EXPIRED: [&str; 3] = [
+    "DELETE FROM codes WHERE digest IN (SELECT digest FROM codes
+     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    "DELETE FROM revoked_jtis WHERE jti IN (SELECT jti FROM revoked_jtis
+     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+    "DELETE FROM reference_tokens WHERE digest IN (SELECT digest FROM reference_tokens
+     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
+];
+
+pub(super) fn purge_grants_sql() -> String {
+    format!(
+        "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE {}
+         LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id, client_id, subject, revoked_at, expires_at, sliding_ms, last_used_at",
+        codec::PURGE_GRANTS_WHERE
+    )
+}
+
+/// One statement: the sessions and their session_clients rows go together.
+pub(super) const PURGE_SESSIONS: &str = "WITH gone AS (
+       DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
+         WHERE ended_at <= $1 OR expires_at <= $1
+         LIMIT $2 FOR UPDATE SKIP LOCKED)
+       RETURNING id),
+     clients AS (
+       DELETE FROM session_clients WHERE session_id IN (SELECT id FROM gone))
+     SELECT COUNT(*) FROM gone";
+
+pub(super) const PURGE_EVENTS: &str =
+    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < $1
+     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
+pub(super) const PURGE_MARKERS: &str =
+    "DELETE FROM revocation_markers WHERE scope IN (SELECT scope FROM revocation_markers
+     WHERE marked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
 impl MaintenanceStore for PgStore {
     fn close(&self) {
         PgStore::close(self);
@@ -114,23 +153,8 @@ impl MaintenanceStore for PgStore {
             let mut n = 0u64;
             // Used codes are kept 10 minutes past expiry so that a late replay still
             // revokes what the first use issued (RFC 6749 §4.1.2).
-            for (sql, cutoff) in [
-                (
-                    "DELETE FROM codes WHERE digest IN (SELECT digest FROM codes
-                     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                    now.0 - 600_000,
-                ),
-                (
-                    "DELETE FROM revoked_jtis WHERE jti IN (SELECT jti FROM revoked_jtis
-                     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                    now.0,
-                ),
-                (
-                    "DELETE FROM reference_tokens WHERE digest IN (SELECT digest FROM reference_tokens
-                     WHERE expires_at <= $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                    now.0,
-                ),
-            ] {
+            let cutoffs = [now.0 - 600_000, now.0, now.0];
+            for (sql, cutoff) in PURGE_EXPIRED.iter().zip(cutoffs) {
                 n += c.execute(sql, &[&cutoff, &limit]).await?;
             }
             Ok(n)
@@ -147,12 +171,7 @@ impl MaintenanceStore for PgStore {
             // SKIP LOCKED: rows another node is deleting (or a token request is
             // rotating) are left for a later batch; the delete and its events commit
             // together.
-            let sql = format!(
-                "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE {}
-                 LIMIT $2 FOR UPDATE SKIP LOCKED)
-                 RETURNING id, client_id, subject, revoked_at, expires_at, sliding_ms, last_used_at",
-                codec::PURGE_GRANTS_WHERE
-            );
+            let sql = purge_grants_sql();
             let mut c = self.conn().await?;
             c.begin().await?;
             let body = async {
@@ -184,17 +203,7 @@ impl MaintenanceStore for PgStore {
             let mut c = self.conn().await?;
             // One statement: the sessions and their session_clients rows go together.
             let row = c
-                .query_opt(
-                    "WITH gone AS (
-                       DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
-                         WHERE ended_at <= $1 OR expires_at <= $1
-                         LIMIT $2 FOR UPDATE SKIP LOCKED)
-                       RETURNING id),
-                     clients AS (
-                       DELETE FROM session_clients WHERE session_id IN (SELECT id FROM gone))
-                     SELECT COUNT(*) FROM gone",
-                    &[&cutoff.0, &(limit as i64)],
-                )
+                .query_opt(PURGE_SESSIONS, &[&cutoff.0, &(limit as i64)])
                 .await?;
             match row {
                 Some(r) => get::<i64>(&r, 0, "count").map(|n| n.max(0) as u64),
@@ -208,12 +217,7 @@ impl MaintenanceStore for PgStore {
         let bound = format!("evt_{:012x}", before.0.max(0));
         Box::pin(async move {
             let mut c = self.conn().await?;
-            c.execute(
-                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < $1
-                   ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                &[&bound, &(limit as i64)],
-            )
-            .await
+            c.execute(PURGE_EVENTS, &[&bound, &(limit as i64)]).await
         })
     }
 
@@ -270,12 +274,8 @@ impl MaintenanceStore for PgStore {
     ) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(async move {
             let mut c = self.conn().await?;
-            c.execute(
-                "DELETE FROM revocation_markers WHERE scope IN (SELECT scope FROM revocation_markers
-                   WHERE marked_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                &[&before.0, &(limit as i64)],
-            )
-            .await
+            c.execute(PURGE_MARKERS, &[&before.0, &(limit as i64)])
+                .await
         })
     }
 

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "resources",
         include_str!("migrations/0008_resources.sql"),
     ),
+    (
+        9,
+        "cleanup_indexes",
+        include_str!("migrations/0009_cleanup_indexes.sql"),
+    ),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

@@ -27,6 +27,10 @@ fn item_from_row(r: &Row) -> Result<OutboxItem, StoreError> {
     })
 }
 
+/// Deliveries done before `$1`, at most `$2` of them (checked by `plans.rs`).
+pub(super) const PURGE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+     WHERE done_at IS NOT NULL AND done_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)";
+
 impl OutboxStore for PgStore {
     fn enqueue_outbox(
         &self,
@@ -122,12 +126,7 @@ impl OutboxStore for PgStore {
     fn purge_outbox(&self, before: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(async move {
             let mut c = self.conn().await?;
-            c.execute(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
-                   WHERE done_at IS NOT NULL AND done_at < $1 LIMIT $2 FOR UPDATE SKIP LOCKED)",
-                &[&before.0, &(limit as i64)],
-            )
-            .await
+            c.execute(PURGE_OUTBOX, &[&before.0, &(limit as i64)]).await
         })
     }
 

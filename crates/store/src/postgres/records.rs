@@ -11,7 +11,7 @@ use baton_core::model::GrantId;
 use baton_core::store::{BoxFuture, RecordsStore, RequestRecords, StoreResult};
 use std::sync::OnceLock;
 
-fn sql() -> &'static str {
+pub(super) fn sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(

@@ -14,6 +14,36 @@ use baton_core::time::Timestamp;
 use rusqlite::{params, params_from_iter, OptionalExtension};
 use std::future::ready;
 
+/// The cleanup job's statements, named so that the query-plan test checks these very
+/// ones (`plans.rs`): each finds its rows through an index.
+pub(super) fn purge_expired_sql(table: &str, key: &str) -> String {
+    format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= ?1 LIMIT ?2)")
+}
+
+pub(super) fn purge_grants_sql() -> String {
+    format!(
+        "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE {} LIMIT ?2)
+         RETURNING id, client_id, subject, revoked_at, expires_at, sliding_ms, last_used_at",
+        codec::PURGE_GRANTS_WHERE.replace('$', "?")
+    )
+}
+
+pub(super) const PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
+     WHERE ended_at <= ?1 OR expires_at <= ?1 LIMIT ?2) RETURNING id";
+
+pub(super) const PURGE_EVENTS: &str =
+    "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ?1 ORDER BY id LIMIT ?2)";
+
+pub(super) const PURGE_MARKERS: &str = "DELETE FROM revocation_markers WHERE scope IN \
+     (SELECT scope FROM revocation_markers WHERE marked_at < ?1 LIMIT ?2)";
+
+/// The tables `purge_expired` clears, by key.
+pub(super) const EXPIRING: [(&str, &str); 3] = [
+    ("codes", "digest"),
+    ("revoked_jtis", "jti"),
+    ("reference_tokens", "digest"),
+];
+
 impl MaintenanceStore for SqliteStore {
     fn close(&self) {
         SqliteStore::close(self);
@@ -69,14 +99,11 @@ impl MaintenanceStore for SqliteStore {
             let mut n = 0u64;
             // Used codes are kept 10 minutes past expiry so that a late replay still
             // revokes what the first use issued (RFC 6749 §4.1.2).
-            for (table, key, cutoff) in [
-                ("codes", "digest", now.0 - 600_000),
-                ("revoked_jtis", "jti", now.0),
-                ("reference_tokens", "digest", now.0),
-            ] {
+            let cutoffs = [now.0 - 600_000, now.0, now.0];
+            for ((table, key), cutoff) in EXPIRING.iter().zip(cutoffs) {
                 n += c
                     .execute(
-                        &format!("DELETE FROM {table} WHERE {key} IN (SELECT {key} FROM {table} WHERE expires_at <= ?1 LIMIT ?2)"),
+                        &purge_expired_sql(table, key),
                         params![cutoff, limit as i64],
                     )
                     .map_err(unavailable)? as u64;
@@ -94,11 +121,7 @@ impl MaintenanceStore for SqliteStore {
         // Runs in the single writer, so no other node or task deletes the same rows.
         Box::pin(self.write(move |c| {
             let rows: Vec<codec::PurgedGrant> = c
-                .prepare_cached(&format!(
-                    "DELETE FROM grants WHERE id IN (SELECT id FROM grants WHERE {} LIMIT ?2)
-                     RETURNING id, client_id, subject, revoked_at, expires_at, sliding_ms, last_used_at",
-                    codec::PURGE_GRANTS_WHERE.replace('$', "?")
-                ))
+                .prepare_cached(&purge_grants_sql())
                 .and_then(|mut s| {
                     s.query_map(params![cutoff.0, limit as i64], |r| {
                         Ok(codec::PurgedGrant {
@@ -125,10 +148,7 @@ impl MaintenanceStore for SqliteStore {
     fn purge_sessions(&self, cutoff: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(self.write(move |c| {
             let ids: Vec<String> = c
-                .prepare_cached(
-                    "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
-                     WHERE ended_at <= ?1 OR expires_at <= ?1 LIMIT ?2) RETURNING id",
-                )
+                .prepare_cached(PURGE_SESSIONS)
                 .and_then(|mut s| {
                     s.query_map(params![cutoff.0, limit as i64], |r| r.get(0))?
                         .collect()
@@ -148,12 +168,9 @@ impl MaintenanceStore for SqliteStore {
         // Event ids sort by time (`evt_` + milliseconds in hex): the primary key finds them.
         let bound = format!("evt_{:012x}", before.0.max(0));
         Box::pin(self.write(move |c| {
-            c.execute(
-                "DELETE FROM events WHERE id IN (SELECT id FROM events WHERE id < ?1 ORDER BY id LIMIT ?2)",
-                params![bound, limit as i64],
-            )
-            .map(|n| n as u64)
-            .map_err(unavailable)
+            c.execute(PURGE_EVENTS, params![bound, limit as i64])
+                .map(|n| n as u64)
+                .map_err(unavailable)
         }))
     }
 
@@ -199,13 +216,9 @@ impl MaintenanceStore for SqliteStore {
         limit: usize,
     ) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(self.write(move |c| {
-            c.execute(
-                "DELETE FROM revocation_markers WHERE scope IN \
-                 (SELECT scope FROM revocation_markers WHERE marked_at < ?1 LIMIT ?2)",
-                params![before.0, limit as i64],
-            )
-            .map(|n| n as u64)
-            .map_err(unavailable)
+            c.execute(PURGE_MARKERS, params![before.0, limit as i64])
+                .map(|n| n as u64)
+                .map_err(unavailable)
         }))
     }
 

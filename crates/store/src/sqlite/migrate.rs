@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "resources",
         include_str!("migrations/0008_resources.sql"),
     ),
+    (
+        9,
+        "cleanup_indexes",
+        include_str!("migrations/0009_cleanup_indexes.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

@@ -16,6 +16,8 @@ mod keys;
 mod maintenance;
 mod migrate;
 mod outbox;
+#[cfg(test)]
+mod plans;
 mod records;
 mod reference_tokens;
 mod resources;

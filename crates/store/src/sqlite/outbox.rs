@@ -25,6 +25,10 @@ fn item_from_row(r: &Row<'_>) -> rusqlite::Result<OutboxItem> {
     })
 }
 
+/// Deliveries done before `?1`, at most `?2` of them (checked by `plans.rs`).
+pub(super) const PURGE_OUTBOX: &str = "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
+     WHERE done_at IS NOT NULL AND done_at < ?1 LIMIT ?2)";
+
 impl OutboxStore for SqliteStore {
     fn enqueue_outbox(
         &self,
@@ -126,13 +130,10 @@ impl OutboxStore for SqliteStore {
 
     fn purge_outbox(&self, before: Timestamp, limit: usize) -> BoxFuture<'_, StoreResult<u64>> {
         Box::pin(self.write(move |c| {
-            c.prepare_cached(
-                "DELETE FROM outbox WHERE id IN (SELECT id FROM outbox
-                   WHERE done_at IS NOT NULL AND done_at < ?1 LIMIT ?2)",
-            )
-            .and_then(|mut s| s.execute(params![before.0, limit as i64]))
-            .map(|n| n as u64)
-            .map_err(unavailable)
+            c.prepare_cached(PURGE_OUTBOX)
+                .and_then(|mut s| s.execute(params![before.0, limit as i64]))
+                .map(|n| n as u64)
+                .map_err(unavailable)
         }))
     }
 

@@ -12,7 +12,7 @@ use rusqlite::{params, OptionalExtension};
 use std::future::ready;
 use std::sync::OnceLock;
 
-fn sql() -> &'static str {
+pub(super) fn sql() -> &'static str {
     static SQL: OnceLock<String> = OnceLock::new();
     SQL.get_or_init(|| {
         format!(
