@@ -12,7 +12,7 @@ use baton_core::time::{Dur, Timestamp};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
-const GRANT_COLS: &str =
+pub(super) const GRANT_COLS: &str =
     "id, client_id, subject, scope, session_id, online, auth_time, created_at, \
      expires_at, sliding_ms, last_used_at, generation, generation_started_at, rotate, grace_ms, \
      update_claims, revoked_at, revoked_reason, claims, dpop_jkt, resources";

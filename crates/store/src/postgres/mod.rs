@@ -35,6 +35,7 @@ mod outbox;
 mod reference_tokens;
 mod resources;
 mod rows;
+mod seed;
 mod sessions;
 pub mod tls;
 mod users;

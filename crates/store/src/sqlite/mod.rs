@@ -18,6 +18,7 @@ mod migrate;
 mod outbox;
 mod reference_tokens;
 mod resources;
+mod seed;
 mod sessions;
 mod users;
 
