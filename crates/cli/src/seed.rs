@@ -7,8 +7,9 @@
 //! is sealed with the server's key, so a server on the same configuration accepts it.
 //! Grants are inserted in batches (`baton_store::Seeder`: one SQLite transaction or one
 //! PostgreSQL `COPY` each), the next batch built while the last one is written, so
-//! memory stays bounded whatever `--count`. Seeded grants have no `grant.created`
-//! event.
+//! memory stays bounded whatever `--count`; each batch's ids are random within a slice
+//! of the id space of its own ([`slice_id`]), so that the indexes grow at their end.
+//! Seeded grants have no `grant.created` event.
 
 use crate::admin::{open, print_json, Common, Failure, Outcome};
 use baton_core::model::{GrantId, GrantType};
@@ -248,7 +249,8 @@ fn batch(
     let mut live = 0;
     for i in range {
         let expired = i % 100 < u64::from(args.expired_percent);
-        let g = grant(st, t, now, expired, retain);
+        let id = slice_id(i / BATCH, args.count.div_ceil(BATCH));
+        let g = grant(st, t, id, now, expired, retain);
         if !expired {
             let token = st.rt_keys.seal(&RefreshClaims {
                 grant_id: g.id,
@@ -271,11 +273,27 @@ fn batch(
     Ok((grants, lines, live))
 }
 
+/// A random grant id in slice `k` of `slices` equal slices of the id space (ids
+/// compare as big-endian numbers, in SQLite and PostgreSQL alike). Each batch draws its
+/// ids from a slice of its own, above the last batch's: together they are spread over
+/// the id space as random ids are, but every batch adds to the right-hand end of each
+/// index instead of touching most of its pages (with ids drawn anywhere, a batch of
+/// 50,000 dirties a page per index for nearly every row once the tables are large, and
+/// each commit writes them all again: seeding a million grants took twice as long, and
+/// the time per batch grew with the table). The database comes out the same size (at a
+/// million grants on SQLite: 333 bytes per grant this way, 329 with ids drawn anywhere).
+fn slice_id(k: u64, slices: u64) -> GrantId {
+    let width = u128::MAX / u128::from(slices.max(1));
+    let r = u128::from_be_bytes(baton_core::random_bytes());
+    GrantId((u128::from(k) * width + r % width).to_be_bytes())
+}
+
 /// One grant as the token endpoint would build it now; an `expired` one was created
 /// two days before `retain` ago and expired a day later, so cleanup deletes it.
 fn grant(
     st: &AppState,
     t: &Template,
+    id: GrantId,
     now: Timestamp,
     expired: bool,
     retain: Dur,
@@ -293,7 +311,7 @@ fn grant(
             scope: &t.scope,
             session_id: None,
             auth_time: at,
-            id: GrantId(baton_core::random_bytes()),
+            id,
             dpop_jkt: None,
             resources: t.resources.clone(),
         },
@@ -303,4 +321,32 @@ fn grant(
         g.expires_at = Some(at.plus(DAY));
     }
     g
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::slice_id;
+
+    #[test]
+    fn slices_are_ordered_and_cover_the_id_space() {
+        let slices = 7;
+        let mut last = [0u8; 16];
+        for k in 0..slices {
+            let ids: Vec<[u8; 16]> = (0..200).map(|_| slice_id(k, slices).0).collect();
+            let (lo, hi) = (ids.iter().min().unwrap(), ids.iter().max().unwrap());
+            assert!(
+                *lo > last || k == 0,
+                "slice {k} starts above slice {}",
+                k.wrapping_sub(1)
+            );
+            last = *hi;
+        }
+        // The first slice starts near 0, the last ends near the top.
+        assert!(u16::from(slice_id(0, slices).0[0]) <= 256 / 7);
+        assert!(u16::from(slice_id(slices - 1, slices).0[0]) >= 255 - 256 / 7);
+        // One slice: any id.
+        let a = slice_id(0, 1).0;
+        assert_ne!(a, slice_id(0, 1).0);
+    }
 }
