@@ -27,14 +27,14 @@ pub use sqlite::SqliteStore;
 pub async fn open(url: &str, pool_size: usize) -> Result<Arc<dyn Store>, StoreError> {
     Ok(match open_backend(url, pool_size).await? {
         Backend::Sqlite(s) => Arc::new(s),
-        Backend::Postgres(p) => Arc::new(p),
+        Backend::Postgres(p) => Arc::new(*p),
     })
 }
 
 /// The concrete store a `storage.url` names, opened and migrated.
 enum Backend {
     Sqlite(SqliteStore),
-    Postgres(PgStore),
+    Postgres(Box<PgStore>),
 }
 
 async fn open_backend(url: &str, pool_size: usize) -> Result<Backend, StoreError> {
@@ -42,7 +42,9 @@ async fn open_backend(url: &str, pool_size: usize) -> Result<Backend, StoreError
         return Ok(Backend::Sqlite(SqliteStore::open(path)?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Backend::Postgres(PgStore::open(url, pool_size).await?));
+        return Ok(Backend::Postgres(Box::new(
+            PgStore::open(url, pool_size).await?,
+        )));
     }
     Err(StoreError::Unavailable(format!(
         "unsupported storage url scheme in `{}`: expected sqlite://PATH or postgres://…",
