@@ -44,6 +44,11 @@ pub struct Args {
     #[arg(long, value_name = "FILE", conflicts_with_all = ["username", "password", "seed_token"])]
     pub tokens_file: Option<PathBuf>,
 
+    /// At the end, write each chain's latest refresh token back to --tokens-file, in its
+    /// line, so that a later run goes on from there (a run from stale tokens is reuse).
+    #[arg(long, requires = "tokens_file", conflicts_with_all = ["seed_token", "username", "password"])]
+    pub save_tokens: bool,
+
     /// Scope requested by the password grant (e.g. "openid offline_access").
     #[arg(long)]
     pub scope: Option<String>,
@@ -362,6 +367,12 @@ mod tests {
         let a = with(&["--tokens-file", "f"]).unwrap();
         assert_eq!(a.tokens_file, Some(PathBuf::from("f")));
         assert!(with(&["--tokens-file", "f", "--seed-token", "rt"]).is_err());
+        assert!(
+            with(&["--tokens-file", "f", "--save-tokens"])
+                .unwrap()
+                .save_tokens
+        );
+        assert!(with(&["--seed-token", "rt", "--save-tokens"]).is_err());
         assert!(with(&["--tokens-file", "f", "--username", "u", "--password", "p"]).is_err());
     }
 }

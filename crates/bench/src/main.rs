@@ -44,7 +44,11 @@
 //! with i mod c = w), so no chain is ever presented twice at once; each request
 //! picks one of the worker's chains uniformly at random and a response's new refresh
 //! token replaces it in memory. A chain answered `invalid_grant` is given up (no
-//! re-seeding). Seeding is then only opening the connections.
+//! re-seeding). Seeding is then only opening the connections. A request still in
+//! flight at the end is let finish (not recorded), so that every chain holds its latest
+//! token; `--save-tokens` writes them back to the file, in their lines, for a later run
+//! to go on from (without it, a second run on the same file presents tokens the server
+//! has replaced: reuse, which revokes their grants).
 //!
 //! ## Client authentication
 //!
@@ -193,7 +197,15 @@ async fn run(args: &Args, endpoint: Endpoint, info: RunInfo) -> Result<Summary, 
         .into_iter()
         .map(|seed| tokio::spawn(worker::run(Arc::clone(&shared), seed)))
         .collect();
-    finish(workers, info, measure_start).await
+    let mut total = WorkerStats::default();
+    for handle in workers {
+        total.merge(
+            handle
+                .await
+                .map_err(|e| format!("worker task failed: {e}"))?,
+        );
+    }
+    Ok(Summary::new(info, total, measure_start))
 }
 
 /// `--tokens-file`: each worker opens its connection and refreshes random chains of
@@ -221,7 +233,19 @@ async fn run_pool(
         .zip(chains)
         .map(|(conn, part)| tokio::spawn(worker::run_pool(Arc::clone(&shared), conn, part)))
         .collect();
-    finish(workers, info, measure_start).await
+    let mut total = WorkerStats::default();
+    let mut chains = Vec::with_capacity(workers.len());
+    for handle in workers {
+        let (stats, part) = handle
+            .await
+            .map_err(|e| format!("worker task failed: {e}"))?;
+        total.merge(stats);
+        chains.push(part);
+    }
+    if let (true, Some(path)) = (args.save_tokens, &args.tokens_file) {
+        pool::save(path, &chains)?;
+    }
+    Ok(Summary::new(info, total, measure_start))
 }
 
 /// Starts the clock: the warm-up from now, then the measured window.
@@ -241,22 +265,7 @@ fn start_window(args: &Args, endpoint: Arc<Endpoint>, info: &RunInfo) -> (Arc<Sh
         measure_start,
         end,
         args.requests,
+        args.tokens_file.is_some(),
     ));
     (shared, measure_start)
-}
-
-/// Waits for the workers and sums up what they saw.
-async fn finish(
-    workers: Vec<tokio::task::JoinHandle<WorkerStats>>,
-    info: RunInfo,
-    measure_start: Instant,
-) -> Result<Summary, String> {
-    let mut total = WorkerStats::default();
-    for handle in workers {
-        let stats = handle
-            .await
-            .map_err(|e| format!("worker task failed: {e}"))?;
-        total.merge(stats);
-    }
-    Ok(Summary::new(info, total, measure_start))
 }

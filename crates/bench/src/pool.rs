@@ -133,6 +133,30 @@ fn parse(data: &[u8], workers: usize, seed: &dyn Fn() -> u64) -> Result<Vec<Part
     Ok(parts)
 }
 
+/// Writes every chain's current token back to `path`, each in the line it was read
+/// from (through a temporary file renamed over it).
+pub fn save(path: &Path, parts: &[Partition]) -> Result<(), String> {
+    let name = path.display();
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = std::path::PathBuf::from(tmp);
+    std::fs::write(&tmp, lines(parts))
+        .map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot replace --tokens-file {name}: {e}"))
+}
+
+/// The file's lines again: line i is chain i / c of partition i mod c.
+fn lines(parts: &[Partition]) -> Vec<u8> {
+    let total: usize = parts.iter().map(Partition::len).sum();
+    let width = parts.first().map_or(0, |p| p.width);
+    let mut out = Vec::with_capacity(total * (width + 1));
+    for i in 0..total {
+        out.extend_from_slice(parts[i % parts.len()].token(i / parts.len()).as_bytes());
+        out.push(b'\n');
+    }
+    out
+}
+
 fn seed_from_os() -> u64 {
     use ring::rand::SecureRandom;
     let mut b = [0u8; 8];
@@ -187,6 +211,16 @@ mod tests {
         // Without the final newline too.
         let p = parts("aa\nbb", 1).unwrap();
         assert_eq!(got(&p[0]), ["aa", "bb"]);
+    }
+
+    #[test]
+    fn saved_lines_are_in_the_files_order() {
+        let data = "aa\nbb\ncc\ndd\nee\n";
+        let mut p = parts(data, 2).unwrap();
+        assert_eq!(lines(&p), data.as_bytes());
+        assert!(p[1].replace(1, "xx")); // line 4
+        assert!(p[0].replace(2, "yy")); // line 5
+        assert_eq!(lines(&p), b"aa\nbb\ncc\nxx\nyy\n");
     }
 
     #[test]

@@ -25,6 +25,10 @@ pub struct Shared {
     pub end: Instant,
     /// Optional cap on recorded responses.
     pub cap: Option<u64>,
+    /// Let a request still in flight at the end finish (within the timeout) instead of
+    /// dropping it, so that its chain keeps the answer (`--tokens-file`: a dropped
+    /// rotation leaves the chain a token the server has already replaced).
+    pub settle: bool,
     recorded: AtomicU64,
     stop: AtomicBool,
 }
@@ -36,6 +40,7 @@ impl Shared {
         measure_start: Instant,
         end: Instant,
         cap: Option<u64>,
+        settle: bool,
     ) -> Self {
         Shared {
             endpoint,
@@ -43,6 +48,7 @@ impl Shared {
             measure_start,
             end,
             cap,
+            settle,
             recorded: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         }
@@ -52,9 +58,14 @@ impl Shared {
         t >= self.measure_start && t < self.end
     }
 
-    /// Deadline of an operation started now: the request timeout, but never past the end.
+    /// Deadline of an operation started now: the request timeout, but never past the end
+    /// unless `settle`.
     fn deadline(&self, now: Instant) -> Instant {
-        (now + self.timeout).min(self.end)
+        if self.settle {
+            now + self.timeout
+        } else {
+            (now + self.timeout).min(self.end)
+        }
     }
 
     fn stopped(&self) -> bool {
@@ -210,7 +221,11 @@ async fn pause(s: &Shared) {
 /// `--tokens-file`: runs one worker over its partition until the end of the run (or the
 /// request cap): each request refreshes a uniformly random chain of it, which goes on
 /// from the response's refresh token; a chain answered `invalid_grant` is given up.
-pub async fn run_pool(shared: Arc<Shared>, conn: Connection, mut chains: Partition) -> WorkerStats {
+pub async fn run_pool(
+    shared: Arc<Shared>,
+    conn: Connection,
+    mut chains: Partition,
+) -> (WorkerStats, Partition) {
     let s = &*shared;
     let ep = &s.endpoint;
     let mut stats = WorkerStats::with_capacity(1 << 14);
@@ -238,7 +253,7 @@ pub async fn run_pool(shared: Arc<Shared>, conn: Connection, mut chains: Partiti
             Step::Broken => chains.kill(i),
         }
     }
-    stats
+    (stats, chains)
 }
 
 /// (Re)connects if the server closed the connection or it failed: `false` (after a
