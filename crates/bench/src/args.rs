@@ -2,6 +2,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -24,17 +25,29 @@ pub struct Args {
     pub client_secret: Option<String>,
 
     /// Resource owner username used to seed refresh tokens (password grant).
-    #[arg(long, required_unless_present = "seed_token")]
+    #[arg(long, required_unless_present_any = ["seed_token", "tokens_file"])]
     pub username: Option<String>,
 
     /// Resource owner password used to seed refresh tokens (password grant).
-    #[arg(long, required_unless_present = "seed_token")]
+    #[arg(long, required_unless_present_any = ["seed_token", "tokens_file"])]
     pub password: Option<String>,
 
     /// Start every chain (and restart a broken one) from this refresh token instead of the
     /// password grant: for an endpoint without one, such as the ceiling server.
     #[arg(long, value_name = "TOKEN", conflicts_with_all = ["username", "password"])]
     pub seed_token: Option<String>,
+
+    /// Refresh uniformly random grants among many: a file of refresh tokens, one a line,
+    /// all of one width (`baton seed-grants --out`). Worker w of c owns the lines i with
+    /// i mod c = w (no chain is presented twice at once); a chain goes on from each
+    /// response's refresh token, and one answered invalid_grant is given up.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["username", "password", "seed_token"])]
+    pub tokens_file: Option<PathBuf>,
+
+    /// At the end, write each chain's latest refresh token back to --tokens-file, in its
+    /// line, so that a later run goes on from there (a run from stale tokens is reuse).
+    #[arg(long, requires = "tokens_file", conflicts_with_all = ["seed_token", "username", "password"])]
+    pub save_tokens: bool,
 
     /// Scope requested by the password grant (e.g. "openid offline_access").
     #[arg(long)]
@@ -351,5 +364,15 @@ mod tests {
         let a = with(&["--seed-token", "rt"]).unwrap();
         assert_eq!((a.username, a.seed_token.as_deref()), (None, Some("rt")));
         assert!(with(&["--seed-token", "rt", "--username", "u"]).is_err());
+        let a = with(&["--tokens-file", "f"]).unwrap();
+        assert_eq!(a.tokens_file, Some(PathBuf::from("f")));
+        assert!(with(&["--tokens-file", "f", "--seed-token", "rt"]).is_err());
+        assert!(
+            with(&["--tokens-file", "f", "--save-tokens"])
+                .unwrap()
+                .save_tokens
+        );
+        assert!(with(&["--seed-token", "rt", "--save-tokens"]).is_err());
+        assert!(with(&["--tokens-file", "f", "--username", "u", "--password", "p"]).is_err());
     }
 }

@@ -36,6 +36,20 @@
 //! through the password grant and continues. Dropped connections are
 //! re-established and counted.
 //!
+//! ## Many grants (`--tokens-file FILE`)
+//!
+//! Instead of one chain per worker, refresh uniformly random grants among many: the
+//! file holds one refresh token a line, all of one width (`baton seed-grants --out`
+//! writes one). The lines are dealt out to the workers (worker w of c owns the lines i
+//! with i mod c = w), so no chain is ever presented twice at once; each request
+//! picks one of the worker's chains uniformly at random and a response's new refresh
+//! token replaces it in memory. A chain answered `invalid_grant` is given up (no
+//! re-seeding). Seeding is then only opening the connections. A request still in
+//! flight at the end is let finish (not recorded), so that every chain holds its latest
+//! token; `--save-tokens` writes them back to the file, in their lines, for a later run
+//! to go on from (without it, a second run on the same file presents tokens the server
+//! has replaced: reuse, which revokes their grants).
+//!
 //! ## Client authentication
 //!
 //! `--auth basic` (default, `client_secret_basic`), `--auth post`
@@ -59,6 +73,7 @@
 mod args;
 mod client;
 mod dpop;
+mod pool;
 mod stats;
 mod worker;
 
@@ -103,6 +118,10 @@ fn start(args: &Args) -> Result<(), String> {
         return Err("--timeout must be greater than zero".to_owned());
     }
     let target = parse_target(&args.token_url)?;
+    let chains = match &args.tokens_file {
+        Some(path) => Some(pool::load(path, args.concurrency as usize)?),
+        None => None,
+    };
     let threads = match args.threads {
         Some(n) => n as usize,
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -122,11 +141,17 @@ fn start(args: &Args) -> Result<(), String> {
         warmup: args.warmup,
         duration: args.duration,
         requests_cap: args.requests,
+        grants: chains
+            .as_ref()
+            .map(|p| p.iter().map(|c| c.len() as u64).sum()),
     };
     let summary = runtime.block_on(async {
         let addr = resolve(&target).await?;
         let endpoint = Endpoint::new(args, &target, addr)?;
-        run(args, endpoint, info).await
+        match chains {
+            Some(chains) => run_pool(args, endpoint, info, chains).await,
+            None => run(args, endpoint, info).await,
+        }
     })?;
     // Do not wait for connection tasks still parked on the server.
     runtime.shutdown_timeout(Duration::from_millis(100));
@@ -167,12 +192,70 @@ async fn run(args: &Args, endpoint: Endpoint, info: RunInfo) -> Result<Summary, 
         seeds.push(seed);
     }
 
-    let now = Instant::now();
-    let measure_start = now + args.warmup;
+    let (shared, measure_start) = start_window(args, endpoint, &info);
+    let workers: Vec<_> = seeds
+        .into_iter()
+        .map(|seed| tokio::spawn(worker::run(Arc::clone(&shared), seed)))
+        .collect();
+    let mut total = WorkerStats::default();
+    for handle in workers {
+        total.merge(
+            handle
+                .await
+                .map_err(|e| format!("worker task failed: {e}"))?,
+        );
+    }
+    Ok(Summary::new(info, total, measure_start))
+}
+
+/// `--tokens-file`: each worker opens its connection and refreshes random chains of
+/// its partition.
+async fn run_pool(
+    args: &Args,
+    endpoint: Endpoint,
+    info: RunInfo,
+    chains: Vec<pool::Partition>,
+) -> Result<Summary, String> {
+    eprintln!(
+        "baton-bench: {} refresh tokens from --tokens-file, {} workers, at {}",
+        info.grants.unwrap_or(0),
+        chains.len(),
+        info.target
+    );
+    let endpoint = Arc::new(endpoint);
+    let mut conns = Vec::with_capacity(chains.len());
+    for _ in 0..chains.len() {
+        conns.push(worker::connect(&endpoint, args.timeout).await?);
+    }
+    let (shared, measure_start) = start_window(args, endpoint, &info);
+    let workers: Vec<_> = conns
+        .into_iter()
+        .zip(chains)
+        .map(|(conn, part)| tokio::spawn(worker::run_pool(Arc::clone(&shared), conn, part)))
+        .collect();
+    let mut total = WorkerStats::default();
+    let mut chains = Vec::with_capacity(workers.len());
+    for handle in workers {
+        let (stats, part) = handle
+            .await
+            .map_err(|e| format!("worker task failed: {e}"))?;
+        total.merge(stats);
+        chains.push(part);
+    }
+    if let (true, Some(path)) = (args.save_tokens, &args.tokens_file) {
+        pool::save(path, &chains)?;
+    }
+    Ok(Summary::new(info, total, measure_start))
+}
+
+/// Starts the clock: the warm-up from now, then the measured window.
+fn start_window(args: &Args, endpoint: Arc<Endpoint>, info: &RunInfo) -> (Arc<Shared>, Instant) {
+    let measure_start = Instant::now() + args.warmup;
     let end = measure_start + args.duration;
     eprintln!(
-        "baton-bench: {} mode, {concurrency} workers: warm-up {:.2} s, then measuring {:.2} s",
+        "baton-bench: {} mode, {} workers: warm-up {:.2} s, then measuring {:.2} s",
         info.mode,
+        args.concurrency,
         args.warmup.as_secs_f64(),
         args.duration.as_secs_f64()
     );
@@ -182,18 +265,7 @@ async fn run(args: &Args, endpoint: Endpoint, info: RunInfo) -> Result<Summary, 
         measure_start,
         end,
         args.requests,
+        args.tokens_file.is_some(),
     ));
-    let workers: Vec<_> = seeds
-        .into_iter()
-        .map(|seed| tokio::spawn(worker::run(Arc::clone(&shared), seed)))
-        .collect();
-
-    let mut total = WorkerStats::default();
-    for handle in workers {
-        let stats = handle
-            .await
-            .map_err(|e| format!("worker task failed: {e}"))?;
-        total.merge(stats);
-    }
-    Ok(Summary::new(info, total, measure_start))
+    (shared, measure_start)
 }

@@ -80,6 +80,8 @@ pub struct RunInfo {
     pub warmup: Duration,
     pub duration: Duration,
     pub requests_cap: Option<u64>,
+    /// `--tokens-file`: how many chains (grants) the file held.
+    pub grants: Option<u64>,
 }
 
 /// Latency percentiles in microseconds.
@@ -187,6 +189,12 @@ impl Summary {
             "  concurrency:  {} (threads: {})",
             i.concurrency, i.threads
         );
+        if let Some(n) = i.grants {
+            let _ = writeln!(
+                out,
+                "  grants:       {n} (random chains from --tokens-file)"
+            );
+        }
         let _ = writeln!(out, "  warm-up:      {:.2} s", i.warmup.as_secs_f64());
         let cap = i
             .requests_cap
@@ -258,6 +266,7 @@ impl Summary {
             "duration_s": round2(i.duration.as_secs_f64()),
             "measured_s": round2(self.measured.as_secs_f64()),
             "requests_cap": i.requests_cap,
+            "grants": i.grants,
             "requests": self.requests(),
             "ok": self.ok,
             "failed": self.failed,
@@ -351,6 +360,7 @@ mod tests {
             warmup: Duration::from_secs(1),
             duration: Duration::from_secs(2),
             requests_cap: None,
+            grants: None,
         };
         let s = Summary::new(info, a, start);
         assert_eq!(s.ok, 4);

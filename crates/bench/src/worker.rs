@@ -8,6 +8,7 @@ use bytes::Bytes;
 use tokio::time::{sleep_until, Instant};
 
 use crate::client::{describe_reply, parse_token_response, Connection, Endpoint, TokenOutcome};
+use crate::pool::Partition;
 use crate::stats::WorkerStats;
 
 /// Pause after a failed connect or re-seed so a dead server is not hammered.
@@ -24,6 +25,10 @@ pub struct Shared {
     pub end: Instant,
     /// Optional cap on recorded responses.
     pub cap: Option<u64>,
+    /// Let a request still in flight at the end finish (within the timeout) instead of
+    /// dropping it, so that its chain keeps the answer (`--tokens-file`: a dropped
+    /// rotation leaves the chain a token the server has already replaced).
+    pub settle: bool,
     recorded: AtomicU64,
     stop: AtomicBool,
 }
@@ -35,6 +40,7 @@ impl Shared {
         measure_start: Instant,
         end: Instant,
         cap: Option<u64>,
+        settle: bool,
     ) -> Self {
         Shared {
             endpoint,
@@ -42,6 +48,7 @@ impl Shared {
             measure_start,
             end,
             cap,
+            settle,
             recorded: AtomicU64::new(0),
             stop: AtomicBool::new(false),
         }
@@ -51,9 +58,14 @@ impl Shared {
         t >= self.measure_start && t < self.end
     }
 
-    /// Deadline of an operation started now: the request timeout, but never past the end.
+    /// Deadline of an operation started now: the request timeout, but never past the end
+    /// unless `settle`.
     fn deadline(&self, now: Instant) -> Instant {
-        (now + self.timeout).min(self.end)
+        if self.settle {
+            now + self.timeout
+        } else {
+            (now + self.timeout).min(self.end)
+        }
     }
 
     fn stopped(&self) -> bool {
@@ -68,14 +80,19 @@ pub struct Seed {
     pub refresh_token: String,
 }
 
+/// Opens a worker's first connection. A failure here is fatal for the run.
+pub async fn connect(endpoint: &Endpoint, timeout: Duration) -> Result<Connection, String> {
+    endpoint
+        .connect(Instant::now() + timeout)
+        .await
+        .map_err(|f| format!("{} ({})", f.label(), endpoint.addr()))
+}
+
 /// Opens a connection and obtains a refresh token through the password grant (or takes
 /// `--seed-token`). Any failure here is fatal for the run.
 pub async fn seed(endpoint: &Endpoint, timeout: Duration) -> Result<Seed, String> {
     let deadline = Instant::now() + timeout;
-    let mut conn = endpoint
-        .connect(deadline)
-        .await
-        .map_err(|f| format!("{} ({})", f.label(), endpoint.addr()))?;
+    let mut conn = connect(endpoint, timeout).await?;
     if let Some(t) = &endpoint.seed_token {
         return Ok(Seed {
             conn,
@@ -126,24 +143,8 @@ pub async fn run(shared: Arc<Shared>, seed: Seed) -> WorkerStats {
             break;
         }
 
-        // (Re)connect if the server closed the connection or it failed.
-        if conn.as_ref().is_none_or(Connection::is_closed) {
-            conn = None;
-            match ep.connect(s.deadline(now)).await {
-                Ok(c) => {
-                    if s.in_window(Instant::now()) {
-                        stats.reconnects += 1;
-                    }
-                    conn = Some(c);
-                }
-                Err(f) => {
-                    if s.in_window(Instant::now()) {
-                        stats.error(f.label());
-                    }
-                    pause(s).await;
-                    continue;
-                }
-            }
+        if !connected(s, &mut conn, &mut stats).await {
+            continue;
         }
         let Some(c) = conn.as_mut() else { continue };
 
@@ -201,66 +202,13 @@ pub async fn run(shared: Arc<Shared>, seed: Seed) -> WorkerStats {
             continue;
         };
 
-        // The measured request: one refresh_token grant.
-        let started = Instant::now();
-        let result = ep.post(c, body.clone(), s.deadline(started)).await;
-        let done = Instant::now();
-        let record = s.in_window(done);
-
-        let reply = match result {
-            Ok(reply) => reply,
-            Err(f) => {
-                conn = None;
-                // A request cut off by the end of the run is not recorded.
-                if record {
-                    stats.failed += 1;
-                    stats.error(f.label());
-                }
-                continue;
+        match refresh(s, &mut conn, body.clone(), current, &mut stats).await {
+            Step::Ok(Some(rt)) => {
+                body = ep.forms.refresh_body(&rt);
+                token = Some(rt);
             }
-        };
-
-        let outcome = parse_token_response(&reply);
-        let mut record = record;
-        if record {
-            if let Some(cap) = s.cap {
-                let n = s.recorded.fetch_add(1, Ordering::Relaxed);
-                if n >= cap {
-                    record = false;
-                    s.stop.store(true, Ordering::Relaxed);
-                } else if n + 1 == cap {
-                    s.stop.store(true, Ordering::Relaxed);
-                    stats.cap_reached_at = Some(done);
-                }
-            }
-        }
-
-        match outcome {
-            TokenOutcome::Success { refresh_token } => {
-                if record {
-                    let us =
-                        u64::try_from(done.duration_since(started).as_micros()).unwrap_or(u64::MAX);
-                    stats.latencies_us.push(us);
-                }
-                // Rotate: follow the chain. Reuse: keep the same token unless the
-                // server hands out a different one. Both reduce to "switch when it changes".
-                if let Some(rt) = refresh_token.filter(|rt| rt != current) {
-                    if record {
-                        stats.new_refresh_tokens += 1;
-                    }
-                    body = ep.forms.refresh_body(&rt);
-                    token = Some(rt);
-                }
-            }
-            TokenOutcome::Error { status, code } => {
-                if record {
-                    stats.failed += 1;
-                    stats.error(TokenOutcome::error_label(status, &code));
-                }
-                if code == "invalid_grant" {
-                    token = None;
-                }
-            }
+            Step::Ok(None) | Step::Failed => {}
+            Step::Broken => token = None,
         }
     }
     stats
@@ -268,4 +216,149 @@ pub async fn run(shared: Arc<Shared>, seed: Seed) -> WorkerStats {
 
 async fn pause(s: &Shared) {
     sleep_until((Instant::now() + RETRY_PAUSE).min(s.end)).await;
+}
+
+/// `--tokens-file`: runs one worker over its partition until the end of the run (or the
+/// request cap): each request refreshes a uniformly random chain of it, which goes on
+/// from the response's refresh token; a chain answered `invalid_grant` is given up.
+pub async fn run_pool(
+    shared: Arc<Shared>,
+    conn: Connection,
+    mut chains: Partition,
+) -> (WorkerStats, Partition) {
+    let s = &*shared;
+    let ep = &s.endpoint;
+    let mut stats = WorkerStats::with_capacity(1 << 14);
+    let mut conn = Some(conn);
+    while !s.stopped() {
+        if Instant::now() >= s.end {
+            break;
+        }
+        if !connected(s, &mut conn, &mut stats).await {
+            continue;
+        }
+        let Some(i) = chains.pick() else {
+            stats.error("no working chain left".to_owned());
+            break;
+        };
+        let current = chains.token(i);
+        let body = ep.forms.refresh_body(current);
+        match refresh(s, &mut conn, body, current, &mut stats).await {
+            Step::Ok(Some(rt)) => {
+                if !chains.replace(i, &rt) {
+                    stats.error("refresh token of another width (chain given up)".to_owned());
+                }
+            }
+            Step::Ok(None) | Step::Failed => {}
+            Step::Broken => chains.kill(i),
+        }
+    }
+    (stats, chains)
+}
+
+/// (Re)connects if the server closed the connection or it failed: `false` (after a
+/// pause) when that failed too.
+async fn connected(s: &Shared, conn: &mut Option<Connection>, stats: &mut WorkerStats) -> bool {
+    if !conn.as_ref().is_none_or(Connection::is_closed) {
+        return true;
+    }
+    *conn = None;
+    match s.endpoint.connect(s.deadline(Instant::now())).await {
+        Ok(c) => {
+            if s.in_window(Instant::now()) {
+                stats.reconnects += 1;
+            }
+            *conn = Some(c);
+            true
+        }
+        Err(f) => {
+            if s.in_window(Instant::now()) {
+                stats.error(f.label());
+            }
+            pause(s).await;
+            false
+        }
+    }
+}
+
+/// How a measured refresh went, for its chain.
+enum Step {
+    /// Success, with the response's refresh token when it differs from the one sent.
+    Ok(Option<String>),
+    /// `invalid_grant`: the chain is broken.
+    Broken,
+    /// Any other failure: the chain is left as it is (a connection that failed is dropped).
+    Failed,
+}
+
+/// The measured request: one refresh_token grant presenting `current` (in `body`),
+/// recorded if it completes inside the window.
+async fn refresh(
+    s: &Shared,
+    conn: &mut Option<Connection>,
+    body: Bytes,
+    current: &str,
+    stats: &mut WorkerStats,
+) -> Step {
+    let Some(c) = conn.as_mut() else {
+        return Step::Failed;
+    };
+    let started = Instant::now();
+    let result = s.endpoint.post(c, body, s.deadline(started)).await;
+    let done = Instant::now();
+    let mut record = s.in_window(done);
+
+    let reply = match result {
+        Ok(reply) => reply,
+        Err(f) => {
+            *conn = None;
+            // A request cut off by the end of the run is not recorded.
+            if record {
+                stats.failed += 1;
+                stats.error(f.label());
+            }
+            return Step::Failed;
+        }
+    };
+
+    if record {
+        if let Some(cap) = s.cap {
+            let n = s.recorded.fetch_add(1, Ordering::Relaxed);
+            if n >= cap {
+                record = false;
+                s.stop.store(true, Ordering::Relaxed);
+            } else if n + 1 == cap {
+                s.stop.store(true, Ordering::Relaxed);
+                stats.cap_reached_at = Some(done);
+            }
+        }
+    }
+
+    match parse_token_response(&reply) {
+        TokenOutcome::Success { refresh_token } => {
+            if record {
+                let us =
+                    u64::try_from(done.duration_since(started).as_micros()).unwrap_or(u64::MAX);
+                stats.latencies_us.push(us);
+            }
+            // Rotate: follow the chain. Reuse: keep the same token unless the
+            // server hands out a different one. Both reduce to "switch when it changes".
+            let next = refresh_token.filter(|rt| rt != current);
+            if record && next.is_some() {
+                stats.new_refresh_tokens += 1;
+            }
+            Step::Ok(next)
+        }
+        TokenOutcome::Error { status, code } => {
+            if record {
+                stats.failed += 1;
+                stats.error(TokenOutcome::error_label(status, &code));
+            }
+            if code == "invalid_grant" {
+                Step::Broken
+            } else {
+                Step::Failed
+            }
+        }
+    }
 }

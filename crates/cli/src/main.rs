@@ -1,8 +1,10 @@
-//! The `baton` command: serve, migrate, check-config, health-check, and the operator subcommands
-//! (client, user, resource, grants, revoke, events, keys) in `admin/`.
+//! The `baton` command: serve, migrate, check-config, health-check, the operator subcommands
+//! (client, user, resource, grants, revoke, events, keys) in `admin/`, and seed-grants
+//! (benchmarks at scale) in `seed.rs`.
 
 mod admin;
 mod health;
+mod seed;
 
 use admin::Common;
 use baton_server::config::{self, Config, Sources};
@@ -97,6 +99,14 @@ enum Cmd {
     Keys {
         #[command(subcommand)]
         cmd: admin::keys::KeysCmd,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// For benchmarks: add many grants of one client and user straight into the store
+    /// (no events) and write their refresh tokens to a file, one a line.
+    SeedGrants {
+        #[command(flatten)]
+        args: seed::SeedArgs,
         #[command(flatten)]
         common: Common,
     },
@@ -292,6 +302,7 @@ fn main() -> ExitCode {
                 Cmd::Revoke { args, common } => admin::grants::revoke(args, &common).await,
                 Cmd::Events { args, common } => admin::events::run(args, &common).await,
                 Cmd::Keys { cmd, common } => admin::keys::run(cmd, &common).await,
+                Cmd::SeedGrants { args, common } => seed::run(args, &common).await,
                 _ => Ok(()),
             }
         });

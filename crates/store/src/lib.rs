@@ -11,6 +11,7 @@ pub mod sqlite;
 pub mod tls;
 
 use baton_core::error::StoreError;
+use baton_core::model::Grant;
 use baton_core::store::Store;
 use std::sync::Arc;
 
@@ -24,16 +25,61 @@ pub use sqlite::SqliteStore;
 /// `postgres://…` / `postgresql://…`. `pool_size` bounds the PostgreSQL connection
 /// pool (`storage.pool_size`); SQLite ignores it.
 pub async fn open(url: &str, pool_size: usize) -> Result<Arc<dyn Store>, StoreError> {
+    Ok(match open_backend(url, pool_size).await? {
+        Backend::Sqlite(s) => Arc::new(s),
+        Backend::Postgres(p) => Arc::new(*p),
+    })
+}
+
+/// The concrete store a `storage.url` names, opened and migrated.
+enum Backend {
+    Sqlite(SqliteStore),
+    Postgres(Box<PgStore>),
+}
+
+async fn open_backend(url: &str, pool_size: usize) -> Result<Backend, StoreError> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        return Ok(Arc::new(SqliteStore::open(path)?));
+        return Ok(Backend::Sqlite(SqliteStore::open(path)?));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        return Ok(Arc::new(PgStore::open(url, pool_size).await?));
+        return Ok(Backend::Postgres(Box::new(
+            PgStore::open(url, pool_size).await?,
+        )));
     }
     Err(StoreError::Unavailable(format!(
         "unsupported storage url scheme in `{}`: expected sqlite://PATH or postgres://…",
         redact_url(url)
     )))
+}
+
+/// Bulk seeding of grants straight into the main store, for benchmarks at scale
+/// (`baton seed-grants`): SQLite inserts each batch in one transaction of its writer,
+/// PostgreSQL copies it in (`COPY … FROM STDIN`, binary). Seeded grants get no
+/// `grant.created` event, and nothing is checked: the caller builds them as the server
+/// would.
+pub struct Seeder(Backend);
+
+impl Seeder {
+    /// Opens (and migrates) the main store named by `url`, as [`open`] does.
+    pub async fn open(url: &str, pool_size: usize) -> Result<Seeder, StoreError> {
+        open_backend(url, pool_size).await.map(Seeder)
+    }
+
+    /// Inserts one batch (some tens of thousands of grants is the size to aim for).
+    pub async fn seed_grants(&self, grants: Vec<Grant>) -> Result<(), StoreError> {
+        match &self.0 {
+            Backend::Sqlite(s) => s.seed_grants(grants).await,
+            Backend::Postgres(p) => p.seed_grants(&grants).await,
+        }
+    }
+
+    /// Lets the store finish and stop.
+    pub fn close(&self) {
+        match &self.0 {
+            Backend::Sqlite(s) => s.close(),
+            Backend::Postgres(p) => p.close(),
+        }
+    }
 }
 
 /// A URL with any password removed, for messages: the one in the userinfo

@@ -24,6 +24,7 @@ mod refresh;
 mod registration;
 mod resources;
 mod revocation;
+mod seed;
 mod smoke;
 mod storage_tls;
 mod support;

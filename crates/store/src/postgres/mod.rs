@@ -38,6 +38,7 @@ mod records;
 mod reference_tokens;
 mod resources;
 mod rows;
+mod seed;
 mod sessions;
 pub mod tls;
 mod users;

@@ -126,43 +126,46 @@ pub(super) fn revoke_in(
     Ok(rows.into_iter().map(|r| r.0).collect())
 }
 
+/// Inserts one grant row (no event): `insert_grant`, and the bulk seeding of
+/// `seed.rs`, which repeats it on the writer's prepared statement.
+pub(super) fn insert_row(c: &Connection, g: &Grant) -> rusqlite::Result<usize> {
+    let (revoked_at, reason) = match &g.status {
+        GrantStatus::Active => (None, None),
+        GrantStatus::Revoked { at, reason } => (Some(at.0), Some(reason.as_str())),
+    };
+    c.prepare_cached(&format!(
+        "INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
+    ))?
+    .execute(params![
+        &g.id.0[..],
+        g.client_id,
+        g.subject,
+        g.scope.as_str(),
+        g.session_id,
+        g.online,
+        g.auth_time.0,
+        g.created_at.0,
+        g.expires_at.map(|t| t.0),
+        g.sliding.map(|d| d.0),
+        g.last_used_at.0,
+        g.generation as i64,
+        g.generation_started_at.0,
+        g.rotate,
+        g.grace.0,
+        g.update_claims,
+        revoked_at,
+        reason,
+        g.claims_snapshot,
+        g.dpop_jkt,
+        crate::codec::resources_to_column(&g.resources)
+    ])
+}
+
 impl GrantStore for SqliteStore {
     fn insert_grant<'a>(&'a self, g: &'a Grant, event: Event) -> BoxFuture<'a, StoreResult<()>> {
         let g = g.clone();
         Box::pin(self.write(move |c| {
-            let (revoked_at, reason) = match &g.status {
-                GrantStatus::Active => (None, None),
-                GrantStatus::Revoked { at, reason } => (Some(at.0), Some(reason.clone())),
-            };
-            c.prepare_cached(&format!(
-                "INSERT INTO grants ({GRANT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)"
-            ))
-            .and_then(|mut s| {
-                s.execute(params![
-                    &g.id.0[..],
-                    g.client_id,
-                    g.subject,
-                    g.scope.as_str(),
-                    g.session_id,
-                    g.online,
-                    g.auth_time.0,
-                    g.created_at.0,
-                    g.expires_at.map(|t| t.0),
-                    g.sliding.map(|d| d.0),
-                    g.last_used_at.0,
-                    g.generation as i64,
-                    g.generation_started_at.0,
-                    g.rotate,
-                    g.grace.0,
-                    g.update_claims,
-                    revoked_at,
-                    reason,
-                    g.claims_snapshot,
-                    g.dpop_jkt,
-                    crate::codec::resources_to_column(&g.resources)
-                ])
-            })
-            .map_err(unavailable)?;
+            insert_row(c, &g).map_err(unavailable)?;
             insert_event(c, &event)
         }))
     }

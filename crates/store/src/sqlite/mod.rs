@@ -21,6 +21,7 @@ mod plans;
 mod records;
 mod reference_tokens;
 mod resources;
+mod seed;
 mod sessions;
 mod users;
 
