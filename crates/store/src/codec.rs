@@ -46,6 +46,57 @@ pub fn client_to_json(c: &Client) -> String {
     .to_string()
 }
 
+/// A stored client as its backend read it: id, JSON document, creation time (ms) and
+/// `managed_by`.
+pub struct StoredClient<'a> {
+    pub client_id: &'a str,
+    pub data: &'a str,
+    pub created_at: i64,
+    pub managed_by: &'a str,
+}
+
+/// Decodes a stored client. The token endpoint reads its client on every request, and
+/// decoding the JSON document costs more than the read itself, so the last decode of
+/// each client is kept, keyed by the exact stored row: it is reused only when the id,
+/// document, creation time and `managed_by` read now are byte for byte the ones it was
+/// decoded from. A change written by any node (or process) changes the document, so
+/// it is decoded afresh at its next read: nothing to invalidate, nothing stale.
+/// At most [`DECODED_CLIENTS`] are kept (all dropped when full: clients registered in
+/// bulk cannot grow it).
+pub fn decode_client(row: StoredClient<'_>) -> Result<Client, StoreError> {
+    type Decoded = (String, i64, String, Client);
+    static DECODED: std::sync::LazyLock<
+        std::sync::Mutex<std::collections::HashMap<String, Decoded>>,
+    > = std::sync::LazyLock::new(Default::default);
+    let same = |d: &Decoded| d.0 == row.data && d.1 == row.created_at && d.2 == row.managed_by;
+    if let Ok(m) = DECODED.lock() {
+        if let Some(d) = m.get(row.client_id).filter(|d| same(d)) {
+            return Ok(d.3.clone());
+        }
+    }
+    let mut c = client_from_json(row.client_id.to_string(), row.created_at, row.data)?;
+    c.managed_by = ManagedBy::parse(row.managed_by)
+        .ok_or_else(|| StoreError::Corrupt(format!("client managed_by `{}`", row.managed_by)))?;
+    if let Ok(mut m) = DECODED.lock() {
+        if m.len() >= DECODED_CLIENTS && !m.contains_key(row.client_id) {
+            m.clear();
+        }
+        m.insert(
+            row.client_id.to_string(),
+            (
+                row.data.to_string(),
+                row.created_at,
+                row.managed_by.to_string(),
+                c.clone(),
+            ),
+        );
+    }
+    Ok(c)
+}
+
+/// How many decoded clients [`decode_client`] keeps at most.
+pub const DECODED_CLIENTS: usize = 1024;
+
 fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| {
@@ -362,5 +413,32 @@ mod tests {
         assert!(c.allowed_origins.is_empty());
         let again = super::client_from_json("old".into(), 0, &super::client_to_json(&c)).unwrap();
         assert_eq!(again, c);
+    }
+
+    /// The decode cache answers what the stored row says now: a document changed by
+    /// another node (same id) is decoded afresh, as is another `managed_by`.
+    #[test]
+    fn decoded_clients_follow_the_stored_row() {
+        use super::{decode_client, StoredClient};
+        use baton_core::model::ManagedBy;
+        let v1 = r#"{"auth_method": "none", "client_name": "One",
+            "grant_types": ["refresh_token"], "scopes": ["openid"]}"#;
+        let v2 = v1.replace("One", "Two");
+        let row = |data, managed_by| StoredClient {
+            client_id: "decode-cache-test",
+            data,
+            created_at: 7,
+            managed_by,
+        };
+        let a = decode_client(row(v1, "api")).unwrap();
+        assert_eq!(a.client_name.as_deref(), Some("One"));
+        assert_eq!(decode_client(row(v1, "api")).unwrap(), a);
+        let b = decode_client(row(&v2, "api")).unwrap();
+        assert_eq!(b.client_name.as_deref(), Some("Two"));
+        assert_eq!(b.managed_by, ManagedBy::Api);
+        let c = decode_client(row(&v2, "config")).unwrap();
+        assert_eq!(c.managed_by, ManagedBy::Config);
+        assert!(decode_client(row(&v2, "nobody")).is_err());
+        assert!(decode_client(row("{", "api")).is_err());
     }
 }

@@ -3,8 +3,7 @@
 use super::rows::get;
 use super::PgStore;
 use crate::codec;
-use baton_core::error::StoreError;
-use baton_core::model::{Client, ManagedBy};
+use baton_core::model::Client;
 use baton_core::store::{BoxFuture, ClientStore, StoreResult};
 use tokio_postgres::Row;
 
@@ -16,12 +15,12 @@ fn client_from_row(r: &Row) -> StoreResult<Client> {
 
 /// A client from the [`CLIENT_COLS`] of a row, starting at column `o`.
 pub(super) fn client_at(r: &Row, o: usize) -> StoreResult<Client> {
-    let data: String = get(r, o + 1, "client")?;
-    let mut c = codec::client_from_json(get(r, o, "client")?, get(r, o + 2, "client")?, &data)?;
-    let managed_by: String = get(r, o + 3, "client")?;
-    c.managed_by = ManagedBy::parse(&managed_by)
-        .ok_or_else(|| StoreError::Corrupt(format!("client managed_by `{managed_by}`")))?;
-    Ok(c)
+    codec::decode_client(codec::StoredClient {
+        client_id: get(r, o, "client")?,
+        data: get(r, o + 1, "client")?,
+        created_at: get(r, o + 2, "client")?,
+        managed_by: get(r, o + 3, "client")?,
+    })
 }
 
 impl ClientStore for PgStore {

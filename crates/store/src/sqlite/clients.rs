@@ -2,8 +2,7 @@
 
 use super::{unavailable, SqliteStore};
 use crate::codec;
-use baton_core::error::StoreError;
-use baton_core::model::{Client, ManagedBy};
+use baton_core::model::Client;
 use baton_core::store::{BoxFuture, ClientStore, StoreResult};
 use rusqlite::{params, OptionalExtension, Row};
 use std::future::ready;
@@ -17,10 +16,12 @@ fn row(r: &Row<'_>) -> rusqlite::Result<ClientRow> {
 }
 
 pub(super) fn decode((id, data, t, managed_by): ClientRow) -> StoreResult<Client> {
-    let mut c = codec::client_from_json(id, t, &data)?;
-    c.managed_by = ManagedBy::parse(&managed_by)
-        .ok_or_else(|| StoreError::Corrupt(format!("client managed_by `{managed_by}`")))?;
-    Ok(c)
+    codec::decode_client(codec::StoredClient {
+        client_id: &id,
+        data: &data,
+        created_at: t,
+        managed_by: &managed_by,
+    })
 }
 
 /// Reads the clients a query answers (its columns are [`CLIENT_COLS`]).
