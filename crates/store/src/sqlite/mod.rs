@@ -23,6 +23,8 @@ mod reference_tokens;
 mod resources;
 mod seed;
 mod sessions;
+#[cfg(test)]
+mod tests;
 mod users;
 
 use baton_core::error::StoreError;
@@ -39,10 +41,15 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 /// The most writes one transaction takes; more wait for the next commit.
 const MAX_BATCH: usize = 512;
 
+/// How often the checkpointer copies the WAL's committed pages into the database file.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 pub struct SqliteStore {
     path: String,
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     readers: Mutex<Vec<Connection>>,
+    /// Dropped (with the store, or by `close`) to stop the checkpointer.
+    checkpointer: Mutex<Option<mpsc::Sender<()>>>,
 }
 
 pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
@@ -94,15 +101,29 @@ impl SqliteStore {
 
     /// Opens an already-migrated database (the caller ran `migrate`).
     fn with_migrated(path: &str, writer_conn: Connection) -> Result<SqliteStore, StoreError> {
+        // The writer never checkpoints: a checkpoint copies pages into the database
+        // file and syncs it, which would stall every commit queued behind it (tens of
+        // milliseconds with millions of grants). The checkpointer does it beside the
+        // writer instead; a PASSIVE checkpoint never blocks the writer nor readers.
+        writer_conn
+            .pragma_update(None, "wal_autocheckpoint", 0)
+            .map_err(unavailable)?;
+        let checkpoint_conn = connect(path)?;
         let (tx, rx) = mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("baton-sqlite-writer".into())
             .spawn(move || writer_loop(writer_conn, rx))
             .map_err(|e| StoreError::Unavailable(format!("cannot start writer thread: {e}")))?;
+        let (stop, stopped) = mpsc::channel::<()>();
+        std::thread::Builder::new()
+            .name("baton-sqlite-checkpoint".into())
+            .spawn(move || checkpoint_loop(checkpoint_conn, stopped))
+            .map_err(|e| StoreError::Unavailable(format!("cannot start checkpoint thread: {e}")))?;
         Ok(SqliteStore {
             path: path.to_string(),
             writer: Mutex::new(Some(tx)),
             readers: Mutex::new(Vec::new()),
+            checkpointer: Mutex::new(Some(stop)),
         })
     }
 
@@ -166,7 +187,28 @@ impl SqliteStore {
         if let Ok(mut w) = self.writer.lock() {
             w.take();
         }
+        if let Ok(mut c) = self.checkpointer.lock() {
+            c.take();
+        }
     }
+}
+
+/// Checkpoints the WAL every [`CHECKPOINT_EVERY`] until the store is closed or dropped:
+/// PASSIVE (copies what no reader still needs, waits for nobody), so that the WAL is
+/// reused from its start instead of growing. A checkpoint that fails (the database is
+/// busy, say) is tried again at the next tick.
+fn checkpoint_loop(conn: Connection, stop: mpsc::Receiver<()>) {
+    while let Err(mpsc::RecvTimeoutError::Timeout) = stop.recv_timeout(CHECKPOINT_EVERY) {
+        if let Err(e) = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(())) {
+            tracing::debug!(error = %e, "sqlite: checkpoint failed; will retry");
+        }
+    }
+}
+
+/// Runs one of the writer's transaction-control statements (prepared once per
+/// connection: the writer runs several per batch, and one savepoint pair per write).
+fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
@@ -180,25 +222,25 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
                 Err(_) => break,
             }
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "sqlite: cannot begin a write transaction");
             // Dropping a job drops its reply channel: each caller gets Unavailable.
             batch.clear();
             continue;
         }
         for job in batch.drain(..) {
-            let sp = conn.execute_batch("SAVEPOINT w");
+            let sp = control(&conn, "SAVEPOINT w");
             let (ok, d) = job(&conn);
             if sp.is_ok() {
                 let _ = if ok {
-                    conn.execute_batch("RELEASE w")
+                    control(&conn, "RELEASE w")
                 } else {
-                    conn.execute_batch("ROLLBACK TO w; RELEASE w")
+                    control(&conn, "ROLLBACK TO w").and_then(|()| control(&conn, "RELEASE w"))
                 };
             }
             done.push(d);
         }
-        let commit = conn.execute_batch("COMMIT").map_err(unavailable);
+        let commit = control(&conn, "COMMIT").map_err(unavailable);
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
         }
