@@ -582,8 +582,12 @@ pub struct EventListQuery {
     pub kind: Option<String>,
     pub client_id: Option<String>,
     pub subject: Option<String>,
+    /// Only the events of this grant (its `grant_id`).
+    pub grant_id: Option<String>,
     /// RFC 3339: only events at or after this time.
     pub since: Option<String>,
+    /// RFC 3339: only events before this time.
+    pub until: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 1000; default 100.

@@ -203,7 +203,12 @@ pub struct EventQuery {
     pub kind: Option<String>,
     pub client_id: Option<String>,
     pub subject: Option<String>,
+    /// The events of this grant only.
+    pub grant_id: Option<GrantId>,
+    /// Only events at or after this time.
     pub since: Option<Timestamp>,
+    /// Only events before this time.
+    pub until: Option<Timestamp>,
     /// Events older than this id (newest-first paging).
     pub before_id: Option<String>,
     pub limit: usize,

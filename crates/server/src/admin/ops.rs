@@ -288,15 +288,27 @@ pub async fn revoke(
 /// The event log, newest first.
 pub async fn list_events(st: &AppState, q: EventListQuery) -> AdminResult<Page<EventView>> {
     let limit = page_size(q.limit)?;
-    let since = match &q.since {
-        None => None,
-        Some(s) => Some(Timestamp::parse_rfc3339(s).ok_or_else(|| {
-            AdminError::invalid(
-                "since",
-                "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z",
-            )
-        })?),
+    let time = |field: &str, v: &Option<String>| -> AdminResult<Option<Timestamp>> {
+        v.as_deref()
+            .map(|s| {
+                Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                    AdminError::invalid(
+                        field,
+                        "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z",
+                    )
+                })
+            })
+            .transpose()
     };
+    let since = time("since", &q.since)?;
+    let until = time("until", &q.until)?;
+    let grant_id = q
+        .grant_id
+        .as_deref()
+        .map(|g| {
+            GrantId::parse(g).ok_or_else(|| AdminError::invalid("grant_id", "is not a grant id"))
+        })
+        .transpose()?;
     if let Some(c) = &q.cursor {
         if !c.starts_with("evt_") || c.len() > 64 {
             return Err(AdminError::invalid("cursor", "is not an event id"));
@@ -308,7 +320,9 @@ pub async fn list_events(st: &AppState, q: EventListQuery) -> AdminResult<Page<E
             kind: q.kind,
             client_id: q.client_id,
             subject: q.subject,
+            grant_id,
             since,
+            until,
             before_id: q.cursor,
             limit: limit + 1,
         })

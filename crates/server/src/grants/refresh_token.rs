@@ -584,7 +584,9 @@ async fn unfinished_session_end(
         kind: Some(EventKind::TokenReuseDetected.as_str().into()),
         client_id: Some(grant.client_id.clone()),
         subject: Some(grant.subject.clone()),
+        grant_id: Some(grant.id),
         since: Some(revoked_at),
+        until: None,
         // Event ids sort by time: the first id after the revocation's millisecond.
         before_id: Some(format!("evt_{:012x}", revoked_at.0.max(0) + 1)),
         limit: 100,
