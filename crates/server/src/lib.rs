@@ -25,6 +25,7 @@ pub mod resources;
 pub mod sessions;
 pub mod state;
 pub mod throttle;
+pub mod timeline;
 pub mod tls;
 pub mod tokens;
 pub mod users;
