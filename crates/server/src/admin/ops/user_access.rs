@@ -1,9 +1,9 @@
-//! What one user can reach, for the console's user page: a search of users by
-//! username, their live browser sessions and their consents, ending one session,
-//! withdrawing a consent; and one grant's timeline. (A user's grants are
-//! [`super::list_grants`] by subject; revoking one or all of them is [`super::revoke`].)
+//! What one user can reach, for the console's user page: their live browser sessions
+//! and their consents, ending one session, withdrawing a consent; and one grant's
+//! timeline. (A user's grants are [`super::list_grants`] by subject; revoking one or
+//! all of them is [`super::revoke`].)
 
-use super::{changed, name_cursor, next_page, page_size, record, revoke_matching};
+use super::{changed, record, revoke_matching};
 use super::{AdminError, AdminResult};
 use crate::admin::views::{grant_view, user_view};
 use crate::caller::Caller;
@@ -12,39 +12,10 @@ use crate::timeline::Entry;
 use baton_core::events::EventKind;
 use baton_core::model::{Grant, GrantId, Session};
 use baton_core::store::{Consent, EventQuery, GrantFilter};
-use baton_proto::admin::{GrantView, Page, UserView};
+use baton_proto::admin::{GrantView, UserView};
 
 /// At most this many of a grant's events make its timeline (newest kept).
 pub const TIMELINE_EVENTS: usize = 500;
-
-/// Users whose username starts with `prefix` (all users for an empty one), in
-/// username order, a page at a time like [`super::list_users`].
-pub async fn search_users(
-    st: &AppState,
-    prefix: &str,
-    cursor: Option<&str>,
-    limit: Option<usize>,
-) -> AdminResult<Page<UserView>> {
-    let limit = page_size(limit)?;
-    let after = name_cursor(cursor)?;
-    let mut found = Vec::new();
-    // The user named exactly `prefix` sorts first; every other match sorts after it,
-    // all of them together.
-    if after.is_none() && !prefix.is_empty() {
-        found.extend(st.store.get_user(prefix).await?);
-    }
-    let from = after.or((!prefix.is_empty()).then_some(prefix));
-    let rest = st.store.list_users_page(from, limit + 1).await?;
-    found.extend(
-        rest.into_iter()
-            .take_while(|u| u.username.starts_with(prefix)),
-    );
-    let page = next_page(found, limit, |u| u.username.clone());
-    Ok(Page {
-        items: page.items.iter().map(user_view).collect(),
-        next_cursor: page.next_cursor,
-    })
-}
 
 /// A user by their `sub` (grants and events name users by it).
 pub async fn user_by_sub(st: &AppState, sub: &str) -> AdminResult<Option<UserView>> {
