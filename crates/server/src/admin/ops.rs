@@ -13,8 +13,8 @@ pub use resources::{
     create_resource, delete_resource, get_resource, list_resources, patch_resource,
 };
 pub use user_access::{
-    end_session, grant_timeline, revoke_consent, user_by_sub, user_consents, user_sessions,
-    GrantTimeline, TIMELINE_EVENTS,
+    end_session, grant_timeline, revoke_consent, revoke_user_grant, user_by_sub, user_consents,
+    user_sessions, GrantTimeline, TIMELINE_EVENTS,
 };
 pub use users::{create_user, delete_user, get_user, list_users, patch_user};
 

@@ -54,6 +54,31 @@ pub async fn end_session(st: &AppState, sub: &str, session_id: &str) -> AdminRes
     }
 }
 
+/// Revokes one of the user's grants (reason `admin`), like [`super::revoke`] with its
+/// `grant_id`; a grant of another user is not found, so a form of one user's page
+/// cannot reach another's. Answers whether it was still active.
+pub async fn revoke_user_grant(
+    st: &AppState,
+    sub: &str,
+    id: GrantId,
+    caller: &Caller,
+) -> AdminResult<bool> {
+    let mut theirs = false;
+    for persist in [true, false] {
+        if let Some(g) = st.grants(persist).get_grant(id).await? {
+            theirs = g.subject == sub;
+            break;
+        }
+    }
+    if !theirs {
+        return Err(AdminError::NotFound(format!(
+            "the user has no grant `{}`",
+            id.to_hex()
+        )));
+    }
+    Ok(revoke_matching(st, &GrantFilter::Grant(id), caller).await? > 0)
+}
+
 /// Withdraws the user's consent to a client, and revokes the user's grants of that
 /// client (reason `admin`): the application must ask again. Records
 /// `consent.revoked` with what was withdrawn and how many grants were revoked.
