@@ -44,6 +44,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cleanup_indexes",
         include_str!("migrations/0009_cleanup_indexes.sql"),
     ),
+    (
+        10,
+        "user_admin",
+        include_str!("migrations/0010_user_admin.sql"),
+    ),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cleanup_indexes",
         include_str!("migrations/0009_cleanup_indexes.sql"),
     ),
+    (
+        10,
+        "user_admin",
+        include_str!("migrations/0010_user_admin.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own
