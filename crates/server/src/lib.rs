@@ -9,6 +9,7 @@ pub mod caller;
 pub mod cleanup;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod cors;
 pub mod demo;
 pub mod dpop;

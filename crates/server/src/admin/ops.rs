@@ -8,7 +8,10 @@ mod resources;
 mod user_access;
 mod users;
 
-pub use clients::{create_client, delete_client, get_client, list_clients, patch_client};
+pub use clients::{
+    create_client, delete_client, get_client, list_clients, patch_client,
+    patch_client_replacing_refresh, reset_client_secret,
+};
 pub use resources::{
     create_resource, delete_resource, get_resource, list_resources, patch_resource,
 };
@@ -120,8 +123,12 @@ fn changed(
     caller: &Caller,
     client_id: Option<&str>,
     subject: Option<&str>,
-    details: serde_json::Value,
+    mut details: serde_json::Value,
 ) -> baton_core::model::Event {
+    // Who did it, when a person signed in did (the console's administrator).
+    if let (Some(a), Some(d)) = (&caller.actor, details.as_object_mut()) {
+        d.insert("actor".into(), a.to_json());
+    }
     crate::grants::event(
         kind,
         st.clock.now(),
@@ -447,16 +454,21 @@ pub async fn rotate_keys(st: &AppState, caller: &Caller) -> AdminResult<KeyRotat
     Ok(KeyRotation { active, retired })
 }
 
-/// Rebuilds this node's keyring from the store.
-pub async fn reload_keys(st: &AppState) -> AdminResult<()> {
-    let stored = st.store.list_keys().await?;
-    // Retired keys stay published for twice the longest access-token lifetime in use.
+/// How long a retired key stays published (and verifies): twice the longest
+/// access-token lifetime in use.
+pub fn retired_key_published_for(st: &AppState) -> Dur {
     let longest = st
         .cfg
         .access_tokens
         .lifetime
         .max(st.access_tokens().lifetime);
-    let publish_for = Dur(longest.millis() * 2);
+    Dur(longest.millis() * 2)
+}
+
+/// Rebuilds this node's keyring from the store.
+pub async fn reload_keys(st: &AppState) -> AdminResult<()> {
+    let stored = st.store.list_keys().await?;
+    let publish_for = retired_key_published_for(st);
     let ring =
         crate::keys::load(&st.cfg.secret.0, &stored, &st.clock, publish_for).map_err(internal)?;
     match st.keys.write() {

@@ -77,6 +77,7 @@ checks! {
     users::user_records(store),
     users::user_pages(store),
     users::user_roles_groups(store),
+    users::user_admin(store),
     resources::resource_records(store),
     resources::resource_upsert_update(store),
     resources::resource_pages(store),
