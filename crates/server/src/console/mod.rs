@@ -24,9 +24,12 @@
 mod client_form;
 pub mod clients;
 pub mod dashboard;
+pub mod events;
+pub mod grants;
 pub mod keys;
 pub mod paging;
 mod settings_form;
+pub mod users;
 
 use crate::caller::{Actor, Caller};
 use crate::http::error::{PageError, PageRefusal, PageResult};
@@ -68,6 +71,30 @@ pub fn router() -> Router<Shared> {
             "/console/clients/{client_id}/delete",
             get(clients::delete_form).post(clients::delete),
         )
+        .route("/console/users", get(users::list))
+        .route("/console/users/{username}", get(users::show))
+        .route(
+            "/console/users/{username}/active",
+            axum::routing::post(users::set_active),
+        )
+        .route(
+            "/console/users/{username}/sessions/end",
+            axum::routing::post(users::end_session),
+        )
+        .route(
+            "/console/users/{username}/grants/revoke",
+            axum::routing::post(users::revoke_grant),
+        )
+        .route(
+            "/console/users/{username}/grants/revoke-all",
+            axum::routing::post(users::revoke_all),
+        )
+        .route(
+            "/console/users/{username}/consents/revoke",
+            axum::routing::post(users::revoke_consent),
+        )
+        .route("/console/grants/{id}", get(grants::show))
+        .route("/console/events", get(events::list))
         .route("/console/keys", get(keys::get))
         .route("/console/keys/rotate", axum::routing::post(keys::rotate))
         .route(
@@ -316,6 +343,11 @@ button.secondary{background:#fff;color:#0b57d0}button.danger{background:#b91c1c;
 .alert{background:#fef2f2;border:1px solid #b91c1c;padding:.6rem 1rem;border-radius:6px}.secret{font-family:ui-monospace,monospace;font-size:1.05rem;word-break:break-all;background:#fff;border:1px dashed #374151;padding:.6rem}\
 .badge{display:inline-block;font-size:.8rem;padding:0 .4rem;border-radius:3px;background:#e5e7eb;color:#111827}.badge.warn{background:#fef3c7;color:#78350f}\
 .search{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}.search label{margin:0}.search button{margin:0}\
+dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.2rem 1rem;margin:0 0 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}\
+ol.timeline{list-style:none;padding:0;margin:0;border-left:3px solid #d1d5db}ol.timeline li{margin:0 0 .8rem;padding:.3rem .8rem;background:#fff}ol.timeline li p{margin:.15rem 0}\
+ol.timeline li.reuse,tr.reuse td{background:#fef2f2}ol.timeline li.reuse{border-left:6px solid #b91c1c;margin-left:-3px}tr.reuse td:first-child{border-left:6px solid #b91c1c}\
+code.details{font-size:.8rem;overflow-wrap:anywhere}\
+@media (max-width:40rem){dl.facts{grid-template-columns:1fr}}\
 @media (max-width:40rem){header .who{margin-left:0;width:100%}main{padding:.75rem}}";
 
 /// A console page: the navigation (with `nav` current), the administrator, `body` as
