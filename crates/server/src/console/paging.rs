@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn listing(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("c{i:04}")).collect()
+        (0..n).map(|i| format!("c{i:06}")).collect()
     }
 
     async fn fetch_from(
