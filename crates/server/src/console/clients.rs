@@ -89,15 +89,13 @@ pub async fn list(admin: Admin, State(st): State<Shared>, RawQuery(raw): RawQuer
             format!("<p>No client matches “{}”.</p>", escape(&q.q))
         }
     } else {
-        format!(
-            "<div class=\"table\"><table><caption class=\"hint\">Clients{}</caption><thead><tr><th scope=\"col\">Client ID</th><th scope=\"col\">Name</th>\
-             <th scope=\"col\">Type</th><th scope=\"col\">Refresh tokens</th><th scope=\"col\">Grace</th><th scope=\"col\">Active</th>\
-             <th scope=\"col\">Managed by</th></tr></thead><tbody>{rows}</tbody></table></div>",
-            if q.q.is_empty() {
-                String::new()
-            } else {
-                format!(" matching “{}”", escape(&q.q))
-            }
+        super::table_box(
+            "Clients",
+            &format!(
+                "<table><thead><tr><th scope=\"col\">Client ID</th><th scope=\"col\">Name</th>\
+                 <th scope=\"col\">Type</th><th scope=\"col\">Refresh tokens</th><th scope=\"col\">Grace</th><th scope=\"col\">Active</th>\
+                 <th scope=\"col\">Managed by</th></tr></thead><tbody>{rows}</tbody></table>"
+            ),
         )
     };
     let body = format!(

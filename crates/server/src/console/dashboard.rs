@@ -157,12 +157,23 @@ pub async fn get(admin: Admin, State(st): State<Shared>) -> PageResult {
             metrics::token_count(GrantTypeLabel::RefreshToken, o)
         ));
     }
+    let errors = super::table_box(
+        "Errors by kind",
+        &format!(
+            "<table><thead><tr><th scope=\"col\">Outcome</th><th scope=\"col\">Meaning</th>\
+             <th scope=\"col\">Refresh requests</th><th scope=\"col\">All token requests</th></tr></thead><tbody>{rows}</tbody></table>"
+        ),
+    );
+    let successes = super::table_box(
+        "Successful refreshes",
+        &format!(
+            "<table><thead><tr><th scope=\"col\">Outcome</th><th scope=\"col\">Count</th></tr></thead>\
+             <tbody>{outcomes}</tbody></table>"
+        ),
+    );
     let body = format!(
         "{cards}<h2>Errors by kind</h2><p class=\"hint\">Token requests refused on this node since it started (as in /metrics).</p>\
-         <div class=\"table\"><table><thead><tr><th scope=\"col\">Outcome</th><th scope=\"col\">Meaning</th>\
-         <th scope=\"col\">Refresh requests</th><th scope=\"col\">All token requests</th></tr></thead><tbody>{rows}</tbody></table></div>\
-         <h2>Successful refreshes</h2><div class=\"table\"><table><thead><tr><th scope=\"col\">Outcome</th><th scope=\"col\">Count</th></tr></thead>\
-         <tbody>{outcomes}</tbody></table></div>"
+         {errors}<h2>Successful refreshes</h2>{successes}"
     );
     Ok(layout(&st, &admin, Nav::Dashboard, "Dashboard", &body))
 }

@@ -63,10 +63,15 @@ fn page_body(st: &AppState, admin: &Admin, keys: &[SigningKey], settings_html: &
             )
         })
         .collect();
+    let table = super::table_box(
+        "Signing keys",
+        &format!(
+            "<table><thead><tr><th scope=\"col\">Key ID</th><th scope=\"col\">Algorithm</th>\
+             <th scope=\"col\">Created</th><th scope=\"col\">State</th></tr></thead><tbody>{rows}</tbody></table>"
+        ),
+    );
     format!(
-        "<h2 id=\"keys-h\">Signing keys</h2>\
-         <div class=\"table\"><table aria-labelledby=\"keys-h\"><thead><tr><th scope=\"col\">Key ID</th><th scope=\"col\">Algorithm</th>\
-         <th scope=\"col\">Created</th><th scope=\"col\">State</th></tr></thead><tbody>{rows}</tbody></table></div>\
+        "<h2 id=\"keys-h\">Signing keys</h2>{table}\
          <form method=\"post\" action=\"/console/keys/rotate\">{}\
          <p>Rotating makes a new key for every algorithm, published at once; the current keys keep signing for {} \
          (so relying parties fetch the new keys first), then retire and stay published until the tokens they signed have expired.</p>\

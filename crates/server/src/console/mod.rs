@@ -19,7 +19,9 @@
 //!   store listing with a filter, [`paging::pager`] renders the search form and the
 //!   "next page" link.
 //!
-//! Escape everything shown with [`escape`]; build URLs of ids with [`path_segment`].
+//! Escape everything shown with [`escape`]; build URLs of ids with [`path_segment`]
+//! and query values with [`query_value`]; put tables in [`table_box`] (they scroll
+//! inside it on a phone).
 
 mod client_form;
 pub mod clients;
@@ -441,6 +443,15 @@ fn page_with(
         }
     }
     resp
+}
+
+/// A table in a box that scrolls sideways on a narrow screen (the page itself never
+/// does); the box is named and focusable, so a keyboard can scroll it too.
+pub fn table_box(label: &str, table: &str) -> String {
+    format!(
+        "<div class=\"table\" role=\"region\" aria-label=\"{}\" tabindex=\"0\">{table}</div>",
+        escape(label)
+    )
 }
 
 /// 303 to another console page (after a change: the list, the edited item).

@@ -12,7 +12,7 @@ pub const PAGE_SIZE: usize = 50;
 /// How many items one request reads from the store at most while searching, so that
 /// a search matching little in a long list answers a shorter page (with a link to
 /// continue) instead of reading the whole list.
-const SCAN_LIMIT: usize = 5_000;
+pub const SCAN_LIMIT: usize = 5_000;
 
 /// A list's query string: `q` (a search, case-insensitive substring) and `after` (the
 /// key the previous page ended with). Anything else is refused.
@@ -153,7 +153,7 @@ mod tests {
     use super::*;
 
     fn listing(n: usize) -> Vec<String> {
-        (0..n).map(|i| format!("c{i:04}")).collect()
+        (0..n).map(|i| format!("c{i:06}")).collect()
     }
 
     async fn fetch_from(
