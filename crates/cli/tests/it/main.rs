@@ -11,7 +11,6 @@ mod code_flow;
 mod config;
 mod conformance;
 mod console;
-mod console_users;
 mod cors;
 mod discovery;
 mod dpop;

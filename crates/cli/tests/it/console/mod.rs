@@ -4,7 +4,10 @@
 
 mod access;
 mod clients;
+mod events;
 mod keys;
+mod timeline;
+mod users;
 
 use crate::admin::call;
 use baton_testkit::flow::{hidden_inputs, location, Browser};
@@ -90,4 +93,10 @@ pub fn shown_secret(html: &str) -> String {
     let rest = &html[at..];
     let v = rest.find("value=\"").expect("a value") + "value=\"".len();
     rest[v..].split('"').next().unwrap().to_string()
+}
+
+/// The status and body of a response.
+pub async fn answer(r: Response) -> (StatusCode, String) {
+    let st = r.status();
+    (st, r.text().await.unwrap())
 }

@@ -3,6 +3,7 @@
 
 use super::timeline::reused_grant;
 use super::*;
+use crate::support::grant_of;
 use baton_core::model::{Event, GrantId};
 use baton_core::time::Timestamp;
 
@@ -22,10 +23,10 @@ fn rows(html: &str) -> Vec<&str> {
 
 #[tokio::test]
 async fn events_are_filtered_and_reuse_links_to_the_timeline() {
-    let s = start("").await;
+    let s = server("").await;
     let (g, _) = reused_grant(&s).await;
     let hex = g.id.to_hex();
-    let b = signed_in(&s, ROOT).await;
+    let b = signed_in(&s, ROOT, "/console/users").await;
 
     let all = page(&b, "/console/events").await;
     assert!(rows(&all).len() >= 4, "{all}");
@@ -98,7 +99,7 @@ async fn events_are_filtered_and_reuse_links_to_the_timeline() {
 
 #[tokio::test]
 async fn events_come_a_page_at_a_time_and_bad_filters_are_refused() {
-    let s = start("").await;
+    let s = server("").await;
     let t0 = s.state().clock.now();
     let evs: Vec<Event> = (0..60)
         .map(|i| Event {
@@ -114,7 +115,7 @@ async fn events_come_a_page_at_a_time_and_bad_filters_are_refused() {
         })
         .collect();
     s.state().store.insert_events(evs.clone()).await.unwrap();
-    let b = signed_in(&s, ROOT).await;
+    let b = signed_in(&s, ROOT, "/console/users").await;
     let first = page(&b, "/console/events?client_id=web").await;
     assert_eq!(rows(&first).len(), 50);
     let next = first

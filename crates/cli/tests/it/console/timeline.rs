@@ -2,6 +2,7 @@
 //! replay and a replay past the grace period (reuse).
 
 use super::*;
+use crate::support::grant_of;
 use baton_core::time::Dur;
 use baton_testkit::flow::code_flow_full;
 use baton_testkit::SPA;
@@ -33,9 +34,9 @@ pub async fn reused_grant(s: &TestServer) -> (baton_core::model::Grant, String) 
 
 #[tokio::test]
 async fn the_timeline_tells_creation_rotation_reuse_and_revocation_in_order() {
-    let s = start("").await;
+    let s = server("").await;
     let (g, _) = reused_grant(&s).await;
-    let b = signed_in(&s, ROOT).await;
+    let b = signed_in(&s, ROOT, "/console/users").await;
     let html = page(&b, &format!("/console/grants/{}", g.id.to_hex())).await;
     let sid = g.session_id.clone().expect("made in a session");
     // Links to the user, the client and the session.
@@ -75,7 +76,7 @@ async fn the_timeline_tells_creation_rotation_reuse_and_revocation_in_order() {
 
 #[tokio::test]
 async fn a_removed_grant_is_told_by_its_events_and_bad_ids_are_refused() {
-    let s = start("").await;
+    let s = server("").await;
     let (g, _) = reused_grant(&s).await;
     let hex = g.id.to_hex();
     // The cleanup job deletes a grant dead before its cutoff; its events stay.
@@ -83,7 +84,7 @@ async fn a_removed_grant_is_told_by_its_events_and_bad_ids_are_refused() {
     let now = s.state().clock.now();
     let purged = store.purge_grants(now, now, 100).await.unwrap();
     assert!(purged.total() >= 1, "the revoked grant was removed");
-    let b = signed_in(&s, ROOT).await;
+    let b = signed_in(&s, ROOT, "/console/users").await;
     let html = page(&b, &format!("/console/grants/{hex}")).await;
     for want in [
         "removed from the store",

@@ -2,6 +2,7 @@
 //! session, revoke one grant or all, withdraw a consent; CSRF; non-admins refused.
 
 use super::*;
+use crate::support::grant_of;
 use baton_testkit::flow::code_flow_full;
 use baton_testkit::{ALICE, WEB};
 use serde_json::Value;
@@ -20,7 +21,7 @@ async fn refresh_status(s: &TestServer, token: &str) -> StatusCode {
 
 #[tokio::test]
 async fn users_are_listed_searched_paged_and_shown() {
-    let s = start("").await;
+    let s = server("").await;
     let flow = code_flow_full(&s, WEB, "openid profile offline_access").await;
     let grant = grant_of(&s, &rt(&flow.tokens)).await;
     // 55 more users: more than a page (50).
@@ -32,7 +33,7 @@ async fn users_are_listed_searched_paged_and_shown() {
         u.username = format!("extra{i:02}");
         store.upsert_user(&u).await.unwrap();
     }
-    let b = signed_in(&s, ROOT).await;
+    let b = signed_in(&s, ROOT, "/console/users").await;
 
     let first = page(&b, "/console/users").await;
     for want in [
@@ -90,16 +91,16 @@ async fn users_are_listed_searched_paged_and_shown() {
 
 #[tokio::test]
 async fn each_action_changes_what_it_says_and_records_the_administrator() {
-    let s = start("").await;
+    let s = server("").await;
     s.api_managed_user("alice").await;
     let one = code_flow_full(&s, WEB, "openid offline_access").await;
     let one_rt = rt(&one.tokens);
     let g1 = grant_of(&s, &one_rt).await;
-    let b = signed_in(&s, ROOT).await;
-    let token = csrf(&page(&b, "/console/users/alice").await);
+    let b = signed_in(&s, ROOT, "/console/users").await;
+    let token = csrf(&b, "/console/users/alice").await;
 
     // Revoke one grant.
-    let r = post(
+    let r = post_raw(
         &b,
         "/console/users/alice/grants/revoke",
         &[("csrf", &token), ("grant_id", &g1.id.to_hex())],
@@ -135,7 +136,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     let root_rt = rt(&root_grant);
     let rg = grant_of(&s, &root_rt).await;
     let (st, _) = answer(
-        post(
+        post_raw(
             &b,
             "/console/users/alice/grants/revoke",
             &[("csrf", &token), ("grant_id", &rg.id.to_hex())],
@@ -157,7 +158,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
         .await
         .unwrap()
         .is_empty());
-    let r = post(
+    let r = post_raw(
         &b,
         "/console/users/alice/consents/revoke",
         &[("csrf", &token), ("client_id", "web")],
@@ -179,7 +180,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     assert_eq!(ev[0].details["actor"]["username"], ROOT.0);
     assert_eq!(ev[0].details["actor"]["via"], "console");
     let (st, _) = answer(
-        post(
+        post_raw(
             &b,
             "/console/users/alice/consents/revoke",
             &[("csrf", &token), ("client_id", "web")],
@@ -196,7 +197,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     let four = rt(&code_flow_full(&s, WEB, "openid offline_access")
         .await
         .tokens);
-    let r = post(
+    let r = post_raw(
         &b,
         "/console/users/alice/grants/revoke-all",
         &[("csrf", &token)],
@@ -210,7 +211,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
 
     // End a session: no longer live.
     let sid = grant_of(&s, &three).await.session_id.unwrap();
-    let r = post(
+    let r = post_raw(
         &b,
         "/console/users/alice/sessions/end",
         &[("csrf", &token), ("session_id", &sid)],
@@ -223,7 +224,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     let ended = s.events("session.ended").await;
     assert_eq!(ended[0].details["reason"], "admin");
     let (st, _) = answer(
-        post(
+        post_raw(
             &b,
             "/console/users/alice/sessions/end",
             &[("csrf", &token), ("session_id", &sid)],
@@ -234,7 +235,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     assert_eq!(st, StatusCode::NOT_FOUND, "no longer live");
 
     // Disable, then enable.
-    let r = post(
+    let r = post_raw(
         &b,
         "/console/users/alice/active",
         &[("csrf", &token), ("active", "false")],
@@ -256,7 +257,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     assert!(page(&b, "/console/users/alice")
         .await
         .contains("Enable user"));
-    let r = post(
+    let r = post_raw(
         &b,
         "/console/users/alice/active",
         &[("csrf", &token), ("active", "true")],
@@ -276,15 +277,15 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
 
 #[tokio::test]
 async fn a_user_of_the_configuration_file_cannot_be_disabled_here() {
-    let s = start("").await;
-    let b = signed_in(&s, ROOT).await;
+    let s = server("").await;
+    let b = signed_in(&s, ROOT, "/console/users").await;
     let html = page(&b, "/console/users/alice").await;
     assert!(html.contains("defined in the configuration file"), "{html}");
     assert!(!html.contains("Disable user"), "{html}");
     // The page has no form then; any console form's token will do.
-    let token = csrf(&page(&b, "/console/clients/new").await);
+    let token = csrf(&b, "/console/clients/new").await;
     let (st, body) = answer(
-        post(
+        post_raw(
             &b,
             "/console/users/alice/active",
             &[("csrf", &token), ("active", "false")],
@@ -307,13 +308,13 @@ async fn a_user_of_the_configuration_file_cannot_be_disabled_here() {
 
 #[tokio::test]
 async fn a_form_without_its_csrf_token_changes_nothing() {
-    let s = start("").await;
+    let s = server("").await;
     s.api_managed_user("alice").await;
     let one = code_flow_full(&s, WEB, "openid offline_access").await;
     let one_rt = rt(&one.tokens);
     let g = grant_of(&s, &one_rt).await;
-    let b = signed_in(&s, ROOT).await;
-    let real = csrf(&page(&b, "/console/users/alice").await);
+    let b = signed_in(&s, ROOT, "/console/users").await;
+    let real = csrf(&b, "/console/users/alice").await;
     let gid = g.id.to_hex();
     let sid = g.session_id.clone().unwrap();
     let forms: Vec<(&str, Vec<(&str, &str)>)> = vec![
@@ -346,7 +347,7 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
             } else {
                 &b
             };
-            let r = post(who, path, &f).await;
+            let r = post_raw(who, path, &f).await;
             let want = if token == Some(real.as_str()) {
                 StatusCode::SEE_OTHER
             } else {
@@ -376,11 +377,11 @@ async fn a_form_without_its_csrf_token_changes_nothing() {
 
 #[tokio::test]
 async fn a_user_without_admin_is_refused_everywhere() {
-    let s = start("").await;
+    let s = server("").await;
     let one = code_flow_full(&s, WEB, "openid offline_access").await;
     let one_rt = rt(&one.tokens);
     let g = grant_of(&s, &one_rt).await;
-    let b = signed_in(&s, ALICE).await;
+    let b = signed_in(&s, ALICE, "/console/users").await;
     for path in [
         "/console/users".to_string(),
         "/console/users/alice".to_string(),
@@ -391,7 +392,7 @@ async fn a_user_without_admin_is_refused_everywhere() {
         assert_eq!(st, StatusCode::FORBIDDEN, "{path}");
         assert!(body.contains("Not an administrator"), "{body}");
     }
-    let r = post(
+    let r = post_raw(
         &b,
         "/console/users/alice/grants/revoke-all",
         &[("csrf", "x")],
@@ -403,12 +404,12 @@ async fn a_user_without_admin_is_refused_everywhere() {
 
 #[tokio::test]
 async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
-    let s = start("").await;
+    let s = server("").await;
     s.api_managed_user("alice").await;
     let one = code_flow_full(&s, WEB, "openid offline_access").await;
     let one_rt = rt(&one.tokens);
-    let b = signed_in(&s, ROOT).await;
-    let token = csrf(&page(&b, "/console/users/alice").await);
+    let b = signed_in(&s, ROOT, "/console/users").await;
+    let token = csrf(&b, "/console/users/alice").await;
     for (path, want) in [
         ("/console/users/alice?bogus=1", StatusCode::BAD_REQUEST),
         (
@@ -442,11 +443,11 @@ async fn bad_input_is_a_clear_4xx_and_changes_nothing() {
     ] {
         let mut f = fields.clone();
         f.push(("csrf", &token));
-        let (st, body) = answer(post(&b, path, &f).await).await;
+        let (st, body) = answer(post_raw(&b, path, &f).await).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{path} {fields:?}: {body}");
     }
     let (st, _) = answer(
-        post(
+        post_raw(
             &b,
             "/console/users/nobody/grants/revoke-all",
             &[("csrf", &token)],
