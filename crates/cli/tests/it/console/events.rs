@@ -3,7 +3,6 @@
 
 use super::timeline::reused_grant;
 use super::*;
-use crate::support::grant_of;
 use baton_core::model::{Event, GrantId};
 use baton_core::time::Timestamp;
 
