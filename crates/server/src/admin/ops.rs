@@ -148,6 +148,7 @@ async fn revoke_matching(st: &AppState, f: &GrantFilter, caller: &Caller) -> Adm
         ip: caller.ip.clone(),
         user_agent: caller.user_agent.clone(),
         extra_events: vec![],
+        actor: caller.actor.as_ref().map(crate::caller::Actor::to_json),
     };
     Ok(crate::grants::revoke_everywhere(st, f, &why).await?.len() as u64)
 }

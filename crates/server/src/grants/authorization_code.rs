@@ -245,6 +245,7 @@ async fn revoke_issued(
             ip: caller.ip.clone(),
             user_agent: caller.user_agent.clone(),
             extra_events: vec![],
+            actor: None,
         };
         super::revoke_everywhere(st, &GrantFilter::Grant(g), &why).await?;
     }

@@ -322,7 +322,7 @@ async fn record_cached_revocations(
                 grant_id: Some(*id),
                 ip: why.ip.clone(),
                 user_agent: why.user_agent.clone(),
-                details: serde_json::json!({"reason": why.reason}),
+                details: why.details(),
             });
         }
     }
@@ -377,6 +377,7 @@ pub async fn apply_revocation_markers(
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     };
     if let Err(e) = revoke_cached(st, &GrantFilter::Grant(g.id), &why).await {
         tracing::warn!(error = %e, grant_id = %g.id.to_hex(), "catching up a cached grant's revocation failed");

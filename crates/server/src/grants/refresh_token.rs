@@ -527,6 +527,7 @@ async fn apply_reaction(
         ip: caller.ip.clone(),
         user_agent: caller.user_agent.clone(),
         extra_events: vec![ev],
+        actor: None,
     };
     revoke_everywhere(st, &filter, &why).await?;
     if reaction == ReuseReaction::RevokeSession {

@@ -211,6 +211,7 @@ pub async fn post(
             ip: caller.ip.clone(),
             user_agent: caller.user_agent.clone(),
             extra_events: vec![],
+            actor: None,
         };
         crate::grants::revoke_everywhere(&st, &GrantFilter::Grant(id), &why).await?;
     }

@@ -228,6 +228,7 @@ pub(crate) fn why(reason: &str) -> Revocation {
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     }
 }
 

@@ -115,6 +115,7 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     let revoked = s.events("grant.revoked").await;
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0].details["reason"], "admin");
+    assert_eq!(revoked[0].details["actor"]["username"], ROOT.0);
     assert!(page(&b, "/console/users/alice?done=grant")
         .await
         .contains("The grant was revoked."));
