@@ -243,7 +243,7 @@ pub(super) async fn revocation_events(s: Arc<dyn Store>) {
             .len(),
         1
     );
-    assert_eq!(s.list_events(&q("grant.created")).await.unwrap().len(), 1);
+    assert_eq!(s.list_events(&q("grant.created")).await.unwrap().len(), 2);
 }
 
 /// Grants: `bind_key` binds an unbound grant once (RFC 9449 §5), never rebinds a
