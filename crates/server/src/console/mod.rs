@@ -235,11 +235,16 @@ impl FromRequestParts<Shared> for Admin {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, st: &Shared) -> Result<Self, Response> {
-        let here = parts
-            .uri
-            .path_and_query()
-            .map_or("/console", |p| p.as_str())
-            .to_string();
+        // After signing in, back to the page asked for; a form's target is no page to
+        // return to (its POST is not repeated), so the dashboard then.
+        let here = match parts.method {
+            axum::http::Method::GET => parts
+                .uri
+                .path_and_query()
+                .map_or("/console", |p| p.as_str())
+                .to_string(),
+            _ => "/console".to_string(),
+        };
         require_admin(st, &parts.headers, &here).await
     }
 }

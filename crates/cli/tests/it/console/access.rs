@@ -23,6 +23,17 @@ async fn signed_out_goes_to_login_and_comes_back_to_the_page() {
     let login = location(&b.get("/console/clients?q=we").await).unwrap();
     let form = page(&b, &login).await;
     assert!(form.contains("the operator console"), "{form}");
+    // A form posted signed out does nothing and leads to sign-in, then the dashboard.
+    let keys_before = s.state().store.list_keys().await.unwrap().len();
+    let r = post_raw(&b, "/console/keys/rotate", &[]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let to = location(&r).unwrap();
+    let r = b.login(&to, ROOT.0, ROOT.1).await;
+    assert_eq!(location(&r).as_deref(), Some("/console"));
+    assert_eq!(
+        s.state().store.list_keys().await.unwrap().len(),
+        keys_before
+    );
     let b = signed_in(&s, ROOT, "/console/clients?q=we").await;
     let list = page(&b, "/console/clients?q=we").await;
     assert!(list.contains(">web</a>"), "{list}");
