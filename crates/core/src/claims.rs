@@ -222,6 +222,7 @@ mod tests {
             claims,
             roles: vec!["r".into()],
             groups: vec!["g".into()],
+            admin: false,
             created_at: crate::time::Timestamp(0),
             managed_by: Default::default(),
         };

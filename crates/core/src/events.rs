@@ -22,6 +22,8 @@ pub enum EventKind {
     LoginThrottled,
     ConsentGranted,
     ConsentDenied,
+    /// An administrator withdrew a user's consent to a client (the console's user page).
+    ConsentRevoked,
     SessionEnded,
     BackchannelLogoutSent,
     BackchannelLogoutFailed,
@@ -37,7 +39,7 @@ pub enum EventKind {
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 19] = [
+    pub const ALL: [EventKind; 20] = [
         EventKind::TokenReuseDetected,
         EventKind::TokenClientMismatch,
         EventKind::GrantCreated,
@@ -48,6 +50,7 @@ impl EventKind {
         EventKind::LoginThrottled,
         EventKind::ConsentGranted,
         EventKind::ConsentDenied,
+        EventKind::ConsentRevoked,
         EventKind::SessionEnded,
         EventKind::BackchannelLogoutSent,
         EventKind::BackchannelLogoutFailed,
@@ -72,6 +75,7 @@ impl EventKind {
             EventKind::LoginThrottled => "login.throttled",
             EventKind::ConsentGranted => "consent.granted",
             EventKind::ConsentDenied => "consent.denied",
+            EventKind::ConsentRevoked => "consent.revoked",
             EventKind::SessionEnded => "session.ended",
             EventKind::BackchannelLogoutSent => "backchannel_logout.sent",
             EventKind::BackchannelLogoutFailed => "backchannel_logout.failed",

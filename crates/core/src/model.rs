@@ -314,6 +314,8 @@ pub struct User {
     pub roles: Vec<String>,
     /// Released as the `groups` claim where claim mapping names it.
     pub groups: Vec<String>,
+    /// May sign in to the operator console (`/console`); never released as a claim.
+    pub admin: bool,
     pub created_at: Timestamp,
     /// Who manages it (see [`ManagedBy`]).
     pub managed_by: ManagedBy,

@@ -347,6 +347,9 @@ pub struct UserView {
     /// Released as the `groups` claim where claim mapping says so.
     #[serde(default)]
     pub groups: Vec<String>,
+    /// May sign in to the operator console (`/console`).
+    #[serde(default)]
+    pub admin: bool,
     pub created_at: String,
     /// Who manages it: `config` (a `[[users]]` entry of the configuration file:
     /// read-only here, change it in the file) or `api` (the admin API and the CLI).
@@ -369,6 +372,9 @@ pub struct UserCreate {
     pub roles: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub groups: Vec<String>,
+    /// May sign in to the operator console (default `false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub admin: Option<bool>,
 }
 
 /// `PATCH /admin/users/{username}`: `username` renames (the `sub` stays); `claims`
@@ -419,6 +425,14 @@ pub struct UserPatch {
     )]
     #[schema(nullable = false)]
     pub groups: Option<Vec<String>>,
+    /// Grants (`true`) or withdraws (`false`) access to the operator console.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "required"
+    )]
+    #[schema(nullable = false)]
+    pub admin: Option<bool>,
 }
 
 /// A resource (an API) as the admin API shows it.
@@ -582,8 +596,12 @@ pub struct EventListQuery {
     pub kind: Option<String>,
     pub client_id: Option<String>,
     pub subject: Option<String>,
+    /// Only the events of this grant (its `grant_id`).
+    pub grant_id: Option<String>,
     /// RFC 3339: only events at or after this time.
     pub since: Option<String>,
+    /// RFC 3339: only events before this time.
+    pub until: Option<String>,
     /// `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// 1 to 1000; default 100.

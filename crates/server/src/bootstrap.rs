@@ -53,6 +53,7 @@ async fn upsert_user(store: &dyn Store, u: &UserConfig, now: Timestamp) -> Resul
     let user = User {
         roles: u.roles.clone(),
         groups: u.groups.clone(),
+        admin: u.admin,
         sub,
         username: u.username.clone(),
         password_hash,

@@ -76,6 +76,7 @@ pub fn seed(cfg: &mut Config) -> String {
         claims,
         roles: Vec::new(),
         groups: Vec::new(),
+        admin: false,
     });
     secret
 }

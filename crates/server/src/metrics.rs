@@ -31,7 +31,7 @@ pub enum GrantTypeLabel {
 }
 
 impl GrantTypeLabel {
-    const ALL: [GrantTypeLabel; 5] = [
+    pub const ALL: [GrantTypeLabel; 5] = [
         GrantTypeLabel::AuthorizationCode,
         GrantTypeLabel::RefreshToken,
         GrantTypeLabel::ClientCredentials,
@@ -79,7 +79,7 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 8] = [
         Outcome::Issued,
         Outcome::Rotated,
         Outcome::GraceReplay,
@@ -203,6 +203,12 @@ fn outcome_index(o: Outcome) -> usize {
     o as usize
 }
 
+/// The token requests this process counted for `g` with outcome `o` (the operator
+/// console's dashboard).
+pub fn token_count(g: GrantTypeLabel, o: Outcome) -> u64 {
+    METRICS.tokens[grant_index(g)][outcome_index(o)].load(Ordering::Relaxed)
+}
+
 /// Counts one token request.
 pub fn token_request(g: GrantTypeLabel, o: Outcome) {
     METRICS.tokens[grant_index(g)][outcome_index(o)].fetch_add(1, Ordering::Relaxed);
@@ -265,7 +271,9 @@ pub fn request_latency(endpoint: Endpoint, micros: u64) {
     observe(endpoint.0, micros);
 }
 
-async fn active_grants(st: &AppState) -> Option<u64> {
+/// Active grants in the main store: the gauge `/metrics` shows (read at most every 5 s;
+/// `None` when the store cannot answer).
+pub async fn active_grants(st: &AppState) -> Option<u64> {
     let now_ms = i64::try_from(EPOCH.elapsed().as_millis()).unwrap_or(i64::MAX);
     let fresh = |m: &Metrics| {
         let at = m.active_read_at.load(Ordering::Acquire);

@@ -79,6 +79,7 @@ pub async fn end(
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     };
     let clients = revoke_session_grants(st, session_id, reason, &why).await?;
     // Whoever marks it ended reports it: of two concurrent ends, one notifies.

@@ -47,6 +47,7 @@ const IO_PATHS: &[&str] = &[
 const HTTP_MODULES: &[&str] = &[
     "http/",
     "pages/",
+    "console/",
     "lib.rs",
     "admin/mod.rs",
     "admin/clients.rs",

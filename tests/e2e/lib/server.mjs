@@ -147,11 +147,14 @@ process.once('exit', () => {
 
 /**
  * Starts a real Baton server and waits for GET /readyz to answer 200.
- * @param {{redirectUri: string, name?: string, extraConfig?: (issuer: string) => string}} opts
+ * `env`, when given, adds environment variables (e.g. BATON_ADMIN_TOKEN: top-level
+ * keys cannot follow the tables extraConfig appends).
+ * @param {{redirectUri: string, name?: string, extraConfig?: (issuer: string) => string,
+ *   env?: Record<string, string>}} opts
  * @returns {Promise<{issuer: string, port: number, dir: string, configPath: string,
  *   logs: () => {stdout: string, stderr: string}, stop: () => Promise<void>}>}
  */
-export async function startBaton({ redirectUri, name = 'baton', extraConfig }) {
+export async function startBaton({ redirectUri, name = 'baton', extraConfig, env: extraEnv = {} }) {
   const bin = assertBatonBin();
   const port = await freePort();
   const issuer = `http://127.0.0.1:${port}`;
@@ -159,7 +162,7 @@ export async function startBaton({ redirectUri, name = 'baton', extraConfig }) {
   const configPath = path.join(dir, 'baton.toml');
   await fsp.writeFile(configPath, renderConfig({ port, dir, redirectUri, extraConfig }), { mode: 0o600 });
 
-  const env = { ...process.env };
+  const env = { ...process.env, ...extraEnv };
   delete env.BATON_SECRET; // the server must generate/read secret_file itself
   env.RUST_BACKTRACE ??= '1';
 

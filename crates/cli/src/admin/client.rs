@@ -38,6 +38,12 @@ pub enum ClientCmd {
         #[arg(long, value_name = "BOOL")]
         active: Option<bool>,
     },
+    /// Give a client that authenticates with a secret a new one, printed this once;
+    /// the old secret stops working at once, the client's grants stay.
+    ResetSecret {
+        /// The client's id.
+        client_id: String,
+    },
     /// Revoke a client's grants, forget its consents, then delete it (not one of the
     /// configuration file: remove that from the file).
     Delete {
@@ -272,6 +278,10 @@ async fn exec(cmd: ClientCmd, c: &Common, st: &baton_server::state::AppState) ->
                 c.json,
             )
         }
+        ClientCmd::ResetSecret { client_id } => show(
+            &ops::reset_client_secret(st, &client_id, &caller()).await?,
+            c.json,
+        ),
         ClientCmd::Delete { client_id } => {
             ops::delete_client(st, &client_id, &caller()).await?;
             if c.json {

@@ -17,20 +17,28 @@ pub struct EventsArgs {
     /// Only events about this subject (the user's `sub`).
     #[arg(long = "subject", value_name = "SUB")]
     subject: Option<String>,
+    /// Only events of this grant (its id, as `baton grants` shows it).
+    #[arg(long = "grant", value_name = "GRANT_ID")]
+    grant: Option<String>,
     /// Only events at or after this time (RFC 3339, e.g. 2026-01-31T12:00:00Z).
     #[arg(long, value_name = "RFC3339")]
     since: Option<String>,
+    /// Only events before this time (RFC 3339).
+    #[arg(long, value_name = "RFC3339")]
+    until: Option<String>,
     /// At most this many (1 to 1000).
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u16).range(1..=1000))]
     limit: u16,
 }
 
 pub async fn run(a: EventsArgs, c: &Common) -> Outcome {
-    if let Some(s) = &a.since {
-        if baton_core::time::Timestamp::parse_rfc3339(s).is_none() {
-            return Err(Failure::Usage(format!(
-                "--since: `{s}` is not an RFC 3339 time, e.g. 2026-01-31T12:00:00Z"
-            )));
+    for (flag, v) in [("--since", &a.since), ("--until", &a.until)] {
+        if let Some(s) = v {
+            if baton_core::time::Timestamp::parse_rfc3339(s).is_none() {
+                return Err(Failure::Usage(format!(
+                    "{flag}: `{s}` is not an RFC 3339 time, e.g. 2026-01-31T12:00:00Z"
+                )));
+            }
         }
     }
     let st = open(c).await?;
@@ -40,7 +48,9 @@ pub async fn run(a: EventsArgs, c: &Common) -> Outcome {
             kind: a.kind,
             client_id: a.client,
             subject: a.subject,
+            grant_id: a.grant,
             since: a.since,
+            until: a.until,
             cursor: None,
             limit: Some(usize::from(a.limit)),
         },

@@ -82,6 +82,7 @@ pub fn caller() -> Caller {
     Caller {
         ip: None,
         user_agent: Some(format!("baton-cli/{}", env!("CARGO_PKG_VERSION"))),
+        actor: None,
     }
 }
 

@@ -32,6 +32,9 @@ pub enum UserCmd {
         /// Create the user disabled.
         #[arg(long)]
         inactive: bool,
+        /// Let the user sign in to the operator console (`/console`).
+        #[arg(long)]
+        admin: bool,
         #[command(flatten)]
         labels: Labels,
     },
@@ -49,6 +52,9 @@ pub enum UserCmd {
         /// Enable (true) or disable (false) the user.
         #[arg(long, value_name = "BOOL")]
         active: Option<bool>,
+        /// Grant (true) or withdraw (false) access to the operator console.
+        #[arg(long, value_name = "BOOL")]
+        admin: Option<bool>,
         /// Replace the claims with this JSON object.
         #[arg(long, value_name = "JSON")]
         claims: Option<String>,
@@ -119,12 +125,20 @@ async fn exec(
             if c.json {
                 return print_json(&us);
             }
-            let mut t = Table::new(&["USERNAME", "SUB", "ACTIVE", "CREATED_AT", "MANAGED_BY"]);
+            let mut t = Table::new(&[
+                "USERNAME",
+                "SUB",
+                "ACTIVE",
+                "ADMIN",
+                "CREATED_AT",
+                "MANAGED_BY",
+            ]);
             for u in &us {
                 t.row(vec![
                     u.username.clone(),
                     u.sub.clone(),
                     yn(u.active).into(),
+                    yn(u.admin).into(),
                     u.created_at.clone(),
                     u.managed_by.clone(),
                 ]);
@@ -137,6 +151,7 @@ async fn exec(
             username,
             claims,
             inactive,
+            admin,
             labels,
             ..
         } => {
@@ -151,6 +166,7 @@ async fn exec(
                     .unwrap_or_default(),
                 roles: labels.roles,
                 groups: labels.groups,
+                admin: Some(admin),
             };
             show(&ops::create_user(st, req, &caller()).await?, c.json)
         }
@@ -158,6 +174,7 @@ async fn exec(
             username,
             rename,
             active,
+            admin,
             claims,
             labels,
             ..
@@ -172,6 +189,7 @@ async fn exec(
                     .transpose()?,
                 roles: (!labels.roles.is_empty()).then_some(labels.roles),
                 groups: (!labels.groups.is_empty()).then_some(labels.groups),
+                admin,
             };
             if p == UserPatch::default() {
                 return Err(Failure::Usage(
@@ -203,6 +221,7 @@ fn show(u: &UserView, json: bool) -> Outcome {
             ("username", u.username.clone()),
             ("sub", u.sub.clone()),
             ("active", yn(u.active).into()),
+            ("admin", yn(u.admin).into()),
             (
                 "claims",
                 serde_json::Value::Object(u.claims.clone()).to_string()

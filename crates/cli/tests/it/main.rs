@@ -10,6 +10,7 @@ mod cli;
 mod code_flow;
 mod config;
 mod conformance;
+mod console;
 mod cors;
 mod discovery;
 mod dpop;

@@ -18,6 +18,11 @@ pub trait ConsentStore: Send + Sync {
         subject: &'a str,
         client_id: &'a str,
     ) -> BoxFuture<'a, StoreResult<Consent>>;
+    /// Everything one user consented to: per client, in `client_id` order.
+    fn list_consents<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<(String, Consent)>>>;
     /// Adds to what the user consented to (never removes).
     fn add_consent<'a>(
         &'a self,

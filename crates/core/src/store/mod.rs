@@ -83,6 +83,20 @@ pub struct Revocation {
     pub ip: Option<String>,
     pub user_agent: Option<String>,
     pub extra_events: Vec<Event>,
+    /// Who asked, when a person signed in did (the console's administrator): each
+    /// `grant.revoked` event records it as `details.actor`.
+    pub actor: Option<serde_json::Value>,
+}
+
+impl Revocation {
+    /// The details of each `grant.revoked` event: the reason, and the actor if any.
+    pub fn details(&self) -> serde_json::Value {
+        let mut d = serde_json::json!({ "reason": self.reason });
+        if let (Some(a), Some(o)) = (&self.actor, d.as_object_mut()) {
+            o.insert("actor".into(), a.clone());
+        }
+        d
+    }
 }
 
 /// Everything the server keeps: every role at once. Implemented for every type that
@@ -203,7 +217,12 @@ pub struct EventQuery {
     pub kind: Option<String>,
     pub client_id: Option<String>,
     pub subject: Option<String>,
+    /// The events of this grant only.
+    pub grant_id: Option<GrantId>,
+    /// Only events at or after this time.
     pub since: Option<Timestamp>,
+    /// Only events before this time.
+    pub until: Option<Timestamp>,
     /// Events older than this id (newest-first paging).
     pub before_id: Option<String>,
     pub limit: usize,

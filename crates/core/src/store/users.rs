@@ -20,4 +20,7 @@ pub trait UserStore: Send + Sync {
         limit: usize,
     ) -> BoxFuture<'a, StoreResult<Vec<User>>>;
     fn delete_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<bool>>;
+    /// Whether some user (active or not) has `admin` set: the operator console is
+    /// offered only then. An index lookup, not a scan.
+    fn any_admin(&self) -> BoxFuture<'_, StoreResult<bool>>;
 }

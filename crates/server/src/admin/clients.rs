@@ -83,6 +83,26 @@ pub async fn patch(
     Ok(Json(ops::patch_client(&st, &client_id, p, &caller).await?))
 }
 
+/// Gives a client that authenticates with a secret a new one, answered in
+/// `client_secret` this once (only its SHA-256 is stored). The old secret stops
+/// working at once; the client's grants are kept.
+#[utoipa::path(post, path = "/admin/clients/{client_id}/secret", tag = "clients",
+    params(("client_id" = String, Path)),
+    responses((status = 200, description = "the client, with its new `client_secret`", body = ClientView),
+              (status = 400, description = "the client has no secret (a public or private_key_jwt client)", body = ErrorResponse),
+              (status = 401, body = ErrorResponse),
+              (status = 404, body = ErrorResponse),
+              (status = 409, description = "defined in the configuration file: read-only here", body = ErrorResponse)))]
+pub async fn reset_secret(
+    State(st): State<Shared>,
+    caller: Caller,
+    Path(client_id): Path<String>,
+) -> Result<Json<ClientView>, ApiError> {
+    Ok(Json(
+        ops::reset_client_secret(&st, &client_id, &caller).await?,
+    ))
+}
+
 /// Revokes a client's grants, deletes its users' consents, then deletes the client.
 #[utoipa::path(delete, path = "/admin/clients/{client_id}", tag = "clients",
     params(("client_id" = String, Path)),

@@ -63,6 +63,7 @@ fn parts() -> (Router<Shared>, utoipa::openapi::OpenApi) {
     OpenApiRouter::with_openapi(AdminDoc::openapi())
         .routes(routes!(clients::list, clients::create))
         .routes(routes!(clients::get, clients::patch, clients::delete))
+        .routes(routes!(clients::reset_secret))
         .routes(routes!(users::list, users::create))
         .routes(routes!(users::get, users::patch, users::delete))
         .routes(routes!(resources::list, resources::create))

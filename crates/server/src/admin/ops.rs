@@ -5,11 +5,19 @@
 
 mod clients;
 mod resources;
+mod user_access;
 mod users;
 
-pub use clients::{create_client, delete_client, get_client, list_clients, patch_client};
+pub use clients::{
+    create_client, delete_client, get_client, list_clients, patch_client,
+    patch_client_replacing_refresh, reset_client_secret,
+};
 pub use resources::{
     create_resource, delete_resource, get_resource, list_resources, patch_resource,
+};
+pub use user_access::{
+    end_session, grant_timeline, revoke_consent, revoke_user_grant, user_by_sub, user_consents,
+    user_sessions, GrantTimeline, TIMELINE_EVENTS,
 };
 pub use users::{create_user, delete_user, get_user, list_users, patch_user};
 
@@ -115,8 +123,12 @@ fn changed(
     caller: &Caller,
     client_id: Option<&str>,
     subject: Option<&str>,
-    details: serde_json::Value,
+    mut details: serde_json::Value,
 ) -> baton_core::model::Event {
+    // Who did it, when a person signed in did (the console's administrator).
+    if let (Some(a), Some(d)) = (&caller.actor, details.as_object_mut()) {
+        d.insert("actor".into(), a.to_json());
+    }
     crate::grants::event(
         kind,
         st.clock.now(),
@@ -136,6 +148,7 @@ async fn revoke_matching(st: &AppState, f: &GrantFilter, caller: &Caller) -> Adm
         ip: caller.ip.clone(),
         user_agent: caller.user_agent.clone(),
         extra_events: vec![],
+        actor: caller.actor.as_ref().map(crate::caller::Actor::to_json),
     };
     Ok(crate::grants::revoke_everywhere(st, f, &why).await?.len() as u64)
 }
@@ -288,15 +301,27 @@ pub async fn revoke(
 /// The event log, newest first.
 pub async fn list_events(st: &AppState, q: EventListQuery) -> AdminResult<Page<EventView>> {
     let limit = page_size(q.limit)?;
-    let since = match &q.since {
-        None => None,
-        Some(s) => Some(Timestamp::parse_rfc3339(s).ok_or_else(|| {
-            AdminError::invalid(
-                "since",
-                "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z",
-            )
-        })?),
+    let time = |field: &str, v: &Option<String>| -> AdminResult<Option<Timestamp>> {
+        v.as_deref()
+            .map(|s| {
+                Timestamp::parse_rfc3339(s).ok_or_else(|| {
+                    AdminError::invalid(
+                        field,
+                        "must be an RFC 3339 time, e.g. 2026-01-31T12:00:00Z",
+                    )
+                })
+            })
+            .transpose()
     };
+    let since = time("since", &q.since)?;
+    let until = time("until", &q.until)?;
+    let grant_id = q
+        .grant_id
+        .as_deref()
+        .map(|g| {
+            GrantId::parse(g).ok_or_else(|| AdminError::invalid("grant_id", "is not a grant id"))
+        })
+        .transpose()?;
     if let Some(c) = &q.cursor {
         if !c.starts_with("evt_") || c.len() > 64 {
             return Err(AdminError::invalid("cursor", "is not an event id"));
@@ -308,7 +333,9 @@ pub async fn list_events(st: &AppState, q: EventListQuery) -> AdminResult<Page<E
             kind: q.kind,
             client_id: q.client_id,
             subject: q.subject,
+            grant_id,
             since,
+            until,
             before_id: q.cursor,
             limit: limit + 1,
         })
@@ -428,16 +455,21 @@ pub async fn rotate_keys(st: &AppState, caller: &Caller) -> AdminResult<KeyRotat
     Ok(KeyRotation { active, retired })
 }
 
-/// Rebuilds this node's keyring from the store.
-pub async fn reload_keys(st: &AppState) -> AdminResult<()> {
-    let stored = st.store.list_keys().await?;
-    // Retired keys stay published for twice the longest access-token lifetime in use.
+/// How long a retired key stays published (and verifies): twice the longest
+/// access-token lifetime in use.
+pub fn retired_key_published_for(st: &AppState) -> Dur {
     let longest = st
         .cfg
         .access_tokens
         .lifetime
         .max(st.access_tokens().lifetime);
-    let publish_for = Dur(longest.millis() * 2);
+    Dur(longest.millis() * 2)
+}
+
+/// Rebuilds this node's keyring from the store.
+pub async fn reload_keys(st: &AppState) -> AdminResult<()> {
+    let stored = st.store.list_keys().await?;
+    let publish_for = retired_key_published_for(st);
     let ring =
         crate::keys::load(&st.cfg.secret.0, &stored, &st.clock, publish_for).map_err(internal)?;
     match st.keys.write() {

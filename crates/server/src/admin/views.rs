@@ -76,6 +76,7 @@ pub fn user_view(u: &User) -> UserView {
         sub: u.sub.clone(),
         roles: u.roles.clone(),
         groups: u.groups.clone(),
+        admin: u.admin,
         username: u.username.clone(),
         active: u.active,
         claims: u.claims.clone(),

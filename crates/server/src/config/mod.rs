@@ -42,6 +42,8 @@ pub struct UserConfig {
     pub claims: serde_json::Map<String, serde_json::Value>,
     pub roles: Vec<String>,
     pub groups: Vec<String>,
+    /// `admin`: may sign in to the operator console.
+    pub admin: bool,
 }
 
 /// `[storage]`.

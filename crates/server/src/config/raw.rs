@@ -216,6 +216,8 @@ pub(super) struct RawUser {
     pub(super) roles: Vec<String>,
     #[serde(default)]
     pub(super) groups: Vec<String>,
+    #[serde(default)]
+    pub(super) admin: bool,
 }
 
 #[derive(Deserialize)]

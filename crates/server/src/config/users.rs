@@ -20,6 +20,7 @@ pub(super) fn user(u: RawUser, i: usize) -> Result<UserConfig, (String, String)>
         claims,
         roles: u.roles,
         groups: u.groups,
+        admin: u.admin,
     })
     .map_err(at)
 }

@@ -154,7 +154,7 @@ async fn exchange(
     // the consume then always finds the winner's grant to revoke (stored after, it
     // could be revoked before it existed and survive the replay).
     if let Some(g) = &grant {
-        insert(st, g, caller, now).await?;
+        insert(st, g, "authorization_code", caller, now).await?;
         // A logout racing this exchange: the session was live when read above, but may
         // have ended since. The session's end marks it ended and then sweeps its grants
         // again (`sessions::end`); this side inserts and then reads the session again.
@@ -245,6 +245,7 @@ async fn revoke_issued(
             ip: caller.ip.clone(),
             user_agent: caller.user_agent.clone(),
             extra_events: vec![],
+            actor: None,
         };
         super::revoke_everywhere(st, &GrantFilter::Grant(g), &why).await?;
     }

@@ -163,10 +163,12 @@ pub fn event(
     }
 }
 
-/// Stores a new grant (in the cache when `persist = false`) and its `grant.created`.
+/// Stores a new grant (in the cache when `persist = false`) and its `grant.created`,
+/// which says how it was made (`grant_type`), in which session, and what it holds.
 pub async fn insert(
     st: &AppState,
     g: &Grant,
+    grant_type: &str,
     caller: &Caller,
     now: Timestamp,
 ) -> Result<(), StoreError> {
@@ -177,7 +179,16 @@ pub async fn insert(
         Some(&g.client_id),
         Some(&g.subject),
         Some(g.id),
-        serde_json::json!({"scope": g.scope, "rotate": g.rotate, "persist": g.persist, "online": g.online, "resources": g.resources}),
+        serde_json::json!({
+            "grant_type": grant_type,
+            "session_id": g.session_id,
+            "scope": g.scope,
+            "rotate": g.rotate,
+            "persist": g.persist,
+            "online": g.online,
+            "resources": g.resources,
+            "dpop_bound": g.dpop_jkt.is_some(),
+        }),
     );
     log_event(&ev);
     if g.persist {
@@ -311,7 +322,7 @@ async fn record_cached_revocations(
                 grant_id: Some(*id),
                 ip: why.ip.clone(),
                 user_agent: why.user_agent.clone(),
-                details: serde_json::json!({"reason": why.reason}),
+                details: why.details(),
             });
         }
     }
@@ -366,6 +377,7 @@ pub async fn apply_revocation_markers(
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     };
     if let Err(e) = revoke_cached(st, &GrantFilter::Grant(g.id), &why).await {
         tracing::warn!(error = %e, grant_id = %g.id.to_hex(), "catching up a cached grant's revocation failed");

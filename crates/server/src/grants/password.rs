@@ -113,7 +113,7 @@ async fn sign_in_and_issue(
             },
             now,
         );
-        insert(st, &g, caller, now).await?;
+        insert(st, &g, "password", caller, now).await?;
         refresh_token = Some(st.rt_keys.seal(&RefreshClaims {
             grant_id: g.id,
             generation: g.generation,

@@ -527,6 +527,7 @@ async fn apply_reaction(
         ip: caller.ip.clone(),
         user_agent: caller.user_agent.clone(),
         extra_events: vec![ev],
+        actor: None,
     };
     revoke_everywhere(st, &filter, &why).await?;
     if reaction == ReuseReaction::RevokeSession {
@@ -584,7 +585,9 @@ async fn unfinished_session_end(
         kind: Some(EventKind::TokenReuseDetected.as_str().into()),
         client_id: Some(grant.client_id.clone()),
         subject: Some(grant.subject.clone()),
+        grant_id: Some(grant.id),
         since: Some(revoked_at),
+        until: None,
         // Event ids sort by time: the first id after the revocation's millisecond.
         before_id: Some(format!("evt_{:012x}", revoked_at.0.max(0) + 1)),
         limit: 100,

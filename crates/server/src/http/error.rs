@@ -201,6 +201,34 @@ pub enum PageRefusal {
     BadCredentials,
     /// 429 with `Retry-After: secs`: sign-in is throttled, the password was not checked.
     Throttled { retry_after: i64 },
+    /// 403: signed in, but not allowed here (a console page for a user without `admin`).
+    Forbidden,
+    /// 404: what the page is about does not exist.
+    NotFound,
+    /// 409: the change conflicts with what is stored (an id taken, a client or user
+    /// the configuration file manages).
+    Conflict,
+    /// 503: the store failed; nothing was changed.
+    Unavailable,
+    /// 500: something that should not happen (logged where it happened).
+    Internal,
+}
+
+impl PageRefusal {
+    /// How a page shows an admin operation's failure (the statuses the admin API
+    /// answers for it).
+    pub fn of_admin(e: &crate::admin::AdminError) -> PageRefusal {
+        use crate::admin::AdminError as A;
+        match e {
+            A::Invalid { .. } => PageRefusal::Invalid,
+            A::NotFound(_) => PageRefusal::NotFound,
+            A::Conflict(_) => PageRefusal::Conflict,
+            A::Store(StoreError::Invalid(_)) => PageRefusal::Invalid,
+            A::Store(StoreError::Conflict(_)) => PageRefusal::Conflict,
+            A::Store(StoreError::Corrupt(_)) | A::Internal(_) => PageRefusal::Internal,
+            A::Store(_) => PageRefusal::Unavailable,
+        }
+    }
 }
 
 impl PageError {
@@ -257,6 +285,11 @@ impl PageError {
                 PageRefusal::Invalid => StatusCode::BAD_REQUEST,
                 PageRefusal::BadCredentials => StatusCode::UNAUTHORIZED,
                 PageRefusal::Throttled { .. } => StatusCode::TOO_MANY_REQUESTS,
+                PageRefusal::Forbidden => StatusCode::FORBIDDEN,
+                PageRefusal::NotFound => StatusCode::NOT_FOUND,
+                PageRefusal::Conflict => StatusCode::CONFLICT,
+                PageRefusal::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+                PageRefusal::Internal => StatusCode::INTERNAL_SERVER_ERROR,
             },
         }
     }
@@ -360,6 +393,26 @@ mod tests {
                     PageRefusal::Throttled { retry_after: 7 },
                 ),
                 429,
+            ),
+            (
+                PageError::refused(page(StatusCode::OK, "t", "b"), PageRefusal::Forbidden),
+                403,
+            ),
+            (
+                PageError::refused(page(StatusCode::OK, "t", "b"), PageRefusal::NotFound),
+                404,
+            ),
+            (
+                PageError::refused(page(StatusCode::OK, "t", "b"), PageRefusal::Conflict),
+                409,
+            ),
+            (
+                PageError::refused(page(StatusCode::OK, "t", "b"), PageRefusal::Unavailable),
+                503,
+            ),
+            (
+                PageError::refused(page(StatusCode::OK, "t", "b"), PageRefusal::Internal),
+                500,
             ),
         ];
         for (e, want) in cases {

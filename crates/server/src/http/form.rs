@@ -40,6 +40,11 @@ impl Form {
         self.get(k).is_some()
     }
 
+    /// The name of every parameter given, empty ones included, in order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.pairs.iter().map(|(n, _)| n.as_str())
+    }
+
     /// Every non-empty value of a parameter that may repeat ([`REPEATABLE`]), in order.
     pub fn all(&self, k: &str) -> Vec<&str> {
         self.pairs

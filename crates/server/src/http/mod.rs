@@ -85,7 +85,11 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
             .get(header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(256).collect());
-        Ok(Caller { ip, user_agent })
+        Ok(Caller {
+            ip,
+            user_agent,
+            actor: None,
+        })
     }
 }
 

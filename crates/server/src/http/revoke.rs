@@ -135,6 +135,7 @@ async fn revoke_refresh(
         ip: caller.ip.clone(),
         user_agent: caller.user_agent.clone(),
         extra_events: vec![],
+        actor: None,
     };
     // The token's flags say which store holds its grant: only that one is needed (a
     // persisted grant is revoked, or found already revoked, without Redis).

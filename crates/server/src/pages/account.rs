@@ -30,6 +30,12 @@ const LIST_LIMIT: usize = 500;
 
 /// To the login page, with a handle that comes back here.
 fn to_sign_in(st: &AppState) -> Response {
+    sign_in_then(st, None)
+}
+
+/// To the login page, with a handle that comes back to `/account`, or to `return_to`
+/// (a console page: [`AuthRequest::return_path`] refuses anything else).
+pub fn sign_in_then(st: &AppState, return_to: Option<&str>) -> Response {
     let req = AuthRequest {
         client_id: String::new(),
         redirect_uri: String::new(),
@@ -44,6 +50,7 @@ fn to_sign_in(st: &AppState) -> Response {
         max_age: None,
         issued_at: st.clock.now().0,
         account: true,
+        return_to: return_to.map(str::to_string),
     };
     redirect(&format!("/login?req={}", handle::seal(st, &req)))
 }
@@ -204,6 +211,7 @@ pub async fn post(
             ip: caller.ip.clone(),
             user_agent: caller.user_agent.clone(),
             extra_events: vec![],
+            actor: None,
         };
         crate::grants::revoke_everywhere(&st, &GrantFilter::Grant(id), &why).await?;
     }

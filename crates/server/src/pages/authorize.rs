@@ -244,6 +244,7 @@ pub async fn get(
         max_age,
         issued_at: st.clock.now().0,
         account: false,
+        return_to: None,
     };
     let session = current_session(&st, &headers).await?;
     next_step(&st, &req, session.as_ref(), &caller, trusted).await
@@ -337,8 +338,9 @@ async fn next_step(
         return fail(ErrorCode::LoginRequired, "the user is not signed in");
     };
     if req.account {
-        // A sign-in for the account page, not an authorization: back to it.
-        return Ok(redirect("/account"));
+        // A sign-in for the account page (or a console page), not an authorization:
+        // back to it.
+        return Ok(redirect(req.return_path()));
     }
     let consented = match st.store.get_consent(&session.subject, &req.client_id).await {
         Ok(c) => c,

@@ -63,11 +63,34 @@ pub struct AuthRequest {
     /// Not an authorization: a sign-in for `/account` (no client), which returns there.
     #[serde(default)]
     pub account: bool,
+    /// With `account`: the page of ours to return to instead of `/account` (a console
+    /// page; see [`AuthRequest::return_path`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub return_to: Option<String>,
 }
 
 impl AuthRequest {
     pub fn prompts(&self, p: &str) -> bool {
         self.prompt.iter().any(|x| x == p)
+    }
+
+    /// Where a sign-in for one of our own pages (`account`) returns: `return_to` when
+    /// it is a console path (never another origin: no `//`, no `\\`, no scheme), else
+    /// `/account`.
+    pub fn return_path(&self) -> &str {
+        match self.return_to.as_deref() {
+            Some(p)
+                if (p == "/console"
+                    || p.starts_with("/console/")
+                    || p.starts_with("/console?"))
+                    && !p.contains("//")
+                    && !p.contains('\\')
+                    && p.bytes().all(|b| b.is_ascii_graphic()) =>
+            {
+                p
+            }
+            _ => "/account",
+        }
     }
 }
 

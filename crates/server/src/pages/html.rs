@@ -25,9 +25,15 @@ button{margin:1rem .5rem 0 0;padding:.5rem 1.2rem}.error{color:#a00}ul{padding-l
 
 /// A complete page. Pages are never cached and never framed.
 pub fn page(status: StatusCode, title: &str, body: &str) -> Response {
+    styled_page(status, title, STYLE, body)
+}
+
+/// A complete page with a style sheet of its own (the operator console's wider
+/// layout), with the same headers as [`page`]: never cached, never framed, no script.
+pub fn styled_page(status: StatusCode, title: &str, style: &str, body: &str) -> Response {
     let html = format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width\">\
-         <title>{}</title><style>{STYLE}</style></head><body>{body}</body></html>",
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>{}</title><style>{style}</style></head><body>{body}</body></html>",
         escape(title)
     );
     let mut r = (status, Html(html)).into_response();

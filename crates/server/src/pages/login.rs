@@ -82,7 +82,12 @@ fn render(
     resp
 }
 
-async fn client_name(st: &AppState, client_id: &str) -> String {
+async fn client_name(st: &AppState, r: &AuthRequest) -> String {
+    let client_id = r.client_id.as_str();
+    if r.account && r.return_path() != "/account" {
+        // A sign-in for the operator console.
+        return "the operator console".to_string();
+    }
     if client_id.is_empty() {
         // A sign-in for the account page (`AuthRequest::account`), not for a client.
         return "your account".to_string();
@@ -103,7 +108,7 @@ pub async fn get(
     RawQuery(q): RawQuery,
 ) -> PageResult {
     let (r, h) = request_from_query(&st, q)?;
-    let name = client_name(&st, &r.client_id).await;
+    let name = client_name(&st, &r).await;
     Ok(render(&st, &r, &h, &headers, None, &name))
 }
 
@@ -120,7 +125,7 @@ pub async fn post(
     if !handle::csrf_ok(&st, csrf_c.as_deref(), h, f.get("csrf")) {
         return Err(PageError::Csrf);
     }
-    let name = client_name(&st, &r.client_id).await;
+    let name = client_name(&st, &r).await;
     let form_again = |msg: &str, why: PageRefusal| {
         let form = render(&st, &r, h, &headers, Some(msg), &name);
         Err(PageError::refused(form, why))

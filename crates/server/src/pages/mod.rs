@@ -23,4 +23,6 @@ pub fn router() -> Router<Shared> {
         .route("/consent", get(consent::get).post(consent::post))
         .route("/logout", get(logout::get).post(logout::post))
         .route("/account", get(account::get).post(account::post))
+        // The operator console: pages too, with the same sessions and CSRF cookie.
+        .merge(crate::console::router())
 }

@@ -28,6 +28,33 @@ impl ConsentStore for PgStore {
         })
     }
 
+    fn list_consents<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<(String, Consent)>>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let rows = c
+                .query(
+                    "SELECT client_id, scopes, resources FROM consents WHERE subject = $1
+                     ORDER BY client_id",
+                    &[&subject],
+                )
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    Ok((
+                        get(r, 0, "consent")?,
+                        Consent {
+                            scopes: get(r, 1, "consent")?,
+                            resources: get(r, 2, "consent")?,
+                        },
+                    ))
+                })
+                .collect()
+        })
+    }
+
     /// One statement: the row is created, or its scopes and resources extended with
     /// those not yet there (in the order given), under the row lock of `ON CONFLICT DO
     /// UPDATE`, so concurrent additions all land.

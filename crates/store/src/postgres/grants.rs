@@ -109,7 +109,7 @@ pub(super) async fn revoke_in(
             grant_id: Some(id),
             ip: why.ip.clone(),
             user_agent: why.user_agent.clone(),
-            details: serde_json::json!({ "reason": why.reason }),
+            details: why.details(),
         });
     }
     events.extend(why.extra_events.iter().cloned());

@@ -30,6 +30,7 @@ fn statements() -> Vec<(String, String)> {
         ("purge events".into(), super::maintenance::PURGE_EVENTS.into()),
         ("purge markers".into(), super::maintenance::PURGE_MARKERS.into()),
         ("purge outbox".into(), super::outbox::PURGE_OUTBOX.into()),
+        ("events of a grant".into(), events_of_a_grant()),
     ];
     for (i, sql) in super::maintenance::PURGE_EXPIRED.iter().enumerate() {
         v.push((format!("purge expired {i}"), sql.to_string()));
@@ -37,10 +38,20 @@ fn statements() -> Vec<(String, String)> {
     v
 }
 
+/// The console's grant timeline: one grant's events, newest first.
+fn events_of_a_grant() -> String {
+    super::events::list_sql(&baton_core::store::EventQuery {
+        grant_id: Some(baton_core::model::GrantId([7; 16])),
+        limit: 100,
+        ..Default::default()
+    })
+    .0
+}
+
 /// Literals of each statement's parameter types: a client id or username, a grant id,
 /// a number; for the cleanup a cutoff, a batch size (an event id for the events).
 fn literal(sql: &str, name: &str) -> String {
-    let (one, two) = if name == "purge events" {
+    let (one, two) = if name == "purge events" || name == "events of a grant" {
         ("'evt_000000000000'", "10")
     } else if name == "request records" {
         ("'web'", "'\\x00'::bytea")

@@ -10,7 +10,7 @@ use tokio_postgres::Row;
 
 pub(super) const USER_COLS: &str =
     "sub, username, password_hash, active, claims::text, created_at, managed_by, user_roles, \
-     user_groups";
+     user_groups, admin";
 
 fn user_from_row(r: &Row) -> Result<User, StoreError> {
     user_at(r, 0)
@@ -30,6 +30,7 @@ pub(super) fn user_at(r: &Row, o: usize) -> Result<User, StoreError> {
             .map_err(|_| StoreError::Corrupt("stored user claims could not be decoded".into()))?,
         roles: get(r, o + 7, w)?,
         groups: get(r, o + 8, w)?,
+        admin: get(r, o + 9, w)?,
         created_at: Timestamp(get(r, o + 5, w)?),
         managed_by: ManagedBy::parse(&managed_by)
             .ok_or_else(|| StoreError::Corrupt(format!("user managed_by `{managed_by}`")))?,
@@ -61,12 +62,13 @@ impl UserStore for PgStore {
             let mut c = self.conn().await?;
             c.execute(
                 "INSERT INTO users (sub, username, password_hash, active, claims, created_at,
-                   managed_by, user_roles, user_groups)
-                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9)
+                   managed_by, user_roles, user_groups, admin)
+                 VALUES ($1, $2, $3, $4, $5::text::jsonb, $6, $7, $8, $9, $10)
                  ON CONFLICT (sub) DO UPDATE SET username = EXCLUDED.username,
                    password_hash = EXCLUDED.password_hash, active = EXCLUDED.active,
                    claims = EXCLUDED.claims, managed_by = EXCLUDED.managed_by,
-                   user_roles = EXCLUDED.user_roles, user_groups = EXCLUDED.user_groups",
+                   user_roles = EXCLUDED.user_roles, user_groups = EXCLUDED.user_groups,
+                   admin = EXCLUDED.admin",
                 &[
                     &u.sub,
                     &u.username,
@@ -77,6 +79,7 @@ impl UserStore for PgStore {
                     &u.managed_by.as_str(),
                     &u.roles,
                     &u.groups,
+                    &u.admin,
                 ],
             )
             .await
@@ -119,6 +122,19 @@ impl UserStore for PgStore {
                 .execute("DELETE FROM users WHERE username = $1", &[&username])
                 .await?;
             Ok(n > 0)
+        })
+    }
+
+    fn any_admin(&self) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(async move {
+            let mut c = self.conn().await?;
+            let r = c
+                .query_opt("SELECT EXISTS (SELECT 1 FROM users WHERE admin)", &[])
+                .await?;
+            match r {
+                Some(r) => get(&r, 0, "user"),
+                None => Ok(false),
+            }
         })
     }
 }

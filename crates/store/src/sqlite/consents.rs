@@ -45,6 +45,31 @@ impl ConsentStore for SqliteStore {
         })))
     }
 
+    fn list_consents<'a>(
+        &'a self,
+        subject: &'a str,
+    ) -> BoxFuture<'a, StoreResult<Vec<(String, Consent)>>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached(
+                "SELECT client_id, scopes, resources FROM consents WHERE subject = ?1
+                 ORDER BY client_id",
+            )
+            .and_then(|mut s| {
+                s.query_map([subject], |r| {
+                    Ok((
+                        r.get::<_, String>(0)?,
+                        Consent {
+                            scopes: split(r.get(1)?),
+                            resources: split(r.get(2)?),
+                        },
+                    ))
+                })?
+                .collect()
+            })
+            .map_err(unavailable)
+        })))
+    }
+
     fn add_consent<'a>(
         &'a self,
         subject: &'a str,

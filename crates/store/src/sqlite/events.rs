@@ -48,6 +48,45 @@ fn event_from_row(r: &Row<'_>) -> rusqlite::Result<Event> {
     })
 }
 
+/// The statement listing the events `q` asks for, newest first, and its parameters
+/// (the plans test checks that a grant's events are found through an index).
+pub(super) fn list_sql(q: &EventQuery) -> (String, Vec<SqlValue>) {
+    let mut wh = vec!["1 = 1".to_string()];
+    let mut args: Vec<SqlValue> = Vec::new();
+    let mut add = |cond: &str, v: SqlValue| {
+        wh.push(cond.to_string());
+        args.push(v);
+    };
+    if let Some(k) = &q.kind {
+        add("type = ?", SqlValue::Text(k.clone()));
+    }
+    if let Some(cid) = &q.client_id {
+        add("client_id = ?", SqlValue::Text(cid.clone()));
+    }
+    if let Some(s) = &q.subject {
+        add("subject = ?", SqlValue::Text(s.clone()));
+    }
+    if let Some(g) = q.grant_id {
+        add("grant_id = ?", SqlValue::Text(g.to_hex()));
+    }
+    if let Some(t) = q.since {
+        add("time >= ?", SqlValue::Integer(t.0));
+    }
+    if let Some(t) = q.until {
+        add("time < ?", SqlValue::Integer(t.0));
+    }
+    if let Some(b) = &q.before_id {
+        add("id < ?", SqlValue::Text(b.clone()));
+    }
+    args.push(SqlValue::Integer(q.limit as i64));
+    let sql = format!(
+        "SELECT id, type, time, client_id, subject, grant_id, ip, user_agent, details FROM events
+         WHERE {} ORDER BY id DESC LIMIT ?",
+        wh.join(" AND ")
+    );
+    (sql, args)
+}
+
 impl EventStore for SqliteStore {
     fn insert_events(&self, events: Vec<Event>) -> BoxFuture<'_, StoreResult<()>> {
         Box::pin(self.write(move |c| events.iter().try_for_each(|e| insert_event(c, e))))
@@ -55,35 +94,12 @@ impl EventStore for SqliteStore {
 
     fn list_events<'a>(&'a self, q: &'a EventQuery) -> BoxFuture<'a, StoreResult<Vec<Event>>> {
         Box::pin(ready(self.read(|c| {
-            let mut wh = vec!["1 = 1".to_string()];
-            let mut args: Vec<SqlValue> = Vec::new();
-            let mut add = |cond: &str, v: SqlValue| {
-                wh.push(cond.to_string());
-                args.push(v);
-            };
-            if let Some(k) = &q.kind {
-                add("type = ?", SqlValue::Text(k.clone()));
-            }
-            if let Some(cid) = &q.client_id {
-                add("client_id = ?", SqlValue::Text(cid.clone()));
-            }
-            if let Some(s) = &q.subject {
-                add("subject = ?", SqlValue::Text(s.clone()));
-            }
-            if let Some(t) = q.since {
-                add("time >= ?", SqlValue::Integer(t.0));
-            }
-            if let Some(b) = &q.before_id {
-                add("id < ?", SqlValue::Text(b.clone()));
-            }
-            args.push(SqlValue::Integer(q.limit as i64));
-            let sql = format!(
-                "SELECT id, type, time, client_id, subject, grant_id, ip, user_agent, details FROM events
-                 WHERE {} ORDER BY id DESC LIMIT ?",
-                wh.join(" AND ")
-            );
+            let (sql, args) = list_sql(q);
             c.prepare_cached(&sql)
-                .and_then(|mut s| s.query_map(params_from_iter(args), event_from_row)?.collect())
+                .and_then(|mut s| {
+                    s.query_map(params_from_iter(args), event_from_row)?
+                        .collect()
+                })
                 .map_err(unavailable)
         })))
     }

@@ -116,7 +116,7 @@ pub(super) fn revoke_in(
                 grant_id: Some(*id),
                 ip: why.ip.clone(),
                 user_agent: why.user_agent.clone(),
-                details: serde_json::json!({ "reason": why.reason }),
+                details: why.details(),
             },
         )?;
     }

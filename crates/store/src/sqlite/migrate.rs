@@ -39,6 +39,16 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "cleanup_indexes",
         include_str!("migrations/0009_cleanup_indexes.sql"),
     ),
+    (
+        10,
+        "user_admin",
+        include_str!("migrations/0010_user_admin.sql"),
+    ),
+    (
+        11,
+        "events_by_grant",
+        include_str!("migrations/0011_events_by_grant.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

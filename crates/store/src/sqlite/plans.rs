@@ -34,6 +34,7 @@ fn statements() -> Vec<(String, String)> {
         ("purge events".into(), super::maintenance::PURGE_EVENTS.into()),
         ("purge markers".into(), super::maintenance::PURGE_MARKERS.into()),
         ("purge outbox".into(), super::outbox::PURGE_OUTBOX.into()),
+        ("events of a grant".into(), events_of_a_grant()),
     ];
     for (table, key) in super::maintenance::EXPIRING {
         v.push((
@@ -42,6 +43,16 @@ fn statements() -> Vec<(String, String)> {
         ));
     }
     v
+}
+
+/// The console's grant timeline: one grant's events, newest first.
+fn events_of_a_grant() -> String {
+    super::events::list_sql(&baton_core::store::EventQuery {
+        grant_id: Some(baton_core::model::GrantId([7; 16])),
+        limit: 100,
+        ..Default::default()
+    })
+    .0
 }
 
 #[test]

@@ -23,6 +23,7 @@ pub(super) fn user_at(r: &Row<'_>, o: usize) -> rusqlite::Result<User> {
         claims: serde_json::from_str(&claims).unwrap_or_default(),
         roles: serde_json::from_str(&r.get::<_, String>(o + 7)?).unwrap_or_default(),
         groups: serde_json::from_str(&r.get::<_, String>(o + 8)?).unwrap_or_default(),
+        admin: r.get(o + 9)?,
         created_at: Timestamp(r.get(o + 5)?),
         // Only 'config' and 'api' are ever written.
         managed_by: ManagedBy::parse(&managed_by).unwrap_or_default(),
@@ -30,7 +31,7 @@ pub(super) fn user_at(r: &Row<'_>, o: usize) -> rusqlite::Result<User> {
 }
 
 pub(super) const USER_COLS: &str =
-    "sub, username, password_hash, active, claims, created_at, managed_by, user_roles, user_groups";
+    "sub, username, password_hash, active, claims, created_at, managed_by, user_roles, user_groups, admin";
 
 impl UserStore for SqliteStore {
     fn get_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
@@ -56,13 +57,13 @@ impl UserStore for SqliteStore {
         Box::pin(self.write(move |c| {
             c.execute(
                 &format!(
-                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)
+                    "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
                      ON CONFLICT(sub) DO UPDATE SET username = excluded.username,
                        password_hash = excluded.password_hash, active = excluded.active, claims = excluded.claims,
                        managed_by = excluded.managed_by, user_roles = excluded.user_roles,
-                       user_groups = excluded.user_groups"
+                       user_groups = excluded.user_groups, admin = excluded.admin"
                 ),
-                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0, u.managed_by.as_str(), serde_json::json!(u.roles).to_string(), serde_json::json!(u.groups).to_string()],
+                params![u.sub, u.username, u.password_hash, u.active, serde_json::Value::Object(u.claims).to_string(), u.created_at.0, u.managed_by.as_str(), serde_json::json!(u.roles).to_string(), serde_json::json!(u.groups).to_string(), u.admin],
             )
             .map(|_| ())
             .map_err(unavailable)
@@ -100,5 +101,13 @@ impl UserStore for SqliteStore {
                 .map(|n| n > 0)
                 .map_err(unavailable)
         }))
+    }
+
+    fn any_admin(&self) -> BoxFuture<'_, StoreResult<bool>> {
+        Box::pin(ready(self.read(|c| {
+            c.prepare_cached("SELECT EXISTS (SELECT 1 FROM users WHERE admin = 1)")
+                .and_then(|mut s| s.query_row([], |r| r.get(0)))
+                .map_err(unavailable)
+        })))
     }
 }

@@ -131,3 +131,29 @@ pub(super) async fn consent_withdrawal(s: Arc<dyn Store>) {
         scopes(&["profile"])
     );
 }
+
+/// A user's consents, per client in `client_id` order; other users' are not listed.
+pub(super) async fn consent_list(s: Arc<dyn Store>) {
+    assert!(s.list_consents("u_1").await.unwrap().is_empty());
+    s.add_consent("u_1", "web", &scopes(&["openid", "email"]))
+        .await
+        .unwrap();
+    s.add_consent("u_1", "app", &scopes(&["profile"]))
+        .await
+        .unwrap();
+    s.add_consent("u_2", "web", &scopes(&["openid"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.list_consents("u_1").await.unwrap(),
+        vec![
+            ("app".to_string(), scopes(&["profile"])),
+            ("web".to_string(), scopes(&["openid", "email"])),
+        ]
+    );
+    s.delete_consents("app", Some("u_1")).await.unwrap();
+    assert_eq!(
+        s.list_consents("u_1").await.unwrap(),
+        vec![("web".to_string(), scopes(&["openid", "email"]))]
+    );
+}

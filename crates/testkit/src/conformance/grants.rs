@@ -216,6 +216,26 @@ pub(super) async fn revocation_events(s: Arc<dyn Store>) {
     assert_eq!(revoked.len(), 1);
     assert_eq!(revoked[0].grant_id, Some(g.id));
     assert_eq!(revoked[0].details["reason"], "reuse_detected");
+    assert_eq!(revoked[0].details.get("actor"), None, "nobody asked");
+    // A revocation someone signed in asked for names them.
+    let h = grant("c1", "bob", None, T0);
+    s.insert_grant(&h, event("grant.created", T0, Some("c1"), Some("bob")))
+        .await
+        .unwrap();
+    let by_admin = baton_core::store::Revocation {
+        actor: Some(serde_json::json!({"via": "console", "username": "root"})),
+        ..why("admin")
+    };
+    s.revoke(&GrantFilter::Grant(h.id), &by_admin)
+        .await
+        .unwrap();
+    let revoked = s.list_events(&q("grant.revoked")).await.unwrap();
+    assert_eq!(revoked.len(), 2);
+    let of_h = revoked.iter().find(|e| e.grant_id == Some(h.id)).unwrap();
+    assert_eq!(
+        of_h.details,
+        serde_json::json!({"reason": "admin", "actor": {"via": "console", "username": "root"}})
+    );
     assert_eq!(
         s.list_events(&q("token.reuse_detected"))
             .await
@@ -223,7 +243,7 @@ pub(super) async fn revocation_events(s: Arc<dyn Store>) {
             .len(),
         1
     );
-    assert_eq!(s.list_events(&q("grant.created")).await.unwrap().len(), 1);
+    assert_eq!(s.list_events(&q("grant.created")).await.unwrap().len(), 2);
 }
 
 /// Grants: `bind_key` binds an unbound grant once (RFC 9449 §5), never rebinds a

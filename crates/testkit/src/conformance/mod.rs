@@ -77,6 +77,7 @@ checks! {
     users::user_records(store),
     users::user_pages(store),
     users::user_roles_groups(store),
+    users::user_admin(store),
     resources::resource_records(store),
     resources::resource_upsert_update(store),
     resources::resource_pages(store),
@@ -87,8 +88,10 @@ checks! {
     consents::consent_records(store),
     consents::consent_race(store),
     consents::consent_withdrawal(store),
+    consents::consent_list(store),
     events::event_records(store),
     events::event_retention(store),
+    events::events_of_a_grant(store),
     keys::retire_keeps_the_earlier_time(store),
     reference_tokens::token_records(store),
     records::request_records(store),
@@ -225,6 +228,7 @@ pub(crate) fn why(reason: &str) -> Revocation {
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     }
 }
 

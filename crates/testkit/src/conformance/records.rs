@@ -18,6 +18,8 @@ pub(super) async fn request_records(s: Arc<dyn Store>) {
         claims: serde_json::Map::new(),
         roles: vec!["admin".into()],
         groups: vec!["ops".into()],
+        // Read back through the records statement too.
+        admin: true,
         created_at: T0,
         managed_by: ManagedBy::Api,
     };

@@ -15,6 +15,7 @@ pub(super) async fn user_records(s: Arc<dyn Store>) {
         password_hash: "$argon2id$x".into(),
         active: true,
         claims: serde_json::Map::new(),
+        admin: false,
         created_at: T0,
         managed_by: baton_core::model::ManagedBy::Config,
     };
@@ -55,6 +56,7 @@ pub(super) async fn user_roles_groups(s: Arc<dyn Store>) {
         password_hash: "$argon2id$x".into(),
         active: true,
         claims: serde_json::Map::new(),
+        admin: false,
         created_at: T0,
         managed_by: ManagedBy::Api,
     };
@@ -93,6 +95,7 @@ pub(super) async fn user_pages(s: Arc<dyn Store>) {
             password_hash: "$argon2id$x".into(),
             active: true,
             claims: serde_json::Map::new(),
+            admin: false,
             created_at: T0,
             managed_by: ManagedBy::Api,
         };
@@ -116,4 +119,45 @@ pub(super) async fn user_pages(s: Arc<dyn Store>) {
     for name in names {
         assert!(s.delete_user(name).await.unwrap());
     }
+}
+
+/// The `admin` attribute round-trips (get, by sub, a page, the refresh's records read)
+/// and `any_admin` follows it: false with no users or none marked, true while one is
+/// (disabled or not), false again once it is cleared or the user deleted.
+pub(super) async fn user_admin(s: Arc<dyn Store>) {
+    assert!(!s.any_admin().await.unwrap(), "no users, no admin");
+    let mut u = User {
+        groups: Default::default(),
+        roles: Default::default(),
+        sub: "u_adm".into(),
+        username: "root".into(),
+        password_hash: "$argon2id$x".into(),
+        active: true,
+        claims: serde_json::Map::new(),
+        admin: false,
+        created_at: T0,
+        managed_by: ManagedBy::Api,
+    };
+    s.upsert_user(&u).await.unwrap();
+    assert!(!s.any_admin().await.unwrap(), "a user without admin");
+    assert!(!s.get_user("root").await.unwrap().unwrap().admin);
+    u.admin = true;
+    u.active = false;
+    s.upsert_user(&u).await.unwrap();
+    assert_eq!(s.get_user("root").await.unwrap().as_ref(), Some(&u));
+    assert_eq!(s.get_user_by_sub("u_adm").await.unwrap().as_ref(), Some(&u));
+    assert_eq!(s.list_users_page(None, 10).await.unwrap(), vec![u.clone()]);
+    assert!(
+        s.any_admin().await.unwrap(),
+        "a disabled admin still counts"
+    );
+    u.admin = false;
+    s.upsert_user(&u).await.unwrap();
+    assert!(!s.get_user("root").await.unwrap().unwrap().admin);
+    assert!(!s.any_admin().await.unwrap(), "cleared");
+    u.admin = true;
+    s.upsert_user(&u).await.unwrap();
+    assert!(s.any_admin().await.unwrap());
+    assert!(s.delete_user("root").await.unwrap());
+    assert!(!s.any_admin().await.unwrap(), "deleted");
 }

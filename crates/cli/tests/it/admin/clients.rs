@@ -44,6 +44,58 @@ async fn create_shows_the_secret_once_and_it_works() {
     assert!(!format!("{:?}", evs[0]).contains(&secret));
 }
 
+/// `POST /admin/clients/{client_id}/secret`: a new secret, answered once; the old one
+/// stops working; refused for a client without a secret (400), a configured one (409)
+/// and an unknown one (404).
+#[tokio::test]
+async fn a_reset_secret_replaces_the_old_one() {
+    let s = TestServer::start_admin("").await;
+    let (_, v) = call(&s, "POST", "/admin/clients", Some(NEW)).await;
+    let old = v["client_secret"].as_str().unwrap().to_string();
+    let (st, v) = call(&s, "POST", "/admin/clients/svc/secret", None).await;
+    assert_eq!(st, 200, "{v}");
+    let new = v["client_secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    let cc = |secret: String| {
+        let s = &s;
+        async move {
+            s.post_form(
+                "/token",
+                Some(("svc", &secret)),
+                &[("grant_type", "client_credentials"), ("scope", "api")],
+            )
+            .await
+            .0
+        }
+    };
+    assert_eq!(cc(old).await, 401);
+    assert_eq!(cc(new.clone()).await, 200);
+    assert!(call(&s, "GET", "/admin/clients/svc", None)
+        .await
+        .1
+        .get("client_secret")
+        .is_none());
+    let evs = s.events("client.changed").await;
+    assert_eq!(evs[0].details["action"], "secret_reset");
+    assert!(
+        evs[0].details.get("actor").is_none(),
+        "the API names no person"
+    );
+    assert!(!format!("{:?}", evs[0]).contains(&new));
+    assert_eq!(
+        call(&s, "POST", "/admin/clients/spa/secret", None).await.0,
+        409
+    );
+    assert_eq!(
+        call(&s, "POST", "/admin/clients/nope/secret", None).await.0,
+        404
+    );
+    let public = r#"{"client_id": "app", "token_endpoint_auth_method": "none", "redirect_uris": ["com.example.app:/cb"]}"#;
+    call(&s, "POST", "/admin/clients", Some(public)).await;
+    let (st, v) = call(&s, "POST", "/admin/clients/app/secret", None).await;
+    assert_bad(st, &v, "token_endpoint_auth_method");
+}
+
 #[tokio::test]
 async fn public_client_has_no_secret() {
     let s = TestServer::start_admin("").await;

@@ -7,6 +7,7 @@ const SPEC_ROUTES: &[(&str, &str)] = &[
     ("get", "/admin/clients/{client_id}"),
     ("patch", "/admin/clients/{client_id}"),
     ("delete", "/admin/clients/{client_id}"),
+    ("post", "/admin/clients/{client_id}/secret"),
     ("get", "/admin/users"),
     ("post", "/admin/users"),
     ("get", "/admin/users/{username}"),

@@ -192,3 +192,48 @@ async fn disabling_a_user_ends_their_browser_sessions() {
     let (st, v) = s.refresh(offline["refresh_token"].as_str().unwrap()).await;
     assert_eq!(st, 200, "{v}");
 }
+
+/// `admin` (the operator console): false unless given, set and withdrawn by PATCH,
+/// recorded as a change of `admin`; `null` or a non-boolean is refused.
+#[tokio::test]
+async fn the_admin_attribute() {
+    let s = TestServer::start_admin("").await;
+    let (st, v) = call(
+        &s,
+        "POST",
+        "/admin/users",
+        Some(r#"{"username": "ops", "password": "ops-password", "admin": true}"#),
+    )
+    .await;
+    assert_eq!(
+        (st, v["admin"].clone()),
+        (201, serde_json::json!(true)),
+        "{v}"
+    );
+    let (_, v) = call(
+        &s,
+        "POST",
+        "/admin/users",
+        Some(r#"{"username": "dave", "password": "dave-password"}"#),
+    )
+    .await;
+    assert_eq!(v["admin"], false, "{v}");
+    let (st, v) = call(&s, "PATCH", "/admin/users/ops", Some(r#"{"admin": false}"#)).await;
+    assert_eq!(
+        (st, v["admin"].clone()),
+        (200, serde_json::json!(false)),
+        "{v}"
+    );
+    assert_eq!(
+        call(&s, "GET", "/admin/users/ops", None).await.1["admin"],
+        false
+    );
+    let ev = s.events("user.changed").await;
+    assert_eq!(ev[0].details["changed"], serde_json::json!(["admin"]));
+    assert_eq!(ev[2].details["admin"], true, "the creation says so");
+    for bad in [r#"{"admin": null}"#, r#"{"admin": "yes"}"#] {
+        let (st, v) = call(&s, "PATCH", "/admin/users/ops", Some(bad)).await;
+        assert_bad(st, &v, "admin");
+    }
+    assert_eq!(s.events("user.changed").await.len(), 3);
+}

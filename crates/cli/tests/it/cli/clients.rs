@@ -274,3 +274,61 @@ async fn configured_entries_are_read_only_and_lists_read_every_page() {
         .await
         .ok();
 }
+
+/// `baton client reset-secret`: a new secret, printed once, whose SHA-256 replaces the
+/// stored one; a public client has none to reset (exit 2).
+#[tokio::test]
+async fn reset_secret_prints_a_new_one_once() {
+    let (dir, cfg) = setup().await;
+    let v = baton(
+        &cfg,
+        &[
+            "client",
+            "create",
+            "svc",
+            "--redirect-uri",
+            "https://svc.example/cb",
+            "--json",
+        ],
+        None,
+    )
+    .await
+    .ok()
+    .json();
+    let old = v["client_secret"].as_str().unwrap().to_string();
+    let v = baton(&cfg, &["client", "reset-secret", "svc", "--json"], None)
+        .await
+        .ok()
+        .json();
+    let new = v["client_secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    let store = baton_store::open(&baton_testkit::sqlite_url(dir.path()), 2)
+        .await
+        .unwrap();
+    let c = store.get_client("svc").await.unwrap().unwrap();
+    assert_eq!(
+        c.secret_sha256,
+        Some(baton_core::secret::sha256(new.as_bytes()))
+    );
+    store.close();
+    let shown = baton(&cfg, &["client", "show", "svc"], None).await.ok();
+    assert!(!shown.stdout.contains(&new), "shown once");
+    baton(
+        &cfg,
+        &[
+            "client",
+            "create",
+            "pub",
+            "--auth-method",
+            "none",
+            "--redirect-uri",
+            "https://p.example/cb",
+        ],
+        None,
+    )
+    .await
+    .ok();
+    baton(&cfg, &["client", "reset-secret", "pub"], None)
+        .await
+        .fails(2, "no secret to reset");
+}

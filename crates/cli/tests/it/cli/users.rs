@@ -115,3 +115,60 @@ async fn user_lifecycle() {
     .json();
     assert_eq!(ev.as_array().unwrap().len(), 3, "{ev}");
 }
+
+/// `--admin` on create, `--admin true|false` on update: the console attribute, shown
+/// by `show` and `list`, recorded as a change of `admin`.
+#[tokio::test]
+async fn the_admin_attribute_is_set_and_withdrawn() {
+    let (_dir, cfg) = setup().await;
+    let v = baton(
+        &cfg,
+        &[
+            "user",
+            "create",
+            "ops",
+            "--password-stdin",
+            "--admin",
+            "--json",
+        ],
+        Some("ops-password-1\n"),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(v["admin"], true, "{v}");
+    let plain = baton(
+        &cfg,
+        &["user", "create", "dave", "--password-stdin", "--json"],
+        Some("dave-password-1\n"),
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(plain["admin"], false, "not an admin unless asked: {plain}");
+    let r = baton(&cfg, &["user", "list"], None).await.ok();
+    assert!(
+        r.stdout.lines().next().unwrap().contains("ADMIN"),
+        "{}",
+        r.stdout
+    );
+    let v = baton(
+        &cfg,
+        &["user", "update", "ops", "--admin", "false", "--json"],
+        None,
+    )
+    .await
+    .ok()
+    .json();
+    assert_eq!(v["admin"], false, "{v}");
+    let r = baton(&cfg, &["user", "show", "ops"], None).await.ok();
+    let line = r
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("admin"))
+        .unwrap_or_default();
+    assert!(line.ends_with("no"), "{}", r.stdout);
+    baton(&cfg, &["user", "update", "ops", "--admin", "maybe"], None)
+        .await
+        .fails(2, "maybe");
+}

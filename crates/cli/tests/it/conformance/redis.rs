@@ -117,6 +117,7 @@ async fn redis_keys_expire_with_the_grant() {
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     };
     s.revoke(&baton_core::store::GrantFilter::Grant(g.id), &why)
         .await

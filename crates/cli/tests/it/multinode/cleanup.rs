@@ -156,6 +156,7 @@ async fn cleanup_deletes_revocation_markers_no_grant_can_outlive() {
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     };
     s.state()
         .store
@@ -199,6 +200,7 @@ async fn cleanup_keeps_revocation_markers_while_grants_can_live_forever() {
         ip: None,
         user_agent: None,
         extra_events: vec![],
+        actor: None,
     };
     s.state().store.revoke_marking(&f, &why).await.unwrap();
     s.advance(Dur::secs(400 * 86_400));

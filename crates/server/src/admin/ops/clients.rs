@@ -157,6 +157,37 @@ pub async fn patch_client(
     p: ClientPatch,
     caller: &Caller,
 ) -> AdminResult<ClientView> {
+    update_client(st, client_id, p, Refresh::Merge, caller).await
+}
+
+/// Changes a client like [`patch_client`], but `p.refresh_tokens` replaces its
+/// refresh-token overrides whole: a key absent from it is inherited again from the
+/// server-wide settings (the console's settings form, which shows every key).
+pub async fn patch_client_replacing_refresh(
+    st: &AppState,
+    client_id: &str,
+    p: ClientPatch,
+    caller: &Caller,
+) -> AdminResult<ClientView> {
+    update_client(st, client_id, p, Refresh::Replace, caller).await
+}
+
+/// How a change's `refresh_tokens` meets the client's overrides.
+#[derive(Copy, Clone, PartialEq, Eq)]
+enum Refresh {
+    /// Key by key over them (the admin API's PATCH).
+    Merge,
+    /// In their place.
+    Replace,
+}
+
+async fn update_client(
+    st: &AppState,
+    client_id: &str,
+    p: ClientPatch,
+    refresh: Refresh,
+    caller: &Caller,
+) -> AdminResult<ClientView> {
     let existing = st
         .store
         .get_client(client_id)
@@ -203,8 +234,11 @@ pub async fn patch_client(
     if let Some(rt) = &p.refresh_tokens {
         let patch = RefreshOverrides::from_dto(rt, "refresh_tokens")
             .map_err(|e| AdminError::invalid(&e.field, e.message))?;
-        let old =
-            RefreshOverrides::from_dto(&body.refresh_tokens, "refresh_tokens").map_err(internal)?;
+        let old = match refresh {
+            Refresh::Merge => RefreshOverrides::from_dto(&body.refresh_tokens, "refresh_tokens")
+                .map_err(internal)?,
+            Refresh::Replace => RefreshOverrides::default(),
+        };
         body.refresh_tokens = patch.over(&old).to_dto();
         keys.push("refresh_tokens");
     }
@@ -241,6 +275,50 @@ pub async fn patch_client(
     );
     record(st, ev).await?;
     Ok(client_view(&client, new_secret))
+}
+
+/// Gives a client that authenticates with a secret a new one (256 random bits) and
+/// answers it: the only time it is shown (only its SHA-256 is stored). The old secret
+/// stops working at once; the client's grants are kept. Records `client.changed`
+/// (`action: secret_reset`), never the secret.
+pub async fn reset_client_secret(
+    st: &AppState,
+    client_id: &str,
+    caller: &Caller,
+) -> AdminResult<ClientView> {
+    let existing = st
+        .store
+        .get_client(client_id)
+        .await?
+        .ok_or_else(|| no_client(client_id))?;
+    editable(&existing)?;
+    if !needs_secret(existing.auth_method.as_str()) {
+        return Err(AdminError::invalid(
+            "token_endpoint_auth_method",
+            format!(
+                "client `{client_id}` authenticates with `{}`: it has no secret to reset",
+                existing.auth_method.as_str()
+            ),
+        ));
+    }
+    let secret = generate_secret();
+    let client = Client {
+        secret_sha256: Some(baton_core::secret::sha256(secret.as_bytes())),
+        ..existing
+    };
+    if !st.store.update_client(&client).await? {
+        return Err(no_client(client_id));
+    }
+    let ev = changed(
+        EventKind::ClientChanged,
+        st,
+        caller,
+        Some(client_id),
+        None,
+        serde_json::json!({"action": "secret_reset"}),
+    );
+    record(st, ev).await?;
+    Ok(client_view(&client, Some(secret)))
 }
 
 /// Deletes a client: revokes its grants (main store and cache, reason `admin`), deletes

@@ -69,6 +69,7 @@ pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> Adm
         sub: None,
         active: req.active.unwrap_or(true),
         claims: req.claims,
+        admin: req.admin.unwrap_or(false),
     })?;
     if st.store.get_user(&uc.username).await?.is_some() {
         return Err(AdminError::Conflict(format!(
@@ -80,6 +81,7 @@ pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> Adm
     let user = User {
         groups: uc.groups,
         roles: uc.roles,
+        admin: uc.admin,
         sub: baton_core::random_id("u_"),
         username: uc.username,
         password_hash,
@@ -95,14 +97,14 @@ pub async fn create_user(st: &AppState, req: UserCreate, caller: &Caller) -> Adm
         caller,
         None,
         Some(&user.sub),
-        serde_json::json!({"action": "created", "username": user.username}),
+        serde_json::json!({"action": "created", "username": user.username, "admin": user.admin}),
     );
     record(st, ev).await?;
     Ok(user_view(&user))
 }
 
 /// Changes a user: rename (the `sub` stays), password, `active`, claims, roles, groups
-/// (each list replaced whole). A disabled
+/// (each list replaced whole), `admin` (the operator console). A disabled
 /// user's next refresh fails where `check_user_active` is on, and their browser
 /// sessions end.
 pub async fn patch_user(
@@ -133,6 +135,7 @@ pub async fn patch_user(
         sub: None,
         active: p.active.unwrap_or(existing.active),
         claims: p.claims.clone().unwrap_or_else(|| existing.claims.clone()),
+        admin: p.admin.unwrap_or(existing.admin),
     })?;
     if uc.username != existing.username {
         if st.store.get_user(&uc.username).await?.is_some() {
@@ -162,9 +165,13 @@ pub async fn patch_user(
     if p.groups.is_some() {
         keys.push("groups");
     }
+    if p.admin.is_some() {
+        keys.push("admin");
+    }
     let user = User {
         groups: uc.groups,
         roles: uc.roles,
+        admin: uc.admin,
         sub: existing.sub.clone(),
         username: uc.username,
         password_hash,
