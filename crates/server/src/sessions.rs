@@ -67,6 +67,18 @@ pub async fn end(
     reason: &str,
     now: Timestamp,
 ) -> Result<bool, StoreError> {
+    end_by(st, session_id, reason, now, None).await
+}
+
+/// [`end`], by a person (the console's administrator): `actor` goes into the details
+/// of `session.ended` and of the `grant.revoked` events it causes.
+pub async fn end_by(
+    st: &AppState,
+    session_id: &str,
+    reason: &str,
+    now: Timestamp,
+    actor: Option<serde_json::Value>,
+) -> Result<bool, StoreError> {
     let Some(session) = st.store.get_session(session_id).await? else {
         return Ok(false);
     };
@@ -79,7 +91,7 @@ pub async fn end(
         ip: None,
         user_agent: None,
         extra_events: vec![],
-        actor: None,
+        actor: actor.clone(),
     };
     let clients = revoke_session_grants(st, session_id, reason, &why).await?;
     // Whoever marks it ended reports it: of two concurrent ends, one notifies.
@@ -99,6 +111,10 @@ pub async fn end(
             clients
         }
     };
+    let mut details = serde_json::json!({"session_id": session.id, "reason": reason});
+    if let (Some(a), Some(d)) = (actor, details.as_object_mut()) {
+        d.insert("actor".into(), a);
+    }
     let ev = Event {
         id: baton_core::event_id(now),
         kind: EventKind::SessionEnded.as_str().into(),
@@ -108,7 +124,7 @@ pub async fn end(
         grant_id: None,
         ip: None,
         user_agent: None,
-        details: serde_json::json!({"session_id": session.id, "reason": reason}),
+        details,
     };
     crate::best_effort::record_event(st, ev).await;
     let clients: Vec<String> = clients.into_iter().collect();

@@ -411,6 +411,7 @@ pub async fn set_active(
 /// `POST /console/users/{username}/sessions/end` with `session_id`.
 pub async fn end_session(
     admin: Admin,
+    caller: Caller,
     State(st): State<Shared>,
     name: Result<Path<String>, PathRejection>,
     headers: HeaderMap,
@@ -418,7 +419,7 @@ pub async fn end_session(
 ) -> PageResult {
     let (u, f) = posted(&st, &admin, name, &headers, &body, &["session_id"]).await?;
     let sid = required(&f, "session_id")?;
-    match ops::end_session(&st, &u.sub, sid).await {
+    match ops::end_session(&st, &u.sub, sid, &admin.caller(caller)).await {
         Ok(()) => done(&u, "session"),
         Err(e) => Err(op_failed(
             &st,

@@ -224,6 +224,8 @@ async fn each_action_changes_what_it_says_and_records_the_administrator() {
     assert!(!sess.is_live(now));
     let ended = s.events("session.ended").await;
     assert_eq!(ended[0].details["reason"], "admin");
+    assert_eq!(ended[0].details["actor"]["username"], ROOT.0);
+    assert_eq!(ended[0].details["actor"]["via"], "console");
     let (st, _) = answer(
         post_raw(
             &b,

@@ -33,9 +33,15 @@ pub async fn user_consents(st: &AppState, sub: &str) -> AdminResult<Vec<(String,
 }
 
 /// Ends one of the user's live sessions (reason `admin`): its bound grants die, its
-/// applications get back-channel logout, `session.ended` is recorded. A session that
-/// is not the user's, or no longer live, is not found.
-pub async fn end_session(st: &AppState, sub: &str, session_id: &str) -> AdminResult<()> {
+/// applications get back-channel logout, `session.ended` is recorded (with the
+/// caller's actor, if any). A session that is not the user's, or no longer live, is
+/// not found.
+pub async fn end_session(
+    st: &AppState,
+    sub: &str,
+    session_id: &str,
+    caller: &Caller,
+) -> AdminResult<()> {
     let now = st.clock.now();
     let live = st
         .store
@@ -46,7 +52,8 @@ pub async fn end_session(st: &AppState, sub: &str, session_id: &str) -> AdminRes
     if !live {
         return Err(gone());
     }
-    if crate::sessions::end(st, session_id, "admin", now).await? {
+    let actor = caller.actor.as_ref().map(|a| a.to_json());
+    if crate::sessions::end_by(st, session_id, "admin", now, actor).await? {
         Ok(())
     } else {
         // Ended by someone else meanwhile.
