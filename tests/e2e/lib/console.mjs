@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 
 import { ACTION_TIMEOUT_MS, NAVIGATION_TIMEOUT_MS, submitLogin } from './browser.mjs';
-import { ALICE, REPO_ROOT, q, startBaton } from './server.mjs';
+import { ALICE, ARTIFACTS_DIR, REPO_ROOT, q, startBaton } from './server.mjs';
 
 const require = createRequire(import.meta.url);
 export const AXE_PATH = require.resolve('axe-core/axe.min.js');
@@ -89,10 +89,15 @@ export async function assertAccessible(page, label) {
   return violations;
 }
 
-/** A full-page PNG at docs/console/<name>.png. */
+/**
+ * A full-page PNG named <name>.png: under docs/console/ (the screenshots docs/console.md
+ * shows) when BATON_DOC_SCREENSHOTS=1, else under artifacts/console/, so that a test run
+ * leaves the committed ones alone.
+ */
 export async function docScreenshot(page, name) {
-  await fsp.mkdir(DOCS_DIR, { recursive: true });
-  const file = path.join(DOCS_DIR, `${name}.png`);
+  const dir = process.env.BATON_DOC_SCREENSHOTS === '1' ? DOCS_DIR : path.join(ARTIFACTS_DIR, 'console');
+  await fsp.mkdir(dir, { recursive: true });
+  const file = path.join(dir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   return file;
 }
