@@ -265,19 +265,7 @@ pub async fn edit_form(
 ) -> PageResult {
     let id = path_id(id)?;
     let (_, f) = Query::parse(raw.as_deref(), &["saved"])?;
-    let c = match ops::get_client(&st, &id).await {
-        Ok(c) => c,
-        Err(e) => {
-            return Err(op_failed(
-                &st,
-                &admin,
-                Nav::Clients,
-                "Client",
-                &e,
-                "<p><a href=\"/console/clients\">Back to the clients</a></p>",
-            ))
-        }
-    };
+    let c = load(&st, &admin, &id, "Client").await?;
     let notice = match f.get("saved") {
         Some("created") => "<p class=\"notice\" role=\"status\">The client was created.</p>",
         Some("refresh") => {
@@ -308,15 +296,24 @@ async fn fail_page(
             let page = edit_page(st, admin, &c, &v, &c.refresh_tokens);
             op_failed(st, admin, Nav::Clients, &title_of(&c), e, &page)
         }
-        Err(_) => op_failed(
-            st,
-            admin,
-            Nav::Clients,
-            "Client",
-            e,
-            "<p><a href=\"/console/clients\">Back to the clients</a></p>",
-        ),
+        Err(_) => op_failed(st, admin, Nav::Clients, "Client", e, BACK),
     }
+}
+
+/// The link back to the list, under a refusal that has no client page to show.
+const BACK: &str = "<p><a href=\"/console/clients\">Back to the clients</a></p>";
+
+/// The client `id` as the admin API shows it, or the refusal (no such client: 404)
+/// as a page titled `title`.
+async fn load(
+    st: &AppState,
+    admin: &Admin,
+    id: &str,
+    title: &str,
+) -> Result<baton_proto::admin::ClientView, PageError> {
+    ops::get_client(st, id)
+        .await
+        .map_err(|e| op_failed(st, admin, Nav::Clients, title, &e, BACK))
 }
 
 /// `POST /console/clients/{client_id}`: saves the main settings.
@@ -401,19 +398,7 @@ pub async fn delete_form(
     id: Result<Path<String>, PathRejection>,
 ) -> PageResult {
     let id = path_id(id)?;
-    let c = match ops::get_client(&st, &id).await {
-        Ok(c) => c,
-        Err(e) => {
-            return Err(op_failed(
-                &st,
-                &admin,
-                Nav::Clients,
-                "Delete client",
-                &e,
-                "<p><a href=\"/console/clients\">Back to the clients</a></p>",
-            ))
-        }
-    };
+    let c = load(&st, &admin, &id, "Delete client").await?;
     let path = escape(&client_path(&id));
     let readonly = if c.managed_by == "config" {
         "<p class=\"alert\" role=\"note\"><strong>Read-only:</strong> this client is defined in the configuration file: \

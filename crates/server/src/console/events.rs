@@ -122,11 +122,14 @@ pub async fn list(admin: Admin, State(st): State<Shared>, RawQuery(raw): RawQuer
             "<p>No events yet.</p>".to_string()
         }
     } else {
-        format!(
-            "<div class=\"table\"><table><caption class=\"hint\">Events, newest first{}; reuse detections are marked</caption><thead><tr>\
+        super::table_box(
+            "Events",
+            &format!(
+            "<table><caption class=\"hint\">Events, newest first{}; reuse detections are marked</caption><thead><tr>\
              <th scope=\"col\">Time</th><th scope=\"col\">Type</th><th scope=\"col\">Client</th><th scope=\"col\">User</th>\
-             <th scope=\"col\">Grant</th><th scope=\"col\">Address</th><th scope=\"col\">Details</th></tr></thead><tbody>{rows}</tbody></table></div>",
+             <th scope=\"col\">Grant</th><th scope=\"col\">Address</th><th scope=\"col\">Details</th></tr></thead><tbody>{rows}</tbody></table>",
             if filtered { ", filtered" } else { "" }
+        ),
         )
     };
     let body = format!(

@@ -86,15 +86,18 @@ pub async fn list(admin: Admin, State(st): State<Shared>, RawQuery(raw): RawQuer
             format!("<p>No user matches “{}”.</p>", escape(&q.q))
         }
     } else {
-        format!(
-            "<div class=\"table\"><table><caption class=\"hint\">Users{}</caption><thead><tr>\
+        super::table_box(
+            "Users",
+            &format!(
+            "<table><caption class=\"hint\">Users{}</caption><thead><tr>\
              <th scope=\"col\">Username</th><th scope=\"col\">Subject (sub)</th><th scope=\"col\">Active</th>\
-             <th scope=\"col\">Admin</th><th scope=\"col\">Managed by</th></tr></thead><tbody>{rows}</tbody></table></div>",
+             <th scope=\"col\">Admin</th><th scope=\"col\">Managed by</th></tr></thead><tbody>{rows}</tbody></table>",
             if q.q.is_empty() {
                 String::new()
             } else {
                 format!(" matching “{}”", escape(&q.q))
             }
+        ),
         )
     };
     let body = format!(
@@ -229,10 +232,13 @@ pub async fn show(
     let sessions_html = if sessions.is_empty() {
         "<p>No live session.</p>".to_string()
     } else {
-        format!(
-            "<div class=\"table\"><table><caption class=\"hint\">Live browser sessions</caption><thead><tr>\
+        super::table_box(
+            "Live browser sessions",
+            &format!(
+            "<table><caption class=\"hint\">Live browser sessions</caption><thead><tr>\
              <th scope=\"col\">Session (sid)</th><th scope=\"col\">Signed in</th><th scope=\"col\">Last seen</th>\
-             <th scope=\"col\">Expires</th><th scope=\"col\">Action</th></tr></thead><tbody>{session_rows}</tbody></table></div>"
+             <th scope=\"col\">Expires</th><th scope=\"col\">Action</th></tr></thead><tbody>{session_rows}</tbody></table>"
+        ),
         )
     };
 
@@ -279,10 +285,16 @@ pub async fn show(
         "<p>No grants.</p>".to_string()
     } else {
         format!(
-            "<div class=\"table\"><table><caption class=\"hint\">Grants, newest first; each links to its timeline</caption><thead><tr>\
+            "{}{more}{}",
+            super::table_box(
+                "Grants",
+                &format!(
+            "<table><caption class=\"hint\">Grants, newest first; each links to its timeline</caption><thead><tr>\
              <th scope=\"col\">Grant</th><th scope=\"col\">Client</th><th scope=\"col\">Scope</th><th scope=\"col\">Status</th>\
              <th scope=\"col\">Generation</th><th scope=\"col\">Created</th><th scope=\"col\">Last used</th>\
-             <th scope=\"col\">Expires</th><th scope=\"col\">Action</th></tr></thead><tbody>{grant_rows}</tbody></table></div>{more}{}",
+             <th scope=\"col\">Expires</th><th scope=\"col\">Action</th></tr></thead><tbody>{grant_rows}</tbody></table>"
+                ),
+            ),
             if any_active || grants_after.is_some() {
                 format!(
                     "<form method=\"post\" action=\"{}/grants/revoke-all\">{csrf}\
@@ -318,10 +330,15 @@ pub async fn show(
         "<p>No consents.</p>".to_string()
     } else {
         format!(
-            "<div class=\"table\"><table><caption class=\"hint\">What the user consented to, per client</caption><thead><tr>\
+            "{}<p class=\"hint\">Withdrawing a consent also revokes the user's grants of that client: it must ask again.</p>",
+            super::table_box(
+                "Consents",
+                &format!(
+            "<table><caption class=\"hint\">What the user consented to, per client</caption><thead><tr>\
              <th scope=\"col\">Client</th><th scope=\"col\">Scopes</th><th scope=\"col\">Resources</th>\
-             <th scope=\"col\">Action</th></tr></thead><tbody>{consent_rows}</tbody></table></div>\
-             <p class=\"hint\">Withdrawing a consent also revokes the user's grants of that client: it must ask again.</p>"
+             <th scope=\"col\">Action</th></tr></thead><tbody>{consent_rows}</tbody></table>"
+                ),
+            ),
         )
     };
     let body = format!(
@@ -367,8 +384,26 @@ fn required<'f>(f: &'f crate::http::form::Form, field: &str) -> Result<&'f str, 
         .ok_or_else(|| PageError::BadRequest(format!("The form lacks `{field}`.").into()))
 }
 
-fn done(u: &User, what: &str) -> PageResult {
-    see_other(&format!("{}?done={what}", user_path(&u.username)))
+/// An action's answer: back to the user's page saying `what` was done, or the
+/// operation's refusal with a link back.
+fn done<T>(
+    st: &AppState,
+    admin: &Admin,
+    u: &User,
+    what: &str,
+    r: crate::admin::AdminResult<T>,
+) -> PageResult {
+    match r {
+        Ok(_) => see_other(&format!("{}?done={what}", user_path(&u.username))),
+        Err(e) => Err(op_failed(
+            st,
+            admin,
+            Nav::Users,
+            &u.username,
+            &e,
+            &back(&u.username),
+        )),
+    }
 }
 
 /// `POST /console/users/{username}/active`: `active=false` disables (their sessions
@@ -395,17 +430,14 @@ pub async fn set_active(
         active: Some(active),
         ..Default::default()
     };
-    match ops::patch_user(&st, &u.username, patch, &admin.caller(caller)).await {
-        Ok(_) => done(&u, if active { "enabled" } else { "disabled" }),
-        Err(e) => Err(op_failed(
-            &st,
-            &admin,
-            Nav::Users,
-            &u.username,
-            &e,
-            &back(&u.username),
-        )),
-    }
+    let r = ops::patch_user(&st, &u.username, patch, &admin.caller(caller)).await;
+    done(
+        &st,
+        &admin,
+        &u,
+        if active { "enabled" } else { "disabled" },
+        r,
+    )
 }
 
 /// `POST /console/users/{username}/sessions/end` with `session_id`.
@@ -419,17 +451,8 @@ pub async fn end_session(
 ) -> PageResult {
     let (u, f) = posted(&st, &admin, name, &headers, &body, &["session_id"]).await?;
     let sid = required(&f, "session_id")?;
-    match ops::end_session(&st, &u.sub, sid, &admin.caller(caller)).await {
-        Ok(()) => done(&u, "session"),
-        Err(e) => Err(op_failed(
-            &st,
-            &admin,
-            Nav::Users,
-            &u.username,
-            &e,
-            &back(&u.username),
-        )),
-    }
+    let r = ops::end_session(&st, &u.sub, sid, &admin.caller(caller)).await;
+    done(&st, &admin, &u, "session", r)
 }
 
 /// `POST /console/users/{username}/grants/revoke` with `grant_id`: one of their grants.
@@ -444,17 +467,8 @@ pub async fn revoke_grant(
     let (u, f) = posted(&st, &admin, name, &headers, &body, &["grant_id"]).await?;
     let id = GrantId::parse(required(&f, "grant_id")?)
         .ok_or_else(|| PageError::BadRequest("`grant_id` is not a grant id.".into()))?;
-    match ops::revoke_user_grant(&st, &u.sub, id, &admin.caller(caller)).await {
-        Ok(_) => done(&u, "grant"),
-        Err(e) => Err(op_failed(
-            &st,
-            &admin,
-            Nav::Users,
-            &u.username,
-            &e,
-            &back(&u.username),
-        )),
-    }
+    let r = ops::revoke_user_grant(&st, &u.sub, id, &admin.caller(caller)).await;
+    done(&st, &admin, &u, "grant", r)
 }
 
 /// `POST /console/users/{username}/grants/revoke-all`: every grant of the user.
@@ -472,17 +486,8 @@ pub async fn revoke_all(
         client_id: None,
         grant_id: None,
     };
-    match ops::revoke(&st, req, &admin.caller(caller)).await {
-        Ok(_) => done(&u, "grants"),
-        Err(e) => Err(op_failed(
-            &st,
-            &admin,
-            Nav::Users,
-            &u.username,
-            &e,
-            &back(&u.username),
-        )),
-    }
+    let r = ops::revoke(&st, req, &admin.caller(caller)).await;
+    done(&st, &admin, &u, "grants", r)
 }
 
 /// `POST /console/users/{username}/consents/revoke` with `client_id`.
@@ -496,15 +501,6 @@ pub async fn revoke_consent(
 ) -> PageResult {
     let (u, f) = posted(&st, &admin, name, &headers, &body, &["client_id"]).await?;
     let client = required(&f, "client_id")?;
-    match ops::revoke_consent(&st, &u.sub, client, &admin.caller(caller)).await {
-        Ok(_) => done(&u, "consent"),
-        Err(e) => Err(op_failed(
-            &st,
-            &admin,
-            Nav::Users,
-            &u.username,
-            &e,
-            &back(&u.username),
-        )),
-    }
+    let r = ops::revoke_consent(&st, &u.sub, client, &admin.caller(caller)).await;
+    done(&st, &admin, &u, "consent", r)
 }

@@ -32,9 +32,16 @@ pub async fn list_clients(st: &AppState, q: ListQuery) -> AdminResult<Page<Clien
 
 /// Refuses to change or delete a client the configuration file manages: the next
 /// start would undo the change, so it is made in the file.
-fn editable(c: &Client) -> AdminResult<()> {
+/// The stored client `client_id`, if the admin API may change it: not found (404), or
+/// refused when the configuration file defines it (409).
+async fn editable_client(st: &AppState, client_id: &str) -> AdminResult<Client> {
+    let c = st
+        .store
+        .get_client(client_id)
+        .await?
+        .ok_or_else(|| no_client(client_id))?;
     match c.managed_by {
-        ManagedBy::Api => Ok(()),
+        ManagedBy::Api => Ok(c),
         ManagedBy::Config => Err(AdminError::Conflict(format!(
             "client `{}` is defined in the configuration file: change or remove it there \
              (the admin API and the CLI cannot change or delete it)",
@@ -188,12 +195,7 @@ async fn update_client(
     refresh: Refresh,
     caller: &Caller,
 ) -> AdminResult<ClientView> {
-    let existing = st
-        .store
-        .get_client(client_id)
-        .await?
-        .ok_or_else(|| no_client(client_id))?;
-    editable(&existing)?;
+    let existing = editable_client(st, client_id).await?;
     let mut body = client_as_create(&existing);
     let mut keys: Vec<&str> = Vec::new();
     macro_rules! set {
@@ -286,12 +288,7 @@ pub async fn reset_client_secret(
     client_id: &str,
     caller: &Caller,
 ) -> AdminResult<ClientView> {
-    let existing = st
-        .store
-        .get_client(client_id)
-        .await?
-        .ok_or_else(|| no_client(client_id))?;
-    editable(&existing)?;
+    let existing = editable_client(st, client_id).await?;
     if !needs_secret(existing.auth_method.as_str()) {
         return Err(AdminError::invalid(
             "token_endpoint_auth_method",
@@ -326,12 +323,7 @@ pub async fn reset_client_secret(
 /// half-way leaves a client that can be deleted again, never live grants (or consents a
 /// new client with the same id would inherit) of a client that no longer exists.
 pub async fn delete_client(st: &AppState, client_id: &str, caller: &Caller) -> AdminResult<()> {
-    let existing = st
-        .store
-        .get_client(client_id)
-        .await?
-        .ok_or_else(|| no_client(client_id))?;
-    editable(&existing)?;
+    editable_client(st, client_id).await?;
     let revoked = revoke_matching(st, &GrantFilter::Client(client_id.into()), caller).await?;
     st.store.delete_consents(client_id, None).await?;
     if !st.store.delete_client(client_id).await? {
