@@ -89,6 +89,9 @@ where
 pub struct Report {
     pub expired_grants: u64,
     pub revoked_grants: u64,
+    /// Grants due for an idle check that had been used since: kept, their next check
+    /// moved to their idle deadline.
+    pub rechecked_grants: u64,
     pub sessions: u64,
     pub events: u64,
     pub revocation_markers: u64,
@@ -107,7 +110,8 @@ pub async fn run(st: &AppState, now: Timestamp) -> Result<Report, StoreError> {
         }
         r.expired_grants += purged.expired.len() as u64;
         r.revoked_grants += purged.revoked;
-        purged.total()
+        r.rechecked_grants += purged.rechecked;
+        purged.total() + purged.rechecked
     })
     .await?;
     let sessions = |limit| st.store.purge_sessions(cutoff, limit);
@@ -178,13 +182,15 @@ pub async fn run_and_log(st: &AppState) {
             events = r.events,
             revocation_markers = r.revocation_markers,
             outbox = r.outbox,
-            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions, {} old events, {} revocation markers, {} finished deliveries",
+            rechecked_grants = r.rechecked_grants,
+            "cleanup: removed {} expired grants, {} revoked grants, {} ended sessions, {} old events, {} revocation markers, {} finished deliveries; rechecked {} grants used since their idle check",
             r.expired_grants,
             r.revoked_grants,
             r.sessions,
             r.events,
             r.revocation_markers,
             r.outbox,
+            r.rechecked_grants,
         ),
         Err(e) => tracing::warn!(error = %e, "cleanup failed; will retry next interval"),
     }

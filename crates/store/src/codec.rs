@@ -348,12 +348,39 @@ pub fn resource_from_json(
 
 /// Which grants cleanup deletes (`$1` = the cutoff): revoked at or before it, or never
 /// revoked and expired at or before it (absolute expiry, or sliding idle time). Three
-/// terms, each the condition of one partial index (migration 9), so that both SQLite
-/// and PostgreSQL find the rows through indexes (a union of three index ranges), never
-/// by scanning the table.
+/// terms, each the condition of one partial index (migrations 9 and 12), so that both
+/// SQLite and PostgreSQL find the rows through indexes (a union of three index ranges),
+/// never by scanning the table.
+///
+/// The idle term goes through `idle_check_at`, a lower bound of `last_used_at +
+/// sliding_ms` that a refresh does not write (so that a rotation changes no indexed
+/// column): written at creation, moved forward only by [`RECHECK_IDLE_WHERE`]. A grant
+/// whose deadline has passed always has `idle_check_at` at or before it. (A node whose
+/// clock is behind can move `last_used_at` back by its lag: such a grant is deleted that
+/// much later; whether it is expired is decided on `last_used_at`, as always.)
 pub(crate) const PURGE_GRANTS_WHERE: &str = "(revoked_at IS NOT NULL AND revoked_at <= $1) \
      OR (revoked_at IS NULL AND expires_at <= $1) \
-     OR (revoked_at IS NULL AND last_used_at + sliding_ms <= $1)";
+     OR (revoked_at IS NULL AND idle_check_at <= $1 AND last_used_at + sliding_ms <= $1)";
+
+/// The grants whose `idle_check_at` has passed (`$1` = the cutoff) but which were used
+/// since and are not idle: cleanup sets their `idle_check_at` to their real deadline
+/// (`last_used_at + sliding_ms`), out of the next batches' way. Found through the same
+/// index as the idle term of [`PURGE_GRANTS_WHERE`].
+pub(crate) const RECHECK_IDLE_WHERE: &str = "revoked_at IS NULL AND idle_check_at <= $1 \
+     AND (sliding_ms IS NULL OR last_used_at + sliding_ms > $1)";
+
+/// The columns a refresh writes (`advance`, `touch`): no index may include one, so that
+/// a rotation writes the grant's row and no index entry (on PostgreSQL, a HOT update).
+#[cfg(test)]
+pub(crate) const REFRESH_WRITES: [&str; 3] =
+    ["generation", "generation_started_at", "last_used_at"];
+
+/// Whether `sql` names `column` as a whole word.
+#[cfg(test)]
+pub(crate) fn names_column(sql: &str, column: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w.eq_ignore_ascii_case(column))
+}
 
 /// A grant row deleted by cleanup: what its event needs.
 pub(crate) struct PurgedGrant {

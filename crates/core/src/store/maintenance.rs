@@ -70,6 +70,11 @@ pub trait MaintenanceStore: GrantStore {
     /// `now`; client, subject, grant id) for each deleted grant that had expired, in the
     /// same transaction as the delete. Safe to run on several nodes at once: a row
     /// another node is deleting is skipped, never deleted (or reported) twice.
+    ///
+    /// Idle grants are found by the time their idle deadline was last known (a refresh
+    /// does not write it, so that rotating changes no indexed column): grants found that
+    /// were used since are not deleted but rechecked (their next check moved to their
+    /// real deadline), as many as the `limit` leaves after the deletions.
     fn purge_grants(
         &self,
         now: Timestamp,

@@ -204,9 +204,13 @@ pub struct PurgedGrants {
     pub expired: Vec<Event>,
     /// How many grants were deleted because they had been revoked.
     pub revoked: u64,
+    /// How many grants due for an idle check had been used since: their next check was
+    /// moved to their real idle deadline, nothing else changed.
+    pub rechecked: u64,
 }
 
 impl PurgedGrants {
+    /// How many grants were deleted.
     pub fn total(&self) -> u64 {
         self.expired.len() as u64 + self.revoked
     }

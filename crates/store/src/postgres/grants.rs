@@ -133,8 +133,9 @@ impl GrantStore for PgStore {
             let resources = (!g.resources.is_empty()).then_some(&g.resources);
             let sql = format!(
                 "WITH g AS (
-                    INSERT INTO grants ({GRANT_COLS})
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+                    INSERT INTO grants ({GRANT_COLS}, idle_check_at)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
+                            $11::bigint + $10::bigint)
                     RETURNING id
                  )
                  INSERT INTO events (id, \"type\", \"time\", client_id, subject, grant_id, ip, user_agent, details)

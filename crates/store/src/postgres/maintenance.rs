@@ -45,6 +45,14 @@ pub(super) fn purge_grants_sql() -> String {
     )
 }
 
+pub(super) fn recheck_idle_sql() -> String {
+    format!(
+        "UPDATE grants SET idle_check_at = last_used_at + sliding_ms
+         WHERE id IN (SELECT id FROM grants WHERE {} LIMIT $2 FOR UPDATE SKIP LOCKED)",
+        codec::RECHECK_IDLE_WHERE
+    )
+}
+
 /// One statement: the sessions and their session_clients rows go together.
 pub(super) const PURGE_SESSIONS: &str = "WITH gone AS (
        DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
@@ -189,8 +197,13 @@ impl MaintenanceStore for PgStore {
                         last_used_at: get(r, 6, w)?,
                     });
                 }
-                let purged = codec::purge_events(&purged, now);
+                let room = limit.saturating_sub(purged.len());
+                let mut purged = codec::purge_events(&purged, now);
                 insert_events_in(&mut c, &purged.expired).await?;
+                if room > 0 {
+                    let recheck = recheck_idle_sql();
+                    purged.rechecked = c.execute(&recheck, &[&cutoff.0, &(room as i64)]).await?;
+                }
                 Ok(purged)
             }
             .await;

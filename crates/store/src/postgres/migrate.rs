@@ -54,6 +54,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "events_by_grant",
         include_str!("migrations/0011_events_by_grant.sql"),
     ),
+    (
+        12,
+        "idle_check",
+        include_str!("migrations/0012_idle_check.sql"),
+    ),
 ];
 
 fn failed(step: &str) -> impl Fn(tokio_postgres::Error) -> StoreError + '_ {

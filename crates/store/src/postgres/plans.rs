@@ -26,6 +26,7 @@ fn statements() -> Vec<(String, String)> {
             format!("SELECT {} FROM users WHERE sub = $1", super::users::USER_COLS),
         ),
         ("purge grants".into(), super::maintenance::purge_grants_sql()),
+        ("purge: recheck idle grants".into(), super::maintenance::recheck_idle_sql()),
         ("purge sessions".into(), super::maintenance::PURGE_SESSIONS.into()),
         ("purge events".into(), super::maintenance::PURGE_EVENTS.into()),
         ("purge markers".into(), super::maintenance::PURGE_MARKERS.into()),
@@ -106,10 +107,11 @@ fn no_statement_needs_a_sequential_scan() {
                 "SET search_path = {schema};
                  INSERT INTO grants (id, client_id, subject, scope, online, auth_time, created_at,
                    expires_at, sliding_ms, last_used_at, generation, generation_started_at,
-                   rotate, grace_ms, update_claims, revoked_at, revoked_reason)
+                   rotate, grace_ms, update_claims, revoked_at, revoked_reason, idle_check_at)
                  SELECT decode(md5(i::text), 'hex'), 'web', 's' || (i % 500), 'openid', false,
                    i, i, 1000000000 + i, 86400000, 1000000000 + i, 1, i, true, 0, true,
-                   CASE WHEN i % 100 = 0 THEN i END, CASE WHEN i % 100 = 0 THEN 'test' END
+                   CASE WHEN i % 100 = 0 THEN i END, CASE WHEN i % 100 = 0 THEN 'test' END,
+                   1086400000 + i
                  FROM generate_series(1, 20000) AS i;
                  INSERT INTO users (sub, username, password_hash, active, claims, created_at)
                  SELECT 's' || i, 'user' || i, 'x', true, '{{}}', i FROM generate_series(0, 499) AS i;
@@ -150,10 +152,31 @@ fn no_statement_needs_a_sequential_scan() {
                 seq.push(format!("{name}:\n{}", plan.join("\n")));
             }
         }
+        // A rotation can be a HOT update (no index entry written) only if no index of
+        // the table includes a column it changes.
+        let defs: Vec<String> = admin
+            .query(
+                "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = 'grants'::regclass",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
         admin
             .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
             .await
             .unwrap();
         assert!(seq.is_empty(), "sequential scans:\n{}", seq.join("\n\n"));
+        assert!(defs.iter().any(|d| d.contains("grants_idle_check")), "{defs:?}");
+        for def in &defs {
+            for col in crate::codec::REFRESH_WRITES {
+                assert!(
+                    !crate::codec::names_column(def, col),
+                    "a refresh writes {col}, which this index includes: {def}"
+                );
+            }
+        }
     });
 }

@@ -7,8 +7,8 @@ use baton_core::model::{Grant, GrantStatus};
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::Type;
 
-/// The column types of `GRANT_COLS`, in its order.
-const TYPES: [Type; 21] = [
+/// The column types of `GRANT_COLS` and `idle_check_at`, in that order.
+const TYPES: [Type; 22] = [
     Type::BYTEA,      // id
     Type::TEXT,       // client_id
     Type::TEXT,       // subject
@@ -30,13 +30,14 @@ const TYPES: [Type; 21] = [
     Type::TEXT,       // claims
     Type::TEXT,       // dpop_jkt
     Type::TEXT_ARRAY, // resources
+    Type::INT8,       // idle_check_at
 ];
 
 impl PgStore {
     /// Inserts `grants` as they are with one `COPY … FROM STDIN (FORMAT binary)`, its
     /// own transaction. No event is recorded: seeded grants have no `grant.created`.
     pub async fn seed_grants(&self, grants: &[Grant]) -> Result<(), StoreError> {
-        let sql = format!("COPY grants ({GRANT_COLS}) FROM STDIN (FORMAT binary)");
+        let sql = format!("COPY grants ({GRANT_COLS}, idle_check_at) FROM STDIN (FORMAT binary)");
         let mut c = self.conn().await?;
         let started = c.pg()?.client.copy_in(&sql).await;
         let sink = match started {
@@ -75,6 +76,7 @@ impl PgStore {
                     &g.claims_snapshot,
                     &g.dpop_jkt,
                     &resources,
+                    &g.sliding.map(|d| g.last_used_at.0.saturating_add(d.0)),
                 ])
                 .await;
             if let Err(e) = row {

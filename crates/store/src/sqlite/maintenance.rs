@@ -28,6 +28,14 @@ pub(super) fn purge_grants_sql() -> String {
     )
 }
 
+pub(super) fn recheck_idle_sql() -> String {
+    format!(
+        "UPDATE grants SET idle_check_at = last_used_at + sliding_ms
+         WHERE id IN (SELECT id FROM grants WHERE {} LIMIT ?2)",
+        codec::RECHECK_IDLE_WHERE.replace('$', "?")
+    )
+}
+
 pub(super) const PURGE_SESSIONS: &str = "DELETE FROM sessions WHERE id IN (SELECT id FROM sessions
      WHERE ended_at <= ?1 OR expires_at <= ?1 LIMIT ?2) RETURNING id";
 
@@ -137,9 +145,16 @@ impl MaintenanceStore for SqliteStore {
                     .collect()
                 })
                 .map_err(unavailable)?;
-            let purged = codec::purge_events(&rows, now);
+            let mut purged = codec::purge_events(&rows, now);
             for e in &purged.expired {
                 insert_event(c, e)?;
+            }
+            let room = limit.saturating_sub(rows.len());
+            if room > 0 {
+                purged.rechecked = c
+                    .prepare_cached(&recheck_idle_sql())
+                    .and_then(|mut s| s.execute(params![cutoff.0, room as i64]))
+                    .map_err(unavailable)? as u64;
             }
             Ok(purged)
         }))

@@ -49,6 +49,11 @@ pub const MIGRATIONS: &[(i64, &str, &str)] = &[
         "events_by_grant",
         include_str!("migrations/0011_events_by_grant.sql"),
     ),
+    (
+        12,
+        "idle_check",
+        include_str!("migrations/0012_idle_check.sql"),
+    ),
 ];
 
 /// Applies every migration newer than the database's version, each in its own

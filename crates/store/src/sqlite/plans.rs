@@ -30,6 +30,7 @@ fn statements() -> Vec<(String, String)> {
                 .into(),
         ),
         ("purge grants".into(), super::maintenance::purge_grants_sql()),
+        ("recheck idle grants".into(), super::maintenance::recheck_idle_sql()),
         ("purge sessions".into(), super::maintenance::PURGE_SESSIONS.into()),
         ("purge events".into(), super::maintenance::PURGE_EVENTS.into()),
         ("purge markers".into(), super::maintenance::PURGE_MARKERS.into()),
@@ -86,4 +87,41 @@ fn no_statement_scans_a_table() {
         }
     }
     assert!(scans.is_empty(), "table scans:\n{}", scans.join("\n"));
+}
+
+#[test]
+fn a_refresh_writes_no_indexed_column() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hot.db");
+    let path = path.to_str().unwrap();
+    drop(SqliteStore::open(path).unwrap());
+    let c = rusqlite::Connection::open(path).unwrap();
+    let mut st = c
+        .prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'grants' AND sql IS NOT NULL")
+        .unwrap();
+    let indexes: Vec<(String, String)> = st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(
+        indexes.iter().any(|(n, _)| n == "grants_idle_check"),
+        "{indexes:?}"
+    );
+    for (name, sql) in &indexes {
+        for col in crate::codec::REFRESH_WRITES {
+            assert!(
+                !crate::codec::names_column(sql, col),
+                "index {name} includes {col}: {sql}"
+            );
+        }
+    }
+    assert!(crate::codec::names_column(
+        "ON grants (last_used_at + x)",
+        "last_used_at"
+    ));
+    assert!(!crate::codec::names_column(
+        "ON grants (generation_started_at)",
+        "generation"
+    ));
 }

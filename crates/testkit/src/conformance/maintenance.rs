@@ -79,6 +79,65 @@ pub(super) async fn revocation_markers(s: Arc<dyn Store>) {
     assert_eq!(s.list_events(&q).await.unwrap().len(), 1);
 }
 
+/// Cleanup finds idle grants by when their idle deadline was last known, which a
+/// refresh does not write: a grant rotated or touched since is kept and rechecked (its
+/// next check moved to its real deadline), counted within the batch's `limit`, and
+/// deleted once that deadline has passed, with the deadline it really expired at.
+pub(super) async fn cleanup_idle_recheck(s: Arc<dyn Store>) {
+    let minutes = |m: i64| T0.plus(Dur::secs(m * 60));
+    // Idle after 1 h, no absolute expiry: rotated at +50 min, touched at +40 min, unused.
+    let mut grants = Vec::new();
+    for who in ["rotated", "touched", "unused"] {
+        let mut g = grant("c1", who, None, T0);
+        g.expires_at = None;
+        s.insert_grant(&g, event("grant.created", T0, Some("c1"), Some(who)))
+            .await
+            .unwrap();
+        grants.push(g);
+    }
+    let [rotated, touched, unused] = [&grants[0], &grants[1], &grants[2]];
+    assert!(s.advance(rotated.id, 1, minutes(50)).await.unwrap());
+    s.touch(touched.id, minutes(40)).await.unwrap();
+
+    // At +90 min the unused one is idle; the others were due for a check but are not.
+    let now = minutes(90);
+    let first = s.purge_grants(now, now, 2).await.unwrap();
+    assert_eq!(first.expired.len(), 1, "{first:?}");
+    assert_eq!(first.expired[0].grant_id, Some(unused.id));
+    assert_eq!(
+        first.rechecked, 1,
+        "one deleted and one rechecked: a batch of 2"
+    );
+    let second = s.purge_grants(now, now, 2).await.unwrap();
+    assert_eq!((second.total(), second.rechecked), (0, 1));
+    let third = s.purge_grants(now, now, 2).await.unwrap();
+    assert_eq!(
+        (third.total(), third.rechecked),
+        (0, 0),
+        "rechecked once only"
+    );
+    for g in [rotated, touched] {
+        let kept = s.get_grant(g.id).await.unwrap().expect("kept");
+        assert!(kept.is_active());
+    }
+
+    // At +100 min the touched one is idle (+40 min + 1 h); at +110 min the rotated one.
+    let at = minutes(100);
+    let p = s.purge_grants(at, at, 10).await.unwrap();
+    assert_eq!(p.expired.len(), 1);
+    assert_eq!(p.expired[0].grant_id, Some(touched.id));
+    assert_eq!(p.expired[0].details["expired_at"], minutes(100).0);
+    let at = minutes(110);
+    let p = s.purge_grants(at, at, 10).await.unwrap();
+    assert_eq!(p.expired.len(), 1);
+    assert_eq!(p.expired[0].grant_id, Some(rotated.id));
+    assert_eq!(p.expired[0].details["expired_at"], minutes(110).0);
+    assert_eq!(p.rechecked, 0);
+    for g in [rotated, touched, unused] {
+        assert_eq!(s.get_grant(g.id).await.unwrap(), None, "deleted");
+    }
+}
+
 /// Cleanup: expired (absolute or sliding) and revoked grants are deleted only once
 /// they stopped being live at or before the cutoff, in batches of at most `limit`;
 /// each expired one leaves a `grant.expired` event, revoked ones none; sessions that

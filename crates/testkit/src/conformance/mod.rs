@@ -98,6 +98,7 @@ checks! {
     maintenance::ping(store),
     maintenance::revocation_markers(store),
     maintenance::cleanup(store),
+    maintenance::cleanup_idle_recheck(store),
     maintenance::cleanup_race(store),
     outbox::outbox_lifecycle(store),
     outbox::outbox_claim_race(store),
