@@ -382,6 +382,12 @@ pub(crate) fn names_column(sql: &str, column: &str) -> bool {
         .any(|w| w.eq_ignore_ascii_case(column))
 }
 
+/// Whether a statement reads or writes the grants table.
+#[cfg(test)]
+pub(crate) fn on_grants(sql: &str) -> bool {
+    names_column(sql, "grants")
+}
+
 /// A grant row deleted by cleanup: what its event needs.
 pub(crate) struct PurgedGrant {
     pub id: GrantId,

@@ -81,6 +81,59 @@ fn scans_a_table(plan: &[String]) -> bool {
     })
 }
 
+/// The plans of [`statements`] that read a whole table, as the planner of `c`'s
+/// session chooses them.
+async fn table_scans(c: &tokio_postgres::Client, only: fn(&str) -> bool) -> Vec<String> {
+    let mut seq = Vec::new();
+    for (name, sql) in statements().into_iter().filter(|(_, sql)| only(sql)) {
+        let rows = c
+            .query(&format!("EXPLAIN {}", literal(&sql, &name)), &[])
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e:?}"));
+        let plan: Vec<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
+        if scans_a_table(&plan) {
+            seq.push(format!("{name}:\n{}", plan.join("\n")));
+        }
+    }
+    seq
+}
+
+/// The plans of the statements that read or write grants on a real store, as its own
+/// statistics make them (sequential scans not priced out; `baton seed-grants` fills only
+/// that table, and an empty table is rightly scanned): run by hand against a store seeded at scale (BENCHMARKS.md), e.g.
+/// `BATON_PLANS_POSTGRES_URL='postgres://…?options=-csearch_path%3Dscale' cargo test -p
+/// baton-store postgres::plans::plans_at_scale -- --ignored`.
+#[test]
+#[ignore = "needs BATON_PLANS_POSTGRES_URL: a seeded store"]
+fn plans_at_scale() {
+    let url = std::env::var("BATON_PLANS_POSTGRES_URL")
+        .expect("BATON_PLANS_POSTGRES_URL names the seeded store to check");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let (c, conn) = tokio_postgres::connect(&url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        let rows: i64 = c
+            .query_one("SELECT count(*) FROM grants", &[])
+            .await
+            .unwrap()
+            .get(0);
+        let seq = table_scans(&c, crate::codec::on_grants).await;
+        assert!(
+            seq.is_empty(),
+            "table scans at {rows} grants:\n{}",
+            seq.join("\n\n")
+        );
+        let n = statements()
+            .iter()
+            .filter(|(_, sql)| crate::codec::on_grants(sql))
+            .count();
+        println!("{n} statements on grants use an index at {rows} grants");
+    });
+}
+
 #[test]
 fn no_statement_needs_a_sequential_scan() {
     let base = std::env::var("BATON_TEST_POSTGRES_URL")
@@ -141,17 +194,7 @@ fn no_statement_needs_a_sequential_scan() {
             ))
             .await
             .unwrap();
-        let mut seq = Vec::new();
-        for (name, sql) in statements() {
-            let rows = admin
-                .query(&format!("EXPLAIN {}", literal(&sql, &name)), &[])
-                .await
-                .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-            let plan: Vec<String> = rows.iter().map(|r| r.get::<_, String>(0)).collect();
-            if scans_a_table(&plan) {
-                seq.push(format!("{name}:\n{}", plan.join("\n")));
-            }
-        }
+        let seq = table_scans(&admin, |_| true).await;
         // A rotation can be a HOT update (no index entry written) only if no index of
         // the table includes a column it changes.
         let defs: Vec<String> = admin
