@@ -275,6 +275,20 @@ pub fn reference_from_json(
     })
 }
 
+/// How many columns a column list (`"a, b, c"`) names: where the next record's columns
+/// start in a row that selects several lists one after the other.
+pub(crate) const fn column_count(cols: &str) -> usize {
+    let b = cols.as_bytes();
+    let (mut i, mut n) = (0, 1);
+    while i < b.len() {
+        if b[i] == b',' {
+            n += 1;
+        }
+        i += 1;
+    }
+    n
+}
+
 /// `cols` (a `,`-separated column list) each prefixed with `alias.`, for a join.
 pub(crate) fn qualified(alias: &str, cols: &str) -> String {
     cols.split(',')
@@ -436,6 +450,13 @@ pub(crate) fn purge_events(
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used)]
+
+    /// A column list's count, as the records reads use it to find each record.
+    #[test]
+    fn column_lists_are_counted() {
+        assert_eq!(super::column_count("a"), 1);
+        assert_eq!(super::column_count("a, b::text, c"), 3);
+    }
 
     /// A client stored before `allowed_origins` existed reads back with none.
     #[test]

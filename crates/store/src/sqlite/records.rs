@@ -5,7 +5,7 @@ use super::clients::{decode as decode_client, ClientRow, CLIENT_COLS};
 use super::grants::{grant_at, GRANT_COLS};
 use super::users::{user_at, USER_COLS};
 use super::{unavailable, SqliteStore};
-use crate::codec::qualified;
+use crate::codec::{column_count, qualified};
 use baton_core::model::GrantId;
 use baton_core::store::{BoxFuture, RecordsStore, RequestRecords, StoreResult};
 use rusqlite::{params, OptionalExtension};
@@ -28,8 +28,8 @@ pub(super) fn sql() -> &'static str {
 }
 
 /// Where each record's columns start in the row.
-const GRANT_AT: usize = 4;
-const USER_AT: usize = GRANT_AT + 21;
+const GRANT_AT: usize = column_count(CLIENT_COLS);
+const USER_AT: usize = GRANT_AT + column_count(GRANT_COLS);
 
 impl RecordsStore for SqliteStore {
     fn request_records<'a>(
