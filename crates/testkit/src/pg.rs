@@ -83,24 +83,83 @@ impl PgSchema {
     }
 }
 
+/// How many times a schema's drop is tried (each after ending the sessions that hold
+/// locks in it), each waiting at most `lock_timeout` for its lock.
+const DROP_ATTEMPTS: usize = 5;
+
 impl Drop for PgSchema {
     fn drop(&mut self) {
         // Dropping may happen inside a runtime (end of a #[tokio::test]); run the
-        // statement on a thread with its own small runtime and wait for it.
-        let (base, sql) = (
-            self.base.clone(),
-            format!("DROP SCHEMA IF EXISTS {} CASCADE", self.name),
+        // statements on a thread with its own small runtime and wait for it. That blocks
+        // the test's runtime, so a connection of the test's server left inside a
+        // transaction (a cleanup batch cut short when the server was dropped) can no
+        // longer close: its session would hold its locks, and the DROP wait for them,
+        // forever. So the sessions holding locks in this schema (none but this test's
+        // use it) are ended first, and the DROP waits 5 s at most, then tries again.
+        let name = self.name.clone();
+        let sql = format!(
+            "SET lock_timeout = '5s';
+             SELECT pg_terminate_backend(l.pid) FROM pg_locks l
+               JOIN pg_class c ON c.oid = l.relation
+               JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE n.nspname = '{name}' AND l.pid <> pg_backend_pid();
+             DROP SCHEMA IF EXISTS {name} CASCADE"
         );
+        let base = self.base.clone();
         let done = std::thread::spawn(move || {
-            tokio::runtime::Builder::new_current_thread()
+            let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| e.to_string())
-                .and_then(|rt| rt.block_on(execute(&base, &sql)))
+                .map_err(|e| e.to_string())?;
+            let mut last = Ok(());
+            for _ in 0..DROP_ATTEMPTS {
+                last = rt.block_on(execute(&base, &sql));
+                if last.is_ok() {
+                    break;
+                }
+            }
+            last
         })
         .join();
         if let Ok(Err(e)) = done {
             eprintln!("could not drop test schema {}: {e}", self.name);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// A schema is dropped even while a session of the test's own runtime sits inside a
+    /// transaction in it (as a server's cleanup batch does when the server is dropped
+    /// mid-batch): the drop blocks that runtime, so the session cannot close by itself.
+    #[tokio::test]
+    async fn a_schema_drops_while_a_blocked_session_holds_locks_in_it() {
+        let schema = PgSchema::create().await;
+        execute(&schema.url, "CREATE TABLE t (x INTEGER)")
+            .await
+            .unwrap();
+        let (client, conn) = tokio_postgres::connect(&schema.url, NoTls).await.unwrap();
+        tokio::spawn(conn);
+        client
+            .batch_execute("BEGIN; INSERT INTO t VALUES (1)")
+            .await
+            .unwrap();
+        let name = schema.name.clone();
+        drop(schema);
+        let left = query_i64(
+            &base_url(),
+            &format!("SELECT COUNT(*) FROM pg_namespace WHERE nspname = '{name}'"),
+        )
+        .await
+        .unwrap();
+        assert_eq!(left, 0, "the schema is gone");
+        assert!(
+            client.batch_execute("SELECT 1").await.is_err(),
+            "its session was ended"
+        );
     }
 }
