@@ -80,11 +80,15 @@ pub struct Grant {
 impl Grant {
     /// When the grant dies of age alone, whichever clock runs out first.
     pub fn expiry(&self) -> Option<Timestamp> {
-        let sliding = self.sliding.map(|s| self.last_used_at.plus(s));
-        match (self.expires_at, sliding) {
+        match (self.expires_at, self.idle_until()) {
             (Some(a), Some(s)) => Some(a.min(s)),
             (a, s) => a.or(s),
         }
+    }
+    /// When the grant dies of disuse unless used again: its sliding lifetime after its
+    /// last use.
+    pub fn idle_until(&self) -> Option<Timestamp> {
+        self.sliding.map(|s| self.last_used_at.plus(s))
     }
     pub fn is_active(&self) -> bool {
         matches!(self.status, GrantStatus::Active)

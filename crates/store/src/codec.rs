@@ -389,17 +389,11 @@ pub(crate) const RECHECK_IDLE_WHERE: &str = "revoked_at IS NULL AND idle_check_a
 pub(crate) const REFRESH_WRITES: [&str; 3] =
     ["generation", "generation_started_at", "last_used_at"];
 
-/// Whether `sql` names `column` as a whole word.
+/// Whether `sql` names `column` (or a table) as a whole word.
 #[cfg(test)]
 pub(crate) fn names_column(sql: &str, column: &str) -> bool {
     sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .any(|w| w.eq_ignore_ascii_case(column))
-}
-
-/// Whether a statement reads or writes the grants table.
-#[cfg(test)]
-pub(crate) fn on_grants(sql: &str) -> bool {
-    names_column(sql, "grants")
 }
 
 /// A grant row deleted by cleanup: what its event needs.

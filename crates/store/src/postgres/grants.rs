@@ -131,11 +131,12 @@ impl GrantStore for PgStore {
             let ev_grant = event.grant_id.map(|x| x.to_hex());
             let details = event.details.to_string();
             let resources = (!g.resources.is_empty()).then_some(&g.resources);
+            // The first idle check is due at the grant's idle deadline (codec::PURGE_GRANTS_WHERE).
+            let idle_check_at = g.idle_until().map(|t| t.0);
             let sql = format!(
                 "WITH g AS (
                     INSERT INTO grants ({GRANT_COLS}, idle_check_at)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21,
-                            $11::bigint + $10::bigint)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $31)
                     RETURNING id
                  )
                  INSERT INTO events (id, \"type\", \"time\", client_id, subject, grant_id, ip, user_agent, details)
@@ -176,6 +177,7 @@ impl GrantStore for PgStore {
                     &event.ip,
                     &event.user_agent,
                     &details,
+                    &idle_check_at,
                 ],
             )
             .await

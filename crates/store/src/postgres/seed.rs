@@ -76,7 +76,7 @@ impl PgStore {
                     &g.claims_snapshot,
                     &g.dpop_jkt,
                     &resources,
-                    &g.sliding.map(|d| g.last_used_at.0.saturating_add(d.0)),
+                    &g.idle_until().map(|t| t.0),
                 ])
                 .await;
             if let Err(e) = row {

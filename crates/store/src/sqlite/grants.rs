@@ -128,15 +128,14 @@ pub(super) fn revoke_in(
 
 /// Inserts one grant row (no event): `insert_grant`, and the bulk seeding of
 /// `seed.rs`, which repeats it on the writer's prepared statement. The first idle check
-/// is due at the grant's idle deadline (`last_used_at + sliding_ms`, `codec::
-/// PURGE_GRANTS_WHERE`).
+/// is due at the grant's idle deadline (`codec::PURGE_GRANTS_WHERE`).
 pub(super) fn insert_row(c: &Connection, g: &Grant) -> rusqlite::Result<usize> {
     let (revoked_at, reason) = match &g.status {
         GrantStatus::Active => (None, None),
         GrantStatus::Revoked { at, reason } => (Some(at.0), Some(reason.as_str())),
     };
     c.prepare_cached(&format!(
-        "INSERT INTO grants ({GRANT_COLS}, idle_check_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?11 + ?10)"
+        "INSERT INTO grants ({GRANT_COLS}, idle_check_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
     ))?
     .execute(params![
         &g.id.0[..],
@@ -159,7 +158,8 @@ pub(super) fn insert_row(c: &Connection, g: &Grant) -> rusqlite::Result<usize> {
         reason,
         g.claims_snapshot,
         g.dpop_jkt,
-        crate::codec::resources_to_column(&g.resources)
+        crate::codec::resources_to_column(&g.resources),
+        g.idle_until().map(|t| t.0)
     ])
 }
 

@@ -6,7 +6,7 @@
 -- `idle_check_at` is a lower bound of that deadline, written when the grant is created
 -- and not by its use: the cleanup job looks at the grants whose `idle_check_at` has
 -- passed, deletes those that are idle, and moves the others' `idle_check_at` to their
--- real deadline (store::codec::RECHECK_IDLE). Grants already stored get 0 (a valid lower
+-- real deadline (store::codec::RECHECK_IDLE_WHERE). Grants already stored get 0 (a valid lower
 -- bound, and no rewrite of the table here): the job's first runs after the upgrade
 -- recheck them all, in its paced batches.
 ALTER TABLE grants ADD COLUMN idle_check_at BIGINT DEFAULT 0;
