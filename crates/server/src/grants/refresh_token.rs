@@ -14,7 +14,7 @@ use super::{GrantError, GrantResult};
 use crate::caller::Caller;
 use crate::dpop;
 use crate::metrics::Outcome;
-use crate::state::AppState;
+use crate::state::{AppState, Shared};
 use baton_core::claims::ClaimSource;
 use baton_core::error::{OAuthError, StoreError};
 use baton_core::events::EventKind;
@@ -86,7 +86,7 @@ impl From<StoreError> for Refused {
 /// `client` is the authenticated client; `arrival` is when the request arrived, to
 /// tell whether it was concurrent with a rotation.
 pub async fn grant(
-    st: &AppState,
+    st: &Shared,
     client: &Client,
     req: &RefreshRequest<'_>,
     caller: &Caller,
@@ -117,7 +117,7 @@ pub async fn grant(
 }
 
 async fn run(
-    st: &AppState,
+    st: &Shared,
     client: &Client,
     req: &RefreshRequest<'_>,
     caller: &Caller,
@@ -179,7 +179,7 @@ async fn run(
                 };
                 let proved = req.dpop_jkt.is_some();
                 return Err(Refused {
-                    err: reject(st, client, &grant, proved, r, caller, now).await,
+                    err: reject_detached(st, client, &grant, proved, r, caller, now).await,
                     rejected: Some(rejected),
                 });
             }
@@ -410,6 +410,30 @@ async fn respond(
     )
     .await?;
     Ok(issued.response)
+}
+
+/// [`reject`] in a task of its own that this request awaits: a reuse reaction revokes
+/// and then ends a session, and a client that disconnects (dropping the request's
+/// future, which runs on the connection's task) must never leave it half-applied.
+async fn reject_detached(
+    st: &Shared,
+    client: &Client,
+    grant: &Grant,
+    proved: bool,
+    r: Rejection,
+    caller: &Caller,
+    now: Timestamp,
+) -> GrantError {
+    let (st, client, grant, caller) = (st.clone(), client.clone(), grant.clone(), caller.clone());
+    let task =
+        tokio::spawn(async move { reject(&st, &client, &grant, proved, r, &caller, now).await });
+    match task.await {
+        Ok(e) => e,
+        Err(e) => {
+            tracing::error!(error = %e, "refresh rejection task failed");
+            OAuthError::server_error().into()
+        }
+    }
 }
 
 /// Applies a rejection: records what must be recorded (reuse, client mismatch), applies

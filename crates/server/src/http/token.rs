@@ -43,10 +43,6 @@ pub async fn token(
     headers: HeaderMap,
     Body(body): Body,
 ) -> Response {
-    // The request runs in a task of its own that this handler awaits: a client that
-    // disconnects drops this future, never the work. A multi-step change (a reuse
-    // reaction that revokes and then ends a session, a code exchange that stores a
-    // grant and then consumes the code) is never left half-applied.
     // When the request arrived: a refresh that arrived before a rotation of its grant
     // committed is concurrent with it. It counts from its head if the body (which holds
     // the token) followed promptly, else from its body: a token held back until after
@@ -57,17 +53,31 @@ pub async fn token(
     } else {
         body_read
     };
+    let parsed = read_form(&headers, &body);
+    // A client that disconnects drops this future. A multi-step change (a code
+    // exchange that stores a grant and then consumes the code, a sign-in's session)
+    // must never be left half-applied, so every grant but a refresh runs in a task of
+    // its own that this handler awaits. A refresh runs here, saving the task's cost on
+    // the hot path: its writes are single compare-and-swaps whose loss to a disconnect
+    // is a lost response (the grace path answers the retry), and its one multi-step
+    // change, a reuse reaction that revokes and then ends a session, runs in a task of
+    // its own (`refresh_token::reject_detached`).
+    let refresh = matches!(&parsed, Ok(f) if f.get("grant_type") == Some("refresh_token"));
     let st2 = st.clone();
-    let task = tokio::spawn(async move {
-        let counted = handle(&st2, &caller, &headers, &body, arrival).await;
+    let work = async move {
+        let counted = handle(&st2, &caller, &headers, parsed, arrival).await;
         metrics::token_request(counted.grant, counted.outcome);
         (counted.result, counted.readers)
-    });
-    let (result, readers) = match task.await {
-        Ok(r) => r,
-        Err(e) => {
-            tracing::error!(error = %e, "token request task failed");
-            (Err(OAuthError::server_error().into()), None)
+    };
+    let (result, readers) = if refresh {
+        work.await
+    } else {
+        match tokio::spawn(work).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(error = %e, "token request task failed");
+                (Err(OAuthError::server_error().into()), None)
+            }
         }
     };
     let mut resp = respond(result);
@@ -121,13 +131,13 @@ impl Counted {
 }
 
 async fn handle(
-    st: &AppState,
+    st: &Shared,
     caller: &Caller,
     headers: &HeaderMap,
-    body: &[u8],
+    parsed: ApiResult<Form>,
     arrival: Instant,
 ) -> Counted {
-    let f = match read_form(headers, body) {
+    let f = match parsed {
         Ok(f) => f,
         Err(e) => return Counted::refused(metrics::GrantTypeLabel::Other, e),
     };
@@ -225,7 +235,7 @@ struct Seen<'a> {
 /// client that may not use the grant type hears so before the grant's parameters are
 /// read.
 async fn dispatch(
-    st: &AppState,
+    st: &Shared,
     caller: &Caller,
     client: &Client,
     f: &Form,
