@@ -41,12 +41,6 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 /// The most writes one transaction takes; more wait for the next commit.
 const MAX_BATCH: usize = 512;
 
-/// How long the writer lets more writes arrive before committing a batch that found
-/// others already waiting: one sync then makes several more writes durable, so the sync's
-/// cost per write falls when the store is busy. A write that finds the writer idle and
-/// nothing queued behind it commits at once (no added latency when the store is quiet).
-const GATHER: std::time::Duration = std::time::Duration::from_micros(250);
-
 /// How often the checkpointer copies the WAL's committed pages into the database file.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
@@ -217,31 +211,16 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-/// Moves the writes already queued into `batch`, up to [`MAX_BATCH`].
-fn take_queued(rx: &mpsc::Receiver<Job>, batch: &mut Vec<Job>) {
-    while batch.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(j) => batch.push(j),
-            Err(_) => break,
-        }
-    }
-}
-
 fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut done: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
         batch.push(first);
-        take_queued(&rx, &mut batch);
-        // More than one write was waiting: writes arrive faster than the writer
-        // commits them, so the ones a moment behind share this commit's sync.
-        if batch.len() > 1 && batch.len() < MAX_BATCH {
-            #[expect(
-                clippy::disallowed_methods,
-                reason = "the writer is a thread of its own, never a runtime's: waiting here blocks only it"
-            )]
-            std::thread::sleep(GATHER);
-            take_queued(&rx, &mut batch);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(j) => batch.push(j),
+                Err(_) => break,
+            }
         }
         if let Err(e) = control(&conn, "BEGIN IMMEDIATE") {
             tracing::error!(error = %e, "sqlite: cannot begin a write transaction");
