@@ -69,15 +69,16 @@ pub async fn token(
         metrics::token_request(counted.grant, counted.outcome);
         (counted.result, counted.readers)
     };
-    let (result, readers) = if refresh {
-        work.await
+    let outcome = if refresh {
+        CatchPanic(Box::pin(work)).await
     } else {
-        match tokio::spawn(work).await {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::error!(error = %e, "token request task failed");
-                (Err(OAuthError::server_error().into()), None)
-            }
+        tokio::spawn(work).await.map_err(|e| e.to_string())
+    };
+    let (result, readers) = match outcome {
+        Ok(r) => r,
+        Err(e) => {
+            tracing::error!(error = %e, "token request failed");
+            (Err(OAuthError::server_error().into()), None)
         }
     };
     let mut resp = respond(result);
@@ -86,6 +87,26 @@ pub async fn token(
     super::cors::allow_readers(&mut resp, readers);
     super::dpop::add_nonce(&st, &mut resp);
     resp
+}
+
+/// Polls a request run inline, answering a panic as `Err` the way a spawned task's
+/// `JoinError` does: the client hears `server_error` instead of a dropped connection.
+struct CatchPanic<F>(std::pin::Pin<Box<F>>);
+
+impl<F: std::future::Future> std::future::Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+
+    fn poll(
+        self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        let fut = self.get_mut().0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
+            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
+            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
+            Err(_) => std::task::Poll::Ready(Err("the request panicked".into())),
+        }
+    }
 }
 
 fn respond(result: ApiResult<TokenResponse>) -> Response {
@@ -293,4 +314,33 @@ async fn dispatch(
             .into())
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CatchPanic;
+
+    fn run<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread()
+            .build()
+            .expect("runtime")
+            .block_on(f)
+    }
+
+    #[test]
+    fn a_panicking_request_is_an_error_and_a_finished_one_its_answer() {
+        let panicked = run(CatchPanic(Box::pin(async {
+            tokio::task::yield_now().await;
+            if std::hint::black_box(true) {
+                panic!("deliberate");
+            }
+            1
+        })));
+        assert_eq!(panicked, Err("the request panicked".to_string()));
+        let answered = run(CatchPanic(Box::pin(async {
+            tokio::task::yield_now().await;
+            7
+        })));
+        assert_eq!(answered, Ok(7));
+    }
 }
