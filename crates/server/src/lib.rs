@@ -25,6 +25,7 @@ pub mod proxies;
 pub mod resources;
 pub mod sessions;
 pub mod state;
+pub mod tasks;
 pub mod throttle;
 pub mod timeline;
 pub mod tls;

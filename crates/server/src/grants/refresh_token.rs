@@ -178,8 +178,20 @@ async fn run(
                     _ => Outcome::Invalid,
                 };
                 let proved = req.dpop_jkt.is_some();
+                // A reuse reaction revokes and then ends a session: in a task of its
+                // own, so that a client that disconnects never leaves it half-applied.
+                let (st, client, grant, caller) =
+                    (st.clone(), client.clone(), grant.clone(), caller.clone());
+                let err = crate::tasks::awaited(async move {
+                    reject(&st, &client, &grant, proved, r, &caller, now).await
+                })
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::error!(error = %e, "refresh rejection failed");
+                    OAuthError::server_error().into()
+                });
                 return Err(Refused {
-                    err: reject_detached(st, client, &grant, proved, r, caller, now).await,
+                    err,
                     rejected: Some(rejected),
                 });
             }
@@ -410,30 +422,6 @@ async fn respond(
     )
     .await?;
     Ok(issued.response)
-}
-
-/// [`reject`] in a task of its own that this request awaits: a reuse reaction revokes
-/// and then ends a session, and a client that disconnects (dropping the request's
-/// future, which runs on the connection's task) must never leave it half-applied.
-async fn reject_detached(
-    st: &Shared,
-    client: &Client,
-    grant: &Grant,
-    proved: bool,
-    r: Rejection,
-    caller: &Caller,
-    now: Timestamp,
-) -> GrantError {
-    let (st, client, grant, caller) = (st.clone(), client.clone(), grant.clone(), caller.clone());
-    let task =
-        tokio::spawn(async move { reject(&st, &client, &grant, proved, r, &caller, now).await });
-    match task.await {
-        Ok(e) => e,
-        Err(e) => {
-            tracing::error!(error = %e, "refresh rejection task failed");
-            OAuthError::server_error().into()
-        }
-    }
 }
 
 /// Applies a rejection: records what must be recorded (reuse, client mismatch), applies

@@ -61,7 +61,7 @@ pub async fn token(
     // the hot path: its writes are single compare-and-swaps whose loss to a disconnect
     // is a lost response (the grace path answers the retry), and its one multi-step
     // change, a reuse reaction that revokes and then ends a session, runs in a task of
-    // its own (`refresh_token::reject_detached`).
+    // its own (`crate::tasks`).
     let refresh = matches!(&parsed, Ok(f) if f.get("grant_type") == Some("refresh_token"));
     let st2 = st.clone();
     let work = async move {
@@ -70,9 +70,9 @@ pub async fn token(
         (counted.result, counted.readers)
     };
     let outcome = if refresh {
-        CatchPanic(Box::pin(work)).await
+        crate::tasks::in_place(work).await
     } else {
-        tokio::spawn(work).await.map_err(|e| e.to_string())
+        crate::tasks::awaited(work).await
     };
     let (result, readers) = match outcome {
         Ok(r) => r,
@@ -87,26 +87,6 @@ pub async fn token(
     super::cors::allow_readers(&mut resp, readers);
     super::dpop::add_nonce(&st, &mut resp);
     resp
-}
-
-/// Polls a request run inline, answering a panic as `Err` the way a spawned task's
-/// `JoinError` does: the client hears `server_error` instead of a dropped connection.
-struct CatchPanic<F>(std::pin::Pin<Box<F>>);
-
-impl<F: std::future::Future> std::future::Future for CatchPanic<F> {
-    type Output = Result<F::Output, String>;
-
-    fn poll(
-        self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<Self::Output> {
-        let fut = self.get_mut().0.as_mut();
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| fut.poll(cx))) {
-            Ok(std::task::Poll::Ready(v)) => std::task::Poll::Ready(Ok(v)),
-            Ok(std::task::Poll::Pending) => std::task::Poll::Pending,
-            Err(_) => std::task::Poll::Ready(Err("the request panicked".into())),
-        }
-    }
 }
 
 fn respond(result: ApiResult<TokenResponse>) -> Response {
@@ -314,33 +294,4 @@ async fn dispatch(
             .into())
         }
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::CatchPanic;
-
-    fn run<F: std::future::Future>(f: F) -> F::Output {
-        tokio::runtime::Builder::new_current_thread()
-            .build()
-            .expect("runtime")
-            .block_on(f)
-    }
-
-    #[test]
-    fn a_panicking_request_is_an_error_and_a_finished_one_its_answer() {
-        let panicked = run(CatchPanic(Box::pin(async {
-            tokio::task::yield_now().await;
-            if std::hint::black_box(true) {
-                panic!("deliberate");
-            }
-            1
-        })));
-        assert_eq!(panicked, Err("the request panicked".to_string()));
-        let answered = run(CatchPanic(Box::pin(async {
-            tokio::task::yield_now().await;
-            7
-        })));
-        assert_eq!(answered, Ok(7));
-    }
 }
