@@ -76,10 +76,13 @@ pub enum Outcome {
     Invalid,
     /// 5xx: store unavailable or an internal error.
     Error,
+    /// A refresh whose client disconnected before its answer: a rotation it had asked
+    /// for still commits, and the client's retry is the grace path's.
+    Abandoned,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 8] = [
+    pub const ALL: [Outcome; 9] = [
         Outcome::Issued,
         Outcome::Rotated,
         Outcome::GraceReplay,
@@ -88,6 +91,7 @@ impl Outcome {
         Outcome::Revoked,
         Outcome::Invalid,
         Outcome::Error,
+        Outcome::Abandoned,
     ];
     pub fn as_str(self) -> &'static str {
         match self {
@@ -99,6 +103,7 @@ impl Outcome {
             Outcome::Revoked => "revoked",
             Outcome::Invalid => "invalid",
             Outcome::Error => "error",
+            Outcome::Abandoned => "abandoned",
         }
     }
     /// The outcome of a failed request, when nothing more specific is known: `error`

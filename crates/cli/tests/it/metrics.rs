@@ -244,3 +244,76 @@ persist = false
     assert_eq!(removed, 1.0);
     c.kill().await;
 }
+
+/// A refresh runs on its connection's task, so a client that disconnects while its
+/// rotation waits for the commit drops the request's work. The rotation still commits
+/// (its write is queued) and the request still counts once: as `abandoned`, since its
+/// client never heard the answer. The presented token's retry is then the grace path's.
+#[tokio::test]
+async fn a_refresh_whose_client_disconnects_is_counted_abandoned() {
+    use tokio::io::AsyncWriteExt;
+    let bin = std::path::Path::new(env!("CARGO_BIN_EXE_baton"));
+    let dir = tempfile::tempdir().unwrap();
+    let c = ChildServer::spawn(bin, dir.path(), "").await;
+    let http = baton_testkit::client();
+    let url = c.url.clone();
+    let (s, v) = token(
+        &http,
+        &url,
+        None,
+        &[
+            ("grant_type", "password"),
+            ("client_id", "spa"),
+            ("username", ALICE.0),
+            ("password", ALICE.1),
+            ("scope", "openid offline_access"),
+        ],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let t1 = rt(&v);
+
+    // Another connection holds the database's write lock: the server's commit waits.
+    let db = rusqlite::Connection::open(dir.path().join("baton.db")).unwrap();
+    db.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let body = format!("grant_type=refresh_token&client_id=spa&refresh_token={t1}");
+    let addr = url.trim_start_matches("http://").to_string();
+    let mut sock = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let head = format!(
+        "POST /token HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    sock.write_all(head.as_bytes()).await.unwrap();
+    sock.write_all(body.as_bytes()).await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    drop(sock);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    db.execute_batch("ROLLBACK").unwrap();
+
+    let scrape = || async {
+        let r = http.get(format!("{url}/metrics")).send().await.unwrap();
+        parse(&r.text().await.unwrap())
+    };
+    let mut m = scrape().await;
+    for _ in 0..50 {
+        if tokens(&m, "refresh_token", "abandoned") > 0.0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        m = scrape().await;
+    }
+    assert_eq!(tokens(&m, "refresh_token", "abandoned"), 1.0);
+    assert_eq!(tokens(&m, "refresh_token", "rotated"), 0.0);
+
+    // The rotation committed: presenting the same token again is a retry within the
+    // grace period, answered with the current successor.
+    let f = [
+        ("grant_type", "refresh_token"),
+        ("client_id", "spa"),
+        ("refresh_token", t1.as_str()),
+    ];
+    let (s, v) = token(&http, &url, None, &f).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let m = scrape().await;
+    assert_eq!(tokens(&m, "refresh_token", "grace_replay"), 1.0);
+}

@@ -150,7 +150,12 @@ pub async fn get(admin: Admin, State(st): State<Shared>) -> PageResult {
         ));
     }
     let mut outcomes = String::new();
-    for o in [Outcome::Rotated, Outcome::Issued, Outcome::GraceReplay] {
+    for o in [
+        Outcome::Rotated,
+        Outcome::Issued,
+        Outcome::GraceReplay,
+        Outcome::Abandoned,
+    ] {
         outcomes.push_str(&format!(
             "<tr><th scope=\"row\"><code>{}</code></th><td class=\"num\">{}</td></tr>",
             o.as_str(),

@@ -65,7 +65,11 @@ pub async fn token(
     let refresh = matches!(&parsed, Ok(f) if f.get("grant_type") == Some("refresh_token"));
     let st2 = st.clone();
     let work = async move {
+        // Dropped with the work if the client disconnects first (a refresh only: other
+        // grants run to their end in their own task), so the request still counts once.
+        let mut unanswered = Unanswered(refresh);
         let counted = handle(&st2, &caller, &headers, parsed, arrival).await;
+        unanswered.0 = false;
         metrics::token_request(counted.grant, counted.outcome);
         (counted.result, counted.readers)
     };
@@ -87,6 +91,24 @@ pub async fn token(
     super::cors::allow_readers(&mut resp, readers);
     super::dpop::add_nonce(&st, &mut resp);
     resp
+}
+
+/// A refresh under way on its connection's task (while `.0`): counted if dropped before
+/// it counted its outcome, `abandoned` when its client disconnected, `error` when it
+/// panicked (answered 500 by `tasks::in_place`).
+struct Unanswered(bool);
+
+impl Drop for Unanswered {
+    fn drop(&mut self) {
+        if self.0 {
+            let o = if std::thread::panicking() {
+                Outcome::Error
+            } else {
+                Outcome::Abandoned
+            };
+            metrics::token_request(metrics::GrantTypeLabel::RefreshToken, o);
+        }
+    }
 }
 
 fn respond(result: ApiResult<TokenResponse>) -> Response {
