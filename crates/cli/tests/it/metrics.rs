@@ -51,6 +51,31 @@ fn tokens(m: &HashMap<String, f64>, grant: &str, outcome: &str) -> f64 {
     *m.get(&k).unwrap_or_else(|| panic!("missing {k}"))
 }
 
+/// Alice's password grant for `client`, asking for a refresh token.
+fn password_form(client: &str) -> [(&str, &str); 5] {
+    [
+        ("grant_type", "password"),
+        ("client_id", client),
+        ("username", ALICE.0),
+        ("password", ALICE.1),
+        ("scope", "openid offline_access"),
+    ]
+}
+
+/// A public client's refresh (the client named in the form).
+fn public_refresh<'a>(client: &'a str, token: &'a str) -> [(&'a str, &'a str); 3] {
+    [
+        ("grant_type", "refresh_token"),
+        ("client_id", client),
+        ("refresh_token", token),
+    ]
+}
+
+async fn scrape(http: &reqwest::Client, url: &str) -> HashMap<String, f64> {
+    let r = http.get(format!("{url}/metrics")).send().await.unwrap();
+    parse(&r.text().await.unwrap())
+}
+
 #[tokio::test]
 async fn metrics_count_a_scripted_sequence() {
     let bin = std::path::Path::new(env!("CARGO_BIN_EXE_baton"));
@@ -58,33 +83,20 @@ async fn metrics_count_a_scripted_sequence() {
     let c = ChildServer::spawn(bin, dir.path(), EXTRA).await;
     let http = baton_testkit::client();
     let url = c.url.clone();
-    let pw = |client: &'static str| {
-        [
-            ("grant_type", "password"),
-            ("client_id", client),
-            ("username", ALICE.0),
-            ("password", ALICE.1),
-            ("scope", "openid offline_access"),
-        ]
-    };
 
     // spa (public, so rotating): issued, rotated, then a retry of the old token within
     // the grace period.
-    let (s, v) = token(&http, &url, None, &pw("spa")[..]).await;
+    let (s, v) = token(&http, &url, None, &password_form("spa")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let t1 = rt(&v);
-    let f = [
-        ("grant_type", "refresh_token"),
-        ("client_id", "spa"),
-        ("refresh_token", t1.as_str()),
-    ];
+    let f = public_refresh("spa", &t1);
     let (s, v) = token(&http, &url, None, &f).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = token(&http, &url, None, &f).await;
     assert_eq!(s, StatusCode::OK, "grace replay: {v}");
 
     // web (confidential: `auto` reuses its refresh token): issued, then issued again.
-    let (s, v) = token(&http, &url, Some(WEB), &pw("web")[..]).await;
+    let (s, v) = token(&http, &url, Some(WEB), &password_form("web")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let w1 = rt(&v);
     let f = [
@@ -105,14 +117,10 @@ async fn metrics_count_a_scripted_sequence() {
     assert_eq!(v["error"], "invalid_scope");
 
     // nograce: issued, rotated, then the old token again: reuse detected.
-    let (s, v) = token(&http, &url, None, &pw("nograce")[..]).await;
+    let (s, v) = token(&http, &url, None, &password_form("nograce")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let n1 = rt(&v);
-    let f = [
-        ("grant_type", "refresh_token"),
-        ("client_id", "nograce"),
-        ("refresh_token", n1.as_str()),
-    ];
+    let f = public_refresh("nograce", &n1);
     let (s, v) = token(&http, &url, None, &f).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let (s, v) = token(&http, &url, None, &f).await;
@@ -135,7 +143,7 @@ async fn metrics_count_a_scripted_sequence() {
     .await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     // A wrong password, and an unsupported grant type.
-    let mut bad = pw("web");
+    let mut bad = password_form("web");
     bad[3] = ("password", "wrong");
     let (s, _) = token(&http, &url, Some(WEB), &bad[..]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
@@ -257,19 +265,7 @@ async fn a_refresh_whose_client_disconnects_is_counted_abandoned() {
     let c = ChildServer::spawn(bin, dir.path(), "").await;
     let http = baton_testkit::client();
     let url = c.url.clone();
-    let (s, v) = token(
-        &http,
-        &url,
-        None,
-        &[
-            ("grant_type", "password"),
-            ("client_id", "spa"),
-            ("username", ALICE.0),
-            ("password", ALICE.1),
-            ("scope", "openid offline_access"),
-        ],
-    )
-    .await;
+    let (s, v) = token(&http, &url, None, &password_form("spa")).await;
     assert_eq!(s, StatusCode::OK, "{v}");
     let t1 = rt(&v);
 
@@ -290,30 +286,21 @@ async fn a_refresh_whose_client_disconnects_is_counted_abandoned() {
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     db.execute_batch("ROLLBACK").unwrap();
 
-    let scrape = || async {
-        let r = http.get(format!("{url}/metrics")).send().await.unwrap();
-        parse(&r.text().await.unwrap())
-    };
-    let mut m = scrape().await;
+    let mut m = scrape(&http, &url).await;
     for _ in 0..50 {
         if tokens(&m, "refresh_token", "abandoned") > 0.0 {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        m = scrape().await;
+        m = scrape(&http, &url).await;
     }
     assert_eq!(tokens(&m, "refresh_token", "abandoned"), 1.0);
     assert_eq!(tokens(&m, "refresh_token", "rotated"), 0.0);
 
     // The rotation committed: presenting the same token again is a retry within the
     // grace period, answered with the current successor.
-    let f = [
-        ("grant_type", "refresh_token"),
-        ("client_id", "spa"),
-        ("refresh_token", t1.as_str()),
-    ];
-    let (s, v) = token(&http, &url, None, &f).await;
+    let (s, v) = token(&http, &url, None, &public_refresh("spa", &t1)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
-    let m = scrape().await;
+    let m = scrape(&http, &url).await;
     assert_eq!(tokens(&m, "refresh_token", "grace_replay"), 1.0);
 }
