@@ -131,6 +131,28 @@ fn code_lines(text: &str) -> impl Iterator<Item = (usize, &str)> {
 
 // ---- the rules, as functions -------------------------------------------------------
 
+/// The lines of `text` with SQL that changes the `clients` or `users` table.
+fn record_changes(text: &str) -> Vec<usize> {
+    const CHANGES: &[&str] = &[
+        "INSERT INTO CLIENTS",
+        "INSERT INTO USERS",
+        "UPDATE CLIENTS",
+        "UPDATE USERS",
+        "DELETE FROM CLIENTS",
+        "DELETE FROM USERS",
+        "REPLACE INTO CLIENTS",
+        "REPLACE INTO USERS",
+    ];
+    code_lines(text)
+        .filter(|(_, l)| {
+            let l = l.to_uppercase();
+            let l = l.split_whitespace().collect::<Vec<_>>().join(" ");
+            CHANGES.iter().any(|c| l.contains(c))
+        })
+        .map(|(n, _)| n)
+        .collect()
+}
+
 /// The dependency names in a Cargo.toml's `[dependencies]` table, with their `path`
 /// when they are workspace crates.
 fn dependencies(manifest: &str) -> Vec<(String, Option<String>)> {
@@ -258,6 +280,46 @@ fn core_depends_on_no_io_crate() {
         "core performs no I/O and reads no clock (ARCHITECTURE.md, Invariants):\n{}",
         broken.join("\n")
     );
+}
+
+/// The SQLite store keeps clients and users in memory and forgets them after a write
+/// made with `write_records` (`crates/store/src/sqlite/known.rs`): a change to either
+/// table anywhere else, or made with plain `write`, would leave a stale record in use.
+#[test]
+fn sqlite_changes_clients_and_users_only_through_write_records() {
+    let src = root().join("crates/store/src/sqlite");
+    let mut broken = Vec::new();
+    for (rel, text) in rust_files(&src) {
+        if rel == "tests.rs" || rel == "plans.rs" || rel == "migrate.rs" {
+            continue;
+        }
+        let owner = rel == "clients.rs" || rel == "users.rs";
+        for n in record_changes(&text) {
+            if !owner {
+                broken.push(format!(
+                    "crates/store/src/sqlite/{rel}:{n}: changes clients or users"
+                ));
+            }
+        }
+        if owner {
+            for (n, l) in code_lines(&text) {
+                if l.contains("self.write(") {
+                    broken.push(format!("crates/store/src/sqlite/{rel}:{n}: plain write"));
+                }
+            }
+        }
+    }
+    assert!(
+        broken.is_empty(),
+        "clients and users are changed only in clients.rs and users.rs, with write_records:\n{}",
+        broken.join("\n")
+    );
+}
+
+#[test]
+fn record_changes_are_found_in_any_case_and_spacing() {
+    let text = "c.execute(\"update  users SET active = 0\")\nSELECT 1 FROM users\n// DELETE FROM clients\nDELETE\tFROM clients WHERE x";
+    assert_eq!(record_changes(text), vec![1, 4]);
 }
 
 #[test]

@@ -57,7 +57,7 @@ impl ClientStore for SqliteStore {
             client.created_at.0,
             client.managed_by.as_str(),
         );
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_records(move |c| {
             c.execute(
                 "INSERT INTO clients (client_id, data, created_at, managed_by)
                  VALUES (?1, ?2, ?3, ?4)",
@@ -75,7 +75,7 @@ impl ClientStore for SqliteStore {
             client.created_at.0,
             client.managed_by.as_str(),
         );
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_records(move |c| {
             c.execute(
                 "INSERT INTO clients (client_id, data, created_at, managed_by)
                  VALUES (?1, ?2, ?3, ?4)
@@ -90,7 +90,7 @@ impl ClientStore for SqliteStore {
 
     fn update_client<'a>(&'a self, client: &'a Client) -> BoxFuture<'a, StoreResult<bool>> {
         let (id, data) = (client.client_id.clone(), codec::client_to_json(client));
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_records(move |c| {
             c.execute(
                 "UPDATE clients SET data = ?2 WHERE client_id = ?1",
                 params![id, data],
@@ -130,7 +130,7 @@ impl ClientStore for SqliteStore {
 
     fn delete_client<'a>(&'a self, id: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
         let id = id.to_string();
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_records(move |c| {
             c.execute("DELETE FROM clients WHERE client_id = ?1", [id])
                 .map(|n| n > 0)
                 .map_err(unavailable)

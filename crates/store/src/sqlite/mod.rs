@@ -13,6 +13,7 @@ mod consents;
 mod events;
 mod grants;
 mod keys;
+mod known;
 mod maintenance;
 mod migrate;
 mod outbox;
@@ -28,15 +29,22 @@ mod tests;
 mod users;
 
 use baton_core::error::StoreError;
+use known::{Changes, Known};
 use rusqlite::{Connection, OpenFlags};
 use std::sync::mpsc;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 
 pub use migrate::{migrate, MIGRATIONS};
 
 type Completion = Box<dyn FnOnce(Result<(), StoreError>) + Send>;
-type Job = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+type Run = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
+
+/// A write for the writer's next transaction, and what it may change.
+struct Job {
+    run: Run,
+    changes: Changes,
+}
 
 /// The most writes one transaction takes; more wait for the next commit.
 const MAX_BATCH: usize = 512;
@@ -50,6 +58,8 @@ pub struct SqliteStore {
     readers: Mutex<Vec<Connection>>,
     /// Dropped (with the store, or by `close`) to stop the checkpointer.
     checkpointer: Mutex<Option<mpsc::Sender<()>>>,
+    /// Clients and users as last read (see `known.rs`); the writer forgets them.
+    known: Arc<Known>,
 }
 
 pub(crate) fn unavailable(e: rusqlite::Error) -> StoreError {
@@ -110,9 +120,11 @@ impl SqliteStore {
             .map_err(unavailable)?;
         let checkpoint_conn = connect(path)?;
         let (tx, rx) = mpsc::channel::<Job>();
+        let known = Arc::new(Known::default());
+        let forget = known.clone();
         std::thread::Builder::new()
             .name("baton-sqlite-writer".into())
-            .spawn(move || writer_loop(writer_conn, rx))
+            .spawn(move || writer_loop(writer_conn, rx, &forget))
             .map_err(|e| StoreError::Unavailable(format!("cannot start writer thread: {e}")))?;
         let (stop, stopped) = mpsc::channel::<()>();
         std::thread::Builder::new()
@@ -124,18 +136,38 @@ impl SqliteStore {
             writer: Mutex::new(Some(tx)),
             readers: Mutex::new(Vec::new()),
             checkpointer: Mutex::new(Some(stop)),
+            known,
         })
     }
 
     /// Runs `f` in the writer's next transaction; answers once that transaction has
-    /// committed (or failed, in which case nothing of `f` was kept).
+    /// committed (or failed, in which case nothing of `f` was kept). `f` must change
+    /// no client and no user: those are written with [`SqliteStore::write_records`].
     pub(crate) async fn write<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
+        self.write_changing(Changes::Other, f).await
+    }
+
+    /// [`SqliteStore::write`] for a write that changes clients or users: what the store
+    /// keeps of them in memory is forgotten before the write is acknowledged.
+    pub(crate) async fn write_records<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.write_changing(Changes::Records, f).await
+    }
+
+    async fn write_changing<T, F>(&self, changes: Changes, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
         let (tx, rx) = oneshot::channel::<Result<T, StoreError>>();
-        let job: Job = Box::new(move |conn| {
+        let run: Run = Box::new(move |conn| {
             let r = f(conn);
             let ok = r.is_ok();
             let done: Completion = Box::new(move |commit| {
@@ -143,6 +175,7 @@ impl SqliteStore {
             });
             (ok, done)
         });
+        let job = Job { run, changes };
         let sender = self
             .writer
             .lock()
@@ -211,7 +244,7 @@ fn control(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([]).map(|_| ())
 }
 
-fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
+fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>, known: &Known) {
     let mut batch: Vec<Job> = Vec::with_capacity(MAX_BATCH);
     let mut done: Vec<Completion> = Vec::with_capacity(MAX_BATCH);
     while let Ok(first) = rx.recv() {
@@ -228,9 +261,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
             batch.clear();
             continue;
         }
+        let mut forget = false;
         for job in batch.drain(..) {
+            forget |= job.changes == Changes::Records;
             let sp = control(&conn, "SAVEPOINT w");
-            let (ok, d) = job(&conn);
+            let (ok, d) = (job.run)(&conn);
             if sp.is_ok() {
                 let _ = if ok {
                     control(&conn, "RELEASE w")
@@ -243,6 +278,11 @@ fn writer_loop(conn: Connection, rx: mpsc::Receiver<Job>) {
         let commit = control(&conn, "COMMIT").map_err(unavailable);
         if commit.is_err() {
             let _ = conn.execute_batch("ROLLBACK");
+        }
+        // Before any write of this transaction is acknowledged: a caller told its
+        // client or user changed never reads the old one from memory afterwards.
+        if forget {
+            known.forget();
         }
         for d in done.drain(..) {
             d(commit.clone());

@@ -1,12 +1,13 @@
 //! A refresh's reads at once: the `RecordsStore` role for SqliteStore. One statement,
-//! so one read transaction (one shared lock of the file) instead of three.
+//! so one read transaction (one shared lock of the file) instead of three; or, with the
+//! client and user known in memory (`known.rs`), only the grant.
 
 use super::clients::{decode as decode_client, ClientRow, CLIENT_COLS};
 use super::grants::{grant_at, GRANT_COLS};
-use super::users::{user_at, USER_COLS};
+use super::users::{user_at, user_by_sub, USER_COLS};
 use super::{unavailable, SqliteStore};
 use crate::codec::{column_count, qualified};
-use baton_core::model::GrantId;
+use baton_core::model::{Client, GrantId};
 use baton_core::store::{BoxFuture, RecordsStore, RequestRecords, StoreResult};
 use rusqlite::{params, OptionalExtension};
 use std::future::ready;
@@ -37,7 +38,26 @@ impl RecordsStore for SqliteStore {
         client_id: &'a str,
         grant_id: Option<GrantId>,
     ) -> BoxFuture<'a, StoreResult<RequestRecords>> {
-        Box::pin(ready(self.read(|c| {
+        // Taken before anything is read: a forgetting after this keeps the read's
+        // records from being learnt (`known.rs`).
+        let epoch = self.known.epoch();
+        let r = match self.known.client(client_id) {
+            Some(client) => self.records_after(epoch, client, grant_id),
+            None => self.all_records(epoch, client_id, grant_id),
+        };
+        Box::pin(ready(r))
+    }
+}
+
+impl SqliteStore {
+    /// The client, grant and user in one statement (one read transaction).
+    fn all_records(
+        &self,
+        epoch: Option<u64>,
+        client_id: &str,
+        grant_id: Option<GrantId>,
+    ) -> StoreResult<RequestRecords> {
+        let records = self.read(|c| {
             let gid = grant_id.map(|g| g.0.to_vec());
             let row = c
                 .prepare_cached(sql())
@@ -68,6 +88,47 @@ impl RecordsStore for SqliteStore {
                 grant,
                 user,
             })
-        })))
+        })?;
+        self.known
+            .learn(epoch, records.client.as_ref(), records.user.as_ref());
+        Ok(records)
+    }
+
+    /// With the client known: the grant, and its user unless known too.
+    fn records_after(
+        &self,
+        epoch: Option<u64>,
+        client: Client,
+        grant_id: Option<GrantId>,
+    ) -> StoreResult<RequestRecords> {
+        let Some(gid) = grant_id else {
+            return Ok(RequestRecords {
+                client: Some(client),
+                ..RequestRecords::default()
+            });
+        };
+        let grant = self.read(|c| {
+            static SQL: OnceLock<String> = OnceLock::new();
+            let sql = SQL.get_or_init(|| format!("SELECT {GRANT_COLS} FROM grants WHERE id = ?1"));
+            c.prepare_cached(sql)
+                .and_then(|mut s| s.query_row([&gid.0[..]], |r| grant_at(r, 0)).optional())
+                .map_err(unavailable)
+        })?;
+        let user = match &grant {
+            None => None,
+            Some(g) => match self.known.user(&g.subject) {
+                Some(u) => Some(u),
+                None => {
+                    let u = self.read(|c| user_by_sub(c, &g.subject))?;
+                    self.known.learn(epoch, None, u.as_ref());
+                    u
+                }
+            },
+        };
+        Ok(RequestRecords {
+            client: Some(client),
+            grant,
+            user,
+        })
     }
 }

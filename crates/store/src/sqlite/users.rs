@@ -4,7 +4,7 @@ use super::{unavailable, SqliteStore};
 use baton_core::model::{ManagedBy, User};
 use baton_core::store::{BoxFuture, StoreResult, UserStore};
 use baton_core::time::Timestamp;
-use rusqlite::{params, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use std::future::ready;
 
 fn user_from_row(r: &Row<'_>) -> rusqlite::Result<User> {
@@ -30,6 +30,13 @@ pub(super) fn user_at(r: &Row<'_>, o: usize) -> rusqlite::Result<User> {
     })
 }
 
+/// The user whose `sub` this is.
+pub(super) fn user_by_sub(c: &Connection, sub: &str) -> StoreResult<Option<User>> {
+    c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE sub = ?1"))
+        .and_then(|mut s| s.query_row([sub], user_from_row).optional())
+        .map_err(unavailable)
+}
+
 pub(super) const USER_COLS: &str =
     "sub, username, password_hash, active, claims, created_at, managed_by, user_roles, user_groups, admin";
 
@@ -45,16 +52,12 @@ impl UserStore for SqliteStore {
     }
 
     fn get_user_by_sub<'a>(&'a self, sub: &'a str) -> BoxFuture<'a, StoreResult<Option<User>>> {
-        Box::pin(ready(self.read(|c| {
-            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE sub = ?1"))
-                .and_then(|mut s| s.query_row([sub], user_from_row).optional())
-                .map_err(unavailable)
-        })))
+        Box::pin(ready(self.read(|c| user_by_sub(c, sub))))
     }
 
     fn upsert_user<'a>(&'a self, u: &'a User) -> BoxFuture<'a, StoreResult<()>> {
         let u = u.clone();
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_records(move |c| {
             c.execute(
                 &format!(
                     "INSERT INTO users ({USER_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
@@ -96,7 +99,7 @@ impl UserStore for SqliteStore {
 
     fn delete_user<'a>(&'a self, username: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
         let u = username.to_string();
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_records(move |c| {
             c.execute("DELETE FROM users WHERE username = ?1", [u])
                 .map(|n| n > 0)
                 .map_err(unavailable)

@@ -27,6 +27,32 @@ async fn a_disabled_user_cannot_refresh_and_nothing_is_lost() {
     assert_eq!(grant(&s, &next).await.generation, 2);
 }
 
+/// The store keeps the users and clients that refreshes read in memory: a user changed
+/// through Baton is seen by the very next refresh all the same, and one changed in the
+/// database file by another program within a second.
+#[tokio::test]
+async fn a_user_changed_after_a_refresh_is_seen_by_the_next_one() {
+    let s = TestServer::start("").await;
+    let t = login(&s, SPA_C).await;
+    // This refresh leaves alice known in memory.
+    let t = rt(&refresh_ok(&s, SPA_C, &t).await);
+    set_user(&s, |u| u.active = false).await;
+    let (st, v) = refresh(&s, SPA_C, &t).await;
+    assert_invalid_grant(st, &v, "inactive");
+    set_user(&s, |u| u.active = true).await;
+    let t = rt(&refresh_ok(&s, SPA_C, &t).await);
+
+    let db = rusqlite::Connection::open(s.dir.path().join("baton.db")).unwrap();
+    db.busy_timeout(std::time::Duration::from_secs(5)).unwrap();
+    let n = db
+        .execute("UPDATE users SET active = 0 WHERE username = 'alice'", [])
+        .unwrap();
+    assert_eq!(n, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (st, v) = refresh(&s, SPA_C, &t).await;
+    assert_invalid_grant(st, &v, "inactive");
+}
+
 #[tokio::test]
 async fn a_deleted_user_cannot_refresh() {
     for (extra, why) in [
