@@ -79,11 +79,26 @@ pub fn sign(
     typ: &str,
     claims: &Value,
 ) -> Result<String, String> {
-    let header = serde_json::json!({"alg": alg.as_str(), "typ": typ, "kid": kid});
+    /// The JOSE header, its members in the order a JSON object of them would print.
+    #[derive(serde::Serialize)]
+    struct Header<'a> {
+        alg: &'a str,
+        kid: &'a str,
+        typ: &'a str,
+    }
+    let header = Header {
+        alg: alg.as_str(),
+        kid,
+        typ,
+    };
+    // Serialized straight to bytes: `Value`'s `Display` goes through the formatting
+    // machinery, a measurable share of a refresh's CPU.
+    let header = serde_json::to_vec(&header).map_err(|e| e.to_string())?;
+    let claims = serde_json::to_vec(claims).map_err(|e| e.to_string())?;
     let mut out = String::with_capacity(512);
-    URL_SAFE_NO_PAD.encode_string(header.to_string(), &mut out);
+    URL_SAFE_NO_PAD.encode_string(header, &mut out);
     out.push('.');
-    URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut out);
+    URL_SAFE_NO_PAD.encode_string(claims, &mut out);
     let sig = signer.sign(out.as_bytes())?;
     out.push('.');
     URL_SAFE_NO_PAD.encode_string(sig, &mut out);
@@ -229,6 +244,19 @@ mod tests {
         let rng = ring::rand::SystemRandom::new();
         let pkcs8 = signature::Ed25519KeyPair::generate_pkcs8(&rng).unwrap();
         Signer::from_pkcs8(SigAlg::EdDSA, pkcs8.as_ref()).unwrap()
+    }
+
+    #[test]
+    fn header_and_claims_are_compact_json_with_the_header_members_in_order() {
+        let claims = serde_json::json!({"sub": "a\"b", "n": 1});
+        let t = sign(&es256(), SigAlg::ES256, "k\"1", "at+jwt", &claims).unwrap();
+        let part = |i: usize| {
+            URL_SAFE_NO_PAD
+                .decode(t.split('.').nth(i).unwrap())
+                .unwrap()
+        };
+        assert_eq!(part(0), br#"{"alg":"ES256","kid":"k\"1","typ":"at+jwt"}"#);
+        assert_eq!(part(1), claims.to_string().into_bytes());
     }
 
     #[test]
