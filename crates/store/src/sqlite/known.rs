@@ -15,7 +15,7 @@
 
 use baton_core::model::{Client, User};
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// How long a record learnt from the database is used before it is read again.
@@ -60,28 +60,31 @@ fn keep<T>(map: &mut HashMap<String, (Instant, T)>, key: &str, value: T) {
 }
 
 impl Known {
+    /// The lock, whoever panicked while holding it: every change under it (an insert, a
+    /// clear, an increment) leaves the maps usable, and `forget` clears them anyway.
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// The client, if it was read less than [`FRESH_FOR`] ago and has not changed since.
     pub fn client(&self, id: &str) -> Option<Client> {
-        self.inner
-            .lock()
-            .ok()
-            .and_then(|i| fresh(i.clients.get(id)))
+        fresh(self.lock().clients.get(id))
     }
 
     /// The user whose `sub` this is, like [`Known::client`].
     pub fn user(&self, sub: &str) -> Option<User> {
-        self.inner.lock().ok().and_then(|i| fresh(i.users.get(sub)))
+        fresh(self.lock().users.get(sub))
     }
 
     /// To be taken before a read whose records are then offered to [`Known::learn`].
-    pub fn epoch(&self) -> Option<u64> {
-        self.inner.lock().ok().map(|i| i.epoch)
+    pub fn epoch(&self) -> u64 {
+        self.lock().epoch
     }
 
     /// Keeps what a read found, unless something was forgotten since `epoch`.
-    pub fn learn(&self, epoch: Option<u64>, client: Option<&Client>, user: Option<&User>) {
-        let Ok(mut i) = self.inner.lock() else { return };
-        if epoch != Some(i.epoch) {
+    pub fn learn(&self, epoch: u64, client: Option<&Client>, user: Option<&User>) {
+        let mut i = self.lock();
+        if epoch != i.epoch {
             return;
         }
         if let Some(c) = client {
@@ -95,12 +98,7 @@ impl Known {
     /// Forgets every client and user (the writer, after a commit that may have
     /// changed some, before it acknowledges the commit's writes).
     pub fn forget(&self) {
-        let mut i = match self.inner.lock() {
-            Ok(i) => i,
-            // A reader panicked while holding the lock: what it held may be half
-            // updated, so it is cleared all the same.
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut i = self.lock();
         i.epoch = i.epoch.wrapping_add(1);
         i.clients.clear();
         i.users.clear();

@@ -53,7 +53,7 @@ impl SqliteStore {
     /// The client, grant and user in one statement (one read transaction).
     fn all_records(
         &self,
-        epoch: Option<u64>,
+        epoch: u64,
         client_id: &str,
         grant_id: Option<GrantId>,
     ) -> StoreResult<RequestRecords> {
@@ -97,7 +97,7 @@ impl SqliteStore {
     /// With the client known: the grant, and its user unless known too.
     fn records_after(
         &self,
-        epoch: Option<u64>,
+        epoch: u64,
         client: Client,
         grant_id: Option<GrantId>,
     ) -> StoreResult<RequestRecords> {
@@ -107,24 +107,24 @@ impl SqliteStore {
                 ..RequestRecords::default()
             });
         };
-        let grant = self.read(|c| {
+        let (grant, user) = self.read(|c| {
             static SQL: OnceLock<String> = OnceLock::new();
             let sql = SQL.get_or_init(|| format!("SELECT {GRANT_COLS} FROM grants WHERE id = ?1"));
-            c.prepare_cached(sql)
-                .and_then(|mut s| s.query_row([&gid.0[..]], |r| grant_at(r, 0)).optional())
-                .map_err(unavailable)
+            let mut s = c.prepare_cached(sql).map_err(unavailable)?;
+            let mut rows = s.query([&gid.0[..]]).map_err(unavailable)?;
+            let Some(row) = rows.next().map_err(unavailable)? else {
+                return Ok((None, None));
+            };
+            let grant = grant_at(row, 0).map_err(unavailable)?;
+            if let Some(u) = self.known.user(&grant.subject) {
+                return Ok((Some(grant), Some(u)));
+            }
+            // The grant's statement is still open, so its read transaction is too: the
+            // user comes from the same snapshot, in the same transaction.
+            let user = user_by_sub(c, &grant.subject)?;
+            self.known.learn(epoch, None, user.as_ref());
+            Ok((Some(grant), user))
         })?;
-        let user = match &grant {
-            None => None,
-            Some(g) => match self.known.user(&g.subject) {
-                Some(u) => Some(u),
-                None => {
-                    let u = self.read(|c| user_by_sub(c, &g.subject))?;
-                    self.known.learn(epoch, None, u.as_ref());
-                    u
-                }
-            },
-        };
         Ok(RequestRecords {
             client: Some(client),
             grant,
