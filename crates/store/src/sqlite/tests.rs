@@ -102,3 +102,138 @@ fn grants_stored_before_migration_12_are_rechecked_then_deleted_when_idle() {
     assert_eq!(p.expired[0].details["expired_at"], min(110));
     store.close();
 }
+
+mod gathering {
+    use super::super::queue::{Closed, Gathering, Queue};
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    const MOST: usize = 512;
+
+    /// Pushes `n` writes on another thread, `gap` apart, starting after `gap`.
+    #[allow(clippy::disallowed_methods)] // a plain thread standing in for the callers
+    fn later(q: &Arc<Queue<u32>>, n: u32, gap: Duration) -> std::thread::JoinHandle<()> {
+        let q = q.clone();
+        std::thread::spawn(move || {
+            for i in 0..n {
+                std::thread::sleep(gap);
+                let _ = q.push(100 + i);
+            }
+        })
+    }
+
+    fn gathering(target: usize, wait: Duration) -> Gathering {
+        Gathering { target, wait }
+    }
+
+    /// A write after a lone write is committed at once, whatever the wait allows: an
+    /// idle server adds no latency to a refresh.
+    #[test]
+    fn a_write_after_a_lone_write_never_waits() {
+        let q = Arc::new(Queue::new());
+        q.push(1).unwrap();
+        let pusher = later(&q, 1, Duration::from_millis(500));
+        let mut batch = Vec::new();
+        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 1, MOST, &mut batch));
+        assert_eq!(batch, vec![1], "it waited for a write that came later");
+        pusher.join().unwrap();
+    }
+
+    /// An idle writer is woken by the first write.
+    #[test]
+    fn an_idle_writer_takes_the_first_write_that_comes() {
+        let q = Arc::new(Queue::new());
+        let pusher = later(&q, 1, Duration::from_millis(50));
+        let mut batch = Vec::new();
+        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 0, MOST, &mut batch));
+        assert_eq!(batch, vec![100]);
+        pusher.join().unwrap();
+    }
+
+    /// Under load, the writer waits for more writes and is woken as soon as the target
+    /// is reached (here long before the wait ends); later writes wait for the next
+    /// batch.
+    #[test]
+    fn under_load_a_batch_waits_for_its_target_and_no_longer() {
+        let q = Arc::new(Queue::new());
+        q.push(1).unwrap();
+        q.push(2).unwrap();
+        let pusher = later(&q, 5, Duration::from_millis(20));
+        let mut batch = Vec::new();
+        assert!(q.next_batch(gathering(4, Duration::from_secs(30)), 5, MOST, &mut batch));
+        assert_eq!(batch, vec![1, 2, 100, 101]);
+        pusher.join().unwrap();
+        let mut rest = Vec::new();
+        assert!(q.next_batch(gathering(4, Duration::ZERO), 0, MOST, &mut rest));
+        assert_eq!(rest, vec![102, 103, 104], "nothing is lost");
+    }
+
+    /// The wait is bounded: short of its target, a batch is taken once the wait is
+    /// over, with what came meanwhile.
+    #[test]
+    fn short_of_its_target_a_batch_is_taken_when_the_wait_ends() {
+        let q = Arc::new(Queue::new());
+        q.push(1).unwrap();
+        let pusher = later(&q, 1, Duration::from_secs(2));
+        let mut batch = Vec::new();
+        assert!(q.next_batch(
+            gathering(20, Duration::from_millis(50)),
+            7,
+            MOST,
+            &mut batch
+        ));
+        assert_eq!(batch, vec![1]);
+        pusher.join().unwrap();
+    }
+
+    /// A batch takes at most its bound; a closed queue refuses writes, still hands over
+    /// what was queued, and then ends the writer's loop; an abandoned one drops them.
+    #[test]
+    fn a_batch_is_bounded_and_a_closed_queue_drains_before_it_ends() {
+        let q = Queue::new();
+        for i in 0..10 {
+            q.push(i).unwrap();
+        }
+        let mut batch = Vec::new();
+        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 7, 4, &mut batch));
+        assert_eq!(batch, vec![0, 1, 2, 3]);
+        q.close();
+        assert_eq!(q.push(10), Err(Closed));
+        let mut rest = Vec::new();
+        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 7, 100, &mut rest));
+        assert_eq!(rest, vec![4, 5, 6, 7, 8, 9]);
+        assert!(!q.next_batch(gathering(20, Duration::from_secs(30)), 7, 100, &mut rest));
+
+        let q = Queue::new();
+        q.push(1).unwrap();
+        q.abandon();
+        assert_eq!(q.push(2), Err(Closed));
+        assert!(!q.next_batch(gathering(20, Duration::ZERO), 0, 100, &mut Vec::new()));
+    }
+
+    /// A closed store answers writes with an error.
+    #[test]
+    fn writes_to_a_closed_store_fail_cleanly() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let store = super::super::SqliteStore::open(path.to_str().unwrap()).unwrap();
+        store.close();
+        let r = super::block_on(store.write(|_| Ok(())));
+        assert!(r.is_err(), "{r:?}");
+    }
+
+    /// A writer that stops (here: a write panics in it) leaves no caller waiting: the
+    /// write in flight and every later one fail.
+    #[test]
+    fn a_writer_that_stops_leaves_no_caller_waiting() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.db");
+        let store = super::super::SqliteStore::open(path.to_str().unwrap()).unwrap();
+        let r = super::block_on(
+            store.write(|_| -> Result<(), baton_core::error::StoreError> { panic!("deliberate") }),
+        );
+        assert!(r.is_err(), "{r:?}");
+        let r = super::block_on(store.write(|_| Ok(())));
+        assert!(r.is_err(), "{r:?}");
+    }
+}
