@@ -62,6 +62,10 @@ impl<T> Queue<T> {
         }
         s.jobs.push(job);
         let wake = s.jobs.len() >= s.wake_at;
+        if wake {
+            // Once: the writes that follow until the writer runs need not wake it again.
+            s.wake_at = usize::MAX;
+        }
         drop(s);
         if wake {
             self.wake.notify_one();

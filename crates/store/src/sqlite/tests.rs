@@ -122,9 +122,15 @@ mod gathering {
         })
     }
 
-    fn gathering(target: usize, wait: Duration) -> Gathering {
-        Gathering { target, wait }
+    /// The next batch the writer takes from `q` with this target and wait, after a
+    /// transaction of `previous` writes (asserting the queue did not end).
+    fn next(q: &Queue<u32>, target: usize, wait: Duration, previous: usize) -> Vec<u32> {
+        let mut batch = Vec::new();
+        assert!(q.next_batch(Gathering { target, wait }, previous, MOST, &mut batch));
+        batch
     }
+
+    const LONG: Duration = Duration::from_secs(30);
 
     /// A write after a lone write is committed at once, whatever the wait allows: an
     /// idle server adds no latency to a refresh.
@@ -133,8 +139,7 @@ mod gathering {
         let q = Arc::new(Queue::new());
         q.push(1).unwrap();
         let pusher = later(&q, 1, Duration::from_millis(500));
-        let mut batch = Vec::new();
-        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 1, MOST, &mut batch));
+        let batch = next(&q, 20, LONG, 1);
         assert_eq!(batch, vec![1], "it waited for a write that came later");
         pusher.join().unwrap();
     }
@@ -144,9 +149,7 @@ mod gathering {
     fn an_idle_writer_takes_the_first_write_that_comes() {
         let q = Arc::new(Queue::new());
         let pusher = later(&q, 1, Duration::from_millis(50));
-        let mut batch = Vec::new();
-        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 0, MOST, &mut batch));
-        assert_eq!(batch, vec![100]);
+        assert_eq!(next(&q, 20, LONG, 0), vec![100]);
         pusher.join().unwrap();
     }
 
@@ -159,12 +162,9 @@ mod gathering {
         q.push(1).unwrap();
         q.push(2).unwrap();
         let pusher = later(&q, 5, Duration::from_millis(20));
-        let mut batch = Vec::new();
-        assert!(q.next_batch(gathering(4, Duration::from_secs(30)), 5, MOST, &mut batch));
-        assert_eq!(batch, vec![1, 2, 100, 101]);
+        assert_eq!(next(&q, 4, LONG, 5), vec![1, 2, 100, 101]);
         pusher.join().unwrap();
-        let mut rest = Vec::new();
-        assert!(q.next_batch(gathering(4, Duration::ZERO), 0, MOST, &mut rest));
+        let rest = next(&q, 4, Duration::ZERO, 0);
         assert_eq!(rest, vec![102, 103, 104], "nothing is lost");
     }
 
@@ -175,14 +175,7 @@ mod gathering {
         let q = Arc::new(Queue::new());
         q.push(1).unwrap();
         let pusher = later(&q, 1, Duration::from_secs(2));
-        let mut batch = Vec::new();
-        assert!(q.next_batch(
-            gathering(20, Duration::from_millis(50)),
-            7,
-            MOST,
-            &mut batch
-        ));
-        assert_eq!(batch, vec![1]);
+        assert_eq!(next(&q, 20, Duration::from_millis(50), 7), vec![1]);
         pusher.join().unwrap();
     }
 
@@ -194,21 +187,23 @@ mod gathering {
         for i in 0..10 {
             q.push(i).unwrap();
         }
+        let g = Gathering {
+            target: 20,
+            wait: LONG,
+        };
         let mut batch = Vec::new();
-        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 7, 4, &mut batch));
+        assert!(q.next_batch(g, 7, 4, &mut batch));
         assert_eq!(batch, vec![0, 1, 2, 3]);
         q.close();
         assert_eq!(q.push(10), Err(Closed));
-        let mut rest = Vec::new();
-        assert!(q.next_batch(gathering(20, Duration::from_secs(30)), 7, 100, &mut rest));
-        assert_eq!(rest, vec![4, 5, 6, 7, 8, 9]);
-        assert!(!q.next_batch(gathering(20, Duration::from_secs(30)), 7, 100, &mut rest));
+        assert_eq!(next(&q, 20, LONG, 7), vec![4, 5, 6, 7, 8, 9]);
+        assert!(!q.next_batch(g, 7, MOST, &mut batch));
 
         let q = Queue::new();
         q.push(1).unwrap();
         q.abandon();
         assert_eq!(q.push(2), Err(Closed));
-        assert!(!q.next_batch(gathering(20, Duration::ZERO), 0, 100, &mut Vec::new()));
+        assert!(!q.next_batch(g, 0, MOST, &mut batch));
     }
 
     /// A closed store answers writes with an error.
