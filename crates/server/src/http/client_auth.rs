@@ -45,16 +45,18 @@ fn basic(headers: &HeaderMap) -> ApiResult<Option<(String, String)>> {
     let raw = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|_| failed())?;
-    let raw = String::from_utf8(raw).map_err(|_| failed())?;
-    let (id, secret) = raw.split_once(':').ok_or_else(failed)?;
-    // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-    let dec = |s: &str| {
-        super::form::parse(format!("v={s}").as_bytes())
-            .ok()
-            .and_then(|f| f.get("v").map(str::to_string))
-    };
-    let id = dec(id).ok_or_else(failed)?;
-    let secret = dec(secret).unwrap_or_default();
+    let (id, secret) = raw
+        .iter()
+        .position(|b| *b == b':')
+        .map(|i| (&raw[..i], &raw[i + 1..]))
+        .ok_or_else(failed)?;
+    // RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding. Each is
+    // decoded as a form value is (UTF-8, no control characters); an empty id fails.
+    let id = super::form::decode(id)
+        .ok()
+        .filter(|id| !id.is_empty())
+        .ok_or_else(failed)?;
+    let secret = super::form::decode(secret).unwrap_or_default();
     Ok(Some((id, secret)))
 }
 
@@ -107,17 +109,29 @@ pub async fn authenticate(
     form: &Form,
     endpoint: &str,
 ) -> ApiResult<Client> {
-    authenticate_with(st, headers, form, endpoint, None).await
+    authenticate_with(st, credentials(headers, form), endpoint, None).await
 }
 
-/// The client id a request presents (Basic, `client_id` in the form, or a client
-/// assertion's form `client_id`), if it presents one well-formed: to read the client
-/// together with the request's other records ([`authenticate_with`]).
-pub fn presented_id(headers: &HeaderMap, form: &Form) -> Option<String> {
-    match presented(headers, form).ok()? {
-        Presented::Basic { id, .. } => Some(id),
-        Presented::Post { id, .. } | Presented::None { id } => Some(id.to_string()),
-        Presented::Assertion { id, .. } => id.map(str::to_string),
+/// The client credentials a request presents, read once (before any lookup) for
+/// everything that needs them: the client id to read the client with the request's
+/// other records, then [`authenticate_with`].
+pub struct Credentials<'a>(Presented<'a>);
+
+/// Reads the credentials `headers` and `form` present; a malformed or ambiguous
+/// presentation is the error [`authenticate`] answers.
+pub fn credentials<'a>(headers: &HeaderMap, form: &'a Form) -> ApiResult<Credentials<'a>> {
+    presented(headers, form).map(Credentials)
+}
+
+impl Credentials<'_> {
+    /// The client id presented (Basic, `client_id` in the form, or a client
+    /// assertion's form `client_id`), if one is.
+    pub fn client_id(&self) -> Option<&str> {
+        match &self.0 {
+            Presented::Basic { id, .. } => Some(id),
+            Presented::Post { id, .. } | Presented::None { id } => Some(id),
+            Presented::Assertion { id, .. } => *id,
+        }
     }
 }
 
@@ -128,16 +142,15 @@ pub struct KnownClient {
     pub client: Option<Client>,
 }
 
-/// [`authenticate`], with the client as already read when `known` is for the id the
-/// request presents (else it is read here).
+/// [`authenticate`] with the request's [`credentials`], and the client as already read
+/// when `known` is for the id they present (else it is read here).
 pub async fn authenticate_with(
     st: &AppState,
-    headers: &HeaderMap,
-    form: &Form,
+    credentials: ApiResult<Credentials<'_>>,
     endpoint: &str,
     known: Option<KnownClient>,
 ) -> ApiResult<Client> {
-    let p = presented(headers, form)?;
+    let p = credentials?.0;
     let id = match &p {
         Presented::Basic { id, .. } => id.as_str(),
         Presented::Post { id, .. } | Presented::None { id } => id,
@@ -263,4 +276,52 @@ async fn authenticate_assertion(
 /// (`1700000000.5`, `1.7e9`) included; anything else is malformed.
 fn numeric_date(v: &serde_json::Value) -> Option<f64> {
     v.as_f64().filter(|t| t.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+    use baton_core::error::ErrorCode;
+
+    fn with_basic(raw: &[u8]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        let v = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        );
+        h.insert(header::AUTHORIZATION, HeaderValue::from_str(&v).unwrap());
+        h
+    }
+
+    /// RFC 6749 §2.3.1: the id and secret are form-urlencoded inside the Basic pair.
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let got = basic(&with_basic(b"my%3Aapp:s%2Bcret+x%25")).unwrap();
+        assert_eq!(got, Some(("my:app".into(), "s+cret x%".into())));
+        // Only the first colon separates; the secret may hold more, and be empty.
+        let got = basic(&with_basic(b"app:a:b")).unwrap();
+        assert_eq!(got, Some(("app".into(), "a:b".into())));
+        let got = basic(&with_basic(b"app:")).unwrap();
+        assert_eq!(got, Some(("app".into(), String::new())));
+        // A literal `&` or `=` is part of the id, never a separator.
+        let got = basic(&with_basic(b"a&b=c:s")).unwrap();
+        assert_eq!(got, Some(("a&b=c".into(), "s".into())));
+        assert_eq!(basic(&HeaderMap::new()).unwrap(), None);
+    }
+
+    #[test]
+    fn malformed_basic_credentials_fail() {
+        for raw in [
+            &b"no-colon"[..],
+            b":secret",
+            b"a%zz:s",
+            b"a%00:s",
+            b"\xff:s",
+            b"a\x01b:s",
+        ] {
+            let e = basic(&with_basic(raw)).unwrap_err();
+            assert_eq!(e.err.code, ErrorCode::InvalidClient, "{raw:?}");
+        }
+    }
 }

@@ -111,7 +111,26 @@ pub fn parse(input: &[u8]) -> Result<Form, OAuthError> {
     Ok(Form { pairs })
 }
 
-fn decode(s: &[u8]) -> Result<String, OAuthError> {
+/// Decodes one form-urlencoded name or value: UTF-8 without control characters (tab,
+/// CR and LF aside), else `invalid_request`.
+pub(crate) fn decode(s: &[u8]) -> Result<String, OAuthError> {
+    // Most names and values have nothing to decode: they are checked in place.
+    let s = if s.iter().any(|b| matches!(b, b'%' | b'+')) {
+        String::from_utf8(unescape(s)?)
+    } else {
+        String::from_utf8(s.to_vec())
+    }
+    .map_err(|_| OAuthError::invalid_request("the request is not valid UTF-8"))?;
+    if has_control(&s) {
+        return Err(OAuthError::invalid_request(
+            "the request contains control characters",
+        ));
+    }
+    Ok(s)
+}
+
+/// `+` as a space and `%XX` as its byte.
+fn unescape(s: &[u8]) -> Result<Vec<u8>, OAuthError> {
     let mut out = Vec::with_capacity(s.len());
     let mut i = 0;
     while i < s.len() {
@@ -136,16 +155,18 @@ fn decode(s: &[u8]) -> Result<String, OAuthError> {
         }
         i += 1;
     }
-    let s = String::from_utf8(out)
-        .map_err(|_| OAuthError::invalid_request("the request is not valid UTF-8"))?;
-    if s.chars()
-        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
-    {
-        return Err(OAuthError::invalid_request(
-            "the request contains control characters",
-        ));
-    }
-    Ok(s)
+    Ok(out)
+}
+
+/// A control character (Unicode category Cc: U+0000-U+001F, U+007F-U+009F) other than
+/// tab, CR and LF: read off the UTF-8 bytes (U+0080-U+009F are 0xC2 0x80-0x9F).
+fn has_control(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.iter().enumerate().any(|(i, &c)| {
+        (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r'))
+            || c == 0x7f
+            || (c == 0xc2 && b.get(i + 1).is_some_and(|n| (0x80..=0x9f).contains(n)))
+    })
 }
 
 /// A parameter name safe to echo in an error description.
@@ -176,5 +197,25 @@ mod tests {
         assert_eq!(parse(b"a=%C3%A9").unwrap().get("a"), Some("é"));
         let f = parse(b"resource=https%3A%2F%2Fa&resource=&resource=urn%3Ab").unwrap();
         assert_eq!(f.all("resource"), vec!["https://a", "urn:b"]);
+        // Values with nothing to decode are checked in place like the others.
+        assert!(parse(b"a=x\x01y").is_err());
+        assert!(parse(b"a=x\xc2\x85y").is_err(), "a C1 control (NEL)");
+        assert!(parse(b"a=x%C2%85y").is_err());
+        assert!(parse(b"a=\xc3\xa9\x7f").is_err());
+        assert_eq!(
+            parse(b"a=x\ty\xc3\xa9").unwrap().get("a"),
+            Some("x\ty\u{e9}")
+        );
+    }
+
+    /// The byte-level check refuses exactly the control characters `char::is_control`
+    /// names, tab, CR and LF aside, every character tried alone and between others.
+    #[test]
+    fn control_characters_are_those_of_unicode() {
+        for c in (0..=0x10ffff_u32).filter_map(char::from_u32) {
+            let refused = c.is_control() && !matches!(c, '\t' | '\n' | '\r');
+            assert_eq!(has_control(&c.to_string()), refused, "{c:?}");
+            assert_eq!(has_control(&format!("a{c}\u{e9}")), refused, "{c:?}");
+        }
     }
 }

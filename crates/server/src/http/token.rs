@@ -16,6 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use baton_core::error::{ErrorCode, OAuthError};
 use baton_core::model::{Client, GrantType};
+use baton_core::token::RefreshClaims;
 use baton_proto::oauth::TokenResponse;
 use std::time::{Duration, Instant};
 
@@ -169,13 +170,16 @@ async fn handle(
         Err(e) => return Counted::refused(metrics::GrantTypeLabel::Other, e),
     };
     let grant = metrics::GrantTypeLabel::parse(grant_type);
-    // A refresh reads its client, grant and user in one go (one statement).
-    let (known, prefetched) = if grant_type == "refresh_token" {
-        prefetch(st, headers, &f).await
-    } else {
-        (None, None)
+    let credentials = client_auth::credentials(headers, &f);
+    // A refresh token is opened (its MAC checked) once, here; a refresh reads its
+    // client, grant and user in one go (one statement).
+    let opened = (grant_type == "refresh_token")
+        .then(|| f.get("refresh_token").and_then(|t| st.rt_keys.open(t)));
+    let (known, prefetched) = match (&credentials, opened) {
+        (Ok(c), Some(opened)) => prefetch(st, c, opened).await,
+        _ => (None, None),
     };
-    let client = match client_auth::authenticate_with(st, headers, &f, "/token", known).await {
+    let client = match client_auth::authenticate_with(st, credentials, "/token", known).await {
         Ok(c) => c,
         Err(e) => return Counted::refused(grant, e),
     };
@@ -192,6 +196,7 @@ async fn handle(
     let seen = Seen {
         arrival,
         dpop_jkt: proof.as_ref().map(|p| p.jkt.as_str()),
+        opened: opened.flatten(),
         prefetched: prefetched.as_ref(),
     };
     match dispatch(st, caller, &client, &f, grant_type, &seen).await {
@@ -209,27 +214,23 @@ async fn handle(
 }
 
 /// A refresh's records, read together before its client authenticates: the client
-/// it presents, and the grant its refresh token names (one of the main store: a cached
-/// grant is read from the cache as before) with that grant's user. A token that fails
-/// its MAC names no grant. A store failure here reads nothing: each record is then
-/// read (and the failure answered) where it is needed.
+/// it presents, and the grant its refresh token names (`opened`: its claims if its MAC
+/// held; one of the main store: a cached grant is read from the cache as before) with
+/// that grant's user. A store failure here reads nothing: each record is then read
+/// (and the failure answered) where it is needed.
 async fn prefetch(
     st: &AppState,
-    headers: &HeaderMap,
-    f: &Form,
+    credentials: &client_auth::Credentials<'_>,
+    opened: Option<RefreshClaims>,
 ) -> (Option<client_auth::KnownClient>, Option<Prefetched>) {
-    let Some(id) = client_auth::presented_id(headers, f).filter(|id| id.len() <= 256) else {
+    let Some(id) = credentials.client_id().filter(|id| id.len() <= 256) else {
         return (None, None);
     };
-    let grant_id = f
-        .get("refresh_token")
-        .and_then(|t| st.rt_keys.open(t))
-        .filter(|c| c.persist())
-        .map(|c| c.grant_id);
-    match st.store.request_records(&id, grant_id).await {
+    let grant_id = opened.filter(|c| c.persist()).map(|c| c.grant_id);
+    match st.store.request_records(id, grant_id).await {
         Ok(r) => (
             Some(client_auth::KnownClient {
-                client_id: id,
+                client_id: id.to_string(),
                 client: r.client,
             }),
             r.grant.map(|grant| Prefetched {
@@ -247,10 +248,12 @@ fn read_form(headers: &HeaderMap, body: &[u8]) -> ApiResult<Form> {
 }
 
 /// What a token request brought besides its form: when it arrived, the key its DPoP
-/// proof proved (if it carried one), and a refresh's records read with its client.
+/// proof proved (if it carried one), and a refresh's token claims (if its MAC held) and
+/// records read with its client.
 struct Seen<'a> {
     arrival: Instant,
     dpop_jkt: Option<&'a str>,
+    opened: Option<RefreshClaims>,
     prefetched: Option<&'a Prefetched>,
 }
 
@@ -271,6 +274,7 @@ async fn dispatch(
         "refresh_token" => {
             let req = RefreshRequest {
                 refresh_token: f.required("refresh_token")?,
+                claims: seen.opened,
                 scope: f.get("scope"),
                 dpop_jkt: seen.dpop_jkt,
                 resources: &resources,
