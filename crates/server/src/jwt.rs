@@ -71,13 +71,13 @@ impl Signer {
     }
 }
 
-/// Signs `claims` as a compact JWS with header `{alg, typ, kid}`.
-pub fn sign(
+/// Signs `claims` (a JSON object) as a compact JWS with header `{alg, typ, kid}`.
+pub fn sign<C: serde::Serialize + ?Sized>(
     signer: &Signer,
     alg: SigAlg,
     kid: &str,
     typ: &str,
-    claims: &Value,
+    claims: &C,
 ) -> Result<String, String> {
     /// The JOSE header, its members in the order a JSON object of them would print.
     #[derive(serde::Serialize)]

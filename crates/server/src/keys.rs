@@ -53,7 +53,12 @@ impl Keyring {
         serde_json::from_str(&self.jwks).unwrap_or(Value::Null)
     }
 
-    pub fn sign(&self, alg: SigAlg, typ: &str, claims: &Value) -> Result<String, String> {
+    pub fn sign<C: serde::Serialize + ?Sized>(
+        &self,
+        alg: SigAlg,
+        typ: &str,
+        claims: &C,
+    ) -> Result<String, String> {
         let k = self
             .active(alg)
             .ok_or_else(|| format!("no active {} key", alg.as_str()))?;

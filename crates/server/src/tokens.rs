@@ -131,53 +131,109 @@ pub async fn access_token(
             expires_in: lifetime.as_secs(),
         });
     }
-    let mut c = Map::new();
-    if let Some(cl) = s.claims {
-        for (k, v) in cl {
-            c.insert(k.clone(), v.clone());
-        }
-    }
-    c.insert("iss".into(), st.cfg.issuer.clone().into());
-    c.insert(
-        "sub".into(),
-        s.subject.unwrap_or(&s.client.client_id).into(),
-    );
-    c.insert("aud".into(), audience.unwrap_or(&s.client.client_id).into());
-    c.insert("client_id".into(), s.client.client_id.clone().into());
-    c.insert("iat".into(), now.unix_secs().into());
-    c.insert("exp".into(), exp.unix_secs().into());
-    c.insert("jti".into(), jti.clone().into());
-    // A token for a resource whose scopes the grant holds none of has no scope.
-    if !s.scope.is_empty() {
-        c.insert("scope".into(), s.scope.as_str().into());
-    }
-    if let Some(t) = s.auth_time {
-        c.insert("auth_time".into(), t.unix_secs().into());
-    }
-    if let Some(sid) = s.session_id {
-        c.insert("sid".into(), sid.into());
-    }
-    if let Some(g) = s.grant_id {
+    let gid = s.grant_id.map(|g| g.to_hex());
+    let claims = AccessTokenClaims {
+        user: s.claims,
+        iss: &st.cfg.issuer,
+        sub: s.subject.unwrap_or(&s.client.client_id),
+        aud: audience.unwrap_or(&s.client.client_id),
+        client_id: &s.client.client_id,
+        iat: now.unix_secs(),
+        exp: exp.unix_secs(),
+        jti: &jti,
+        // A token for a resource whose scopes the grant holds none of has no scope.
+        scope: (!s.scope.is_empty()).then(|| s.scope.as_str()),
+        auth_time: s.auth_time.map(Timestamp::unix_secs),
+        sid: s.session_id,
         // Lets introspection find the grant, so a revoked grant's tokens go inactive.
-        c.insert("gid".into(), g.to_hex().into());
-    }
-    if let Some(jkt) = s.dpop_jkt {
-        c.insert("cnf".into(), serde_json::json!({ "jkt": jkt }));
-    }
+        gid: gid.as_deref(),
+        jkt: s.dpop_jkt,
+    };
     let alg = r.and_then(|r| r.signing_alg).unwrap_or(at.signing_alg);
-    let token = st
-        .keyring()
-        .sign(alg, "at+jwt", &Value::Object(c))
-        .map_err(|e| {
-            tracing::error!(error = %e, "access token signing failed");
-            OAuthError::server_error()
-        })?;
+    let token = st.keyring().sign(alg, "at+jwt", &claims).map_err(|e| {
+        tracing::error!(error = %e, "access token signing failed");
+        OAuthError::server_error()
+    })?;
     Ok(IssuedAccess {
         token,
         jti,
         expires_at: exp,
         expires_in: lifetime.as_secs(),
     })
+}
+
+/// An access token's claims (RFC 9068 §2.2): the user claims it carries, then the
+/// token's own, which win over a user claim of the same name (that one is left out).
+/// Serialized straight from borrowed values: no JSON object is built per token.
+struct AccessTokenClaims<'a> {
+    user: Option<&'a Map<String, Value>>,
+    iss: &'a str,
+    sub: &'a str,
+    aud: &'a str,
+    client_id: &'a str,
+    iat: i64,
+    exp: i64,
+    jti: &'a str,
+    scope: Option<&'a str>,
+    auth_time: Option<i64>,
+    sid: Option<&'a str>,
+    gid: Option<&'a str>,
+    /// RFC 9449 §6: `cnf.jkt`.
+    jkt: Option<&'a str>,
+}
+
+impl AccessTokenClaims<'_> {
+    /// A claim this token sets itself.
+    fn sets(&self, name: &str) -> bool {
+        match name {
+            "iss" | "sub" | "aud" | "client_id" | "iat" | "exp" | "jti" => true,
+            "scope" => self.scope.is_some(),
+            "auth_time" => self.auth_time.is_some(),
+            "sid" => self.sid.is_some(),
+            "gid" => self.gid.is_some(),
+            "cnf" => self.jkt.is_some(),
+            _ => false,
+        }
+    }
+}
+
+impl serde::Serialize for AccessTokenClaims<'_> {
+    fn serialize<S: serde::Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        #[derive(serde::Serialize)]
+        struct Cnf<'a> {
+            jkt: &'a str,
+        }
+        let mut m = ser.serialize_map(None)?;
+        for (k, v) in self.user.into_iter().flatten() {
+            if !self.sets(k) {
+                m.serialize_entry(k, v)?;
+            }
+        }
+        m.serialize_entry("iss", self.iss)?;
+        m.serialize_entry("sub", self.sub)?;
+        m.serialize_entry("aud", self.aud)?;
+        m.serialize_entry("client_id", self.client_id)?;
+        m.serialize_entry("iat", &self.iat)?;
+        m.serialize_entry("exp", &self.exp)?;
+        m.serialize_entry("jti", self.jti)?;
+        if let Some(v) = self.scope {
+            m.serialize_entry("scope", v)?;
+        }
+        if let Some(v) = self.auth_time {
+            m.serialize_entry("auth_time", &v)?;
+        }
+        if let Some(v) = self.sid {
+            m.serialize_entry("sid", v)?;
+        }
+        if let Some(v) = self.gid {
+            m.serialize_entry("gid", v)?;
+        }
+        if let Some(jkt) = self.jkt {
+            m.serialize_entry("cnf", &Cnf { jkt })?;
+        }
+        m.end()
+    }
 }
 
 pub struct IdTokenInput<'a> {
@@ -431,4 +487,72 @@ async fn read_reference(
         client,
         reference: Some(digest),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user_claims() -> Map<String, Value> {
+        let v = json!({"email": "a@example.com", "iss": "forged", "sub": "forged",
+            "scope": "user-scope", "cnf": {"jkt": "forged"}, "roles": ["admin"]});
+        v.as_object().cloned().unwrap()
+    }
+
+    fn claims<'a>(user: &'a Map<String, Value>) -> AccessTokenClaims<'a> {
+        AccessTokenClaims {
+            user: Some(user),
+            iss: "https://issuer",
+            sub: "alice",
+            aud: "app",
+            client_id: "app",
+            iat: 100,
+            exp: 400,
+            jti: "j1",
+            scope: Some("openid email"),
+            auth_time: Some(90),
+            sid: Some("s1"),
+            gid: Some("00ff"),
+            jkt: Some("thumb"),
+        }
+    }
+
+    /// The token's own claims win over user claims of the same name; other user
+    /// claims are carried as they are.
+    #[test]
+    fn access_token_claims_override_user_claims() {
+        let user = user_claims();
+        let v = serde_json::to_value(claims(&user)).unwrap();
+        assert_eq!(
+            v,
+            json!({"email": "a@example.com", "roles": ["admin"], "iss": "https://issuer",
+                "sub": "alice", "aud": "app", "client_id": "app", "iat": 100, "exp": 400,
+                "jti": "j1", "scope": "openid email", "auth_time": 90, "sid": "s1",
+                "gid": "00ff", "cnf": {"jkt": "thumb"}})
+        );
+        // Serialized as one object: no name twice.
+        let text = serde_json::to_string(&claims(&user)).unwrap();
+        assert_eq!(text.matches("\"iss\"").count(), 1);
+    }
+
+    /// A claim the token does not set this time (no scope, no DPoP key, no session) is
+    /// left to the user claims, as before.
+    #[test]
+    fn optional_claims_not_set_leave_user_claims() {
+        let user = user_claims();
+        let c = AccessTokenClaims {
+            scope: None,
+            auth_time: None,
+            sid: None,
+            gid: None,
+            jkt: None,
+            ..claims(&user)
+        };
+        let v = serde_json::to_value(c).unwrap();
+        assert_eq!(v["scope"], "user-scope");
+        assert_eq!(v["cnf"], json!({"jkt": "forged"}));
+        assert_eq!(v["iss"], "https://issuer");
+        assert!(v.get("sid").is_none() && v.get("auth_time").is_none());
+    }
 }
