@@ -16,8 +16,14 @@ use std::process::ExitCode;
 /// buffers across threads (the request's strings, SQLite's rows, the writer's replies),
 /// where glibc's allocator spent about 10% of the server's CPU under load and mimalloc
 /// spends about half that (BENCHMARKS.md).
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+///
+/// mimalloc replaces `malloc` and `free` for the whole process (the `override`
+/// build), and Rust allocates through them (the default `System` allocator): SQLite's
+/// pages and rows come from mimalloc too, and a request for an alignment that every
+/// block already has takes `malloc`'s fast path. (`mimalloc::MiMalloc` as the global
+/// allocator asks for every block through mimalloc's aligned entry point, which takes
+/// a slow path for most sizes that are not a power of two.)
+use mimalloc as _;
 
 #[derive(Parser)]
 #[command(
