@@ -87,7 +87,7 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     let task = match &certs {
         None => tokio::spawn(
             axum::serve(
-                listener,
+                listener.tap_io(|tcp| http::listener::no_delay(tcp)),
                 app.into_make_service_with_connect_info::<SocketAddr>(),
             )
             .with_graceful_shutdown(shutdown)

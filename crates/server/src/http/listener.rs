@@ -3,7 +3,8 @@
 //! task (bounded in time), so a slow or silent client never holds up the others; the
 //! connections that completed their handshake are handed to `axum::serve` in order.
 //! The protocol (HTTP/1.1 or HTTP/2) is the one ALPN chose: hyper's automatic builder
-//! reads it from the first bytes.
+//! reads it from the first bytes. Every accepted connection, TLS or not, has Nagle's
+//! algorithm turned off ([`no_delay`]).
 
 use axum::serve::Listener;
 use std::net::SocketAddr;
@@ -43,6 +44,7 @@ impl TlsListener {
                     },
                     _ = tx.closed() => break,
                 };
+                no_delay(&stream);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
@@ -61,6 +63,16 @@ impl TlsListener {
             }
         });
         Ok(TlsListener { ready, local })
+    }
+}
+
+/// Turns Nagle's algorithm off on an accepted connection: a response (or a handshake
+/// message) that goes out in more than one write is sent at once instead of waiting for
+/// the client's acknowledgement of the first part (up to its delayed-ACK timer, 40 ms on
+/// Linux). If the option cannot be set, the connection still works, as before.
+pub fn no_delay(stream: &TcpStream) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "cannot set TCP_NODELAY");
     }
 }
 
