@@ -17,8 +17,10 @@ pub async fn awaited<T: Send + 'static>(
 }
 
 /// Runs `work` here, without a task's cost. `Err` if it panicked, as for [`awaited`].
-pub async fn in_place<F: Future>(work: F) -> Result<F::Output, String> {
-    CatchPanic(Box::pin(work)).await
+/// It comes boxed: a request's work is a large future (kilobytes), which every future
+/// that held it by value would copy again as it is moved.
+pub async fn in_place<F: Future>(work: Pin<Box<F>>) -> Result<F::Output, String> {
+    CatchPanic(work).await
 }
 
 /// Polls a future, answering a panic as `Err`.
@@ -50,18 +52,18 @@ mod tests {
 
     #[test]
     fn a_panicking_request_is_an_error_and_a_finished_one_its_answer() {
-        let panicked = run(in_place(async {
+        let panicked = run(in_place(Box::pin(async {
             tokio::task::yield_now().await;
             if std::hint::black_box(true) {
                 panic!("deliberate");
             }
             1
-        }));
+        })));
         assert_eq!(panicked, Err("the request panicked".to_string()));
-        let answered = run(in_place(async {
+        let answered = run(in_place(Box::pin(async {
             tokio::task::yield_now().await;
             7
-        }));
+        })));
         assert_eq!(answered, Ok(7));
     }
 }

@@ -65,7 +65,9 @@ pub async fn token(
     // its own (`crate::tasks`).
     let refresh = matches!(&parsed, Ok(f) if f.get("grant_type") == Some("refresh_token"));
     let st2 = st.clone();
-    let work = async move {
+    // Boxed where it is made: moved by value, this future of several kilobytes would be
+    // copied into every future that awaits it.
+    let work = Box::pin(async move {
         // Dropped with the work if the client disconnects first (a refresh only: other
         // grants run to their end in their own task), so the request still counts once.
         let mut unanswered = Unanswered(refresh);
@@ -73,7 +75,7 @@ pub async fn token(
         unanswered.0 = false;
         metrics::token_request(counted.grant, counted.outcome);
         (counted.result, counted.readers)
-    };
+    });
     let outcome = if refresh {
         crate::tasks::in_place(work).await
     } else {
