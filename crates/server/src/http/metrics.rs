@@ -1,27 +1,37 @@
-//! `GET /metrics` and the middleware that times every request; the counters are
-//! `crate::metrics`.
+//! `GET /metrics` and the timing of every request (by the router's outermost
+//! middleware, `super::edge`); the counters are `crate::metrics`.
 
 use crate::metrics::{self, Endpoint};
 use crate::state::Shared;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::time::Instant;
 
-/// Middleware: times every request into the histogram of its endpoint.
-pub async fn track_latency(req: Request, next: Next) -> Response {
-    let path = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str())
-        .unwrap_or_else(|| req.uri().path());
-    let endpoint = Endpoint::of(path);
-    let start = Instant::now();
-    let resp = next.run(req).await;
-    let micros = u64::try_from(start.elapsed().as_micros()).unwrap_or(u64::MAX);
-    metrics::request_latency(endpoint, micros);
-    resp
+/// A request being timed into the histogram of its endpoint, from [`Timing::start`] to
+/// [`Timing::end`].
+pub struct Timing {
+    endpoint: Endpoint,
+    start: Instant,
+}
+
+impl Timing {
+    pub fn start(req: &Request) -> Timing {
+        let path = req
+            .extensions()
+            .get::<MatchedPath>()
+            .map(|p| p.as_str())
+            .unwrap_or_else(|| req.uri().path());
+        Timing {
+            endpoint: Endpoint::of(path),
+            start: Instant::now(),
+        }
+    }
+
+    pub fn end(self) {
+        let micros = u64::try_from(self.start.elapsed().as_micros()).unwrap_or(u64::MAX);
+        metrics::request_latency(self.endpoint, micros);
+    }
 }
 
 /// `GET /metrics`.

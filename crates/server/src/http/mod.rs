@@ -33,12 +33,24 @@ use std::net::{IpAddr, SocketAddr};
 
 /// The client address of a request: its peer's, or the one its trusted proxy forwarded
 /// for (`http.trusted_proxies`, [`crate::proxies`]). Resolved once per request by the
-/// `resolve_client` middleware, for everything that uses it (events, throttling, logs).
+/// router's outermost middleware (`edge`), for everything that uses it (events,
+/// throttling, logs).
 #[derive(Clone, Copy, Debug)]
 pub struct ClientAddr(pub IpAddr);
 
-/// Middleware: resolves the [`ClientAddr`] of every request.
-async fn resolve_client(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
+/// The router's outermost middleware, one layer for two jobs: times every request into
+/// its endpoint's latency histogram ([`metrics::Timing`]) and resolves its
+/// [`ClientAddr`].
+async fn edge(State(st): State<Shared>, mut req: Request, next: Next) -> Response {
+    let timing = metrics::Timing::start(&req);
+    resolve_client(&st, &mut req);
+    let resp = next.run(req).await;
+    timing.end();
+    resp
+}
+
+/// Resolves the [`ClientAddr`] of a request.
+fn resolve_client(st: &Shared, req: &mut Request) {
     if let Some(peer) = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -67,7 +79,6 @@ async fn resolve_client(State(st): State<Shared>, mut req: Request, next: Next) 
         };
         req.extensions_mut().insert(ClientAddr(ip));
     }
-    next.run(req).await
 }
 
 /// The caller: the client address ([`ClientAddr`]) and the `User-Agent` header
@@ -161,11 +172,7 @@ pub fn router(st: Shared) -> Router {
     .route("/metrics", get(metrics::handler))
     .merge(crate::pages::router())
     .fallback(not_found)
-    .layer(axum::middleware::from_fn_with_state(
-        st.clone(),
-        resolve_client,
-    ))
-    .layer(axum::middleware::from_fn(metrics::track_latency))
+    .layer(axum::middleware::from_fn_with_state(st.clone(), edge))
     .layer(DefaultBodyLimit::max(limit))
     .with_state(st)
 }
