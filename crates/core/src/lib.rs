@@ -24,6 +24,30 @@ pub fn random_id(prefix: &str) -> String {
     format!("{prefix}{}", secret::hex(&random_bytes::<16>()))
 }
 
+/// A token's unique identifier (a JWT's `jti`): 32 hex digits, 128 bits of the
+/// operating system's randomness as [`random_id`] gives, but drawn from a per-thread
+/// buffer filled for 32 identifiers at a time: one system call per 32 tokens instead of
+/// one per token. For identifiers only: a secret comes from [`random_bytes`], never
+/// from a buffer that keeps the next ones in memory.
+pub fn token_id() -> String {
+    use std::cell::RefCell;
+    const LEN: usize = 16 * 32;
+    thread_local! {
+        static POOL: RefCell<([u8; LEN], usize)> = const { RefCell::new(([0; LEN], LEN)) };
+    }
+    POOL.with(|pool| {
+        let mut pool = pool.borrow_mut();
+        let (bytes, used) = &mut *pool;
+        if *used == LEN {
+            *bytes = random_bytes::<LEN>();
+            *used = 0;
+        }
+        let id = secret::hex(&bytes[*used..*used + 16]);
+        *used += 16;
+        id
+    })
+}
+
 /// Random bytes from the operating system's generator.
 pub fn random_bytes<const N: usize>() -> [u8; N] {
     use ring::rand::SecureRandom;
@@ -40,4 +64,25 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
 pub fn event_id(now: time::Timestamp) -> String {
     let r = random_bytes::<8>();
     format!("evt_{:012x}{}", now.0.max(0), secret::hex(&r))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::token_id;
+    use std::collections::HashSet;
+
+    /// Token ids are 32 hex digits, never repeat within a thread (across many refills
+    /// of its buffer) nor between threads (each has its own buffer, from the OS).
+    #[test]
+    fn token_ids_are_distinct_hex() {
+        let mine: Vec<String> = (0..1000).map(|_| token_id()).collect();
+        let theirs = std::thread::spawn(|| (0..1000).map(|_| token_id()).collect::<Vec<_>>())
+            .join()
+            .expect("thread");
+        let all: HashSet<&String> = mine.iter().chain(&theirs).collect();
+        assert_eq!(all.len(), 2000);
+        assert!(all
+            .iter()
+            .all(|id| id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())));
+    }
 }

@@ -96,7 +96,7 @@ pub async fn access_token(
         .and_then(|r| r.access_token_lifetime)
         .unwrap_or(at.lifetime);
     let exp = now.plus(lifetime);
-    let jti = baton_core::random_id("");
+    let jti = baton_core::token_id();
     let format = r
         .and_then(|r| r.access_token_format)
         .or(s.client.access_token_format)
