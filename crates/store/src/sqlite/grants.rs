@@ -186,7 +186,7 @@ impl GrantStore for SqliteStore {
         expected: u64,
         now: Timestamp,
     ) -> BoxFuture<'_, StoreResult<bool>> {
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_statement(move |c| {
             c.prepare_cached(
                 "UPDATE grants SET generation = generation + 1, generation_started_at = ?3, last_used_at = ?3
                  WHERE id = ?1 AND generation = ?2 AND revoked_at IS NULL",
@@ -198,7 +198,7 @@ impl GrantStore for SqliteStore {
     }
 
     fn touch(&self, id: GrantId, now: Timestamp) -> BoxFuture<'_, StoreResult<()>> {
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_statement(move |c| {
             c.prepare_cached("UPDATE grants SET last_used_at = MAX(last_used_at, ?2) WHERE id = ?1")
                 .and_then(|mut s| s.execute(params![&id.0[..], now.0]))
                 .map(|_| ())
@@ -208,7 +208,7 @@ impl GrantStore for SqliteStore {
 
     fn bind_key<'a>(&'a self, id: GrantId, jkt: &'a str) -> BoxFuture<'a, StoreResult<bool>> {
         let jkt = jkt.to_string();
-        Box::pin(self.write(move |c| {
+        Box::pin(self.write_statement(move |c| {
             c.prepare_cached("UPDATE grants SET dpop_jkt = ?2 WHERE id = ?1 AND dpop_jkt IS NULL")
                 .and_then(|mut s| s.execute(params![&id.0[..], jkt]))
                 .map(|n| n == 1)

@@ -46,6 +46,10 @@ type Run = Box<dyn FnOnce(&Connection) -> (bool, Completion) + Send>;
 struct Job {
     run: Run,
     changes: Changes,
+    /// The write runs in a savepoint of its own, undone if it fails, so that a failed
+    /// write leaves nothing in the transaction its neighbours commit. A write of one
+    /// statement needs none: SQLite undoes a failed statement by itself.
+    savepoint: bool,
 }
 
 /// The most writes one transaction takes; more wait for the next commit.
@@ -160,7 +164,19 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.write_changing(Changes::Other, f).await
+        self.write_changing(Changes::Other, true, f).await
+    }
+
+    /// [`SqliteStore::write`] for a write of exactly one statement (and no client or
+    /// user): a failed statement changes nothing, so it runs without the savepoint
+    /// that guards each write of several statements (two statements fewer for the
+    /// writer per refresh).
+    pub(crate) async fn write_statement<T, F>(&self, f: F) -> Result<T, StoreError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    {
+        self.write_changing(Changes::Other, false, f).await
     }
 
     /// [`SqliteStore::write`] for a write that changes clients or users: what the store
@@ -170,10 +186,15 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     {
-        self.write_changing(Changes::Records, f).await
+        self.write_changing(Changes::Records, true, f).await
     }
 
-    async fn write_changing<T, F>(&self, changes: Changes, f: F) -> Result<T, StoreError>
+    async fn write_changing<T, F>(
+        &self,
+        changes: Changes,
+        savepoint: bool,
+        f: F,
+    ) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
@@ -188,7 +209,11 @@ impl SqliteStore {
             (ok, done)
         });
         self.writer
-            .push(Job { run, changes })
+            .push(Job {
+                run,
+                changes,
+                savepoint,
+            })
             .map_err(|_| StoreError::Unavailable("the store is closed".into()))?;
         rx.await
             .map_err(|_| StoreError::Unavailable("writer thread dropped the request".into()))?
@@ -281,6 +306,11 @@ fn writer_loop(conn: Connection, queue: &Queue<Job>, known: &Known) {
         let mut forget = false;
         for job in batch.drain(..) {
             forget |= job.changes == Changes::Records;
+            if !job.savepoint {
+                let (_, d) = (job.run)(&conn);
+                done.push(d);
+                continue;
+            }
             let sp = control(&conn, "SAVEPOINT w");
             let (ok, d) = (job.run)(&conn);
             if sp.is_ok() {

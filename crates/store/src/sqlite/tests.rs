@@ -232,3 +232,69 @@ mod gathering {
         assert!(r.is_err(), "{r:?}");
     }
 }
+
+/// Writes committed in one transaction: one that fails leaves nothing of itself,
+/// whether it ran in a savepoint (several statements) or alone (one statement, which
+/// SQLite undoes by itself, here after it changed a first row), and the others commit.
+#[test]
+fn a_failed_write_leaves_nothing_and_its_neighbours_commit() {
+    use baton_core::error::StoreError;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
+    block_on(store.write(|c| {
+        c.execute_batch(
+            "CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER CHECK (v < 25)); \
+             INSERT INTO t VALUES (1, 1), (2, 20)",
+        )
+        .unwrap();
+        Ok(())
+    }))
+    .unwrap();
+    let sql = |sql: &'static str| {
+        move |c: &rusqlite::Connection| {
+            c.execute(sql, [])
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+        }
+    };
+    let (busy, several, one, after_one, after_several) = block_on(async {
+        tokio::join!(
+            // The writer is busy with this one (counting to a million) while the
+            // others queue behind it.
+            store.write(|c| {
+                c.query_row(
+                    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n \
+                     WHERE x < 1000000) SELECT count(*) FROM n",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(|e| StoreError::Unavailable(e.to_string()))
+            }),
+            store.write(|c| {
+                c.execute("INSERT INTO t VALUES (10, 10)", []).unwrap();
+                Err::<(), _>(StoreError::Conflict("the second statement failed".into()))
+            }),
+            // Row 1 becomes 11, then row 2 (30) fails the check.
+            store.write_statement(sql("UPDATE t SET v = v + 10")),
+            store.write_statement(sql("INSERT INTO t VALUES (20, 20)")),
+            store.write(sql("INSERT INTO t VALUES (21, 21)")),
+        )
+    });
+    busy.unwrap();
+    assert!(
+        matches!(several, Err(StoreError::Conflict(_))),
+        "{several:?}"
+    );
+    assert!(one.unwrap_err().to_string().contains("CHECK"));
+    after_one.unwrap();
+    after_several.unwrap();
+    let rows: Vec<(i64, i64)> = store
+        .read(|c| {
+            let mut s = c.prepare("SELECT k, v FROM t ORDER BY k").unwrap();
+            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+            Ok(rows.map(Result::unwrap).collect())
+        })
+        .unwrap();
+    assert_eq!(rows, [(1, 1), (2, 20), (20, 20), (21, 21)]);
+    store.close();
+}
