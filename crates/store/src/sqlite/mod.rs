@@ -304,28 +304,48 @@ fn writer_loop(conn: Connection, queue: &Queue<Job>, known: &Known) {
             continue;
         }
         let mut forget = false;
+        let mut rolled_back = false;
         for job in batch.drain(..) {
             forget |= job.changes == Changes::Records;
-            if !job.savepoint {
-                let (_, d) = (job.run)(&conn);
+            if job.savepoint {
+                let sp = control(&conn, "SAVEPOINT w");
+                let (ok, d) = (job.run)(&conn);
+                if sp.is_ok() {
+                    let _ = if ok {
+                        control(&conn, "RELEASE w")
+                    } else {
+                        control(&conn, "ROLLBACK TO w").and_then(|()| control(&conn, "RELEASE w"))
+                    };
+                }
                 done.push(d);
-                continue;
+            } else {
+                done.push((job.run)(&conn).1);
             }
-            let sp = control(&conn, "SAVEPOINT w");
-            let (ok, d) = (job.run)(&conn);
-            if sp.is_ok() {
-                let _ = if ok {
-                    control(&conn, "RELEASE w")
-                } else {
-                    control(&conn, "ROLLBACK TO w").and_then(|()| control(&conn, "RELEASE w"))
-                };
+            if conn.is_autocommit() {
+                // SQLite rolled the whole transaction back by itself (a write ran out
+                // of disk or memory, or was interrupted): the writes after it must not
+                // run outside any transaction, each committed alone while its caller
+                // hears that the batch failed. Leaving the loop drops them (their
+                // callers get Unavailable, nothing of theirs written); the writes that
+                // ran hear that the transaction failed, and none of them was kept.
+                tracing::error!(
+                    "sqlite: the write transaction was rolled back; its writes are undone"
+                );
+                rolled_back = true;
+                break;
             }
-            done.push(d);
         }
-        let commit = control(&conn, "COMMIT").map_err(unavailable);
-        if commit.is_err() {
-            let _ = conn.execute_batch("ROLLBACK");
-        }
+        let commit = if rolled_back {
+            Err(StoreError::Unavailable(
+                "the write transaction was rolled back".into(),
+            ))
+        } else {
+            let commit = control(&conn, "COMMIT").map_err(unavailable);
+            if commit.is_err() {
+                let _ = conn.execute_batch("ROLLBACK");
+            }
+            commit
+        };
         // Before any write of this transaction is acknowledged: a caller told its
         // client or user changed never reads the old one from memory afterwards.
         if forget {

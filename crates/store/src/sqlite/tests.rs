@@ -298,3 +298,86 @@ fn a_failed_write_leaves_nothing_and_its_neighbours_commit() {
     assert_eq!(rows, [(1, 1), (2, 20), (20, 20), (21, 21)]);
     store.close();
 }
+
+/// SQLite rolls a whole transaction back by itself when a write in it runs out of disk
+/// (or memory, or is interrupted): the writes after it in the batch must not run
+/// outside any transaction, each committed on its own, while their callers hear that
+/// the batch failed. None of them runs; every caller hears of the failure, and what
+/// they were told matches what is stored.
+#[test]
+fn writes_after_a_transaction_rolled_back_by_sqlite_do_not_run_alone() {
+    use baton_core::error::StoreError;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
+    block_on(store.write(|c| {
+        c.execute_batch(
+            "CREATE TABLE t (k INTEGER PRIMARY KEY, b BLOB); INSERT INTO t (k) VALUES (1)",
+        )
+        .unwrap();
+        Ok(())
+    }))
+    .unwrap();
+    let unavailable = |e: rusqlite::Error| StoreError::Unavailable(e.to_string());
+    let (started, writer_busy) = std::sync::mpsc::channel();
+    let (busy, before, full, after) = block_on(async {
+        tokio::join!(
+            // The writer is busy with this one while the next three queue behind it,
+            // so they share the next transaction.
+            store.write(move |c| {
+                started.send(()).unwrap();
+                c.query_row(
+                    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n \
+                     WHERE x < 1000000) SELECT count(*) FROM n",
+                    [],
+                    |r| r.get::<_, i64>(0),
+                )
+                .map_err(unavailable)
+            }),
+            async {
+                writer_busy.recv().unwrap();
+                store
+                    .write_statement(move |c| {
+                        c.execute("INSERT INTO t (k) VALUES (2)", [])
+                            .map_err(unavailable)
+                    })
+                    .await
+            },
+            // The disk is full (the database may not grow): SQLite answers SQLITE_FULL
+            // and rolls the whole transaction back.
+            store.write_statement(move |c| {
+                let pages: i64 = c.query_row("PRAGMA page_count", [], |r| r.get(0)).unwrap();
+                c.execute_batch(&format!("PRAGMA max_page_count = {pages}"))
+                    .unwrap();
+                let r = c.execute("INSERT INTO t VALUES (4, zeroblob(1000000))", []);
+                c.execute_batch("PRAGMA max_page_count = 1073741823")
+                    .unwrap();
+                r.map_err(unavailable)
+            }),
+            store.write(move |c| c
+                .execute("INSERT INTO t (k) VALUES (3)", [])
+                .map_err(unavailable)),
+        )
+    });
+    assert_eq!(busy.unwrap(), 1_000_000);
+    let keys: Vec<i64> = store
+        .read(|c| {
+            let mut s = c.prepare("SELECT k FROM t ORDER BY k").unwrap();
+            let keys = s.query_map([], |r| r.get(0)).unwrap();
+            Ok(keys.map(Result::unwrap).collect())
+        })
+        .unwrap();
+    assert_eq!(
+        keys,
+        [1],
+        "the rolled-back transaction left nothing, nothing ran after it"
+    );
+    for told in [&before, &full] {
+        assert!(
+            matches!(told, Err(StoreError::Unavailable(m)) if m.contains("rolled back")),
+            "its transaction was rolled back: {told:?}"
+        );
+    }
+    assert!(after.is_err(), "it never ran: {after:?}");
+    store.close();
+}
