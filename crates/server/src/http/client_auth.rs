@@ -153,17 +153,17 @@ pub async fn authenticate_with(
     endpoint: &str,
     known: Option<KnownClient>,
 ) -> ApiResult<Client> {
-    let p = credentials?.0;
-    let id = match &p {
-        Presented::Basic { id, .. } => id.as_str(),
-        Presented::Post { id, .. } | Presented::None { id } => id,
-        Presented::Assertion { id, jwt } => match id {
-            Some(id) => id,
-            None => {
-                return authenticate_assertion(st, None, jwt, endpoint).await;
+    let credentials = credentials?;
+    let Some(id) = credentials.client_id() else {
+        // Only an assertion presents no id: its issuer names the client.
+        return match &credentials.0 {
+            Presented::Assertion { jwt, .. } => {
+                authenticate_assertion(st, None, jwt, endpoint).await
             }
-        },
+            _ => Err(failed()),
+        };
     };
+    let p = &credentials.0;
     if id.len() > 256 {
         return Err(failed());
     }
@@ -172,7 +172,7 @@ pub async fn authenticate_with(
         _ => st.store.get_client(id).await?,
     };
     let client = client.filter(|c| c.active).ok_or_else(failed)?;
-    match (&p, client.auth_method) {
+    match (p, client.auth_method) {
         (Presented::Basic { secret, .. }, AuthMethod::ClientSecretBasic) => {
             check_secret(&client, secret).map(|_| client)
         }

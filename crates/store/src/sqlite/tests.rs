@@ -233,24 +233,64 @@ mod gathering {
     }
 }
 
+/// A store in a temporary directory whose table `t` was made and filled by `setup`.
+fn store_with(setup: &'static str) -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.db");
+    let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
+    block_on(store.write(move |c| {
+        c.execute_batch(setup).unwrap();
+        Ok(())
+    }))
+    .unwrap();
+    (dir, store)
+}
+
+/// A write that keeps the writer busy (it counts to a million, answering the count)
+/// while the writes after it queue, so that they share the next transaction; it says
+/// on `started` when the writer begins it.
+fn busy_write(
+    store: &SqliteStore,
+    started: std::sync::mpsc::Sender<()>,
+) -> impl std::future::Future<Output = Result<i64, baton_core::error::StoreError>> + '_ {
+    store.write(move |c| {
+        let _ = started.send(());
+        c.query_row(
+            "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n \
+             WHERE x < 1000000) SELECT count(*) FROM n",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map_err(|e| baton_core::error::StoreError::Unavailable(e.to_string()))
+    })
+}
+
+/// The rows of `t` in key order, each as `row` reads it from the `columns` selected.
+fn rows_of<T>(
+    store: &SqliteStore,
+    columns: &str,
+    row: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+) -> Vec<T> {
+    store
+        .read(|c| {
+            let sql = format!("SELECT {columns} FROM t ORDER BY k");
+            let mut s = c.prepare(&sql).unwrap();
+            let rows = s.query_map([], row).unwrap();
+            Ok(rows.map(Result::unwrap).collect())
+        })
+        .unwrap()
+}
+
 /// Writes committed in one transaction: one that fails leaves nothing of itself,
 /// whether it ran in a savepoint (several statements) or alone (one statement, which
 /// SQLite undoes by itself, here after it changed a first row), and the others commit.
 #[test]
 fn a_failed_write_leaves_nothing_and_its_neighbours_commit() {
     use baton_core::error::StoreError;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.db");
-    let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
-    block_on(store.write(|c| {
-        c.execute_batch(
-            "CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER CHECK (v < 25)); \
-             INSERT INTO t VALUES (1, 1), (2, 20)",
-        )
-        .unwrap();
-        Ok(())
-    }))
-    .unwrap();
+    let (_dir, store) = store_with(
+        "CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER CHECK (v < 25)); \
+         INSERT INTO t VALUES (1, 1), (2, 20)",
+    );
     let sql = |sql: &'static str| {
         move |c: &rusqlite::Connection| {
             c.execute(sql, [])
@@ -259,17 +299,7 @@ fn a_failed_write_leaves_nothing_and_its_neighbours_commit() {
     };
     let (busy, several, one, after_one, after_several) = block_on(async {
         tokio::join!(
-            // The writer is busy with this one (counting to a million) while the
-            // others queue behind it.
-            store.write(|c| {
-                c.query_row(
-                    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n \
-                     WHERE x < 1000000) SELECT count(*) FROM n",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-                .map_err(|e| StoreError::Unavailable(e.to_string()))
-            }),
+            busy_write(&store, std::sync::mpsc::channel().0),
             store.write(|c| {
                 c.execute("INSERT INTO t VALUES (10, 10)", []).unwrap();
                 Err::<(), _>(StoreError::Conflict("the second statement failed".into()))
@@ -288,13 +318,9 @@ fn a_failed_write_leaves_nothing_and_its_neighbours_commit() {
     assert!(one.unwrap_err().to_string().contains("CHECK"));
     after_one.unwrap();
     after_several.unwrap();
-    let rows: Vec<(i64, i64)> = store
-        .read(|c| {
-            let mut s = c.prepare("SELECT k, v FROM t ORDER BY k").unwrap();
-            let rows = s.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-            Ok(rows.map(Result::unwrap).collect())
-        })
-        .unwrap();
+    let rows = rows_of(&store, "k, v", |r| {
+        Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?))
+    });
     assert_eq!(rows, [(1, 1), (2, 20), (20, 20), (21, 21)]);
     store.close();
 }
@@ -307,33 +333,14 @@ fn a_failed_write_leaves_nothing_and_its_neighbours_commit() {
 #[test]
 fn writes_after_a_transaction_rolled_back_by_sqlite_do_not_run_alone() {
     use baton_core::error::StoreError;
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("w.db");
-    let store = SqliteStore::open(path.to_str().unwrap()).unwrap();
-    block_on(store.write(|c| {
-        c.execute_batch(
-            "CREATE TABLE t (k INTEGER PRIMARY KEY, b BLOB); INSERT INTO t (k) VALUES (1)",
-        )
-        .unwrap();
-        Ok(())
-    }))
-    .unwrap();
+    let (_dir, store) =
+        store_with("CREATE TABLE t (k INTEGER PRIMARY KEY, b BLOB); INSERT INTO t (k) VALUES (1)");
     let unavailable = |e: rusqlite::Error| StoreError::Unavailable(e.to_string());
     let (started, writer_busy) = std::sync::mpsc::channel();
     let (busy, before, full, after) = block_on(async {
         tokio::join!(
-            // The writer is busy with this one while the next three queue behind it,
-            // so they share the next transaction.
-            store.write(move |c| {
-                started.send(()).unwrap();
-                c.query_row(
-                    "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n \
-                     WHERE x < 1000000) SELECT count(*) FROM n",
-                    [],
-                    |r| r.get::<_, i64>(0),
-                )
-                .map_err(unavailable)
-            }),
+            // The next three queue behind it, once the writer has begun it.
+            busy_write(&store, started),
             async {
                 writer_busy.recv().unwrap();
                 store
@@ -360,13 +367,7 @@ fn writes_after_a_transaction_rolled_back_by_sqlite_do_not_run_alone() {
         )
     });
     assert_eq!(busy.unwrap(), 1_000_000);
-    let keys: Vec<i64> = store
-        .read(|c| {
-            let mut s = c.prepare("SELECT k FROM t ORDER BY k").unwrap();
-            let keys = s.query_map([], |r| r.get(0)).unwrap();
-            Ok(keys.map(Result::unwrap).collect())
-        })
-        .unwrap();
+    let keys: Vec<i64> = rows_of(&store, "k", |r| r.get(0));
     assert_eq!(
         keys,
         [1],
