@@ -200,7 +200,13 @@ async fn serve(file: Option<&Path>, demo: bool) -> Result<(), String> {
     let hup = catch_hangup();
     let state = baton_server::bootstrap::build(cfg, baton_server::clock::Clock::default()).await?;
     let running = baton_server::start(state, listener).map_err(|e| e.to_string())?;
-    tracing::info!(addr = %running.addr, issuer = %issuer, tls = running.tls().is_some(), "baton is serving");
+    tracing::info!(
+        addr = %running.addr,
+        issuer = %issuer,
+        tls = running.tls().is_some(),
+        threads = running.state.cfg.http.threads,
+        "baton is serving"
+    );
     if let Some(s) = secret {
         println!("{}", baton_server::demo::instructions(&issuer, &s));
     }
@@ -295,10 +301,15 @@ fn main() -> ExitCode {
     );
     // Operator commands print their results; only warnings go to the log.
     init_logging(if operator { "warn" } else { "info" });
-    let rt = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    // `serve` runs its first request thread (and its background jobs) on this runtime
+    // and starts the others itself (`http.threads`), each with a runtime of one thread:
+    // a connection's requests never move between threads.
+    let mut builder = if matches!(cli.cmd, Cmd::Serve { .. }) {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    let rt = match builder.enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("baton: cannot start the runtime: {e}");

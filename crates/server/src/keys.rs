@@ -202,7 +202,7 @@ pub async fn ensure(
             .iter()
             .any(|k| k.alg == alg && k.retired_at.is_none())
         {
-            // RSA generation takes a while: keep it off the async workers.
+            // RSA generation takes a while: keep it off the request threads.
             let owned = secret.to_vec();
             let k = tokio::task::spawn_blocking(move || new_key(&owned, alg, now))
                 .await

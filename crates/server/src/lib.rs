@@ -33,30 +33,23 @@ pub mod tokens;
 pub mod users;
 pub mod webhooks;
 
-use axum::serve::ListenerExt;
 use state::Shared;
-use std::future::IntoFuture;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::net::TcpListener;
-use tokio::sync::oneshot;
 
 /// A running server.
 pub struct Running {
     pub addr: SocketAddr,
     pub state: Shared,
     tls: Option<Arc<tls::Certificates>>,
-    shutdown: Option<oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    serving: http::threads::Serving,
 }
 
 impl Running {
     /// Stops accepting, finishes in-flight requests, and waits.
-    pub async fn stop(mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        let _ = (&mut self.task).await;
+    pub async fn stop(self) {
+        self.serving.stop().await;
     }
 
     /// The certificates served, when serving TLS.
@@ -71,44 +64,25 @@ impl Running {
     }
 }
 
-/// Starts serving `state` on `listener` in the background: plain HTTP, or HTTPS when
-/// `http.tls_cert_file` is set (an error if its certificate or key cannot be loaded).
+/// Starts serving `state` on `listener` in the background, with `http.threads` request
+/// threads ([`http::threads`]; the calling runtime is the first): plain HTTP, or HTTPS
+/// when `http.tls_cert_file` is set (an error if its certificate or key cannot be
+/// loaded, or a request thread cannot be started).
 pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
     let addr = listener.local_addr()?;
     let certs = match &state.cfg.http.tls {
         Some(files) => Some(tls::Certificates::load(files).map_err(std::io::Error::other)?),
         None => None,
     };
+    let config = match &certs {
+        Some(c) => Some(c.server_config().map_err(std::io::Error::other)?),
+        None => None,
+    };
     let app = http::router(state.clone());
-    let (tx, rx) = oneshot::channel::<()>();
-    let shutdown = async {
-        let _ = rx.await;
-    };
-    let task = match &certs {
-        None => tokio::spawn(
-            axum::serve(
-                listener.tap_io(|tcp| http::listener::no_delay(tcp)),
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .into_future(),
-        ),
-        Some(c) => {
-            let config = c.server_config().map_err(std::io::Error::other)?;
-            // `tap_io` does nothing to a connection; it is how axum hands a custom
-            // listener's peer address to `ConnectInfo<SocketAddr>`, as for plain TCP.
-            let listener = http::listener::TlsListener::new(listener, config)?.tap_io(|_| {});
-            tls::spawn_watch(c);
-            tokio::spawn(
-                axum::serve(
-                    listener,
-                    app.into_make_service_with_connect_info::<SocketAddr>(),
-                )
-                .with_graceful_shutdown(shutdown)
-                .into_future(),
-            )
-        }
-    };
+    let serving = http::threads::serve(app, listener, state.cfg.http.threads, config)?;
+    if let Some(c) = &certs {
+        tls::spawn_watch(c);
+    }
     spawn_maintenance(state.clone());
     admin::settings::spawn_refresh(state.clone());
     outbox::spawn(&state);
@@ -116,8 +90,7 @@ pub fn start(state: Shared, listener: TcpListener) -> std::io::Result<Running> {
         addr,
         state,
         tls: certs,
-        shutdown: Some(tx),
-        task,
+        serving,
     })
 }
 

@@ -1,4 +1,4 @@
-//! User passwords: Argon2id, verified off the async workers, with the same work done
+//! User passwords: Argon2id, verified off the request threads, with the same work done
 //! for unknown users so that timing does not say whether a user exists.
 
 use crate::state::AppState;
@@ -32,7 +32,7 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("baton-dummy-password-for-timing").unwrap_or_default())
 }
 
-/// Computes the dummy hash ahead of the first sign-in (call off the async workers).
+/// Computes the dummy hash ahead of the first sign-in (call off the request threads).
 pub fn warm_up() {
     let _ = dummy_hash();
 }

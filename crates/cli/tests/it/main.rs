@@ -29,6 +29,7 @@ mod seed;
 mod smoke;
 mod storage_tls;
 mod support;
+mod threads;
 mod tls;
 mod token;
 mod userinfo;

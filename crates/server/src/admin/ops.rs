@@ -420,7 +420,7 @@ pub async fn rotate_keys(st: &AppState, caller: &Caller) -> AdminResult<KeyRotat
     let mut active = Vec::new();
     for alg in SigAlg::ALL {
         let secret = st.cfg.secret.0.clone();
-        // RSA generation takes a while: keep it off the async workers.
+        // RSA generation takes a while: keep it off the request threads.
         let k = tokio::task::spawn_blocking(move || crate::keys::new_key(&secret, alg, now))
             .await
             .map_err(internal)?

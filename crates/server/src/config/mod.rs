@@ -123,6 +123,9 @@ pub struct HttpConfig {
     /// `http.tls_cert_file` and `http.tls_key_file`: serve HTTPS with them (both or
     /// neither); `None` serves plain HTTP.
     pub tls: Option<TlsConfig>,
+    /// `http.threads` (default: one per core the process may use): how many threads
+    /// serve requests, each with an event loop of its own.
+    pub threads: usize,
 }
 
 /// `http.tls_cert_file`, `http.tls_key_file` and `http.tls_check_interval`.

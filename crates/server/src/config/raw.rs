@@ -129,6 +129,7 @@ pub(super) struct RawHttp {
     pub(super) tls_cert_file: Option<String>,
     pub(super) tls_key_file: Option<String>,
     pub(super) tls_check_interval: Option<String>,
+    pub(super) threads: Option<i64>,
 }
 
 #[derive(Deserialize, Default, Debug)]

@@ -781,3 +781,17 @@ fn tls_files_come_in_pairs() {
         "http.tls_check_interval",
     );
 }
+
+#[test]
+fn request_threads_default_to_one_per_core_and_are_bounded() {
+    let cores = std::thread::available_parallelism().unwrap().get();
+    assert_eq!(load_str("").unwrap().http.threads, cores);
+    assert_eq!(load_str("[http]\nthreads = 3\n").unwrap().http.threads, 3);
+    let c = load_with("", &[("BATON_HTTP__THREADS", "1")]).unwrap();
+    assert_eq!(c.http.threads, 1);
+    for bad in ["0", "-2", "1025"] {
+        let e = refused(&format!("[http]\nthreads = {bad}\n"), "http.threads");
+        assert!(e.message.contains("between 1 and 1024"), "{e}");
+    }
+    refused("[http]\nthreads = \"many\"\n", "http.threads");
+}

@@ -22,6 +22,8 @@ const MAX_KEY_PRE_PUBLICATION: Dur = Dur::secs(7 * 86_400);
 
 /// The most connections one node may open to PostgreSQL.
 const MAX_POOL_SIZE: i64 = 1000;
+/// `http.threads` at most: far more than any machine has cores.
+const MAX_THREADS: i64 = 1024;
 
 fn dur(source: &str, key: &str, v: Option<&String>, default: Dur) -> Result<Dur, ConfigError> {
     match v {
@@ -451,7 +453,7 @@ fn dpop(raw: &RawDpop, source: &str) -> Result<DpopConfig, ConfigError> {
     })
 }
 
-/// `[http]`: limits, CORS, the trusted proxies and TLS. A TLS file is only named here;
+/// `[http]`: limits, CORS, the trusted proxies, TLS and the request threads. A TLS file is only named here;
 /// `crate::tls` reads it (at start-up and on each reload).
 fn http(raw: &RawHttp, source: &str, base_dir: &Path) -> Result<HttpConfig, ConfigError> {
     let err = |key: &str, message: String| ConfigError {
@@ -512,12 +514,23 @@ fn http(raw: &RawHttp, source: &str, base_dir: &Path) -> Result<HttpConfig, Conf
             ))
         }
     };
+    let threads = match raw.threads {
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) if (1..=MAX_THREADS).contains(&n) => n as usize,
+        Some(n) => {
+            return Err(err(
+                "threads",
+                format!("must be between 1 and {MAX_THREADS} (got {n})"),
+            ))
+        }
+    };
     Ok(HttpConfig {
         body_limit: raw.body_limit.unwrap_or(64 * 1024),
         allow_private_outbound: raw.allow_private_outbound.unwrap_or(false),
         cors_from_redirect_uris: raw.cors_from_redirect_uris.unwrap_or(false),
         trusted_proxies: TrustedProxies(trusted),
         tls,
+        threads,
     })
 }
 

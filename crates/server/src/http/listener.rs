@@ -1,17 +1,26 @@
-//! The TLS listener `axum::serve` accepts from when `http.tls_cert_file` is set. TCP
-//! connections are accepted in a task of their own and each handshake runs in its own
-//! task (bounded in time), so a slow or silent client never holds up the others; the
-//! connections that completed their handshake are handed to `axum::serve` in order.
-//! The protocol (HTTP/1.1 or HTTP/2) is the one ALPN chose: hyper's automatic builder
-//! reads it from the first bytes. Every accepted connection, TLS or not, has Nagle's
+//! Where connections come from. One task accepts every TCP connection ([`accept_loop`])
+//! and hands it to the request thread with the fewest open connections; each request
+//! thread serves what it was handed ([`Incoming`]), over TLS when
+//! `http.tls_cert_file` is set ([`TlsListener`]). Every accepted connection has Nagle's
 //! algorithm turned off ([`no_delay`]).
+//!
+//! TLS handshakes run on the request thread that will serve the connection, each in a
+//! task of its own (bounded in time), so a slow or silent client never holds up the
+//! others; the connections that completed their handshake are handed to `axum::serve`
+//! in order. The protocol (HTTP/1.1 or HTTP/2) is the one ALPN chose: hyper's automatic
+//! builder reads it from the first bytes.
 
 use axum::serve::Listener;
+use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
 use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
@@ -19,36 +28,208 @@ use tokio_rustls::TlsAcceptor;
 /// How long a client has to complete its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// A connection on its way to a request thread: still a `std` socket, since a Tokio
+/// socket belongs to the event loop that registered it.
+struct Handed {
+    tcp: std::net::TcpStream,
+    peer: SocketAddr,
+    open: Open,
+}
+
+/// Counts a connection as open on its request thread until dropped.
+struct Open(Arc<AtomicUsize>);
+
+impl Open {
+    fn new(count: &Arc<AtomicUsize>) -> Open {
+        count.fetch_add(1, Ordering::Relaxed);
+        Open(count.clone())
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// The accepting end of one request thread's connections.
+pub struct Lane {
+    to: mpsc::UnboundedSender<Handed>,
+    open: Arc<AtomicUsize>,
+}
+
+/// Makes the two ends of a request thread's connections.
+pub fn lane(local: SocketAddr) -> (Lane, Incoming) {
+    let (to, from) = mpsc::unbounded_channel();
+    (
+        Lane {
+            to,
+            open: Arc::new(AtomicUsize::new(0)),
+        },
+        Incoming { from, local },
+    )
+}
+
+/// Accepts connections on `tcp` until `stop` fires (or its sender is gone) and hands
+/// each to a lane: the one with the fewest open connections, the earliest after the
+/// last one chosen among equals, so that connections spread evenly however long each
+/// lasts. Closes the socket when it stops.
+pub async fn accept_loop(tcp: TcpListener, lanes: Vec<Lane>, mut stop: watch::Receiver<()>) {
+    let mut last = lanes.len().saturating_sub(1);
+    loop {
+        let (stream, peer) = tokio::select! {
+            r = tcp.accept() => match r {
+                Ok(c) => c,
+                Err(e) => {
+                    accept_error(e).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        no_delay(&stream);
+        let tcp = match stream.into_std() {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::debug!(%peer, error = %e, "connection dropped: cannot hand it over");
+                continue;
+            }
+        };
+        let Some(i) = least_loaded(&lanes, last) else {
+            break;
+        };
+        last = i;
+        let handed = Handed {
+            tcp,
+            peer,
+            open: Open::new(&lanes[i].open),
+        };
+        // An error here: that request thread has stopped (the server is shutting down);
+        // the connection is dropped.
+        if lanes[i].to.send(handed).is_err() {
+            tracing::debug!(%peer, "connection dropped: shutting down");
+        }
+    }
+}
+
+/// The lane with the fewest open connections; among equals, the first after `last`.
+fn least_loaded(lanes: &[Lane], last: usize) -> Option<usize> {
+    let n = lanes.len();
+    (1..=n)
+        .map(|k| (last + k) % n)
+        .min_by_key(|&i| lanes[i].open.load(Ordering::Relaxed))
+}
+
+/// The connections handed to one request thread, as `axum::serve` accepts them.
+pub struct Incoming {
+    from: mpsc::UnboundedReceiver<Handed>,
+    local: SocketAddr,
+}
+
+impl Incoming {
+    /// The next connection, registered with this thread's event loop; `None` once the
+    /// accepting task is gone.
+    async fn next(&mut self) -> Option<(Conn, SocketAddr)> {
+        loop {
+            let h = self.from.recv().await?;
+            match TcpStream::from_std(h.tcp) {
+                Ok(tcp) => return Some((Conn { tcp, _open: h.open }, h.peer)),
+                Err(e) => tracing::debug!(peer = %h.peer, error = %e, "connection dropped"),
+            }
+        }
+    }
+}
+
+impl Listener for Incoming {
+    type Io = Conn;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.next().await {
+            Some(c) => c,
+            // The accepting task is gone: it stops only when the server does, which
+            // also ends this listener's `axum::serve`. Accept nothing more meanwhile.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local)
+    }
+}
+
+/// A TCP connection served by a request thread, counted open there until dropped.
+pub struct Conn {
+    tcp: TcpStream,
+    _open: Open,
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().tcp).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.tcp.is_write_vectored()
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().tcp).poll_shutdown(cx)
+    }
+}
+
 /// Connections whose TLS handshake is done, with their peer address.
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<(TlsStream<Conn>, SocketAddr)>,
     local: SocketAddr,
 }
 
 impl TlsListener {
-    /// Starts accepting on `tcp`; stops (closing the socket) once this listener is
+    /// Starts handshaking the connections of `incoming`; stops once this listener is
     /// dropped, which `axum::serve` does when it shuts down.
-    pub fn new(tcp: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<TlsListener> {
-        let local = tcp.local_addr()?;
+    pub fn new(mut incoming: Incoming, config: Arc<ServerConfig>) -> TlsListener {
+        let local = incoming.local;
         let (tx, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
         tokio::spawn(async move {
             loop {
-                let (stream, peer) = tokio::select! {
-                    r = tcp.accept() => match r {
-                        Ok(c) => c,
-                        Err(e) => {
-                            accept_error(e).await;
-                            continue;
-                        }
+                let (conn, peer) = tokio::select! {
+                    c = incoming.next() => match c {
+                        Some(c) => c,
+                        None => break,
                     },
                     _ = tx.closed() => break,
                 };
-                no_delay(&stream);
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
-                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(conn)).await {
                         Ok(Ok(tls)) => {
                             // An error here: the server is shutting down; the connection
                             // is dropped.
@@ -62,7 +243,24 @@ impl TlsListener {
                 });
             }
         });
-        Ok(TlsListener { ready, local })
+        TlsListener { ready, local }
+    }
+}
+
+impl Listener for TlsListener {
+    type Io = TlsStream<Conn>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(c) => c,
+            // No more connections will come (the server is stopping): accept nothing.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        Ok(self.local)
     }
 }
 
@@ -70,7 +268,7 @@ impl TlsListener {
 /// message) that goes out in more than one write is sent at once instead of waiting for
 /// the client's acknowledgement of the first part (up to its delayed-ACK timer, 40 ms on
 /// Linux). If the option cannot be set, the connection still works, as before.
-pub fn no_delay(stream: &TcpStream) {
+fn no_delay(stream: &TcpStream) {
     if let Err(e) = stream.set_nodelay(true) {
         tracing::debug!(error = %e, "cannot set TCP_NODELAY");
     }
@@ -78,8 +276,8 @@ pub fn no_delay(stream: &TcpStream) {
 
 /// A failed `accept`: a connection-level error concerns that connection only; any other
 /// (out of file descriptors …) is waited out a little, as axum does for plain TCP.
-async fn accept_error(e: std::io::Error) {
-    use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
+async fn accept_error(e: io::Error) {
+    use io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
     if matches!(
         e.kind(),
         ConnectionAborted | ConnectionRefused | ConnectionReset
@@ -90,20 +288,54 @@ async fn accept_error(e: std::io::Error) {
     tokio::time::sleep(Duration::from_secs(1)).await;
 }
 
-impl Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
-    type Addr = SocketAddr;
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
-        match self.ready.recv().await {
-            Some(c) => c,
-            // The accepting task is gone (it only stops once this listener is dropped,
-            // so this is not expected): accept nothing more.
-            None => std::future::pending().await,
-        }
+    /// The next connection handed to a lane (None if none came within a second).
+    async fn handed(incoming: &mut Incoming) -> Option<Conn> {
+        tokio::time::timeout(Duration::from_secs(1), incoming.next())
+            .await
+            .ok()
+            .flatten()
+            .map(|(c, _)| c)
     }
 
-    fn local_addr(&self) -> std::io::Result<Self::Addr> {
-        Ok(self.local)
+    #[tokio::test]
+    async fn connections_go_to_the_lane_with_the_fewest_open_ones() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (a, mut in_a) = lane(addr);
+        let (b, mut in_b) = lane(addr);
+        let (c, mut in_c) = lane(addr);
+        let (stop, stopped) = watch::channel(());
+        let acceptor = tokio::spawn(accept_loop(tcp, vec![a, b, c], stopped));
+        let mut clients = Vec::new();
+        let connect = || async { TcpStream::connect(addr).await.unwrap() };
+        // Six connections: two on each lane, in turn.
+        let mut on = [Vec::new(), Vec::new(), Vec::new()];
+        for _ in 0..2 {
+            for (i, incoming) in [&mut in_a, &mut in_b, &mut in_c].into_iter().enumerate() {
+                clients.push(connect().await);
+                on[i].push(handed(incoming).await.expect("handed to this lane"));
+            }
+        }
+        assert!(on.iter().all(|v| v.len() == 2));
+        assert!(on[0][0].tcp.nodelay().unwrap(), "Nagle's algorithm is off");
+        // Two connections of lane b close: the next two go there, whatever the turn.
+        on[1].clear();
+        for _ in 0..2 {
+            clients.push(connect().await);
+            on[1].push(handed(&mut in_b).await.expect("handed to b"));
+        }
+        // All equal again: the turn goes on from b.
+        clients.push(connect().await);
+        on[2].push(handed(&mut in_c).await.expect("handed to c"));
+        assert!(in_a.from.is_empty() && in_b.from.is_empty());
+        drop(stop);
+        acceptor.await.unwrap();
+        // The socket is closed: nothing more is accepted.
+        assert!(TcpStream::connect(addr).await.is_err());
+        drop(clients);
     }
 }

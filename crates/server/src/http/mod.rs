@@ -13,6 +13,7 @@ pub mod listener;
 pub mod metrics;
 pub mod register;
 pub mod revoke;
+pub mod threads;
 pub mod token;
 pub mod userinfo;
 

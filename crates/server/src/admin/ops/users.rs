@@ -51,7 +51,7 @@ pub async fn get_user(st: &AppState, username: &str) -> AdminResult<UserView> {
     }
 }
 
-/// Argon2id, off the async workers.
+/// Argon2id, off the request threads.
 async fn hash(password: String) -> AdminResult<String> {
     tokio::task::spawn_blocking(move || crate::users::hash_password(&password))
         .await
