@@ -150,7 +150,15 @@ pub async fn access_token(
         jkt: s.dpop_jkt,
     };
     let alg = r.and_then(|r| r.signing_alg).unwrap_or(at.signing_alg);
-    let token = st.keyring().sign(alg, "at+jwt", &claims).map_err(|e| {
+    let signed = if alg == SigAlg::RS256 {
+        match serde_json::to_value(&claims) {
+            Ok(claims) => sign_rsa(st, alg, "at+jwt", claims).await,
+            Err(e) => Err(e.to_string()),
+        }
+    } else {
+        st.keyring().sign(alg, "at+jwt", &claims)
+    };
+    let token = signed.map_err(|e| {
         tracing::error!(error = %e, "access token signing failed");
         OAuthError::server_error()
     })?;
@@ -291,17 +299,26 @@ pub async fn id_token(
         tracing::error!(error = %e, "ID token signing failed");
         OAuthError::server_error()
     };
-    let keys = st.keyring();
     let claims = Value::Object(c);
     if alg == SigAlg::RS256 {
-        // An RSA signature costs about a millisecond of CPU: off the async workers, so
-        // that refreshes with `openid` do not stall every other request.
-        return tokio::task::spawn_blocking(move || keys.sign(alg, "JWT", &claims))
-            .await
-            .map_err(|e| failed(e.to_string()))?
-            .map_err(failed);
+        return sign_rsa(st, alg, "JWT", claims).await.map_err(failed);
     }
-    keys.sign(alg, "JWT", &claims).map_err(failed)
+    st.keyring().sign(alg, "JWT", &claims).map_err(failed)
+}
+
+/// Signs with an RSA key on a blocking thread: an RSA signature costs about a
+/// millisecond of CPU, which on a request thread would hold up every other request of
+/// its connections.
+async fn sign_rsa(
+    st: &AppState,
+    alg: SigAlg,
+    typ: &'static str,
+    claims: Value,
+) -> Result<String, String> {
+    let keys = st.keyring();
+    tokio::task::spawn_blocking(move || keys.sign(alg, typ, &claims))
+        .await
+        .map_err(|e| e.to_string())?
 }
 
 /// A verified, unexpired access token of ours.

@@ -88,3 +88,24 @@ async fn id_token_uses_the_client_signing_algorithm() {
     let s = TestServer::start(EDDSA_CLIENT).await;
     check_id_token(&s, ClientAuth::None("ed"), "EdDSA").await;
 }
+
+#[tokio::test]
+async fn access_tokens_signed_with_rsa_verify_and_carry_their_claims() {
+    let s = TestServer::start("[access_tokens]\nsigning_alg = \"RS256\"").await;
+    check_id_token(&s, "web".into(), "RS256").await;
+    let f = code_flow_full(&s, "web", "openid offline_access").await;
+    let keys = jwks(&s).await;
+    let access = f.tokens["access_token"].as_str().unwrap();
+    let at = jwt::verify(access, &keys, &[SigAlg::RS256]).expect("an RS256 access token");
+    assert_eq!(at.header["typ"], "at+jwt");
+    assert_eq!(at.claims["client_id"], "web");
+    assert_eq!(at.claims["aud"], "web");
+    assert_eq!(at.claims["scope"], "openid offline_access");
+    // A refresh signs its access token the same way.
+    let rt = f.tokens["refresh_token"].as_str().unwrap();
+    let (st, v) = s.refresh(rt).await;
+    assert_eq!(st, 200, "{v}");
+    let at = jwt::verify(v["access_token"].as_str().unwrap(), &keys, &[SigAlg::RS256])
+        .expect("an RS256 access token from the refresh");
+    assert_eq!(at.claims["client_id"], "web");
+}
