@@ -2,7 +2,7 @@
 //! and hands it to the request thread with the fewest open connections; each request
 //! thread serves what it was handed ([`Incoming`]), over TLS when
 //! `http.tls_cert_file` is set ([`TlsListener`]). Every accepted connection has Nagle's
-//! algorithm turned off ([`no_delay`]).
+//! algorithm turned off (`no_delay`).
 //!
 //! TLS handshakes run on the request thread that will serve the connection, each in a
 //! task of its own (bounded in time), so a slow or silent client never holds up the
