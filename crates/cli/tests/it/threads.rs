@@ -1,6 +1,8 @@
 //! Request threads (`http.threads`) in the `baton` binary: connections spread over the
 //! threads and each thread serves its own, and SIGTERM stops them all cleanly.
 
+// Reads the threads' context switches from /proc.
+#![cfg(target_os = "linux")]
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
