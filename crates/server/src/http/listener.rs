@@ -88,35 +88,58 @@ pub async fn accept_loop(tcp: TcpListener, lanes: Vec<Lane>, mut stop: watch::Re
             _ = stop.changed() => break,
         };
         no_delay(&stream);
-        let tcp = match stream.into_std() {
+        let mut conn = match stream.into_std() {
             Ok(s) => s,
             Err(e) => {
                 tracing::debug!(%peer, error = %e, "connection dropped: cannot hand it over");
                 continue;
             }
         };
-        let Some(i) = least_loaded(&lanes, last) else {
-            break;
-        };
-        last = i;
-        let handed = Handed {
-            tcp,
-            peer,
-            open: Open::new(&lanes[i].open),
-        };
-        // An error here: that request thread has stopped (the server is shutting down);
-        // the connection is dropped.
-        if lanes[i].to.send(handed).is_err() {
-            tracing::debug!(%peer, "connection dropped: shutting down");
+        // A lane whose request thread has stopped serving is closed: the connection
+        // goes to another one.
+        loop {
+            let Some(i) = least_loaded(&lanes, last) else {
+                tracing::error!("no request thread is serving: no more connections are accepted");
+                return;
+            };
+            last = i;
+            let handed = Handed {
+                tcp: conn,
+                peer,
+                open: Open::new(&lanes[i].open),
+            };
+            match lanes[i].to.send(handed) {
+                Ok(()) => break,
+                // Stopping: the request threads end as they finish; the connection is
+                // dropped.
+                Err(_) if stopping(&mut stop) => {
+                    tracing::debug!(%peer, "connection dropped: shutting down");
+                    return;
+                }
+                Err(mpsc::error::SendError(h)) => {
+                    tracing::error!(
+                        thread = i,
+                        "a request thread stopped serving: its connections go to the others"
+                    );
+                    conn = h.tcp;
+                }
+            }
         }
     }
 }
 
-/// The lane with the fewest open connections; among equals, the first after `last`.
+/// Whether the server is stopping: `stop` fired, or its sender is gone.
+fn stopping(stop: &mut watch::Receiver<()>) -> bool {
+    stop.has_changed().unwrap_or(true)
+}
+
+/// The open lane with the fewest open connections; among equals, the first after
+/// `last`. `None` if every lane is closed.
 fn least_loaded(lanes: &[Lane], last: usize) -> Option<usize> {
     let n = lanes.len();
     (1..=n)
         .map(|k| (last + k) % n)
+        .filter(|&i| !lanes[i].to.is_closed())
         .min_by_key(|&i| lanes[i].open.load(Ordering::Relaxed))
 }
 
@@ -337,5 +360,29 @@ mod tests {
         // The socket is closed: nothing more is accepted.
         assert!(TcpStream::connect(addr).await.is_err());
         drop(clients);
+    }
+
+    #[tokio::test]
+    async fn a_thread_that_stopped_serving_gets_no_more_connections() {
+        let tcp = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = tcp.local_addr().unwrap();
+        let (a, mut in_a) = lane(addr);
+        let (b, in_b) = lane(addr);
+        let (_stop, stopped) = watch::channel(());
+        let acceptor = tokio::spawn(accept_loop(tcp, vec![a, b], stopped));
+        drop(in_b);
+        let mut kept = Vec::new();
+        for _ in 0..3 {
+            let client = TcpStream::connect(addr).await.unwrap();
+            kept.push((client, handed(&mut in_a).await.expect("handed to a")));
+        }
+        // With no thread left, the acceptor ends and the socket closes.
+        drop(in_a);
+        let _late = TcpStream::connect(addr).await.unwrap();
+        tokio::time::timeout(Duration::from_secs(5), acceptor)
+            .await
+            .expect("the acceptor ends")
+            .unwrap();
+        assert!(TcpStream::connect(addr).await.is_err());
     }
 }
