@@ -116,7 +116,7 @@ async fn enqueue(st: &AppState, session: &Session, client_ids: &[String]) {
 
 /// The logout token for `client` (OIDC Back-Channel Logout 1.0 §2.4): signed with the
 /// client's ID-token algorithm, `typ` `logout+jwt`, no `nonce`.
-pub fn logout_token(
+pub async fn logout_token(
     st: &AppState,
     client: &Client,
     session_id: &str,
@@ -133,8 +133,7 @@ pub fn logout_token(
         "sid": session_id,
         "events": { LOGOUT_EVENT: {} },
     });
-    st.keyring()
-        .sign(client.id_token_alg, "logout+jwt", &claims)
+    crate::tokens::sign(st, client.id_token_alg, "logout+jwt", claims).await
 }
 
 fn payload_str<'a>(item: &'a OutboxItem, key: &str) -> &'a str {
@@ -159,7 +158,7 @@ pub async fn attempt(st: &AppState, item: &OutboxItem) -> Attempt {
         payload_str(item, "session_id"),
         payload_str(item, "subject"),
     );
-    let token = match logout_token(st, &client, sid, sub, st.clock.now()) {
+    let token = match logout_token(st, &client, sid, sub, st.clock.now()).await {
         Ok(t) => t,
         Err(e) => {
             return Attempt::Fail(

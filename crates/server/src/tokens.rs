@@ -150,9 +150,11 @@ pub async fn access_token(
         jkt: s.dpop_jkt,
     };
     let alg = r.and_then(|r| r.signing_alg).unwrap_or(at.signing_alg);
+    // The claims are serialized from borrowed values; only an RSA signature, which
+    // leaves the request thread, needs them owned.
     let signed = if alg == SigAlg::RS256 {
         match serde_json::to_value(&claims) {
-            Ok(claims) => sign_rsa(st, alg, "at+jwt", claims).await,
+            Ok(claims) => sign(st, alg, "at+jwt", claims).await,
             Err(e) => Err(e.to_string()),
         }
     } else {
@@ -299,23 +301,22 @@ pub async fn id_token(
         tracing::error!(error = %e, "ID token signing failed");
         OAuthError::server_error()
     };
-    let claims = Value::Object(c);
-    if alg == SigAlg::RS256 {
-        return sign_rsa(st, alg, "JWT", claims).await.map_err(failed);
-    }
-    st.keyring().sign(alg, "JWT", &claims).map_err(failed)
+    sign(st, alg, "JWT", Value::Object(c)).await.map_err(failed)
 }
 
-/// Signs with an RSA key on a blocking thread: an RSA signature costs about a
-/// millisecond of CPU, which on a request thread would hold up every other request of
-/// its connections.
-async fn sign_rsa(
+/// Signs `claims` as a JWT of type `typ` with the current key of `alg`. An RSA
+/// signature runs on a blocking thread: it costs about a millisecond of CPU, which on a
+/// request thread would hold up every other request of its connections.
+pub async fn sign(
     st: &AppState,
     alg: SigAlg,
     typ: &'static str,
     claims: Value,
 ) -> Result<String, String> {
     let keys = st.keyring();
+    if alg != SigAlg::RS256 {
+        return keys.sign(alg, typ, &claims);
+    }
     tokio::task::spawn_blocking(move || keys.sign(alg, typ, &claims))
         .await
         .map_err(|e| e.to_string())?
