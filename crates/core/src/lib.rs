@@ -60,16 +60,44 @@ pub fn random_bytes<const N: usize>() -> [u8; N] {
     b
 }
 
-/// Event ids sort by time: `evt_` + 12 hex digits of milliseconds + 16 random hex.
+/// Event ids sort by time: `evt_` + 12 hex digits of milliseconds + 8 hex digits of a
+/// counter + 8 random hex. The counter goes up by one with every id the process makes
+/// (from a random start, wrapping after 2^32), so the events one node records within a
+/// millisecond sort in the order it recorded them; the random digits keep the ids of
+/// different nodes apart.
 pub fn event_id(now: time::Timestamp) -> String {
-    let r = random_bytes::<8>();
-    format!("evt_{:012x}{}", now.0.max(0), secret::hex(&r))
+    use std::sync::atomic::{AtomicU32, Ordering};
+    use std::sync::OnceLock;
+    static NEXT: OnceLock<AtomicU32> = OnceLock::new();
+    let next = NEXT.get_or_init(|| AtomicU32::new(u32::from_be_bytes(random_bytes::<4>())));
+    let n = next.fetch_add(1, Ordering::Relaxed);
+    let r = random_bytes::<4>();
+    format!("evt_{:012x}{n:08x}{}", now.0.max(0), secret::hex(&r))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::token_id;
+    use super::{event_id, token_id};
+    use crate::time::Timestamp;
     use std::collections::HashSet;
+
+    /// Ids made within one millisecond sort in the order they were made (what the
+    /// events API lists newest first), and after every id of an earlier millisecond.
+    #[test]
+    fn event_ids_sort_in_the_order_they_were_made() {
+        let t = Timestamp(1_790_000_000_123);
+        let earlier = event_id(Timestamp(t.0 - 1));
+        let ids: Vec<String> = (0..500).map(|_| event_id(t)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, ids);
+        assert!(earlier < ids[0]);
+        assert!(event_id(Timestamp(t.0 + 1)) > ids[499]);
+        assert!(ids
+            .iter()
+            .all(|id| id.len() == 32 && id.starts_with("evt_")));
+        assert_eq!(ids.iter().collect::<HashSet<_>>().len(), 500);
+    }
 
     /// Token ids are 32 hex digits, never repeat within a thread (across many refills
     /// of its buffer) nor between threads (each has its own buffer, from the OS).
