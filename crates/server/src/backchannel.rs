@@ -133,7 +133,7 @@ pub async fn logout_token(
         "sid": session_id,
         "events": { LOGOUT_EVENT: {} },
     });
-    crate::tokens::sign(st, client.id_token_alg, "logout+jwt", claims).await
+    crate::tokens::sign(st, client.id_token_alg, "logout+jwt", &claims).await
 }
 
 fn payload_str<'a>(item: &'a OutboxItem, key: &str) -> &'a str {

@@ -150,17 +150,7 @@ pub async fn access_token(
         jkt: s.dpop_jkt,
     };
     let alg = r.and_then(|r| r.signing_alg).unwrap_or(at.signing_alg);
-    // The claims are serialized from borrowed values; only an RSA signature, which
-    // leaves the request thread, needs them owned.
-    let signed = if alg == SigAlg::RS256 {
-        match serde_json::to_value(&claims) {
-            Ok(claims) => sign(st, alg, "at+jwt", claims).await,
-            Err(e) => Err(e.to_string()),
-        }
-    } else {
-        st.keyring().sign(alg, "at+jwt", &claims)
-    };
-    let token = signed.map_err(|e| {
+    let token = sign(st, alg, "at+jwt", &claims).await.map_err(|e| {
         tracing::error!(error = %e, "access token signing failed");
         OAuthError::server_error()
     })?;
@@ -301,22 +291,26 @@ pub async fn id_token(
         tracing::error!(error = %e, "ID token signing failed");
         OAuthError::server_error()
     };
-    sign(st, alg, "JWT", Value::Object(c)).await.map_err(failed)
+    sign(st, alg, "JWT", &Value::Object(c))
+        .await
+        .map_err(failed)
 }
 
-/// Signs `claims` as a JWT of type `typ` with the current key of `alg`. An RSA
-/// signature runs on a blocking thread: it costs about a millisecond of CPU, which on a
-/// request thread would hold up every other request of its connections.
-pub async fn sign(
+/// Signs `claims` as a JWT of type `typ` with the current key of `alg`, in place. An RSA
+/// signature runs on a blocking thread, with the claims as owned JSON: it costs about a
+/// millisecond of CPU, which on a request thread would hold up every other request of
+/// its connections.
+pub async fn sign<C: serde::Serialize + Sync + ?Sized>(
     st: &AppState,
     alg: SigAlg,
     typ: &'static str,
-    claims: Value,
+    claims: &C,
 ) -> Result<String, String> {
     let keys = st.keyring();
     if alg != SigAlg::RS256 {
-        return keys.sign(alg, typ, &claims);
+        return keys.sign(alg, typ, claims);
     }
+    let claims = serde_json::to_value(claims).map_err(|e| e.to_string())?;
     tokio::task::spawn_blocking(move || keys.sign(alg, typ, &claims))
         .await
         .map_err(|e| e.to_string())?

@@ -113,6 +113,21 @@ pub async fn refresh_at(
     post_token(http, url, &form).await
 }
 
+/// A password grant for alice with the public client `client` at `url` (a server in
+/// another process): its refresh token.
+pub async fn login_at(http: &reqwest::Client, url: &str, client: &str) -> String {
+    let form = [
+        ("grant_type", "password"),
+        ("client_id", client),
+        ("username", "alice"),
+        ("password", "alice-password"),
+        ("scope", "openid offline_access"),
+    ];
+    let (st, v) = post_token(http, url, &form).await;
+    assert_eq!(st, StatusCode::OK, "{v}");
+    rt(&v)
+}
+
 /// The refresh token of a token response.
 pub fn rt(v: &Value) -> String {
     v["refresh_token"]

@@ -6,7 +6,7 @@
 // Test code: failing loudly is the point.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use crate::support::{post_token, refresh_at, rt};
+use crate::support::{login_at, refresh_at, rt};
 use baton_testkit::ChildServer;
 use reqwest::StatusCode;
 use std::collections::BTreeMap;
@@ -42,16 +42,7 @@ fn switches(pid: u32) -> BTreeMap<String, u64> {
 
 /// Signs in as alice on `http`'s own connection and rotates `n` times.
 async fn rotate(http: reqwest::Client, url: String, n: usize) {
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", "spa"),
-        ("username", "alice"),
-        ("password", "alice-password"),
-        ("scope", "openid offline_access"),
-    ];
-    let (st, v) = post_token(&http, &url, &form).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    let mut token = rt(&v);
+    let mut token = login_at(&http, &url, "spa").await;
     for _ in 0..n {
         let (st, v) = refresh_at(&http, &url, "spa", &token).await;
         assert_eq!(st, StatusCode::OK, "{v}");

@@ -453,8 +453,8 @@ fn dpop(raw: &RawDpop, source: &str) -> Result<DpopConfig, ConfigError> {
     })
 }
 
-/// `[http]`: limits, CORS, the trusted proxies, TLS and the request threads. A TLS file is only named here;
-/// `crate::tls` reads it (at start-up and on each reload).
+/// `[http]`: limits, CORS, the trusted proxies, TLS and the request threads. A TLS file
+/// is only named here; `crate::tls` reads it (at start-up and on each reload).
 fn http(raw: &RawHttp, source: &str, base_dir: &Path) -> Result<HttpConfig, ConfigError> {
     let err = |key: &str, message: String| ConfigError {
         source: source.to_string(),

@@ -58,17 +58,19 @@ pub fn serve(
     let local = tcp.local_addr()?;
     let (stop, stopped) = watch::channel(());
     let (release, released) = watch::channel(());
-    let mut lanes = Vec::with_capacity(threads);
-    let mut first = None;
+    let (lane, incoming) = listener::lane(local);
+    let mut lanes = vec![lane];
+    let first = tokio::spawn(serve_lane(
+        incoming,
+        app.clone(),
+        tls.clone(),
+        stopped.clone(),
+    ));
     let mut others = Vec::with_capacity(threads.saturating_sub(1));
-    for i in 0..threads.max(1) {
+    for i in 1..threads {
         let (lane, incoming) = listener::lane(local);
         lanes.push(lane);
         let work = serve_lane(incoming, app.clone(), tls.clone(), stopped.clone());
-        if i == 0 {
-            first = Some(tokio::spawn(work));
-            continue;
-        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -93,7 +95,6 @@ pub fn serve(
         others.push(Other { served, ended });
     }
     let acceptor = tokio::spawn(listener::accept_loop(tcp, lanes, stopped));
-    let first = first.ok_or_else(|| io::Error::other("no request thread"))?;
     Ok(Serving {
         stop,
         release,

@@ -8,7 +8,7 @@ mod crash;
 mod fault;
 mod two_nodes;
 
-pub use crate::support::{assert_invalid_grant, post_token as post, refresh_at as refresh, rt};
+pub use crate::support::{assert_invalid_grant, login_at as login, refresh_at as refresh, rt};
 use baton_core::token::{RefreshClaims, TokenKeys};
 use reqwest::StatusCode;
 use serde_json::Value;
@@ -30,20 +30,6 @@ scopes = ["openid", "offline_access"]
 [clients.refresh_tokens]
 grace_period = "1s"
 "#;
-
-/// A password grant for alice with the public client `client`: its refresh token.
-pub async fn login(http: &reqwest::Client, url: &str, client: &str) -> String {
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", client),
-        ("username", "alice"),
-        ("password", "alice-password"),
-        ("scope", "openid offline_access"),
-    ];
-    let (st, v) = post(http, url, &form).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    rt(&v)
-}
 
 /// What a refresh token of the test servers (secret `SECRET_B64`) says.
 pub fn claims(token: &str) -> RefreshClaims {

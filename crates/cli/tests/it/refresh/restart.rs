@@ -2,7 +2,7 @@
 //! failure answers 503, never `invalid_grant`, leaving the token usable.
 
 use super::*;
-use crate::support::{post_token as post, refresh_at};
+use crate::support::{login_at, refresh_at};
 use baton_testkit::{ChildServer, BASE_CLIENTS};
 
 #[tokio::test]
@@ -29,16 +29,7 @@ async fn survives(kill: bool) {
     let extra = "[refresh_tokens]\ngrace_period = \"1s\"";
     let http = baton_testkit::client();
     let c = ChildServer::spawn(bin, &dir, extra).await;
-    let form = [
-        ("grant_type", "password"),
-        ("client_id", "spa"),
-        ("username", "alice"),
-        ("password", "alice-password"),
-        ("scope", "openid offline_access"),
-    ];
-    let (st, v) = post(&http, &c.url, &form).await;
-    assert_eq!(st, StatusCode::OK, "{v}");
-    let t1 = rt(&v);
+    let t1 = login_at(&http, &c.url, "spa").await;
     let (st, v) = refresh_at(&http, &c.url, "spa", &t1).await;
     assert_eq!(st, StatusCode::OK, "{v}");
     let t2 = rt(&v);
